@@ -1,0 +1,464 @@
+//! [`Family`]: the state of one parent room and its break-out rooms, the input dispatch, the
+//! queries and the invariant check. The break-out operations themselves are in `breakout.rs`.
+
+use crate::io::{CloseReason, Input, NewClient, Output, Route};
+use crate::rng::Rng;
+use alcove_proto::api::RoomSettings;
+use alcove_proto::signal::{
+    BreakoutRoomInfo, JoinRole, Location, Muted, RoomConnected, RoomDefinition, RoomSummary,
+    ServerFrame, ServerMessage, Status, UserInfo, UserRef,
+};
+use alcove_proto::{ClientId, ErrorCode, RequestId, RoomId};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// How a family is set up.
+#[derive(Debug, Clone)]
+pub struct FamilyConfig {
+    /// The parent room's id.
+    pub room_id: RoomId,
+    /// The parent room's name.
+    pub room_name: String,
+    /// The parent room's settings.
+    pub settings: RoomSettings,
+    /// Seed of the family's random generator (break-out ids, create-and-invite assignment).
+    pub seed: u64,
+}
+
+impl FamilyConfig {
+    /// A config for room `room_id`.
+    pub fn new(room_id: RoomId, room_name: &str, settings: RoomSettings, seed: u64) -> Self {
+        FamilyConfig { room_id, room_name: room_name.to_owned(), settings, seed }
+    }
+}
+
+/// One connected client.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    /// Connection order; gives user lists a stable order.
+    pub seq: u64,
+    pub id: ClientId,
+    pub user: NewClient,
+    /// Where it is: set to `Parent` at connect, changed only by join / leave / destroy.
+    pub location: Location,
+    /// Parent link paused: set by join and `pause`, cleared by leave and `resume`.
+    pub paused: bool,
+    /// Parent link muted: changed by `muteRoom` / `unmuteRoom`, cleared by destroy-all.
+    pub muted: Muted,
+}
+
+impl Client {
+    pub fn user_ref(&self) -> UserRef {
+        UserRef { client_id: self.id.clone(), name: self.user.name.clone() }
+    }
+}
+
+/// One live break-out room.
+#[derive(Debug, Clone)]
+pub(crate) struct Breakout {
+    pub id: RoomId,
+    pub name: String,
+    /// The creator; stays owner after it leaves or drops.
+    pub owner: UserRef,
+    pub def: RoomDefinition,
+    /// Members in join order, with the role they joined as.
+    pub members: Vec<(ClientId, JoinRole)>,
+    /// Pending invitations, in invitation order.
+    pub invitations: Vec<ClientId>,
+    /// When it was created (for the never-joined timeout).
+    pub created_at: Instant,
+    /// Someone joined at least once (then it is destroyed when it empties, not on timeout).
+    pub ever_joined: bool,
+}
+
+impl Breakout {
+    pub fn is_member(&self, c: &ClientId) -> bool {
+        self.members.iter().any(|(m, _)| m == c)
+    }
+
+    /// Members that count against `participants` (everyone not joined as moderator).
+    pub fn counted_members(&self) -> usize {
+        self.members.iter().filter(|(_, r)| *r == JoinRole::Participant).count()
+    }
+}
+
+/// The state machine of one family. See the crate documentation for the run-loop contract.
+#[derive(Debug)]
+pub struct Family {
+    pub(crate) room_id: RoomId,
+    pub(crate) room_name: String,
+    pub(crate) settings: RoomSettings,
+    pub(crate) rng: Rng,
+    /// Connected clients by id.
+    pub(crate) clients: BTreeMap<ClientId, Client>,
+    /// Live break-out rooms in creation order.
+    pub(crate) breakouts: Vec<Breakout>,
+    /// Next "Breakout N" number; restarts at 1 when no break-out room is live.
+    pub(crate) next_number: u32,
+    next_seq: u64,
+    pub(crate) outputs: VecDeque<Output>,
+    /// The latest time seen (creation time, then every input's `now`).
+    last_now: Instant,
+    /// Set once the parent ended; every later input is ignored.
+    ended: bool,
+}
+
+impl Family {
+    /// A family with no clients, created at `now`.
+    pub fn new(config: FamilyConfig, now: Instant) -> Family {
+        Family {
+            room_id: config.room_id,
+            room_name: config.room_name,
+            settings: config.settings,
+            rng: Rng::new(config.seed),
+            clients: BTreeMap::new(),
+            breakouts: Vec::new(),
+            next_number: 1,
+            next_seq: 0,
+            outputs: VecDeque::new(),
+            last_now: now,
+            ended: false,
+        }
+    }
+
+    /// Applies one input. Follow with [`Family::poll_output`] until `Output::Timeout`.
+    pub fn handle_input(&mut self, input: Input) {
+        if self.ended {
+            return;
+        }
+        match input {
+            Input::Connect { now, client, id, user, version } => {
+                self.tick(now);
+                self.connect(now, client, id, user, version);
+            }
+            Input::Request { now, client, id, msg } => {
+                self.tick(now);
+                if self.clients.contains_key(&client) {
+                    self.request(now, client, id, msg);
+                }
+            }
+            Input::Disconnected { now, client } => {
+                self.tick(now);
+                self.leave_family(client);
+            }
+            Input::Timeout(now) => self.tick(now),
+            Input::End { now } => {
+                self.tick(now);
+                self.end();
+            }
+        }
+    }
+
+    /// The next output; `Output::Timeout` when there is nothing more to do now.
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.outputs.pop_front() {
+            return o;
+        }
+        Output::Timeout(self.next_deadline())
+    }
+
+    /// The parent room's id.
+    pub fn room_id(&self) -> &RoomId {
+        &self.room_id
+    }
+
+    /// Connected clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// True when nobody is connected (the shell may drop the family), or it ended.
+    pub fn is_idle(&self) -> bool {
+        self.ended || self.clients.is_empty()
+    }
+
+    /// True once the parent room ended.
+    pub fn has_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Everyone connected, in connection order, with location and parent-link state.
+    pub fn users(&self) -> Vec<UserInfo> {
+        let mut v: Vec<&Client> = self.clients.values().collect();
+        v.sort_by_key(|c| c.seq);
+        v.into_iter().map(user_info).collect()
+    }
+
+    /// One user's state.
+    pub fn user(&self, client: &ClientId) -> Option<UserInfo> {
+        self.clients.get(client).map(user_info)
+    }
+
+    /// Live break-out rooms with members and pending invitations, in creation order.
+    pub fn breakout_rooms(&self) -> Vec<BreakoutRoomInfo> {
+        self.breakouts.iter().map(|b| self.breakout_info(b)).collect()
+    }
+
+    /// Checks SPEC §3's invariants; `Err` names the first one broken.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for c in self.clients.values() {
+            match &c.location {
+                Location::Parent => {
+                    if let Some(b) = self.breakouts.iter().find(|b| b.is_member(&c.id)) {
+                        return Err(format!("{} in parent but member of {}", c.id, b.id));
+                    }
+                }
+                Location::Breakout(r) => {
+                    let holders: Vec<&RoomId> = self
+                        .breakouts
+                        .iter()
+                        .filter(|b| b.is_member(&c.id))
+                        .map(|b| &b.id)
+                        .collect();
+                    if holders != vec![r] {
+                        return Err(format!("{} located in {r} but member of {holders:?}", c.id));
+                    }
+                }
+            }
+        }
+        for b in &self.breakouts {
+            if b.counted_members() > b.def.participants as usize {
+                return Err(format!("{} holds more participants than {}", b.id, b.def.participants));
+            }
+            for (m, _) in &b.members {
+                if !self.clients.contains_key(m) {
+                    return Err(format!("{} has member {m} who is not connected", b.id));
+                }
+            }
+            for i in &b.invitations {
+                if !self.clients.contains_key(i) {
+                    return Err(format!("{} has invitation for {i} who is not connected", b.id));
+                }
+                if b.is_member(i) {
+                    return Err(format!("{} has invitation for its member {i}", b.id));
+                }
+            }
+            let mut inv = b.invitations.clone();
+            inv.sort();
+            inv.dedup();
+            if inv.len() != b.invitations.len() {
+                return Err(format!("{} has a duplicate invitation", b.id));
+            }
+            if !b.ever_joined && !b.members.is_empty() {
+                return Err(format!("{} has members but never-joined", b.id));
+            }
+            if b.ever_joined && b.members.is_empty() {
+                return Err(format!("{} emptied but not destroyed", b.id));
+            }
+        }
+        if self.breakouts.len() > self.settings.max_breakout_rooms as usize {
+            return Err("more live break-out rooms than the limit".into());
+        }
+        Ok(())
+    }
+
+    // ----- internals shared with breakout.rs -----
+
+    fn tick(&mut self, now: Instant) {
+        // Time never runs backwards inside the family, whatever the shell feeds.
+        let now = now.max(self.last_now);
+        self.last_now = now;
+        self.expire_never_joined(now);
+    }
+
+    fn next_deadline(&self) -> Instant {
+        self.breakouts
+            .iter()
+            .filter(|b| !b.ever_joined)
+            .map(|b| b.created_at + self.empty_timeout())
+            .min()
+            .unwrap_or(self.last_now + Duration::from_secs(3600))
+    }
+
+    pub(crate) fn empty_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.settings.breakout_empty_timeout))
+    }
+
+    pub(crate) fn send(&mut self, to: &ClientId, id: Option<RequestId>, msg: ServerMessage) {
+        if self.clients.contains_key(to) {
+            self.outputs.push_back(Output::Send { to: to.clone(), frame: ServerFrame { id, msg } });
+        }
+    }
+
+    /// Sends `msg` to every connected client except `except`.
+    pub(crate) fn broadcast(&mut self, except: &ClientId, msg: ServerMessage) {
+        let mut to: Vec<(u64, ClientId)> = self
+            .clients
+            .values()
+            .filter(|c| &c.id != except)
+            .map(|c| (c.seq, c.id.clone()))
+            .collect();
+        to.sort();
+        for (_, c) in to {
+            self.send(&c, None, msg.clone());
+        }
+    }
+
+    /// Connected moderators, in connection order.
+    pub(crate) fn moderators(&self) -> Vec<ClientId> {
+        let mut v: Vec<(u64, ClientId)> = self
+            .clients
+            .values()
+            .filter(|c| c.user.role == alcove_proto::signal::Role::Moderator)
+            .map(|c| (c.seq, c.id.clone()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, c)| c).collect()
+    }
+
+    pub(crate) fn route(&mut self, client: &ClientId) {
+        let route = match self.clients.get(client) {
+            Some(c) => Route {
+                client: client.clone(),
+                location: Some(c.location.clone()),
+                paused: c.paused,
+                muted: c.muted,
+            },
+            None => Route {
+                client: client.clone(),
+                location: None,
+                paused: false,
+                muted: Muted::default(),
+            },
+        };
+        self.outputs.push_back(Output::Route(route));
+    }
+
+    pub(crate) fn breakout_info(&self, b: &Breakout) -> BreakoutRoomInfo {
+        BreakoutRoomInfo {
+            room_id: b.id.clone(),
+            name: b.name.clone(),
+            owner: b.owner.clone(),
+            participants: b.def.participants,
+            audio: b.def.audio,
+            canvas: b.def.canvas,
+            share: b.def.share,
+            members: b
+                .members
+                .iter()
+                .filter_map(|(m, _)| self.clients.get(m).map(Client::user_ref))
+                .collect(),
+            invitations: b.invitations.clone(),
+        }
+    }
+
+    fn connect(
+        &mut self,
+        now: Instant,
+        client: ClientId,
+        id: RequestId,
+        user: NewClient,
+        version: u32,
+    ) {
+        let _ = now;
+        if self.clients.contains_key(&client) {
+            return;
+        }
+        use alcove_proto::signal::Role;
+        let (same_role, cap) = match user.role {
+            Role::Moderator => (
+                self.clients.values().filter(|c| c.user.role == Role::Moderator).count(),
+                self.settings.moderators,
+            ),
+            Role::Participant | Role::Viewer => (
+                self.clients.values().filter(|c| c.user.role != Role::Moderator).count(),
+                self.settings.participants,
+            ),
+        };
+        if same_role >= cap as usize {
+            self.outputs.push_back(Output::Send {
+                to: client.clone(),
+                frame: ServerFrame { id: Some(id), msg: ServerMessage::Error(Status::err(ErrorCode::RoomFull)) },
+            });
+            self.outputs.push_back(Output::Close { client, reason: CloseReason::Refused });
+            return;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let c = Client {
+            seq,
+            id: client.clone(),
+            user,
+            location: Location::Parent,
+            paused: false,
+            muted: Muted::default(),
+        };
+        let info = user_info(&c);
+        self.clients.insert(client.clone(), c);
+        let connected = RoomConnected {
+            result: 0,
+            version,
+            client_id: client.clone(),
+            room: RoomSummary {
+                room_id: self.room_id.clone(),
+                name: self.room_name.clone(),
+                settings: self.settings.clone(),
+            },
+            users: self.users(),
+            breakout_rooms: self.breakout_rooms(),
+        };
+        self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
+        self.broadcast(&client, ServerMessage::UserConnected(info));
+        self.route(&client);
+    }
+
+    fn leave_family(&mut self, client: ClientId) {
+        let Some(c) = self.clients.get(&client) else { return };
+        let user = c.user_ref();
+        if let Location::Breakout(r) = c.location.clone() {
+            self.remove_member(&client, &r);
+        }
+        for b in &mut self.breakouts {
+            b.invitations.retain(|i| i != &client);
+        }
+        self.clients.remove(&client);
+        self.broadcast(&client, ServerMessage::UserDisconnected(user));
+        self.route(&client);
+        self.destroy_emptied();
+    }
+
+    fn end(&mut self) {
+        let ids: Vec<RoomId> = self.breakouts.iter().map(|b| b.id.clone()).collect();
+        for r in ids {
+            self.destroy_breakout(&r);
+        }
+        let mut all: Vec<(u64, ClientId)> =
+            self.clients.values().map(|c| (c.seq, c.id.clone())).collect();
+        all.sort();
+        for (_, c) in &all {
+            self.send(c, None, ServerMessage::RoomDisconnected(Status::err(ErrorCode::RoomEnded)));
+        }
+        for (_, c) in all {
+            self.clients.remove(&c);
+            self.outputs.push_back(Output::Close { client: c.clone(), reason: CloseReason::RoomEnded });
+            self.route(&c);
+        }
+        self.ended = true;
+    }
+
+    fn expire_never_joined(&mut self, now: Instant) {
+        let timeout = self.empty_timeout();
+        let due: Vec<RoomId> = self
+            .breakouts
+            .iter()
+            .filter(|b| !b.ever_joined && now >= b.created_at + timeout)
+            .map(|b| b.id.clone())
+            .collect();
+        for r in due {
+            self.destroy_breakout(&r);
+        }
+    }
+}
+
+pub(crate) fn user_info(c: &Client) -> UserInfo {
+    UserInfo {
+        client_id: c.id.clone(),
+        name: c.user.name.clone(),
+        role: c.user.role,
+        user_ref: c.user.user_ref.clone(),
+        data: c.user.data.clone(),
+        location: c.location.clone(),
+        paused: c.paused,
+        muted: c.muted,
+    }
+}

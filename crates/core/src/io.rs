@@ -1,0 +1,114 @@
+//! The core's inputs and outputs.
+
+use alcove_proto::signal::{ClientMessage, Location, Muted, Role, ServerFrame};
+use alcove_proto::{ClientId, RequestId};
+use serde_json::Value;
+use std::time::Instant;
+
+/// A user admitted by the shell after its token was verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    /// Display name (from the token).
+    pub name: String,
+    /// Role in the parent (from the token).
+    pub role: Role,
+    /// The app's user reference.
+    pub user_ref: String,
+    /// App data shown to others.
+    pub data: Value,
+}
+
+impl NewClient {
+    /// A user with `name` and `role`, no reference and no data.
+    pub fn new(name: &str, role: Role) -> NewClient {
+        NewClient { name: name.to_owned(), role, user_ref: String::new(), data: Value::Null }
+    }
+}
+
+/// Everything that can happen to a family.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A connection presented a valid token for this room (its `connect` request `id`).
+    Connect {
+        /// Current time.
+        now: Instant,
+        /// The id the shell assigned to the connection.
+        client: ClientId,
+        /// The `connect` request id, echoed in `roomConnected`.
+        id: RequestId,
+        /// Who it is.
+        user: NewClient,
+        /// Negotiated protocol version.
+        version: u32,
+    },
+    /// A decoded request from a connected client.
+    Request {
+        /// Current time.
+        now: Instant,
+        /// The sender.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+        /// The request.
+        msg: ClientMessage,
+    },
+    /// A client's connection closed (or was dropped).
+    Disconnected {
+        /// Current time.
+        now: Instant,
+        /// Who left.
+        client: ClientId,
+    },
+    /// The time asked for by the last [`Output::Timeout`] (or later) has come.
+    Timeout(Instant),
+    /// The parent room ends (deleted through the REST API, or server shutdown).
+    End {
+        /// Current time.
+        now: Instant,
+    },
+}
+
+/// Why the core asks the shell to close a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The connect was refused (room full); the error was sent first.
+    Refused,
+    /// The parent room ended.
+    RoomEnded,
+}
+
+/// A media routing fact for one client (consumed by the media plane).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The client.
+    pub client: ClientId,
+    /// Where it is now; `None` once it left the family.
+    pub location: Option<Location>,
+    /// Parent link paused.
+    pub paused: bool,
+    /// Parent link muted.
+    pub muted: Muted,
+}
+
+/// Everything a family asks of its shell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a frame to a client.
+    Send {
+        /// Recipient.
+        to: ClientId,
+        /// The frame (an ack when `frame.id` is set).
+        frame: ServerFrame,
+    },
+    /// Close a client's connection after the frames sent before it.
+    Close {
+        /// Whose.
+        client: ClientId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A client's media routing changed.
+    Route(Route),
+    /// Nothing more to do until this instant (feed [`Input::Timeout`] then).
+    Timeout(Instant),
+}

@@ -1,0 +1,526 @@
+//! WebSocket signalling frames.
+//!
+//! Every frame is one JSON object with a string `type`. A client request also carries a numeric
+//! `id`; the server answers every request with exactly one acknowledgement that carries the same
+//! `id`. Server frames without an `id` are notifications. Field names and `type` names follow the
+//! break-out contract (the seed's method and callback names).
+//!
+//! ```json
+//! {"type":"rejectBreakOutRoom","id":7,"room_id":"br-9f2c"}
+//! {"type":"ackRejectBreakoutRoom","id":7,"result":0,"msg":"Success"}
+//! ```
+//!
+//! Decoding a client frame never panics: [`decode_client_frame`] classifies every failure into an
+//! [`ErrorCode`] and, where the frame named a known `type`, the acknowledgement to answer with.
+
+pub mod breakout;
+pub mod presence;
+
+use crate::error_code::ErrorCode;
+use crate::ids::RequestId;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use breakout::*;
+pub use presence::*;
+
+/// The largest signalling frame the server accepts, in bytes.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A request from a client: its `id` plus the message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    /// Request id chosen by the client; echoed in the acknowledgement.
+    pub id: RequestId,
+    /// The request itself; its `type` is flattened into the same object.
+    #[serde(flatten)]
+    pub msg: ClientMessage,
+}
+
+/// Every client → server request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ClientMessage {
+    /// First frame on a connection: present a token and the protocol versions spoken.
+    /// Answered by [`ServerMessage::RoomConnected`] or [`ServerMessage::Error`].
+    #[serde(rename = "connect")]
+    Connect(Connect),
+    /// Seed `createBreakOutRoom(roomDefinition)`.
+    #[serde(rename = "createBreakOutRoom")]
+    CreateBreakOutRoom(RoomDefinitionInput),
+    /// Seed `inviteToBreakOutRoom(invitee)`.
+    #[serde(rename = "inviteToBreakOutRoom")]
+    InviteToBreakOutRoom(Invitee),
+    /// Seed `createAndInviteBreakoutRoom(roomDefinition)`.
+    #[serde(rename = "createAndInviteBreakoutRoom")]
+    CreateAndInviteBreakoutRoom(RoomDefinitionInput),
+    /// Seed `joinBreakoutRoom(joinee, streamInfo)`.
+    #[serde(rename = "joinBreakoutRoom")]
+    JoinBreakoutRoom(Joinee),
+    /// Seed `rejectBreakOutRoom(roomId)`.
+    #[serde(rename = "rejectBreakOutRoom")]
+    RejectBreakOutRoom(RoomRef),
+    /// Seed `pause()`.
+    #[serde(rename = "pause")]
+    Pause,
+    /// Seed `resume()`.
+    #[serde(rename = "resume")]
+    Resume,
+    /// Seed `muteRoom({audio, video})`.
+    #[serde(rename = "muteRoom")]
+    MuteRoom(MediaFlags),
+    /// Seed `unmuteRoom({audio, video})`.
+    #[serde(rename = "unmuteRoom")]
+    UnmuteRoom(MediaFlags),
+    /// Seed `EnxRoom.disconnect()` on a break-out room handle.
+    #[serde(rename = "disconnect")]
+    Disconnect(RoomRef),
+    /// Seed `clearAllBreakOutSession()`.
+    #[serde(rename = "clearAllBreakOutSession")]
+    ClearAllBreakOutSession,
+    /// Seed `destroyAllBreakOutSession()`.
+    #[serde(rename = "destroyAllBreakOutSession")]
+    DestroyAllBreakOutSession,
+}
+
+impl ClientMessage {
+    /// Every `type` a client may send.
+    pub const TYPES: &'static [&'static str] = &[
+        "connect",
+        "createBreakOutRoom",
+        "inviteToBreakOutRoom",
+        "createAndInviteBreakoutRoom",
+        "joinBreakoutRoom",
+        "rejectBreakOutRoom",
+        "pause",
+        "resume",
+        "muteRoom",
+        "unmuteRoom",
+        "disconnect",
+        "clearAllBreakOutSession",
+        "destroyAllBreakOutSession",
+    ];
+
+    /// The wire `type` of this message.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientMessage::Connect(_) => "connect",
+            ClientMessage::CreateBreakOutRoom(_) => "createBreakOutRoom",
+            ClientMessage::InviteToBreakOutRoom(_) => "inviteToBreakOutRoom",
+            ClientMessage::CreateAndInviteBreakoutRoom(_) => "createAndInviteBreakoutRoom",
+            ClientMessage::JoinBreakoutRoom(_) => "joinBreakoutRoom",
+            ClientMessage::RejectBreakOutRoom(_) => "rejectBreakOutRoom",
+            ClientMessage::Pause => "pause",
+            ClientMessage::Resume => "resume",
+            ClientMessage::MuteRoom(_) => "muteRoom",
+            ClientMessage::UnmuteRoom(_) => "unmuteRoom",
+            ClientMessage::Disconnect(_) => "disconnect",
+            ClientMessage::ClearAllBreakOutSession => "clearAllBreakOutSession",
+            ClientMessage::DestroyAllBreakOutSession => "destroyAllBreakOutSession",
+        }
+    }
+}
+
+/// The `connect` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connect {
+    /// A token minted by `POST /v1/rooms/{room_id}/tokens`.
+    pub token: String,
+    /// Protocol versions the client speaks; the server picks the newest it shares.
+    #[serde(default = "default_versions")]
+    pub versions: Vec<u32>,
+}
+
+fn default_versions() -> Vec<u32> {
+    vec![crate::version::PROTOCOL_VERSION]
+}
+
+/// A frame from the server: an acknowledgement (with the request's `id`) or a notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerFrame {
+    /// The id of the request this frame acknowledges; absent on notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
+    /// The message; its `type` is flattened into the same object.
+    #[serde(flatten)]
+    pub msg: ServerMessage,
+}
+
+/// Every server → client message. Each seed callback is exactly one variant (see
+/// `docs/protocol.md` for the table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ServerMessage {
+    /// Ack of `connect`: the room, the user list with locations, live break-out rooms.
+    #[serde(rename = "roomConnected")]
+    RoomConnected(RoomConnected),
+    /// A request that could not be decoded or is not allowed on this connection.
+    #[serde(rename = "error")]
+    Error(Status),
+    /// Seed `ackCreateBreakOutRoom`.
+    #[serde(rename = "ackCreateBreakOutRoom")]
+    AckCreateBreakOutRoom(AckCreateBreakOutRoom),
+    /// Seed `breakoutRoomCreated` (to every moderator of the parent, one per room).
+    #[serde(rename = "breakoutRoomCreated")]
+    BreakoutRoomCreated(BreakoutRoomCreated),
+    /// Seed `ackInviteBreakOutRoom`.
+    #[serde(rename = "ackInviteBreakOutRoom")]
+    AckInviteBreakOutRoom(AckInviteBreakOutRoom),
+    /// Seed `invitationForBreakoutRoom` (to each invitee).
+    #[serde(rename = "invitationForBreakoutRoom")]
+    InvitationForBreakoutRoom(InvitationForBreakoutRoom),
+    /// Seed `breakoutRoomInvited` (to every moderator).
+    #[serde(rename = "breakoutRoomInvited")]
+    BreakoutRoomInvited(BreakoutRoomInvited),
+    /// Seed `ackCreateAndInviteBreakOutRoom`.
+    #[serde(rename = "ackCreateAndInviteBreakOutRoom")]
+    AckCreateAndInviteBreakOutRoom(AckCreateAndInviteBreakOutRoom),
+    /// Seed `connectedBreakoutRoom`: join ack, or unsolicited on a forced join.
+    #[serde(rename = "connectedBreakoutRoom")]
+    ConnectedBreakoutRoom(ConnectedBreakoutRoom),
+    /// Seed `failedJoinBreakOutRoom`: join ack on failure.
+    #[serde(rename = "failedJoinBreakOutRoom")]
+    FailedJoinBreakOutRoom(Status),
+    /// Seed `userJoinedBreakoutRoom` (to everyone already in the BR).
+    #[serde(rename = "userJoinedBreakoutRoom")]
+    UserJoinedBreakoutRoom(UserJoinedBreakoutRoom),
+    /// Seed `ackRejectBreakoutRoom`.
+    #[serde(rename = "ackRejectBreakoutRoom")]
+    AckRejectBreakoutRoom(Status),
+    /// Seed `breakoutRoomInviteRejected` (to every moderator).
+    #[serde(rename = "breakoutRoomInviteRejected")]
+    BreakoutRoomInviteRejected(BreakoutRoomInviteRejected),
+    /// Seed `ackPause`.
+    #[serde(rename = "ackPause")]
+    AckPause(Status),
+    /// Seed `ackResume`.
+    #[serde(rename = "ackResume")]
+    AckResume(Status),
+    /// Seed `ackMuteRoom`.
+    #[serde(rename = "ackMuteRoom")]
+    AckMuteRoom(Status),
+    /// Seed `ackUnmuteRoom`.
+    #[serde(rename = "ackUnmuteRoom")]
+    AckUnmuteRoom(Status),
+    /// Seed `didDisconnectedBreakoutRoom`: ack of `disconnect` / `clearAllBreakOutSession`, and
+    /// notification to a BR's owner (clear all, destroy all) and to members moved back.
+    #[serde(rename = "didDisconnectedBreakoutRoom")]
+    DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom),
+    /// Seed `didUserDisconnectedFromBreakoutRoom` (to everyone left in the BR).
+    #[serde(rename = "didUserDisconnectedFromBreakoutRoom")]
+    DidUserDisconnectedFromBreakoutRoom(DidUserDisconnectedFromBreakoutRoom),
+    /// Seed `didDestroyedBreakoutRoom` (auto-destroy: to the owner and every moderator).
+    #[serde(rename = "didDestroyedBreakoutRoom")]
+    DidDestroyedBreakoutRoom(RoomRef),
+    /// Ack of `destroyAllBreakOutSession` (the seed names no ack; Alcove's name).
+    #[serde(rename = "ackDestroyAllBreakOutSession")]
+    AckDestroyAllBreakOutSession(AckDestroyAllBreakOutSession),
+    /// Alcove: a pending invitation was withdrawn because its BR was destroyed.
+    #[serde(rename = "breakoutInvitationWithdrawn")]
+    BreakoutInvitationWithdrawn(BreakoutInvitationWithdrawn),
+    /// Presence: a user connected to the family.
+    #[serde(rename = "userConnected")]
+    UserConnected(UserInfo),
+    /// Presence: a user left the family.
+    #[serde(rename = "userDisconnected")]
+    UserDisconnected(UserRef),
+    /// Presence: a user's location changed (parent ⇄ break-out room).
+    #[serde(rename = "userMoved")]
+    UserMoved(UserMoved),
+    /// Presence: a user's parent link was paused or resumed.
+    #[serde(rename = "userPaused")]
+    UserPaused(UserPaused),
+    /// Presence: a user's parent mute state changed.
+    #[serde(rename = "userMuted")]
+    UserMuted(UserMuted),
+    /// The connection to the room ends (room deleted, server shutdown); sent before closing.
+    #[serde(rename = "roomDisconnected")]
+    RoomDisconnected(Status),
+}
+
+impl ServerMessage {
+    /// The wire `type` of this message.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMessage::RoomConnected(_) => "roomConnected",
+            ServerMessage::Error(_) => "error",
+            ServerMessage::AckCreateBreakOutRoom(_) => "ackCreateBreakOutRoom",
+            ServerMessage::BreakoutRoomCreated(_) => "breakoutRoomCreated",
+            ServerMessage::AckInviteBreakOutRoom(_) => "ackInviteBreakOutRoom",
+            ServerMessage::InvitationForBreakoutRoom(_) => "invitationForBreakoutRoom",
+            ServerMessage::BreakoutRoomInvited(_) => "breakoutRoomInvited",
+            ServerMessage::AckCreateAndInviteBreakOutRoom(_) => "ackCreateAndInviteBreakOutRoom",
+            ServerMessage::ConnectedBreakoutRoom(_) => "connectedBreakoutRoom",
+            ServerMessage::FailedJoinBreakOutRoom(_) => "failedJoinBreakOutRoom",
+            ServerMessage::UserJoinedBreakoutRoom(_) => "userJoinedBreakoutRoom",
+            ServerMessage::AckRejectBreakoutRoom(_) => "ackRejectBreakoutRoom",
+            ServerMessage::BreakoutRoomInviteRejected(_) => "breakoutRoomInviteRejected",
+            ServerMessage::AckPause(_) => "ackPause",
+            ServerMessage::AckResume(_) => "ackResume",
+            ServerMessage::AckMuteRoom(_) => "ackMuteRoom",
+            ServerMessage::AckUnmuteRoom(_) => "ackUnmuteRoom",
+            ServerMessage::DidDisconnectedBreakoutRoom(_) => "didDisconnectedBreakoutRoom",
+            ServerMessage::DidUserDisconnectedFromBreakoutRoom(_) => {
+                "didUserDisconnectedFromBreakoutRoom"
+            }
+            ServerMessage::DidDestroyedBreakoutRoom(_) => "didDestroyedBreakoutRoom",
+            ServerMessage::AckDestroyAllBreakOutSession(_) => "ackDestroyAllBreakOutSession",
+            ServerMessage::BreakoutInvitationWithdrawn(_) => "breakoutInvitationWithdrawn",
+            ServerMessage::UserConnected(_) => "userConnected",
+            ServerMessage::UserDisconnected(_) => "userDisconnected",
+            ServerMessage::UserMoved(_) => "userMoved",
+            ServerMessage::UserPaused(_) => "userPaused",
+            ServerMessage::UserMuted(_) => "userMuted",
+            ServerMessage::RoomDisconnected(_) => "roomDisconnected",
+        }
+    }
+
+    /// The `result` this message carries, where it carries one (acks and errors).
+    pub fn result(&self) -> Option<i32> {
+        match self {
+            ServerMessage::RoomConnected(m) => Some(m.result),
+            ServerMessage::Error(s)
+            | ServerMessage::FailedJoinBreakOutRoom(s)
+            | ServerMessage::AckRejectBreakoutRoom(s)
+            | ServerMessage::AckPause(s)
+            | ServerMessage::AckResume(s)
+            | ServerMessage::AckMuteRoom(s)
+            | ServerMessage::AckUnmuteRoom(s)
+            | ServerMessage::RoomDisconnected(s) => Some(s.result),
+            ServerMessage::AckCreateBreakOutRoom(a) => Some(a.result),
+            ServerMessage::AckInviteBreakOutRoom(a) => Some(a.result),
+            ServerMessage::AckCreateAndInviteBreakOutRoom(a) => Some(a.result),
+            ServerMessage::ConnectedBreakoutRoom(a) => Some(a.result),
+            ServerMessage::DidDisconnectedBreakoutRoom(a) => Some(a.result),
+            ServerMessage::AckDestroyAllBreakOutSession(a) => Some(a.result),
+            _ => None,
+        }
+    }
+
+    /// The failure acknowledgement for a request of `type` `req_type`, with `code` and `msg`.
+    /// Every request type has exactly one acknowledgement type; unknown types get `error`.
+    pub fn failure_for(req_type: &str, code: ErrorCode, msg: impl Into<String>) -> ServerMessage {
+        let msg = msg.into();
+        let status = Status { result: code.code(), msg: msg.clone() };
+        match req_type {
+            "createBreakOutRoom" => ServerMessage::AckCreateBreakOutRoom(AckCreateBreakOutRoom {
+                result: code.code(),
+                msg: Msg::Text(msg),
+            }),
+            "createAndInviteBreakoutRoom" => {
+                ServerMessage::AckCreateAndInviteBreakOutRoom(AckCreateAndInviteBreakOutRoom {
+                    result: code.code(),
+                    msg: Msg::Text(msg),
+                })
+            }
+            "inviteToBreakOutRoom" => ServerMessage::AckInviteBreakOutRoom(AckInviteBreakOutRoom {
+                result: code.code(),
+                msg,
+                invited: vec![],
+                failed: vec![],
+            }),
+            "joinBreakoutRoom" => ServerMessage::FailedJoinBreakOutRoom(status),
+            "rejectBreakOutRoom" => ServerMessage::AckRejectBreakoutRoom(status),
+            "pause" => ServerMessage::AckPause(status),
+            "resume" => ServerMessage::AckResume(status),
+            "muteRoom" => ServerMessage::AckMuteRoom(status),
+            "unmuteRoom" => ServerMessage::AckUnmuteRoom(status),
+            "disconnect" | "clearAllBreakOutSession" => {
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom {
+                    room_id: None,
+                    moderator_id: String::new(),
+                    msg,
+                    result: code.code(),
+                })
+            }
+            "destroyAllBreakOutSession" => {
+                ServerMessage::AckDestroyAllBreakOutSession(AckDestroyAllBreakOutSession {
+                    result: code.code(),
+                    msg: Msg::Text(msg),
+                })
+            }
+            _ => ServerMessage::Error(status),
+        }
+    }
+}
+
+/// `{result, msg}`: the plain acknowledgement shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// 0 on success, else an [`ErrorCode`] number.
+    pub result: i32,
+    /// A human-readable message.
+    pub msg: String,
+}
+
+impl Status {
+    /// A success with `msg`.
+    pub fn ok(msg: &str) -> Status {
+        Status { result: 0, msg: msg.to_owned() }
+    }
+
+    /// A failure with `code`'s default message.
+    pub fn err(code: ErrorCode) -> Status {
+        Status { result: code.code(), msg: code.message().to_owned() }
+    }
+}
+
+/// An ack `msg` that is structured data on success and a text on failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Msg<T> {
+    /// Success payload.
+    Data(T),
+    /// Failure text (or a plain success text).
+    Text(String),
+}
+
+impl<T> Msg<T> {
+    /// The data, when this is a success payload.
+    pub fn data(&self) -> Option<&T> {
+        match self {
+            Msg::Data(t) => Some(t),
+            Msg::Text(_) => None,
+        }
+    }
+}
+
+/// Why a client frame could not be turned into a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeError {
+    /// The request id, when the frame had a readable one.
+    pub id: Option<RequestId>,
+    /// The acknowledgement to send back (its `result` is the error code).
+    pub reply: ServerMessage,
+}
+
+/// Decodes one client text frame. Never panics; every failure names the ack to send.
+///
+/// * not a JSON object, or no numeric `id` → `error` 4001;
+/// * `type` missing or unknown → `error` 4002;
+/// * a known `type` with a missing field → that type's ack with 1734;
+/// * a known `type` with a field of the wrong type → that type's ack with 1155.
+///
+/// `createBreakOutRoom` and `createAndInviteBreakoutRoom` keep their definition raw: the core
+/// validates it in the contract's order (see [`RoomDefinitionInput::parse`]).
+pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| DecodeError {
+        id: None,
+        reply: ServerMessage::Error(Status {
+            result: ErrorCode::MalformedFrame.code(),
+            msg: format!("malformed frame: {e}"),
+        }),
+    })?;
+    let Value::Object(mut obj) = value else {
+        return Err(DecodeError {
+            id: None,
+            reply: ServerMessage::Error(Status {
+                result: ErrorCode::MalformedFrame.code(),
+                msg: "malformed frame: not a JSON object".into(),
+            }),
+        });
+    };
+    let id = match obj.remove("id") {
+        Some(Value::Number(n)) if n.as_u64().is_some() => RequestId(n.as_u64().unwrap_or(0)),
+        _ => {
+            return Err(DecodeError {
+                id: None,
+                reply: ServerMessage::Error(Status {
+                    result: ErrorCode::MalformedFrame.code(),
+                    msg: "malformed frame: `id` must be a non-negative integer".into(),
+                }),
+            })
+        }
+    };
+    let ty = match obj.remove("type") {
+        Some(Value::String(s)) => s,
+        _ => {
+            return Err(DecodeError {
+                id: Some(id),
+                reply: ServerMessage::Error(Status {
+                    result: ErrorCode::UnknownMessageType.code(),
+                    msg: "missing `type`".into(),
+                }),
+            })
+        }
+    };
+    let fail = |code: ErrorCode, msg: String| DecodeError {
+        id: Some(id),
+        reply: ServerMessage::failure_for(&ty, code, msg),
+    };
+    let field_err = |e: serde_json::Error| {
+        let text = e.to_string();
+        if text.starts_with("missing field") {
+            fail(ErrorCode::RequiredParameterMissing, format!("Required parameter missing: {text}"))
+        } else {
+            fail(ErrorCode::InvalidParameters, format!("Invalid options/parameters: {text}"))
+        }
+    };
+    let body = Value::Object(obj.clone());
+    let msg = match ty.as_str() {
+        "connect" => ClientMessage::Connect(serde_json::from_value(body).map_err(field_err)?),
+        "createBreakOutRoom" => ClientMessage::CreateBreakOutRoom(RoomDefinitionInput(obj)),
+        "createAndInviteBreakoutRoom" => {
+            ClientMessage::CreateAndInviteBreakoutRoom(RoomDefinitionInput(obj))
+        }
+        "inviteToBreakOutRoom" => {
+            ClientMessage::InviteToBreakOutRoom(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "joinBreakoutRoom" => {
+            ClientMessage::JoinBreakoutRoom(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "rejectBreakOutRoom" => {
+            ClientMessage::RejectBreakOutRoom(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "pause" => ClientMessage::Pause,
+        "resume" => ClientMessage::Resume,
+        "muteRoom" => ClientMessage::MuteRoom(serde_json::from_value(body).map_err(field_err)?),
+        "unmuteRoom" => {
+            ClientMessage::UnmuteRoom(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "disconnect" => ClientMessage::Disconnect(serde_json::from_value(body).map_err(field_err)?),
+        "clearAllBreakOutSession" => ClientMessage::ClearAllBreakOutSession,
+        "destroyAllBreakOutSession" => ClientMessage::DestroyAllBreakOutSession,
+        other => {
+            return Err(DecodeError {
+                id: Some(id),
+                reply: ServerMessage::Error(Status {
+                    result: ErrorCode::UnknownMessageType.code(),
+                    msg: format!("unknown message type `{}`", truncate(other, 64)),
+                }),
+            })
+        }
+    };
+    Ok(ClientFrame { id, msg })
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+impl ClientFrame {
+    /// Encodes the frame as JSON text.
+    pub fn encode(&self) -> String {
+        // Serialising plain data structs to a String cannot fail (no maps with non-string keys).
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerFrame {
+    /// Encodes the frame as JSON text.
+    pub fn encode(&self) -> String {
+        // Serialising plain data structs to a String cannot fail (no maps with non-string keys).
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Decodes a server frame (used by clients).
+    pub fn decode(text: &str) -> Result<ServerFrame, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// Helper for raw request bodies: an object map (used by fixtures and tests).
+pub type RawBody = Map<String, Value>;
