@@ -12,8 +12,8 @@ use alcove_proto::signal::{
     AckInviteBreakOutRoom, BreakoutInvitationWithdrawn, BreakoutRoomCreated,
     BreakoutRoomInviteRejected, BreakoutRoomInvited, ClientMessage, ConnectedBreakoutRoom,
     CreateAndInviteResult, DidDisconnectedBreakoutRoom, DidUserDisconnectedFromBreakoutRoom,
-    InvitationForBreakoutRoom, InviteFailure, Invitee, JoinRole, Joinee, Location, MediaFlags,
-    Msg, Muted, Role, RoomDefinition, RoomDefinitionInput, RoomInvitations, RoomList, RoomRef,
+    InvitationForBreakoutRoom, InviteFailure, Invitee, JoinRole, Joinee, Location, MediaFlags, Msg,
+    Muted, Role, RoomDefinition, RoomDefinitionInput, RoomInvitations, RoomList, RoomRef,
     ServerMessage, Status, UserJoinedBreakoutRoom, UserMoved, UserMuted, UserPaused, UserRef,
     WithdrawReason,
 };
@@ -21,7 +21,13 @@ use alcove_proto::{ClientId, ErrorCode, RequestId, RoomId};
 use std::time::Instant;
 
 impl Family {
-    pub(crate) fn request(&mut self, now: Instant, caller: ClientId, id: RequestId, msg: ClientMessage) {
+    pub(crate) fn request(
+        &mut self,
+        now: Instant,
+        caller: ClientId,
+        id: RequestId,
+        msg: ClientMessage,
+    ) {
         match msg {
             ClientMessage::Connect(_) => {
                 let fail = ServerMessage::Error(Status::err(ErrorCode::AlreadyConnected));
@@ -36,12 +42,20 @@ impl Family {
             ClientMessage::RejectBreakOutRoom(r) => self.reject(caller, id, r),
             ClientMessage::Pause => {
                 self.set_paused(&caller, true);
-                self.send(&caller, Some(id), ServerMessage::AckPause(Status::ok("Room paused")));
+                self.send(
+                    &caller,
+                    Some(id),
+                    ServerMessage::AckPause(Status::ok("Room paused")),
+                );
                 self.notify_paused(&caller);
             }
             ClientMessage::Resume => {
                 self.set_paused(&caller, false);
-                self.send(&caller, Some(id), ServerMessage::AckResume(Status::ok("Room resumed")));
+                self.send(
+                    &caller,
+                    Some(id),
+                    ServerMessage::AckResume(Status::ok("Room resumed")),
+                );
                 self.notify_paused(&caller);
             }
             ClientMessage::MuteRoom(f) => self.mute(caller, id, f, true),
@@ -63,7 +77,10 @@ impl Family {
     fn user_of(&self, c: &ClientId) -> UserRef {
         match self.clients.get(c) {
             Some(cl) => cl.user_ref(),
-            None => UserRef { client_id: c.clone(), name: String::new() },
+            None => UserRef {
+                client_id: c.clone(),
+                name: String::new(),
+            },
         }
     }
 
@@ -78,14 +95,23 @@ impl Family {
         and_invite: bool,
     ) {
         let fail = |code: ErrorCode, msg: String| -> ServerMessage {
-            let ty = if and_invite { "createAndInviteBreakoutRoom" } else { "createBreakOutRoom" };
+            let ty = if and_invite {
+                "createAndInviteBreakoutRoom"
+            } else {
+                "createBreakOutRoom"
+            };
             ServerMessage::failure_for(ty, code, msg)
         };
-        let Some(c) = self.clients.get(&caller) else { return };
+        let Some(c) = self.clients.get(&caller) else {
+            return;
+        };
         let checked = (|| {
             match c.user.role {
                 Role::Viewer => {
-                    return Err((ErrorCode::Unauthorized, "Viewers cannot create Break-Out Rooms".to_owned()))
+                    return Err((
+                        ErrorCode::Unauthorized,
+                        "Viewers cannot create Break-Out Rooms".to_owned(),
+                    ))
                 }
                 Role::Participant
                     if self.settings.breakout_creators == BreakoutCreators::ModeratorsOnly =>
@@ -134,7 +160,12 @@ impl Family {
         let owner = c.user_ref();
         let rooms = self.create_rooms(now, &owner, def);
         if !and_invite {
-            let ack = AckCreateBreakOutRoom { result: 0, msg: Msg::Data(RoomList { rooms: rooms.clone() }) };
+            let ack = AckCreateBreakOutRoom {
+                result: 0,
+                msg: Msg::Data(RoomList {
+                    rooms: rooms.clone(),
+                }),
+            };
             self.send(&caller, Some(id), ServerMessage::AckCreateBreakOutRoom(ack));
             self.notify_created(&rooms);
             return;
@@ -144,14 +175,20 @@ impl Family {
         let mut pool: Vec<(u64, ClientId)> = self
             .clients
             .values()
-            .filter(|c| c.user.role == Role::Participant && c.location == Location::Parent && c.id != caller)
+            .filter(|c| {
+                c.user.role == Role::Participant && c.location == Location::Parent && c.id != caller
+            })
             .map(|c| (c.seq, c.id.clone()))
             .collect();
         pool.sort();
         let mut pool: Vec<ClientId> = pool.into_iter().map(|(_, c)| c).collect();
         self.rng.shuffle(&mut pool);
         let capacity = rooms.len() * def.participants as usize;
-        let unassigned = if pool.len() > capacity { pool.split_off(capacity) } else { Vec::new() };
+        let unassigned = if pool.len() > capacity {
+            pool.split_off(capacity)
+        } else {
+            Vec::new()
+        };
         let mut assignment: Vec<Vec<ClientId>> = vec![Vec::new(); rooms.len()];
         for (i, c) in pool.into_iter().enumerate() {
             assignment[i % rooms.len()].push(c);
@@ -159,13 +196,24 @@ impl Family {
         let invitations: Vec<RoomInvitations> = rooms
             .iter()
             .zip(assignment.iter())
-            .map(|(r, cs)| RoomInvitations { room_id: r.clone(), clients: cs.clone() })
+            .map(|(r, cs)| RoomInvitations {
+                room_id: r.clone(),
+                clients: cs.clone(),
+            })
             .collect();
         let ack = AckCreateAndInviteBreakOutRoom {
             result: 0,
-            msg: Msg::Data(CreateAndInviteResult { rooms: rooms.clone(), invitations: invitations.clone(), unassigned }),
+            msg: Msg::Data(CreateAndInviteResult {
+                rooms: rooms.clone(),
+                invitations: invitations.clone(),
+                unassigned,
+            }),
         };
-        self.send(&caller, Some(id), ServerMessage::AckCreateAndInviteBreakOutRoom(ack));
+        self.send(
+            &caller,
+            Some(id),
+            ServerMessage::AckCreateAndInviteBreakOutRoom(ack),
+        );
         self.notify_created(&rooms);
         for inv in invitations {
             if !inv.clients.is_empty() {
@@ -181,7 +229,11 @@ impl Family {
         let mut rooms = Vec::new();
         for _ in 0..def.max_rooms {
             let id = loop {
-                let candidate = RoomId(format!("{}-br{:012x}", self.room_id, self.rng.next_u64() >> 16));
+                let candidate = RoomId(format!(
+                    "{}-br{:012x}",
+                    self.room_id,
+                    self.rng.next_u64() >> 16
+                ));
                 if self.find(&candidate).is_none() {
                     break candidate;
                 }
@@ -229,7 +281,10 @@ impl Family {
             ServerMessage::failure_for("inviteToBreakOutRoom", code, msg.to_owned())
         };
         let Some(b) = self.find(&inv.room_id) else {
-            let m = fail(ErrorCode::BreakoutRoomNotFound, ErrorCode::BreakoutRoomNotFound.message());
+            let m = fail(
+                ErrorCode::BreakoutRoomNotFound,
+                ErrorCode::BreakoutRoomNotFound.message(),
+            );
             self.send(&caller, Some(id), m);
             return;
         };
@@ -243,7 +298,10 @@ impl Family {
             return;
         }
         if inv.clients.is_empty() {
-            let m = fail(ErrorCode::InvalidParameters, "Invalid options/parameters: `clients` is empty");
+            let m = fail(
+                ErrorCode::InvalidParameters,
+                "Invalid options/parameters: `clients` is empty",
+            );
             self.send(&caller, Some(id), m);
             return;
         }
@@ -278,7 +336,12 @@ impl Family {
             }
         }
         let requestor = self.user_of(&caller);
-        let ack = AckInviteBreakOutRoom { result: 0, msg: "Success".into(), invited: invited.clone(), failed };
+        let ack = AckInviteBreakOutRoom {
+            result: 0,
+            msg: "Success".into(),
+            invited: invited.clone(),
+            failed,
+        };
         self.send(&caller, Some(id), ServerMessage::AckInviteBreakOutRoom(ack));
         if !invited.is_empty() {
             self.apply_invitations(&requestor, &inv.room_id, &invited, inv.force_join);
@@ -287,7 +350,13 @@ impl Family {
 
     /// Records the invitations (already validated), notifies invitees and moderators, and with
     /// `force_join` moves every invitee into the room.
-    fn apply_invitations(&mut self, requestor: &UserRef, room: &RoomId, clients: &[ClientId], force_join: bool) {
+    fn apply_invitations(
+        &mut self,
+        requestor: &UserRef,
+        room: &RoomId,
+        clients: &[ClientId],
+        force_join: bool,
+    ) {
         if let Some(b) = self.find_mut(room) {
             for c in clients {
                 if !b.invitations.contains(c) {
@@ -296,10 +365,18 @@ impl Family {
             }
         }
         for c in clients {
-            let n = InvitationForBreakoutRoom { room_id: room.clone(), requestor: requestor.clone(), force_join };
+            let n = InvitationForBreakoutRoom {
+                room_id: room.clone(),
+                requestor: requestor.clone(),
+                force_join,
+            };
             self.send(c, None, ServerMessage::InvitationForBreakoutRoom(n));
         }
-        let n = BreakoutRoomInvited { room_id: room.clone(), clients: clients.to_vec(), requestor: requestor.clone() };
+        let n = BreakoutRoomInvited {
+            room_id: room.clone(),
+            clients: clients.to_vec(),
+            requestor: requestor.clone(),
+        };
         for m in self.moderators() {
             self.send(&m, None, ServerMessage::BreakoutRoomInvited(n.clone()));
         }
@@ -314,9 +391,14 @@ impl Family {
 
     fn join(&mut self, caller: ClientId, id: RequestId, j: Joinee) {
         let fail = |code: ErrorCode, msg: &str| {
-            ServerMessage::FailedJoinBreakOutRoom(Status { result: code.code(), msg: msg.to_owned() })
+            ServerMessage::FailedJoinBreakOutRoom(Status {
+                result: code.code(),
+                msg: msg.to_owned(),
+            })
         };
-        let Some(c) = self.clients.get(&caller) else { return };
+        let Some(c) = self.clients.get(&caller) else {
+            return;
+        };
         let refused = if j.stream_info.video {
             Some(ErrorCode::VideoNotSupported)
         } else if c.location != Location::Parent {
@@ -351,7 +433,13 @@ impl Family {
     /// consumes its invitation, auto-pauses its parent link, acknowledges with
     /// `connectedBreakoutRoom` (with the request id, or unsolicited on a forced join), tells the
     /// room's members and re-routes its media.
-    fn move_into(&mut self, client: &ClientId, room: &RoomId, role: JoinRole, id: Option<RequestId>) {
+    fn move_into(
+        &mut self,
+        client: &ClientId,
+        room: &RoomId,
+        role: JoinRole,
+        id: Option<RequestId>,
+    ) {
         let user = self.user_of(client);
         let Some(b) = self.find_mut(room) else { return };
         let earlier: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
@@ -370,13 +458,26 @@ impl Family {
             Some(b) => self.breakout_info(b),
             None => return,
         };
-        let ack = ConnectedBreakoutRoom { result: 0, room: info };
+        let ack = ConnectedBreakoutRoom {
+            result: 0,
+            room: info,
+        };
         self.send(client, id, ServerMessage::ConnectedBreakoutRoom(ack));
-        let n = UserJoinedBreakoutRoom { client_id: client.clone(), name: user.name.clone(), room_id: room.clone() };
+        let n = UserJoinedBreakoutRoom {
+            client_id: client.clone(),
+            name: user.name.clone(),
+            room_id: room.clone(),
+        };
         for m in earlier {
             self.send(&m, None, ServerMessage::UserJoinedBreakoutRoom(n.clone()));
         }
-        self.broadcast(client, ServerMessage::UserMoved(UserMoved { client_id: client.clone(), location }));
+        self.broadcast(
+            client,
+            ServerMessage::UserMoved(UserMoved {
+                client_id: client.clone(),
+                location,
+            }),
+        );
         if !was_paused {
             self.notify_paused(client);
         }
@@ -390,17 +491,33 @@ impl Family {
             Some(_) => None,
         };
         if let Some(code) = code {
-            self.send(&caller, Some(id), ServerMessage::AckRejectBreakoutRoom(Status::err(code)));
+            self.send(
+                &caller,
+                Some(id),
+                ServerMessage::AckRejectBreakoutRoom(Status::err(code)),
+            );
             return;
         }
         if let Some(b) = self.find_mut(&r.room_id) {
             b.invitations.retain(|i| i != &caller);
         }
-        self.send(&caller, Some(id), ServerMessage::AckRejectBreakoutRoom(Status::ok("Success")));
+        self.send(
+            &caller,
+            Some(id),
+            ServerMessage::AckRejectBreakoutRoom(Status::ok("Success")),
+        );
         let user = self.user_of(&caller);
-        let n = BreakoutRoomInviteRejected { room_id: r.room_id, client_id: user.client_id, name: user.name };
+        let n = BreakoutRoomInviteRejected {
+            room_id: r.room_id,
+            client_id: user.client_id,
+            name: user.name,
+        };
         for m in self.moderators() {
-            self.send(&m, None, ServerMessage::BreakoutRoomInviteRejected(n.clone()));
+            self.send(
+                &m,
+                None,
+                ServerMessage::BreakoutRoomInviteRejected(n.clone()),
+            );
         }
     }
 
@@ -419,8 +536,13 @@ impl Family {
 
     /// Tells everyone else the client's paused state and re-routes (call after a change).
     fn notify_paused(&mut self, client: &ClientId) {
-        let Some(c) = self.clients.get(client) else { return };
-        let n = UserPaused { client_id: client.clone(), paused: c.paused };
+        let Some(c) = self.clients.get(client) else {
+            return;
+        };
+        let n = UserPaused {
+            client_id: client.clone(),
+            paused: c.paused,
+        };
         self.broadcast(client, ServerMessage::UserPaused(n));
         self.route(client);
     }
@@ -436,7 +558,9 @@ impl Family {
             self.send(&caller, Some(id), m);
             return;
         }
-        let Some(c) = self.clients.get_mut(&caller) else { return };
+        let Some(c) = self.clients.get_mut(&caller) else {
+            return;
+        };
         let before = c.muted;
         if f.audio {
             c.muted.audio = mute;
@@ -457,8 +581,13 @@ impl Family {
     }
 
     fn notify_muted(&mut self, client: &ClientId) {
-        let Some(c) = self.clients.get(client) else { return };
-        let n = UserMuted { client_id: client.clone(), muted: c.muted };
+        let Some(c) = self.clients.get(client) else {
+            return;
+        };
+        let n = UserMuted {
+            client_id: client.clone(),
+            muted: c.muted,
+        };
         self.broadcast(client, ServerMessage::UserMuted(n));
         self.route(client);
     }
@@ -469,7 +598,9 @@ impl Family {
         let fail = |code: ErrorCode| {
             ServerMessage::failure_for("disconnect", code, code.message().to_owned())
         };
-        let Some(c) = self.clients.get(&caller) else { return };
+        let Some(c) = self.clients.get(&caller) else {
+            return;
+        };
         if self.find(&r.room_id).is_none() {
             self.send(&caller, Some(id), fail(ErrorCode::BreakoutRoomNotFound));
             return;
@@ -479,17 +610,27 @@ impl Family {
             return;
         }
         let ack = DidDisconnectedBreakoutRoom::ok(Some(r.room_id.clone()));
-        self.send(&caller, Some(id), ServerMessage::DidDisconnectedBreakoutRoom(ack));
+        self.send(
+            &caller,
+            Some(id),
+            ServerMessage::DidDisconnectedBreakoutRoom(ack),
+        );
         self.leave_breakout(&caller, &r.room_id);
         self.destroy_emptied();
     }
 
     fn clear_all(&mut self, caller: ClientId, id: RequestId) {
-        let Some(c) = self.clients.get(&caller) else { return };
+        let Some(c) = self.clients.get(&caller) else {
+            return;
+        };
         match c.location.clone() {
             Location::Breakout(room) => {
                 let ack = DidDisconnectedBreakoutRoom::ok(Some(room.clone()));
-                self.send(&caller, Some(id), ServerMessage::DidDisconnectedBreakoutRoom(ack));
+                self.send(
+                    &caller,
+                    Some(id),
+                    ServerMessage::DidDisconnectedBreakoutRoom(ack),
+                );
                 self.leave_breakout(&caller, &room);
                 if let Some(owner) = self.find(&room).map(|b| b.owner.client_id.clone()) {
                     if owner != caller {
@@ -501,7 +642,11 @@ impl Family {
             }
             Location::Parent => {
                 let ack = DidDisconnectedBreakoutRoom::ok(None);
-                self.send(&caller, Some(id), ServerMessage::DidDisconnectedBreakoutRoom(ack));
+                self.send(
+                    &caller,
+                    Some(id),
+                    ServerMessage::DidDisconnectedBreakoutRoom(ack),
+                );
                 if self.set_paused(&caller, false) {
                     self.notify_paused(&caller);
                 }
@@ -513,10 +658,18 @@ impl Family {
     /// told. Does not destroy an emptied room: callers follow with `destroy_emptied`.
     fn leave_breakout(&mut self, client: &ClientId, room: &RoomId) {
         self.remove_member(client, room);
-        let Some(c) = self.clients.get_mut(client) else { return };
+        let Some(c) = self.clients.get_mut(client) else {
+            return;
+        };
         c.location = Location::Parent;
         let was_paused = std::mem::replace(&mut c.paused, false);
-        self.broadcast(client, ServerMessage::UserMoved(UserMoved { client_id: client.clone(), location: Location::Parent }));
+        self.broadcast(
+            client,
+            ServerMessage::UserMoved(UserMoved {
+                client_id: client.clone(),
+                location: Location::Parent,
+            }),
+        );
         if was_paused {
             self.notify_paused(client);
         } else {
@@ -530,9 +683,17 @@ impl Family {
         let Some(b) = self.find_mut(room) else { return };
         b.members.retain(|(m, _)| m != client);
         let left: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
-        let n = DidUserDisconnectedFromBreakoutRoom { client_id: client.clone(), name: user.name, room: room.clone() };
+        let n = DidUserDisconnectedFromBreakoutRoom {
+            client_id: client.clone(),
+            name: user.name,
+            room: room.clone(),
+        };
         for m in left {
-            self.send(&m, None, ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()));
+            self.send(
+                &m,
+                None,
+                ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()),
+            );
         }
     }
 
@@ -549,12 +710,25 @@ impl Family {
             return;
         }
         let rooms: Vec<RoomId> = self.breakouts.iter().map(|b| b.id.clone()).collect();
-        let ack = AckDestroyAllBreakOutSession { result: 0, msg: Msg::Data(RoomList { rooms: rooms.clone() }) };
-        self.send(&caller, Some(id), ServerMessage::AckDestroyAllBreakOutSession(ack));
+        let ack = AckDestroyAllBreakOutSession {
+            result: 0,
+            msg: Msg::Data(RoomList {
+                rooms: rooms.clone(),
+            }),
+        };
+        self.send(
+            &caller,
+            Some(id),
+            ServerMessage::AckDestroyAllBreakOutSession(ack),
+        );
         for room in rooms {
-            let Some(pos) = self.breakouts.iter().position(|b| b.id == room) else { continue };
+            let Some(pos) = self.breakouts.iter().position(|b| b.id == room) else {
+                continue;
+            };
             let b = self.breakouts.remove(pos);
-            let notice = ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(room.clone())));
+            let notice = ServerMessage::DidDisconnectedBreakoutRoom(
+                DidDisconnectedBreakoutRoom::ok(Some(room.clone())),
+            );
             let owner = b.owner.client_id.clone();
             if !b.is_member(&owner) {
                 self.send(&owner, None, notice.clone());
@@ -569,17 +743,31 @@ impl Family {
 
     /// Destroy-all's return: back in the parent, resumed and unmuted.
     fn return_to_parent_reset(&mut self, client: &ClientId) {
-        let Some(c) = self.clients.get_mut(client) else { return };
+        let Some(c) = self.clients.get_mut(client) else {
+            return;
+        };
         c.location = Location::Parent;
         let was_paused = std::mem::replace(&mut c.paused, false);
         let was_muted = std::mem::replace(&mut c.muted, Muted::default());
-        self.broadcast(client, ServerMessage::UserMoved(UserMoved { client_id: client.clone(), location: Location::Parent }));
+        self.broadcast(
+            client,
+            ServerMessage::UserMoved(UserMoved {
+                client_id: client.clone(),
+                location: Location::Parent,
+            }),
+        );
         if was_paused {
-            let n = UserPaused { client_id: client.clone(), paused: false };
+            let n = UserPaused {
+                client_id: client.clone(),
+                paused: false,
+            };
             self.broadcast(client, ServerMessage::UserPaused(n));
         }
         if was_muted != Muted::default() {
-            let n = UserMuted { client_id: client.clone(), muted: Muted::default() };
+            let n = UserMuted {
+                client_id: client.clone(),
+                muted: Muted::default(),
+            };
             self.broadcast(client, ServerMessage::UserMuted(n));
         }
         self.route(client);
@@ -587,7 +775,10 @@ impl Family {
 
     fn withdraw(&mut self, b: &Breakout, reason: WithdrawReason) {
         for i in &b.invitations {
-            let n = BreakoutInvitationWithdrawn { room_id: b.id.clone(), reason };
+            let n = BreakoutInvitationWithdrawn {
+                room_id: b.id.clone(),
+                reason,
+            };
             self.send(i, None, ServerMessage::BreakoutInvitationWithdrawn(n));
         }
     }
@@ -608,7 +799,9 @@ impl Family {
     /// Auto-destroy: removes an empty room (or, when the parent ends, any room), withdraws its
     /// invitations, and tells the owner and every moderator with `didDestroyedBreakoutRoom`.
     pub(crate) fn destroy_breakout(&mut self, room: &RoomId) {
-        let Some(pos) = self.breakouts.iter().position(|b| &b.id == room) else { return };
+        let Some(pos) = self.breakouts.iter().position(|b| &b.id == room) else {
+            return;
+        };
         let b = self.breakouts.remove(pos);
         self.withdraw(&b, WithdrawReason::Destroyed);
         let mut to = vec![b.owner.client_id.clone()];
@@ -618,7 +811,13 @@ impl Family {
             }
         }
         for c in to {
-            self.send(&c, None, ServerMessage::DidDestroyedBreakoutRoom(RoomRef { room_id: room.clone() }));
+            self.send(
+                &c,
+                None,
+                ServerMessage::DidDestroyedBreakoutRoom(RoomRef {
+                    room_id: room.clone(),
+                }),
+            );
         }
     }
 }

@@ -28,7 +28,12 @@ pub struct FamilyConfig {
 impl FamilyConfig {
     /// A config for room `room_id`.
     pub fn new(room_id: RoomId, room_name: &str, settings: RoomSettings, seed: u64) -> Self {
-        FamilyConfig { room_id, room_name: room_name.to_owned(), settings, seed }
+        FamilyConfig {
+            room_id,
+            room_name: room_name.to_owned(),
+            settings,
+            seed,
+        }
     }
 }
 
@@ -49,7 +54,10 @@ pub(crate) struct Client {
 
 impl Client {
     pub fn user_ref(&self) -> UserRef {
-        UserRef { client_id: self.id.clone(), name: self.user.name.clone() }
+        UserRef {
+            client_id: self.id.clone(),
+            name: self.user.name.clone(),
+        }
     }
 }
 
@@ -78,7 +86,10 @@ impl Breakout {
 
     /// Members that count against `participants` (everyone not joined as moderator).
     pub fn counted_members(&self) -> usize {
-        self.members.iter().filter(|(_, r)| *r == JoinRole::Participant).count()
+        self.members
+            .iter()
+            .filter(|(_, r)| *r == JoinRole::Participant)
+            .count()
     }
 }
 
@@ -127,11 +138,22 @@ impl Family {
             return;
         }
         match input {
-            Input::Connect { now, client, id, user, version } => {
+            Input::Connect {
+                now,
+                client,
+                id,
+                user,
+                version,
+            } => {
                 self.tick(now);
                 self.connect(now, client, id, user, version);
             }
-            Input::Request { now, client, id, msg } => {
+            Input::Request {
+                now,
+                client,
+                id,
+                msg,
+            } => {
                 self.tick(now);
                 if self.clients.contains_key(&client) {
                     self.request(now, client, id, msg);
@@ -191,7 +213,10 @@ impl Family {
 
     /// Live break-out rooms with members and pending invitations, in creation order.
     pub fn breakout_rooms(&self) -> Vec<BreakoutRoomInfo> {
-        self.breakouts.iter().map(|b| self.breakout_info(b)).collect()
+        self.breakouts
+            .iter()
+            .map(|b| self.breakout_info(b))
+            .collect()
     }
 
     /// Checks SPEC §3's invariants; `Err` names the first one broken.
@@ -218,7 +243,10 @@ impl Family {
         }
         for b in &self.breakouts {
             if b.counted_members() > b.def.participants as usize {
-                return Err(format!("{} holds more participants than {}", b.id, b.def.participants));
+                return Err(format!(
+                    "{} holds more participants than {}",
+                    b.id, b.def.participants
+                ));
             }
             for (m, _) in &b.members {
                 if !self.clients.contains_key(m) {
@@ -227,7 +255,10 @@ impl Family {
             }
             for i in &b.invitations {
                 if !self.clients.contains_key(i) {
-                    return Err(format!("{} has invitation for {i} who is not connected", b.id));
+                    return Err(format!(
+                        "{} has invitation for {i} who is not connected",
+                        b.id
+                    ));
                 }
                 if b.is_member(i) {
                     return Err(format!("{} has invitation for its member {i}", b.id));
@@ -276,7 +307,10 @@ impl Family {
 
     pub(crate) fn send(&mut self, to: &ClientId, id: Option<RequestId>, msg: ServerMessage) {
         if self.clients.contains_key(to) {
-            self.outputs.push_back(Output::Send { to: to.clone(), frame: ServerFrame { id, msg } });
+            self.outputs.push_back(Output::Send {
+                to: to.clone(),
+                frame: ServerFrame { id, msg },
+            });
         }
     }
 
@@ -357,20 +391,32 @@ impl Family {
         use alcove_proto::signal::Role;
         let (same_role, cap) = match user.role {
             Role::Moderator => (
-                self.clients.values().filter(|c| c.user.role == Role::Moderator).count(),
+                self.clients
+                    .values()
+                    .filter(|c| c.user.role == Role::Moderator)
+                    .count(),
                 self.settings.moderators,
             ),
             Role::Participant | Role::Viewer => (
-                self.clients.values().filter(|c| c.user.role != Role::Moderator).count(),
+                self.clients
+                    .values()
+                    .filter(|c| c.user.role != Role::Moderator)
+                    .count(),
                 self.settings.participants,
             ),
         };
         if same_role >= cap as usize {
             self.outputs.push_back(Output::Send {
                 to: client.clone(),
-                frame: ServerFrame { id: Some(id), msg: ServerMessage::Error(Status::err(ErrorCode::RoomFull)) },
+                frame: ServerFrame {
+                    id: Some(id),
+                    msg: ServerMessage::Error(Status::err(ErrorCode::RoomFull)),
+                },
             });
-            self.outputs.push_back(Output::Close { client, reason: CloseReason::Refused });
+            self.outputs.push_back(Output::Close {
+                client,
+                reason: CloseReason::Refused,
+            });
             return;
         }
         let seq = self.next_seq;
@@ -403,7 +449,9 @@ impl Family {
     }
 
     fn leave_family(&mut self, client: ClientId) {
-        let Some(c) = self.clients.get(&client) else { return };
+        let Some(c) = self.clients.get(&client) else {
+            return;
+        };
         let user = c.user_ref();
         if let Location::Breakout(r) = c.location.clone() {
             self.remove_member(&client, &r);
@@ -422,15 +470,25 @@ impl Family {
         for r in ids {
             self.destroy_breakout(&r);
         }
-        let mut all: Vec<(u64, ClientId)> =
-            self.clients.values().map(|c| (c.seq, c.id.clone())).collect();
+        let mut all: Vec<(u64, ClientId)> = self
+            .clients
+            .values()
+            .map(|c| (c.seq, c.id.clone()))
+            .collect();
         all.sort();
         for (_, c) in &all {
-            self.send(c, None, ServerMessage::RoomDisconnected(Status::err(ErrorCode::RoomEnded)));
+            self.send(
+                c,
+                None,
+                ServerMessage::RoomDisconnected(Status::err(ErrorCode::RoomEnded)),
+            );
         }
         for (_, c) in all {
             self.clients.remove(&c);
-            self.outputs.push_back(Output::Close { client: c.clone(), reason: CloseReason::RoomEnded });
+            self.outputs.push_back(Output::Close {
+                client: c.clone(),
+                reason: CloseReason::RoomEnded,
+            });
             self.route(&c);
         }
         self.ended = true;

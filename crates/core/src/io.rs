@@ -21,7 +21,12 @@ pub struct NewClient {
 impl NewClient {
     /// A user with `name` and `role`, no reference and no data.
     pub fn new(name: &str, role: Role) -> NewClient {
-        NewClient { name: name.to_owned(), role, user_ref: String::new(), data: Value::Null }
+        NewClient {
+            name: name.to_owned(),
+            role,
+            user_ref: String::new(),
+            data: Value::Null,
+        }
     }
 }
 
