@@ -1,1 +1,67 @@
-//! placeholder
+//! Alcove's Rust client SDK: signalling for break-out rooms, and the Server REST API.
+//!
+//! * [`connect`] opens one signalling connection for one client and returns the parent-room
+//!   handle [`Room`] plus [`Events`], every frame the server sends, in arrival order.
+//! * The break-out operations are methods named after the contract's
+//!   (`reference/seed-breakout-room.md`): [`Room::create_break_out_room`],
+//!   [`Room::invite_to_break_out_room`], [`Room::join_breakout_room`] (→ [`BreakoutRoom`],
+//!   whose [`BreakoutRoom::disconnect`] leaves again), [`Room::pause`], [`Room::mute_room`],
+//!   [`Room::destroy_all_break_out_session`], …; [`Room::request`] sends any raw request.
+//! * [`RestClient`] is the app backend's side: rooms, tokens, who is where.
+//! * [`ClientSession`] is the signalling state without I/O, for drivers other than the
+//!   tokio one (a deterministic simulation, say).
+//!
+//! A failed acknowledgement (`result != 0`) is [`Error::Refused`]; requests give up after
+//! [`REQUEST_TIMEOUT`]. Media (WebRTC) is not part of this crate yet: it speaks signalling only.
+//!
+//! ```no_run
+//! use alcove_client::proto::api::CreateTokenRequest;
+//! use alcove_client::proto::signal::{JoinRole, Role, RoomDefinition};
+//! use alcove_client::{connect, RestClient};
+//!
+//! # async fn demo(room_id: alcove_client::proto::RoomId) -> Result<(), Box<dyn std::error::Error>> {
+//! let rest = RestClient::new("http://127.0.0.1:7880", "app-id", "app-key");
+//! let token = rest
+//!     .create_token(&room_id, &CreateTokenRequest {
+//!         name: "Ada".into(),
+//!         role: Role::Moderator,
+//!         user_ref: "ada".into(),
+//!         data: serde_json::json!({}),
+//!     })
+//!     .await?;
+//! let (room, mut events) = connect(&rest.signal_url(), &token.token).await?;
+//! let def = RoomDefinition {
+//!     participants: 2, audio: true, video: false, canvas: false, share: true,
+//!     max_rooms: 1, force_join: false,
+//! };
+//! let ack = room.create_break_out_room(&def).await?;
+//! let br_id = ack.msg.data().expect("rooms on success").rooms[0].clone();
+//! let br = room.join_breakout_room(&br_id, JoinRole::Moderator, Default::default()).await?;
+//! while let Some(frame) = events.try_next() {
+//!     println!("{}", frame.msg.type_name());
+//! }
+//! br.disconnect().await?;
+//! room.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Deliberately not here: reconnection (a dropped connection is final; connect again with a
+//! new token) and TLS (`ws://` and `http://` only).
+#![deny(missing_docs)]
+
+mod breakout;
+mod client;
+mod error;
+mod events;
+mod rest;
+pub mod session;
+
+/// The wire protocol crate (`alcove-proto`): message, REST body and id types.
+pub use alcove_proto as proto;
+
+pub use breakout::BreakoutRoom;
+pub use client::{connect, Room, REQUEST_TIMEOUT};
+pub use error::Error;
+pub use events::Events;
+pub use rest::{signal_url, RestClient, RestError};
+pub use session::{ClientSession, SessionEvent};

@@ -1,0 +1,585 @@
+//! The async client: [`connect`], the parent-room handle [`Room`], and the connection task.
+//!
+//! One tokio task owns the WebSocket and a [`ClientSession`]. It writes the frames the session
+//! queues, feeds every frame it reads into the session, resolves each waiting request by its id
+//! (a oneshot per request), and forwards every frame to [`Events`]. [`Room`] handles only talk
+//! to that task through a channel, so they are cheap to clone and never lock anything.
+//!
+//! The typed break-out calls (`create_break_out_room`, `join_breakout_room`, …) live in
+//! `breakout.rs`; this file has the raw [`Room::request`] they are built on.
+
+use crate::error::Error;
+use crate::events::Events;
+use crate::session::{ClientSession, SessionEvent};
+use alcove_proto::ids::{ClientId, RequestId};
+use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tracing::Instrument;
+
+/// How long a request (and the whole `connect`) waits for its answer before
+/// [`Error::Timeout`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After [`Room::close`] sent its close frame, how long the task still reads what the server
+/// sends before it gives up on the server's closing handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Timeouts, fixed at [`REQUEST_TIMEOUT`] for callers; tests shorten them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    /// Bound on the WebSocket handshake plus the `connect` exchange.
+    pub(crate) connect_timeout: Duration,
+    /// Bound on each request's wait for its acknowledgement.
+    pub(crate) request_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            connect_timeout: REQUEST_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Connects to a server's signalling endpoint (`ws://HOST:PORT/v1/signal`) with a token minted
+/// by `POST /v1/rooms/{room_id}/tokens` (see [`crate::RestClient::create_token`]).
+///
+/// Returns the parent-room handle and the stream of everything the server sends from here on.
+/// Fails with [`Error::Refused`] when the server refuses the token (e.g. 4103, token reused),
+/// [`Error::Transport`] when the socket cannot be opened, [`Error::Timeout`] after
+/// [`REQUEST_TIMEOUT`]. Must be called inside a tokio runtime: it spawns the connection task.
+///
+/// Only `ws://` is supported (this build has no TLS); put a TLS-terminating proxy in front of
+/// the client if needed.
+pub async fn connect(url: &str, token: &str) -> Result<(Room, Events), Error> {
+    connect_with(url, token, Config::default()).await
+}
+
+pub(crate) async fn connect_with(
+    url: &str,
+    token: &str,
+    config: Config,
+) -> Result<(Room, Events), Error> {
+    let handshake = async {
+        let (ws, _response) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(transport)?;
+        handshake(ws, token).await
+    };
+    let (ws, session, connected, early) = tokio::time::timeout(config.connect_timeout, handshake)
+        .await
+        .map_err(|_| Error::Timeout)??;
+
+    let span = tracing::info_span!("alcove_client", client_id = %connected.client_id);
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    for frame in early {
+        // The receiver is in our hands a few lines below: this cannot fail.
+        let _ = event_tx.send(frame);
+    }
+    tracing::debug!(parent: &span, version = connected.version, "connected");
+    tokio::spawn(run(ws, session, cmd_rx, event_tx).instrument(span));
+
+    let room = Room {
+        inner: Arc::new(Inner {
+            cmds: cmd_tx,
+            connected,
+            request_timeout: config.request_timeout,
+        }),
+    };
+    Ok((room, Events::new(event_rx)))
+}
+
+/// Sends `connect` and reads until its answer. Frames without an id that arrive first are kept
+/// for [`Events`], so that nothing is lost.
+async fn handshake<S>(
+    mut ws: S,
+    token: &str,
+) -> Result<(S, ClientSession, RoomConnected, Vec<ServerFrame>), Error>
+where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
+{
+    let mut session = ClientSession::new(token);
+    flush(&mut ws, &mut session).await.map_err(transport)?;
+    let mut early = Vec::new();
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
+            Some(Ok(Message::Close(_))) | None => session.handle_closed(),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(transport(e)),
+        }
+        while let Some(event) = session.poll_event() {
+            match event {
+                SessionEvent::Connected(connected) => {
+                    return Ok((ws, session, *connected, early));
+                }
+                SessionEvent::ConnectFailed(error) => return Err(error),
+                SessionEvent::Notification(frame) | SessionEvent::Stray(frame) => early.push(frame),
+                SessionEvent::Garbled { error, .. } => tracing::debug!(%error, "dropped frame"),
+                // No request can be outstanding before `roomConnected`.
+                SessionEvent::Ack(..) | SessionEvent::Closed { .. } => {}
+            }
+        }
+    }
+}
+
+/// What a [`Room`] handle asks of the connection task.
+enum Command {
+    /// Send `msg` and resolve `reply` with its acknowledgement.
+    Request {
+        msg: ClientMessage,
+        reply: oneshot::Sender<Result<ServerFrame, Error>>,
+    },
+    /// Close the connection.
+    Close,
+}
+
+/// The connection task: the only owner of the socket and the session. It ends when the
+/// connection closes (either side) or when every [`Room`] handle is gone.
+async fn run<S>(
+    mut ws: S,
+    mut session: ClientSession,
+    mut cmds: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<ServerFrame>,
+) where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
+{
+    // Requests the session sent and whose acknowledgement a caller is waiting for. A caller
+    // that timed out has dropped its receiver; its late answer is then simply not delivered.
+    let mut waiting: HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>> =
+        HashMap::new();
+    loop {
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                Some(Command::Request { msg, reply }) => {
+                    match session.request(msg) {
+                        Ok(id) => {
+                            waiting.insert(id, reply);
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                    if let Err(e) = flush(&mut ws, &mut session).await {
+                        tracing::debug!(error = %e, "write failed");
+                        break;
+                    }
+                }
+                // `None`: every Room handle was dropped; nobody can send requests any more.
+                Some(Command::Close) | None => {
+                    close_gracefully(&mut ws, &mut session, &mut waiting, &events).await;
+                    break;
+                }
+            },
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
+                // The transport answers the close frame; the stream ends right after.
+                Some(Ok(Message::Close(frame))) => tracing::debug!(?frame, "server closed"),
+                Some(Ok(Message::Binary(_))) => tracing::debug!("ignored a binary frame"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "read failed");
+                    break;
+                }
+                None => break,
+            },
+        }
+        dispatch(&mut session, &mut waiting, &events);
+    }
+    session.handle_closed();
+    dispatch(&mut session, &mut waiting, &events);
+    for (_, reply) in waiting.drain() {
+        let _ = reply.send(Err(Error::Closed));
+    }
+    tracing::debug!("connection closed");
+}
+
+/// Sends a close frame, then reads (and delivers) what the server still sends until it
+/// finishes the closing handshake or [`CLOSE_GRACE`] runs out.
+async fn close_gracefully<S>(
+    ws: &mut S,
+    session: &mut ClientSession,
+    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>>,
+    events: &mpsc::UnboundedSender<ServerFrame>,
+) where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
+{
+    if ws.send(Message::Close(None)).await.is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(text) = msg {
+            session.handle_text(text.as_str());
+            dispatch(session, waiting, events);
+        }
+    }
+}
+
+/// Writes every frame the session queued.
+async fn flush<S>(ws: &mut S, session: &mut ClientSession) -> Result<(), WsError>
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    while let Some(frame) = session.poll_transmit() {
+        // Only the type and id: payloads carry tokens and names.
+        tracing::trace!(id = %frame.id, r#type = frame.msg.type_name(), "send");
+        ws.feed(Message::text(frame.encode())).await?;
+    }
+    ws.flush().await
+}
+
+/// Hands the session's events to the waiting callers and to [`Events`].
+fn dispatch(
+    session: &mut ClientSession,
+    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>>,
+    events: &mpsc::UnboundedSender<ServerFrame>,
+) {
+    while let Some(event) = session.poll_event() {
+        match event {
+            SessionEvent::Ack(id, frame) => {
+                tracing::trace!(%id, r#type = frame.msg.type_name(), "ack");
+                if let Some(reply) = waiting.remove(&id) {
+                    let _ = reply.send(Ok(frame.clone()));
+                }
+                // The Events receiver may be gone (the app dropped it); acks still resolve.
+                let _ = events.send(frame);
+            }
+            SessionEvent::Notification(frame) | SessionEvent::Stray(frame) => {
+                tracing::trace!(r#type = frame.msg.type_name(), "notification");
+                let _ = events.send(frame);
+            }
+            SessionEvent::Garbled { ack_of, error } => {
+                tracing::debug!(%error, "undecodable frame");
+                if let Some(reply) = ack_of.and_then(|id| waiting.remove(&id)) {
+                    let _ = reply.send(Err(Error::Protocol(error)));
+                }
+            }
+            SessionEvent::Closed { unanswered } => {
+                for id in unanswered {
+                    if let Some(reply) = waiting.remove(&id) {
+                        let _ = reply.send(Err(Error::Closed));
+                    }
+                }
+            }
+            SessionEvent::Connected(_) | SessionEvent::ConnectFailed(_) => {}
+        }
+    }
+}
+
+fn transport(e: WsError) -> Error {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => Error::Closed,
+        other => Error::Transport(other.to_string()),
+    }
+}
+
+/// Shared by every clone of one [`Room`].
+struct Inner {
+    /// To the connection task; closed when that task ends.
+    cmds: mpsc::UnboundedSender<Command>,
+    /// The `roomConnected` answer, as received at connect; never updated.
+    connected: RoomConnected,
+    /// How long each request waits for its acknowledgement.
+    request_timeout: Duration,
+}
+
+/// The parent-room handle of one connection: every break-out operation is called on it
+/// (SPEC §3), except `disconnect`, which is on the [`crate::BreakoutRoom`] handle.
+///
+/// Cheap to clone: clones share the one connection. The connection closes on [`Room::close`],
+/// when the server closes it, or when every clone (and every [`crate::BreakoutRoom`]) has been
+/// dropped.
+#[derive(Clone)]
+pub struct Room {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Room {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Room")
+            .field("client_id", &self.inner.connected.client_id)
+            .field("room_id", &self.inner.connected.room.room_id)
+            .field("open", &!self.inner.cmds.is_closed())
+            .finish()
+    }
+}
+
+impl Room {
+    /// This connection's client id, assigned by the server at connect.
+    pub fn client_id(&self) -> &ClientId {
+        &self.inner.connected.client_id
+    }
+
+    /// The `roomConnected` payload received at connect: the parent room, who was connected
+    /// and where, and the live break-out rooms. A snapshot; later changes arrive as [`Events`].
+    pub fn connected(&self) -> &RoomConnected {
+        &self.inner.connected
+    }
+
+    /// True once the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.cmds.is_closed()
+    }
+
+    /// Sends any request and returns its acknowledgement frame, whatever its `result` (raw
+    /// access; the typed calls are built on it). Fails only when no acknowledgement comes:
+    /// [`Error::Closed`], [`Error::Timeout`] after [`REQUEST_TIMEOUT`], or [`Error::Protocol`]
+    /// when the answer could not be decoded.
+    pub async fn request(&self, msg: ClientMessage) -> Result<ServerFrame, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .cmds
+            .send(Command::Request { msg, reply })
+            .map_err(|_| Error::Closed)?;
+        match tokio::time::timeout(self.inner.request_timeout, answer).await {
+            Err(_elapsed) => Err(Error::Timeout),
+            // The task ended without answering: the connection is gone.
+            Ok(Err(_dropped)) => Err(Error::Closed),
+            Ok(Ok(result)) => result,
+        }
+    }
+
+    /// Closes the connection (the client leaves the family) and waits until it is closed.
+    /// Requests still waiting fail with [`Error::Closed`]; [`Events`] ends after delivering
+    /// what arrived before. Closing twice is harmless.
+    pub async fn close(&self) {
+        let _ = self.inner.cmds.send(Command::Close);
+        // Resolves when the connection task has dropped its receiver, i.e. has finished.
+        self.inner.cmds.closed().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client against a scripted in-process WebSocket server.
+
+    use super::*;
+    use alcove_proto::api::RoomSettings;
+    use alcove_proto::signal::{RoomSummary, ServerMessage, Status};
+    use alcove_proto::ErrorCode;
+    use serde_json::{json, Value};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::WebSocketStream;
+
+    type Peer = WebSocketStream<TcpStream>;
+
+    /// Binds a server on 127.0.0.1:0 that accepts one connection and hands it to `script`.
+    async fn server<F, Fut>(script: F) -> String
+    where
+        F: FnOnce(Peer) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            script(ws).await;
+        });
+        format!("ws://{addr}/v1/signal")
+    }
+
+    async fn recv_json(ws: &mut Peer) -> Value {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).unwrap(),
+                Some(Ok(_)) => continue,
+                other => panic!("peer ended: {other:?}"),
+            }
+        }
+    }
+
+    async fn send(ws: &mut Peer, frame: ServerFrame) {
+        ws.send(Message::text(frame.encode())).await.unwrap();
+    }
+
+    fn room_connected() -> ServerFrame {
+        ServerFrame {
+            id: Some(RequestId(0)),
+            msg: ServerMessage::RoomConnected(RoomConnected {
+                result: 0,
+                version: 1,
+                client_id: "c-7".into(),
+                room: RoomSummary {
+                    room_id: "r-1".into(),
+                    name: "standup".into(),
+                    settings: RoomSettings::default(),
+                },
+                users: vec![],
+                breakout_rooms: vec![],
+            }),
+        }
+    }
+
+    async fn accept(ws: &mut Peer) {
+        let hello = recv_json(ws).await;
+        assert_eq!(
+            hello,
+            json!({"type":"connect","id":0,"token":"tok","versions":[1]})
+        );
+        send(ws, room_connected()).await;
+    }
+
+    fn note(msg: &str) -> ServerFrame {
+        ServerFrame {
+            id: None,
+            msg: ServerMessage::AckResume(Status::ok(msg)),
+        }
+    }
+
+    #[tokio::test]
+    async fn connect_then_request_gets_its_ack_and_events_see_everything() {
+        let url = server(|mut ws| async move {
+            accept(&mut ws).await;
+            let req = recv_json(&mut ws).await;
+            assert_eq!(req, json!({"type":"pause","id":1}));
+            send(&mut ws, note("before the ack")).await;
+            send(
+                &mut ws,
+                ServerFrame {
+                    id: Some(RequestId(1)),
+                    msg: ServerMessage::AckPause(Status::ok("Room paused")),
+                },
+            )
+            .await;
+            // Stay open until the client closes.
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+
+        let (room, mut events) = connect(&url, "tok").await.unwrap();
+        assert_eq!(room.client_id().as_str(), "c-7");
+        assert_eq!(room.connected().room.room_id.as_str(), "r-1");
+        let status = room.pause().await.unwrap();
+        assert_eq!(status.msg, "Room paused");
+
+        assert_eq!(events.next().await, Some(note("before the ack")));
+        let ack = events.next().await.unwrap();
+        assert_eq!(ack.id, Some(RequestId(1)));
+        assert_eq!(ack.msg.type_name(), "ackPause");
+
+        room.close().await;
+        assert!(room.is_closed());
+        assert_eq!(events.next().await, None);
+        assert_eq!(room.pause().await, Err(Error::Closed));
+    }
+
+    #[tokio::test]
+    async fn refused_connect_is_refused_with_the_servers_code() {
+        let url = server(|mut ws| async move {
+            recv_json(&mut ws).await;
+            send(
+                &mut ws,
+                ServerFrame {
+                    id: Some(RequestId(0)),
+                    msg: ServerMessage::Error(Status::err(ErrorCode::TokenReused)),
+                },
+            )
+            .await;
+            let _ = ws.close(None).await;
+        })
+        .await;
+        let err = connect(&url, "tok").await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::TokenReused));
+        assert!(matches!(err, Error::Refused { result: 4103, .. }));
+    }
+
+    #[tokio::test]
+    async fn failed_ack_is_refused_but_raw_request_returns_it() {
+        let url = server(|mut ws| async move {
+            accept(&mut ws).await;
+            for _ in 0..2 {
+                let req = recv_json(&mut ws).await;
+                let id = req["id"].as_u64().unwrap();
+                let msg = ServerMessage::failure_for(
+                    "joinBreakoutRoom",
+                    ErrorCode::NotInvited,
+                    "No invitation to this Break-Out Room",
+                );
+                send(
+                    &mut ws,
+                    ServerFrame {
+                        id: Some(RequestId(id)),
+                        msg,
+                    },
+                )
+                .await;
+            }
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        let (room, _events) = connect(&url, "tok").await.unwrap();
+        let err = room
+            .join_breakout_room(
+                &"br-1".into(),
+                alcove_proto::signal::JoinRole::Participant,
+                Default::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::NotInvited));
+        let raw = room.request(ClientMessage::Pause).await.unwrap();
+        assert_eq!(raw.msg.type_name(), "failedJoinBreakOutRoom");
+        assert_eq!(raw.msg.result(), Some(1737));
+    }
+
+    #[tokio::test]
+    async fn server_close_fails_waiting_requests_and_ends_events() {
+        let url = server(|mut ws| async move {
+            accept(&mut ws).await;
+            recv_json(&mut ws).await;
+            let bye = ServerFrame {
+                id: None,
+                msg: ServerMessage::RoomDisconnected(Status::err(ErrorCode::RoomEnded)),
+            };
+            send(&mut ws, bye).await;
+            let _ = ws.close(None).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        let (room, mut events) = connect(&url, "tok").await.unwrap();
+        assert_eq!(room.resume().await, Err(Error::Closed));
+        let last = events.next().await.unwrap();
+        assert_eq!(last.msg.type_name(), "roomDisconnected");
+        assert_eq!(events.next().await, None);
+        assert!(room.is_closed());
+    }
+
+    #[tokio::test]
+    async fn unanswered_request_times_out() {
+        let url = server(|mut ws| async move {
+            accept(&mut ws).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        let config = Config {
+            connect_timeout: REQUEST_TIMEOUT,
+            request_timeout: Duration::from_millis(50),
+        };
+        let (room, _events) = connect_with(&url, "tok", config).await.unwrap();
+        assert_eq!(room.pause().await, Err(Error::Timeout));
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_transport_error() {
+        // Bind then drop, so the port is (very likely) closed.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = connect(&format!("ws://{addr}/v1/signal"), "tok")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    }
+}
