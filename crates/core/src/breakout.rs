@@ -748,7 +748,7 @@ impl Family {
         };
         c.location = Location::Parent;
         let was_paused = std::mem::replace(&mut c.paused, false);
-        let was_muted = std::mem::replace(&mut c.muted, Muted::default());
+        let was_muted = std::mem::take(&mut c.muted);
         self.broadcast(
             client,
             ServerMessage::UserMoved(UserMoved {

@@ -112,7 +112,9 @@ impl RoomSettingsInput {
             canvas: self.canvas.unwrap_or(d.canvas),
             breakout_creators: self.breakout_creators.unwrap_or(d.breakout_creators),
             max_breakout_rooms: self.max_breakout_rooms.unwrap_or(d.max_breakout_rooms),
-            breakout_empty_timeout: self.breakout_empty_timeout.unwrap_or(d.breakout_empty_timeout),
+            breakout_empty_timeout: self
+                .breakout_empty_timeout
+                .unwrap_or(d.breakout_empty_timeout),
         };
         if !(1..=16).contains(&s.max_active_talkers) {
             return Err("settings.max_active_talkers must be 1–16".into());

@@ -162,7 +162,9 @@ impl ErrorCode {
             ErrorCode::Internal => "Internal Server Error",
             ErrorCode::InvalidParameters => "Invalid options/parameters",
             ErrorCode::ParticipantsMissing => "Participant Count not found",
-            ErrorCode::ParticipantsOverCapacity => "Participant Count is more than Parent Room Size",
+            ErrorCode::ParticipantsOverCapacity => {
+                "Participant Count is more than Parent Room Size"
+            }
             ErrorCode::RoomLimitExceeded => {
                 "Permissible limit to create Break-Out Room has exceeded"
             }

@@ -301,7 +301,10 @@ impl ServerMessage {
     /// Every request type has exactly one acknowledgement type; unknown types get `error`.
     pub fn failure_for(req_type: &str, code: ErrorCode, msg: impl Into<String>) -> ServerMessage {
         let msg = msg.into();
-        let status = Status { result: code.code(), msg: msg.clone() };
+        let status = Status {
+            result: code.code(),
+            msg: msg.clone(),
+        };
         match req_type {
             "createBreakOutRoom" => ServerMessage::AckCreateBreakOutRoom(AckCreateBreakOutRoom {
                 result: code.code(),
@@ -356,12 +359,18 @@ pub struct Status {
 impl Status {
     /// A success with `msg`.
     pub fn ok(msg: &str) -> Status {
-        Status { result: 0, msg: msg.to_owned() }
+        Status {
+            result: 0,
+            msg: msg.to_owned(),
+        }
     }
 
     /// A failure with `code`'s default message.
     pub fn err(code: ErrorCode) -> Status {
-        Status { result: code.code(), msg: code.message().to_owned() }
+        Status {
+            result: code.code(),
+            msg: code.message().to_owned(),
+        }
     }
 }
 
@@ -390,8 +399,9 @@ impl<T> Msg<T> {
 pub struct DecodeError {
     /// The request id, when the frame had a readable one.
     pub id: Option<RequestId>,
-    /// The acknowledgement to send back (its `result` is the error code).
-    pub reply: ServerMessage,
+    /// The acknowledgement to send back (its `result` is the error code); boxed to keep the
+    /// `Result` small on the success path.
+    pub reply: Box<ServerMessage>,
 }
 
 /// Decodes one client text frame. Never panics; every failure names the ack to send.
@@ -404,56 +414,56 @@ pub struct DecodeError {
 /// `createBreakOutRoom` and `createAndInviteBreakoutRoom` keep their definition raw: the core
 /// validates it in the contract's order (see [`RoomDefinitionInput::parse`]).
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| DecodeError {
-        id: None,
-        reply: ServerMessage::Error(Status {
-            result: ErrorCode::MalformedFrame.code(),
-            msg: format!("malformed frame: {e}"),
-        }),
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        protocol_error(
+            None,
+            ErrorCode::MalformedFrame,
+            format!("malformed frame: {e}"),
+        )
     })?;
     let Value::Object(mut obj) = value else {
-        return Err(DecodeError {
-            id: None,
-            reply: ServerMessage::Error(Status {
-                result: ErrorCode::MalformedFrame.code(),
-                msg: "malformed frame: not a JSON object".into(),
-            }),
-        });
+        return Err(protocol_error(
+            None,
+            ErrorCode::MalformedFrame,
+            "malformed frame: not a JSON object",
+        ));
     };
     let id = match obj.remove("id") {
         Some(Value::Number(n)) if n.as_u64().is_some() => RequestId(n.as_u64().unwrap_or(0)),
         _ => {
-            return Err(DecodeError {
-                id: None,
-                reply: ServerMessage::Error(Status {
-                    result: ErrorCode::MalformedFrame.code(),
-                    msg: "malformed frame: `id` must be a non-negative integer".into(),
-                }),
-            })
+            return Err(protocol_error(
+                None,
+                ErrorCode::MalformedFrame,
+                "malformed frame: `id` must be a non-negative integer",
+            ))
         }
     };
     let ty = match obj.remove("type") {
         Some(Value::String(s)) => s,
         _ => {
-            return Err(DecodeError {
-                id: Some(id),
-                reply: ServerMessage::Error(Status {
-                    result: ErrorCode::UnknownMessageType.code(),
-                    msg: "missing `type`".into(),
-                }),
-            })
+            return Err(protocol_error(
+                Some(id),
+                ErrorCode::UnknownMessageType,
+                "missing `type`",
+            ))
         }
     };
     let fail = |code: ErrorCode, msg: String| DecodeError {
         id: Some(id),
-        reply: ServerMessage::failure_for(&ty, code, msg),
+        reply: Box::new(ServerMessage::failure_for(&ty, code, msg)),
     };
     let field_err = |e: serde_json::Error| {
         let text = e.to_string();
         if text.starts_with("missing field") {
-            fail(ErrorCode::RequiredParameterMissing, format!("Required parameter missing: {text}"))
+            fail(
+                ErrorCode::RequiredParameterMissing,
+                format!("Required parameter missing: {text}"),
+            )
         } else {
-            fail(ErrorCode::InvalidParameters, format!("Invalid options/parameters: {text}"))
+            fail(
+                ErrorCode::InvalidParameters,
+                format!("Invalid options/parameters: {text}"),
+            )
         }
     };
     let body = Value::Object(obj.clone());
@@ -475,23 +485,29 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         "pause" => ClientMessage::Pause,
         "resume" => ClientMessage::Resume,
         "muteRoom" => ClientMessage::MuteRoom(serde_json::from_value(body).map_err(field_err)?),
-        "unmuteRoom" => {
-            ClientMessage::UnmuteRoom(serde_json::from_value(body).map_err(field_err)?)
-        }
+        "unmuteRoom" => ClientMessage::UnmuteRoom(serde_json::from_value(body).map_err(field_err)?),
         "disconnect" => ClientMessage::Disconnect(serde_json::from_value(body).map_err(field_err)?),
         "clearAllBreakOutSession" => ClientMessage::ClearAllBreakOutSession,
         "destroyAllBreakOutSession" => ClientMessage::DestroyAllBreakOutSession,
         other => {
-            return Err(DecodeError {
-                id: Some(id),
-                reply: ServerMessage::Error(Status {
-                    result: ErrorCode::UnknownMessageType.code(),
-                    msg: format!("unknown message type `{}`", truncate(other, 64)),
-                }),
-            })
+            return Err(protocol_error(
+                Some(id),
+                ErrorCode::UnknownMessageType,
+                format!("unknown message type `{}`", truncate(other, 64)),
+            ))
         }
     };
     Ok(ClientFrame { id, msg })
+}
+
+fn protocol_error(id: Option<RequestId>, code: ErrorCode, msg: impl Into<String>) -> DecodeError {
+    DecodeError {
+        id,
+        reply: Box::new(ServerMessage::Error(Status {
+            result: code.code(),
+            msg: msg.into(),
+        })),
+    }
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -173,7 +173,10 @@ fn yes() -> bool {
 
 impl Default for StreamInfo {
     fn default() -> Self {
-        StreamInfo { audio: true, video: false }
+        StreamInfo {
+            audio: true,
+            video: false,
+        }
     }
 }
 

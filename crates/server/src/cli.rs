@@ -1,0 +1,281 @@
+//! The `alcove` command line: `serve`, and `room` / `token` helpers that call the REST API
+//! with the development credentials (or `--app-id` / `--app-key`).
+
+use crate::{AppState, Config, Credentials, DEV_CREDENTIALS_FILE};
+use alcove_client::RestClient;
+use alcove_proto::api::{CreateRoomRequest, CreateTokenRequest, RoomMode, RoomSettingsInput};
+use alcove_proto::signal::Role;
+use alcove_proto::RoomId;
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Alcove: self-hostable audio conferencing with break-out rooms.
+#[derive(Debug, Parser)]
+#[command(name = "alcove", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Where the REST helpers find the server and credentials.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (REST API, signalling WebSocket).
+    Serve(ServeArgs),
+    /// Create, list or delete rooms.
+    #[command(subcommand)]
+    Room(RoomCmd),
+    /// Mint tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+/// `alcove serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HTTP + WebSocket listen address.
+    #[arg(long, env = "ALCOVE_LISTEN", default_value = "127.0.0.1:7880")]
+    pub listen: SocketAddr,
+    /// Data directory (database, development credentials).
+    #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "alcove-data")]
+    pub data_dir: PathBuf,
+    /// Do not create the development app.
+    #[arg(long)]
+    pub no_dev_app: bool,
+}
+
+/// Server URL and credentials for the REST helpers.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "ALCOVE_URL",
+        default_value = "http://127.0.0.1:7880"
+    )]
+    pub url: String,
+    /// App id (default: the development app from the data dir).
+    #[arg(long, global = true, env = "ALCOVE_APP_ID")]
+    pub app_id: Option<String>,
+    /// App key (default: the development app from the data dir).
+    #[arg(long, global = true, env = "ALCOVE_APP_KEY", hide_env_values = true)]
+    pub app_key: Option<String>,
+    /// Data dir holding dev-credentials.json.
+    #[arg(
+        long = "creds-dir",
+        global = true,
+        env = "ALCOVE_DATA_DIR",
+        default_value = "alcove-data"
+    )]
+    pub creds_dir: PathBuf,
+}
+
+/// Room modes on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    /// Break-out rooms allowed.
+    Group,
+    /// No break-out rooms.
+    Lecture,
+}
+
+/// `alcove room …`.
+#[derive(Debug, Subcommand)]
+pub enum RoomCmd {
+    /// Create a room; prints its id.
+    Create {
+        /// Room name.
+        #[arg(long, default_value = "demo")]
+        name: String,
+        /// Owner reference.
+        #[arg(long, default_value = "cli")]
+        owner_ref: String,
+        /// group or lecture.
+        #[arg(long, value_enum, default_value = "group")]
+        mode: ModeArg,
+        /// Audio slots per client (1–16).
+        #[arg(long)]
+        max_active_talkers: Option<u32>,
+    },
+    /// List rooms as JSON.
+    List,
+    /// Delete a room (ends its live session).
+    Delete {
+        /// The room id.
+        room_id: String,
+    },
+}
+
+/// Roles on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Moderator.
+    Moderator,
+    /// Participant.
+    Participant,
+    /// Viewer.
+    Viewer,
+}
+
+/// `alcove token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Mint a token; prints it.
+    Create {
+        /// The room id.
+        #[arg(long)]
+        room: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Role.
+        #[arg(long, value_enum, default_value = "participant")]
+        role: RoleArg,
+        /// The app's user reference.
+        #[arg(long, default_value = "")]
+        user_ref: String,
+    },
+}
+
+/// Runs the server until Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::new(args.data_dir.clone());
+    config.listen = args.listen;
+    config.dev_app = !args.no_dev_app;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (state, creds, created) = AppState::open(config)?;
+    println!(
+        "Alcove {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("  signalling: ws://{addr}/v1/signal    REST: http://{addr}/v1/rooms");
+    println!(
+        "  data dir:   {} (database alcove.db)",
+        args.data_dir.display()
+    );
+    if let Some(c) = creds {
+        let what = if created {
+            "created development app"
+        } else {
+            "development app"
+        };
+        println!("  {what}: app_id={} app_key={}", c.app_id, c.app_key);
+        println!(
+            "  (saved in {}; the CLI helpers read it)",
+            args.data_dir.join(DEV_CREDENTIALS_FILE).display()
+        );
+        println!("  try:  alcove room create --name demo");
+        println!("        alcove token create --room <room_id> --name Ada --role moderator");
+    }
+    crate::run(state, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+fn rest(args: &ClientArgs) -> anyhow::Result<RestClient> {
+    let creds = match (&args.app_id, &args.app_key) {
+        (Some(id), Some(key)) => Credentials {
+            app_id: id.clone(),
+            app_key: key.clone(),
+        },
+        (None, None) => {
+            let path = args.creds_dir.join(DEV_CREDENTIALS_FILE);
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "no --app-id/--app-key and no {} (run `alcove serve` first)",
+                    path.display()
+                )
+            })?;
+            serde_json::from_str(&text).context("reading development credentials")?
+        }
+        _ => bail!("give both --app-id and --app-key, or neither"),
+    };
+    Ok(RestClient::new(&args.url, &creds.app_id, &creds.app_key))
+}
+
+/// `alcove room …`.
+pub async fn room(args: &ClientArgs, cmd: RoomCmd) -> anyhow::Result<()> {
+    let client = rest(args)?;
+    match cmd {
+        RoomCmd::Create {
+            name,
+            owner_ref,
+            mode,
+            max_active_talkers,
+        } => {
+            let settings = RoomSettingsInput {
+                mode: Some(match mode {
+                    ModeArg::Group => RoomMode::Group,
+                    ModeArg::Lecture => RoomMode::Lecture,
+                }),
+                max_active_talkers,
+                ..RoomSettingsInput::default()
+            };
+            let req = CreateRoomRequest {
+                name,
+                owner_ref,
+                settings,
+                data: serde_json::Value::Null,
+            };
+            let room = client
+                .create_room(&req)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", room.room_id);
+        }
+        RoomCmd::List => {
+            let rooms = client
+                .list_rooms()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&rooms)?);
+        }
+        RoomCmd::Delete { room_id } => {
+            client
+                .delete_room(&RoomId(room_id))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("deleted");
+        }
+    }
+    Ok(())
+}
+
+/// `alcove token …`.
+pub async fn token(args: &ClientArgs, cmd: TokenCmd) -> anyhow::Result<()> {
+    let client = rest(args)?;
+    let TokenCmd::Create {
+        room,
+        name,
+        role,
+        user_ref,
+    } = cmd;
+    let role = match role {
+        RoleArg::Moderator => Role::Moderator,
+        RoleArg::Participant => Role::Participant,
+        RoleArg::Viewer => Role::Viewer,
+    };
+    let req = CreateTokenRequest {
+        name,
+        role,
+        user_ref,
+        data: serde_json::Value::Null,
+    };
+    let t = client
+        .create_token(&RoomId(room), &req)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", t.token);
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! THE loop: one tokio task per live family, owning its `alcove_core::Family`.
+//!
+//! ```text
+//!   ws.rs connection tasks ──FamilyMsg──►┐
+//!   http handlers (queries, end) ────────►│ mpsc ─► family task ─► Family::handle_input
+//!                                         │                      ◄─ Family::poll_output
+//!   per-connection bounded queues ◄───────┘  Send → encode → conn queue; Close; Timeout → timer
+//! ```
+//!
+//! The registry (`Families`) maps a parent room id to the sender of its task. A family task is
+//! spawned by the first connect to its room and ends when its last client leaves (or the room
+//! is deleted). Every mutation of family state happens inside its task, in input order, so an
+//! operation is atomic with respect to every other operation on the same family.
+
+use alcove_core::{CloseReason, Family, FamilyConfig, Input, NewClient, Output};
+use alcove_proto::api::{Room, RoomSettings};
+use alcove_proto::signal::{BreakoutRoomInfo, ClientMessage, ServerFrame, UserInfo};
+use alcove_proto::{ClientId, RequestId, RoomId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, info, info_span, trace, warn, Instrument};
+
+/// What a connection's writer is asked to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Send this text frame.
+    Frame(String),
+    /// Close the connection (after the frames queued before).
+    Close(CloseReason),
+    /// Close with an explicit WebSocket close code (e.g. 1009 for an oversize message).
+    CloseCode(u16, &'static str),
+}
+
+/// A connection as seen from its family: its bounded outbound queue and a kill switch.
+#[derive(Debug, Clone)]
+pub struct ConnTx {
+    /// Frames to write, in order.
+    pub tx: mpsc::Sender<Outbound>,
+    /// Set to true to drop the connection at once (its queue overflowed).
+    pub kill: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// A snapshot query answered from the family task.
+#[derive(Debug)]
+pub enum Query {
+    /// Connected users with locations.
+    Users(oneshot::Sender<Vec<UserInfo>>),
+    /// Live break-out rooms.
+    BreakoutRooms(oneshot::Sender<Vec<BreakoutRoomInfo>>),
+}
+
+/// A message to a family task.
+#[derive(Debug)]
+pub enum FamilyMsg {
+    /// A verified connection joins.
+    Connect {
+        /// Assigned client id.
+        client: ClientId,
+        /// The connect request id.
+        id: RequestId,
+        /// Who.
+        user: NewClient,
+        /// Negotiated protocol version.
+        version: u32,
+        /// Where its frames go.
+        out: ConnTx,
+    },
+    /// A decoded request.
+    Request {
+        /// Sender.
+        client: ClientId,
+        /// Request id.
+        id: RequestId,
+        /// Request.
+        msg: ClientMessage,
+    },
+    /// The connection closed.
+    Disconnected {
+        /// Who.
+        client: ClientId,
+    },
+    /// A REST query.
+    Query(Query),
+    /// The room was deleted.
+    End,
+}
+
+/// The registry of live families.
+#[derive(Default)]
+pub struct Families {
+    // std Mutex: held only to look up / insert / remove a sender, never across an await. Sends
+    // to a family happen under it so that a family task's "am I idle and drained?" check
+    // (also under it) cannot race with a new connect.
+    inner: Mutex<HashMap<RoomId, mpsc::UnboundedSender<FamilyMsg>>>,
+}
+
+impl Families {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, mpsc::UnboundedSender<FamilyMsg>>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends `msg` to the room's family, spawning the family if it is not live.
+    pub fn send_spawning(self: &Arc<Self>, room: &Room, msg: FamilyMsg) {
+        let mut map = self.lock();
+        let tx = map.entry(room.room_id.clone()).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let span = info_span!("family", room = %room.room_id);
+            tokio::spawn(run_family(room.clone(), rx, Arc::clone(self)).instrument(span));
+            tx
+        });
+        // The task only exits after removing its entry under this lock, so the send succeeds.
+        let _ = tx.send(msg);
+    }
+
+    /// Sends `msg` to the room's family if it is live; false otherwise.
+    pub fn send(&self, room: &RoomId, msg: FamilyMsg) -> bool {
+        match self.lock().get(room) {
+            Some(tx) => tx.send(msg).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Number of live families.
+    pub fn live(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Ends every live family (server shutdown).
+    pub fn end_all(&self) {
+        for tx in self.lock().values() {
+            let _ = tx.send(FamilyMsg::End);
+        }
+    }
+}
+
+fn settings_seed(settings: &RoomSettings) -> u64 {
+    let _ = settings;
+    crate::util::random_u64()
+}
+
+async fn run_family(
+    room: Room,
+    mut rx: mpsc::UnboundedReceiver<FamilyMsg>,
+    families: Arc<Families>,
+) {
+    info!("family live");
+    let config = FamilyConfig::new(
+        room.room_id.clone(),
+        &room.name,
+        room.settings.clone(),
+        settings_seed(&room.settings),
+    );
+    let mut family = Family::new(config, Instant::now().into_std());
+    let mut conns: HashMap<ClientId, ConnTx> = HashMap::new();
+    let mut deadline = Instant::now() + std::time::Duration::from_secs(3600);
+    loop {
+        tokio::select! {
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break };
+                let now = Instant::now().into_std();
+                match msg {
+                    FamilyMsg::Connect { client, id, user, version, out } => {
+                        conns.insert(client.clone(), out);
+                        family.handle_input(Input::Connect { now, client, id, user, version });
+                    }
+                    FamilyMsg::Request { client, id, msg } => {
+                        trace!(client = %client, kind = msg.type_name(), "request");
+                        family.handle_input(Input::Request { now, client, id, msg });
+                    }
+                    FamilyMsg::Disconnected { client } => {
+                        conns.remove(&client);
+                        family.handle_input(Input::Disconnected { now, client });
+                    }
+                    FamilyMsg::Query(Query::Users(reply)) => { let _ = reply.send(family.users()); }
+                    FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
+                    FamilyMsg::End => family.handle_input(Input::End { now }),
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                family.handle_input(Input::Timeout(Instant::now().into_std()));
+            }
+        }
+        deadline = drain(&mut family, &mut conns);
+        if family.is_idle() {
+            let mut map = families.lock();
+            if rx.is_empty() {
+                map.remove(&room.room_id);
+                break;
+            }
+        }
+    }
+    info!("family ended");
+}
+
+/// Acts on every output of the family; returns the next deadline.
+fn drain(family: &mut Family, conns: &mut HashMap<ClientId, ConnTx>) -> Instant {
+    let mut slow: Vec<ClientId> = Vec::new();
+    loop {
+        match family.poll_output() {
+            Output::Send { to, frame } => deliver(conns, &mut slow, &to, &frame),
+            Output::Close { client, reason } => {
+                if let Some(conn) = conns.remove(&client) {
+                    let _ = conn.tx.try_send(Outbound::Close(reason));
+                }
+            }
+            Output::Route(route) => {
+                // The media plane (next milestone) consumes these; for now they are traced.
+                trace!(client = %route.client, location = ?route.location, paused = route.paused, "route");
+            }
+            Output::Timeout(at) => {
+                let now = std::time::Instant::now();
+                let wait = at.saturating_duration_since(now);
+                // A client whose queue overflowed is disconnected; that is itself an input.
+                if slow.is_empty() {
+                    return Instant::now() + wait;
+                }
+                for client in slow.drain(..) {
+                    warn!(client = %client, "outbound queue full: dropping slow client");
+                    if let Some(conn) = conns.remove(&client) {
+                        let _ = conn.kill.send(true);
+                    }
+                    family.handle_input(Input::Disconnected { now, client });
+                }
+            }
+        }
+    }
+}
+
+fn deliver(
+    conns: &HashMap<ClientId, ConnTx>,
+    slow: &mut Vec<ClientId>,
+    to: &ClientId,
+    frame: &ServerFrame,
+) {
+    let Some(conn) = conns.get(to) else { return };
+    debug!(to = %to, kind = frame.msg.type_name(), "send");
+    if conn.tx.try_send(Outbound::Frame(frame.encode())).is_err() && !slow.contains(to) {
+        slow.push(to.clone());
+    }
+}

@@ -1,0 +1,80 @@
+//! `ApiError`: the one error type of the REST edge. It maps to an HTTP status plus a stable
+//! `{result, msg}` body; internal details are logged, never sent.
+
+use alcove_proto::api::ErrorResponse;
+use alcove_proto::ErrorCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// A REST failure.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    msg: String,
+}
+
+impl ApiError {
+    /// 400 / 4400.
+    pub fn bad_request(msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: ErrorCode::BadRequest,
+            msg: msg.into(),
+        }
+    }
+
+    /// 401 / 4401.
+    pub fn unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: ErrorCode::AuthenticationFailed,
+            msg: "Authentication failed: HTTP Basic app_id:app_key required".into(),
+        }
+    }
+
+    /// 404 / 4404.
+    pub fn not_found(msg: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: ErrorCode::NotFound,
+            msg: msg.into(),
+        }
+    }
+
+    /// 500 / 1138; `detail` is logged only.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {detail}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: ErrorCode::Internal,
+            msg: ErrorCode::Internal.message().into(),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorResponse {
+            result: self.code.code(),
+            msg: self.msg,
+        });
+        if self.status == StatusCode::UNAUTHORIZED {
+            (
+                self.status,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"alcove\"")],
+                body,
+            )
+                .into_response()
+        } else {
+            (self.status, body).into_response()
+        }
+    }
+}

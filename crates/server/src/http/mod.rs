@@ -1,0 +1,47 @@
+//! The HTTP surface: the REST API of SPEC §5, the signalling WebSocket, a health check.
+//! `app(state)` builds the router; tests drive it with `tower::ServiceExt::oneshot`.
+
+mod auth;
+mod error;
+mod rooms;
+mod tokens;
+
+pub use auth::AppAuth;
+pub use error::ApiError;
+
+use crate::AppState;
+use alcove_proto::signal::MAX_FRAME_BYTES;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// Largest WebSocket message the transport reads at all; bigger ones close the connection
+/// with 1009. Frames between `MAX_FRAME_BYTES` and this get an `error` 4003 and the
+/// connection stays open.
+pub const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
+
+/// The router.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/signal", get(signal))
+        .route("/v1/rooms", post(rooms::create).get(rooms::list))
+        .route("/v1/rooms/{room_id}", get(rooms::get).delete(rooms::delete))
+        .route("/v1/rooms/{room_id}/tokens", post(tokens::create))
+        .route("/v1/rooms/{room_id}/users", get(rooms::users))
+        .route(
+            "/v1/rooms/{room_id}/breakout-rooms",
+            get(rooms::breakout_rooms),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .with_state(state)
+}
+
+async fn signal(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    debug_assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
+    ws.max_message_size(TRANSPORT_MAX_MESSAGE)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE)
+        .on_upgrade(move |socket| crate::ws::serve(socket, state))
+}

@@ -1,0 +1,159 @@
+//! Rooms: create, list, get, delete (ends a live family), users and break-out rooms of a
+//! live family.
+
+use super::{ApiError, AppAuth};
+use crate::driver::{FamilyMsg, Query};
+use crate::util::{random_hex, rfc3339, unix_now};
+use crate::AppState;
+use alcove_proto::api::{
+    BreakoutRoomsResponse, CreateRoomRequest, ErrorResponse, Room, RoomListResponse, RoomResponse,
+    UsersResponse,
+};
+use alcove_proto::RoomId;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Reads a JSON body, turning every rejection into a 400 with the reason.
+pub(super) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(t)| t)
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {}", e.body_text())))
+}
+
+/// A room of this app, or 404.
+pub(super) fn owned_room(state: &AppState, app: &str, room_id: &RoomId) -> Result<Room, ApiError> {
+    match state.store.room(room_id)? {
+        Some((owner, room)) if owner == app => Ok(room),
+        _ => Err(ApiError::not_found(format!(
+            "room {} not found",
+            short(room_id.as_str())
+        ))),
+    }
+}
+
+fn short(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
+    if v.trim().is_empty() || v.chars().count() > max {
+        return Err(ApiError::bad_request(format!(
+            "`{field}` must be 1–{max} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /v1/rooms`.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    AppAuth(app): AppAuth,
+    b: Result<Json<CreateRoomRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<RoomResponse>), ApiError> {
+    let req = body(b)?;
+    check_text("name", &req.name, 200)?;
+    check_text("owner_ref", &req.owner_ref, 200)?;
+    let settings = req.settings.resolve().map_err(ApiError::bad_request)?;
+    let room = Room {
+        room_id: RoomId(format!("r{}", random_hex(8))),
+        name: req.name,
+        owner_ref: req.owner_ref,
+        settings,
+        data: req.data,
+        created: rfc3339(unix_now()),
+    };
+    state.store.insert_room(&app, &room)?;
+    Ok((StatusCode::CREATED, Json(RoomResponse { result: 0, room })))
+}
+
+/// `GET /v1/rooms`.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    AppAuth(app): AppAuth,
+) -> Result<Json<RoomListResponse>, ApiError> {
+    Ok(Json(RoomListResponse {
+        result: 0,
+        rooms: state.store.rooms(&app)?,
+    }))
+}
+
+/// `GET /v1/rooms/{room_id}`.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    AppAuth(app): AppAuth,
+    Path(room_id): Path<String>,
+) -> Result<Json<RoomResponse>, ApiError> {
+    let room = owned_room(&state, &app, &RoomId(room_id))?;
+    Ok(Json(RoomResponse { result: 0, room }))
+}
+
+/// `DELETE /v1/rooms/{room_id}`: removes the room and ends its live family (every client is
+/// told `roomDisconnected` 4107 and disconnected; break-out rooms are destroyed).
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    AppAuth(app): AppAuth,
+    Path(room_id): Path<String>,
+) -> Result<Json<ErrorResponse>, ApiError> {
+    let room_id = RoomId(room_id);
+    owned_room(&state, &app, &room_id)?;
+    state.store.delete_room(&room_id)?;
+    let was_live = state.families.send(&room_id, FamilyMsg::End);
+    let msg = if was_live {
+        "Room deleted; live session ended"
+    } else {
+        "Room deleted"
+    };
+    Ok(Json(ErrorResponse {
+        result: 0,
+        msg: msg.into(),
+    }))
+}
+
+/// `GET /v1/rooms/{room_id}/users`: who is connected and where (empty when not live).
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    AppAuth(app): AppAuth,
+    Path(room_id): Path<String>,
+) -> Result<Json<UsersResponse>, ApiError> {
+    let room_id = RoomId(room_id);
+    owned_room(&state, &app, &room_id)?;
+    let (tx, rx) = oneshot::channel();
+    let users = if state
+        .families
+        .send(&room_id, FamilyMsg::Query(Query::Users(tx)))
+    {
+        rx.await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(Json(UsersResponse { result: 0, users }))
+}
+
+/// `GET /v1/rooms/{room_id}/breakout-rooms`: live break-out rooms, members, invitations.
+pub async fn breakout_rooms(
+    State(state): State<Arc<AppState>>,
+    AppAuth(app): AppAuth,
+    Path(room_id): Path<String>,
+) -> Result<Json<BreakoutRoomsResponse>, ApiError> {
+    let room_id = RoomId(room_id);
+    owned_room(&state, &app, &room_id)?;
+    let (tx, rx) = oneshot::channel();
+    let breakout_rooms = if state
+        .families
+        .send(&room_id, FamilyMsg::Query(Query::BreakoutRooms(tx)))
+    {
+        rx.await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(Json(BreakoutRoomsResponse {
+        result: 0,
+        breakout_rooms,
+    }))
+}

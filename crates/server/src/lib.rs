@@ -1,0 +1,188 @@
+//! The Alcove server: a thin I/O shell around `alcove-core`.
+//!
+//! * [`http`]: the REST API (rooms, tokens) and the signalling WebSocket route.
+//! * [`ws`]: one signalling connection: handshake, decode, hand requests to the family.
+//! * [`driver`]: one task per live family, owning its `alcove_core::Family`.
+//! * [`store`]: the embedded SQLite database (apps, rooms, used token ids, the signing secret).
+//! * [`token`]: signed, room-bound, single-use tokens.
+//!
+//! Entry points: [`run`] serves on a listener until a shutdown future resolves (used by
+//! `main.rs`), [`start`] does the same in the background and returns the bound address (used
+//! by tests and tools).
+
+pub mod cli;
+pub mod config;
+pub mod driver;
+pub mod http;
+pub mod store;
+pub mod token;
+pub mod util;
+pub mod ws;
+
+pub use config::Config;
+pub use store::Credentials;
+
+use alcove_proto::api::Room;
+use alcove_proto::{ErrorCode, RoomId};
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tracing::info;
+
+/// Shared state of the shell.
+pub struct AppState {
+    /// The configuration it was started with.
+    pub config: Config,
+    /// The embedded database.
+    pub store: store::Store,
+    /// Live families.
+    pub families: Arc<driver::Families>,
+    /// Token-signing secret (never logged).
+    secret: Vec<u8>,
+}
+
+/// The development app's id.
+pub const DEV_APP_ID: &str = "dev";
+/// File in the data dir holding the development app's credentials.
+pub const DEV_CREDENTIALS_FILE: &str = "dev-credentials.json";
+
+impl AppState {
+    /// Opens the data dir (creating it, the database, the secret and the development app on
+    /// first start). Returns the state and the development credentials when known.
+    pub fn open(config: Config) -> anyhow::Result<(Arc<AppState>, Option<Credentials>, bool)> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let store = store::Store::open(&config.data_dir).context("opening the database")?;
+        let secret = store.token_secret()?;
+        let cred_path = config.data_dir.join(DEV_CREDENTIALS_FILE);
+        let mut created = false;
+        let creds = if config.dev_app && !store.app_exists(DEV_APP_ID)? {
+            let c = store.create_app(DEV_APP_ID)?;
+            std::fs::write(&cred_path, serde_json::to_string_pretty(&c)?)?;
+            restrict(&cred_path);
+            created = true;
+            Some(c)
+        } else {
+            std::fs::read_to_string(&cred_path)
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
+        };
+        let families = Arc::new(driver::Families::default());
+        Ok((
+            Arc::new(AppState {
+                config,
+                store,
+                families,
+                secret,
+            }),
+            creds,
+            created,
+        ))
+    }
+
+    /// Verifies a token for a connect: signature, expiry, room, single use (in that order).
+    pub fn admit(&self, token: &str) -> Result<(token::Claims, Room), ErrorCode> {
+        let claims = token::verify(&self.secret, token, util::unix_now())?;
+        let room = match self.store.room(&claims.room_id) {
+            Ok(Some((app, room))) if app == claims.app_id => room,
+            Ok(_) => return Err(ErrorCode::RoomNotFound),
+            Err(e) => {
+                tracing::error!("store: {e}");
+                return Err(ErrorCode::Internal);
+            }
+        };
+        match self.store.use_token(&claims.jti, claims.exp) {
+            Ok(true) => Ok((claims, room)),
+            Ok(false) => Err(ErrorCode::TokenReused),
+            Err(e) => {
+                tracing::error!("store: {e}");
+                Err(ErrorCode::Internal)
+            }
+        }
+    }
+
+    /// A room by id (any app).
+    pub fn room(&self, room_id: &RoomId) -> Option<Room> {
+        self.store.room(room_id).ok().flatten().map(|(_, r)| r)
+    }
+}
+
+#[cfg(unix)]
+fn restrict(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &std::path::Path) {}
+
+/// Serves on `listener` until `shutdown` resolves; then ends every live family (clients get
+/// `roomDisconnected`) and returns once connections have closed.
+pub async fn run(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = http::app(Arc::clone(&state));
+    let families = Arc::clone(&state.families);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down");
+            families.end_all();
+        })
+        .await?;
+    Ok(())
+}
+
+/// A server running in the background (tests, tools).
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Development app credentials, when the dev app is enabled.
+    pub credentials: Option<Credentials>,
+    /// The shared state (for inspection in tests).
+    pub state: Arc<AppState>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// `http://ADDR`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://ADDR/v1/signal`.
+    pub fn signal_url(&self) -> String {
+        format!("ws://{}/v1/signal", self.addr)
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await?
+    }
+}
+
+/// Binds `config.listen` (port 0 picks a free port) and serves in the background.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (state, credentials, _) = AppState::open(config)?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(Arc::clone(&state), listener, async move {
+        let _ = rx.await;
+    }));
+    Ok(Running {
+        addr,
+        credentials,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}

@@ -1,0 +1,244 @@
+//! The embedded database: apps (credentials), rooms, used token ids and the token-signing
+//! secret, in one SQLite file under the data directory. It survives restarts.
+//!
+//! Every call is a short synchronous statement, so the connection sits behind a
+//! `std::sync::Mutex` (never held across an `.await`), as mini-redis does for its `Db`.
+
+use crate::util::{hex, random_hex, rfc3339, unix_now};
+use alcove_proto::api::{Room, RoomSettings};
+use alcove_proto::RoomId;
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Errors of the store; the REST layer maps them to 1138 and logs the detail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column did not parse.
+    #[error("stored json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// App credentials as printed once at creation; only the key's hash is stored.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Credentials {
+    /// The app id (HTTP Basic user).
+    pub app_id: String,
+    /// The app key (HTTP Basic password).
+    pub app_key: String,
+}
+
+/// The SQLite-backed store.
+pub struct Store {
+    // std Mutex: statements are short and synchronous; never held across an await.
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS apps (app_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, owner_ref TEXT NOT NULL,
+    settings TEXT NOT NULL, data TEXT NOT NULL, created TEXT NOT NULL,
+    seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS used_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+";
+
+fn key_hash(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+impl Store {
+    /// Opens (creating if needed) `alcove.db` in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(dir.join("alcove.db"))?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (it has its own
+        // transactions), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The token-signing secret, created on first use.
+    pub fn token_secret(&self) -> Result<Vec<u8>, StoreError> {
+        let conn = self.lock();
+        let found: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key='token_secret'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let secret = match found {
+            Some(s) => s,
+            None => {
+                let s = random_hex(32);
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('token_secret', ?1)",
+                    params![s],
+                )?;
+                s
+            }
+        };
+        Ok(secret.into_bytes())
+    }
+
+    /// Creates an app with a fresh random key; returns the credentials (the key only now).
+    pub fn create_app(&self, app_id: &str) -> Result<Credentials, StoreError> {
+        let key = random_hex(24);
+        self.lock().execute(
+            "INSERT INTO apps(app_id, key_hash, created) VALUES(?1, ?2, ?3)",
+            params![app_id, key_hash(&key), rfc3339(unix_now())],
+        )?;
+        Ok(Credentials {
+            app_id: app_id.to_owned(),
+            app_key: key,
+        })
+    }
+
+    /// True when an app with this id exists.
+    pub fn app_exists(&self, app_id: &str) -> Result<bool, StoreError> {
+        let n: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM apps WHERE app_id=?1",
+            params![app_id],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Checks credentials.
+    pub fn authenticate(&self, app_id: &str, app_key: &str) -> Result<bool, StoreError> {
+        let stored: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT key_hash FROM apps WHERE app_id=?1",
+                params![app_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(stored) = stored else {
+            return Ok(false);
+        };
+        let given = key_hash(app_key);
+        // Constant-time comparison of the two hex digests.
+        let same = stored.len() == given.len()
+            && stored
+                .bytes()
+                .zip(given.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        Ok(same)
+    }
+
+    /// Stores a new room for `app_id`.
+    pub fn insert_room(&self, app_id: &str, room: &Room) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM rooms", [], |r| {
+            r.get(0)
+        })?;
+        conn.execute(
+            "INSERT INTO rooms(room_id, app_id, name, owner_ref, settings, data, created, seq)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                room.room_id.as_str(),
+                app_id,
+                room.name,
+                room.owner_ref,
+                serde_json::to_string(&room.settings)?,
+                serde_json::to_string(&room.data)?,
+                room.created,
+                seq
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn row_to_room(
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<(String, String, String, String, String, String)> {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    }
+
+    fn build_room(t: (String, String, String, String, String, String)) -> Result<Room, StoreError> {
+        let settings: RoomSettings = serde_json::from_str(&t.3)?;
+        Ok(Room {
+            room_id: RoomId(t.0),
+            name: t.1,
+            owner_ref: t.2,
+            settings,
+            data: serde_json::from_str(&t.4)?,
+            created: t.5,
+        })
+    }
+
+    /// A room and the app that owns it.
+    pub fn room(&self, room_id: &RoomId) -> Result<Option<(String, Room)>, StoreError> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT room_id, name, owner_ref, settings, data, created, app_id FROM rooms WHERE room_id=?1",
+                params![room_id.as_str()],
+                |r| Ok((Self::row_to_room(r)?, r.get::<_, String>(6)?)),
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((t, app)) => Ok(Some((app, Self::build_room(t)?))),
+        }
+    }
+
+    /// Every room of an app, oldest first.
+    pub fn rooms(&self, app_id: &str) -> Result<Vec<Room>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT room_id, name, owner_ref, settings, data, created FROM rooms WHERE app_id=?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![app_id], Self::row_to_room)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(Self::build_room(r?)?);
+        }
+        Ok(out)
+    }
+
+    /// Deletes a room; false when it did not exist.
+    pub fn delete_room(&self, room_id: &RoomId) -> Result<bool, StoreError> {
+        let n = self.lock().execute(
+            "DELETE FROM rooms WHERE room_id=?1",
+            params![room_id.as_str()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Marks a token id used; false when it already was (replay).
+    pub fn use_token(&self, jti: &str, exp: u64) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let now = unix_now();
+        // Expired ids can never be replayed (the expiry check comes first), so drop them.
+        conn.execute(
+            "DELETE FROM used_tokens WHERE exp < ?1",
+            params![now as i64],
+        )?;
+        let n = conn.execute(
+            "INSERT OR IGNORE INTO used_tokens(jti, exp) VALUES(?1, ?2)",
+            params![jti, exp as i64],
+        )?;
+        Ok(n == 1)
+    }
+}

@@ -1,0 +1,361 @@
+//! The signalling WebSocket: handshake (`connect` with a token), then requests to the family
+//! and frames back. Generic over any `Stream`/`Sink` of axum WebSocket messages so that tests
+//! can drive it without a socket.
+//!
+//! Bad input never reaches the core: a frame that does not decode is answered here with the
+//! acknowledgement `alcove_proto::signal::decode_client_frame` names, and the connection stays.
+
+use crate::driver::{ConnTx, FamilyMsg, Outbound};
+use crate::AppState;
+use alcove_core::{CloseReason, NewClient};
+use alcove_proto::signal::{
+    decode_client_frame, ClientFrame, ClientMessage, ServerFrame, ServerMessage, Status,
+    MAX_FRAME_BYTES,
+};
+use alcove_proto::version::ProtocolVersion;
+use alcove_proto::{ClientId, ErrorCode, RequestId};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, info_span, Instrument};
+
+/// How long a new connection may take to send `connect`.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames a connection may send before `connect` that are answered with 4004 before it is closed.
+const MAX_PRE_CONNECT_FRAMES: usize = 8;
+
+fn frame(id: Option<RequestId>, msg: ServerMessage) -> Outbound {
+    Outbound::Frame(ServerFrame { id, msg }.encode())
+}
+
+fn error(id: Option<RequestId>, code: ErrorCode, msg: impl Into<String>) -> Outbound {
+    frame(
+        id,
+        ServerMessage::Error(Status {
+            result: code.code(),
+            msg: msg.into(),
+        }),
+    )
+}
+
+/// Serves one signalling connection until it closes.
+pub async fn serve<S, E>(socket: S, state: Arc<AppState>)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
+{
+    let (sink, mut stream) = socket.split();
+    let (tx, rx) = mpsc::channel::<Outbound>(state.config.outbound_queue);
+    let (kill_tx, kill_rx) = watch::channel(false);
+    let conn = ConnTx {
+        tx: tx.clone(),
+        kill: Arc::new(kill_tx),
+    };
+    let writer = tokio::spawn(write_loop(
+        sink,
+        rx,
+        kill_rx.clone(),
+        Arc::clone(&conn.kill),
+    ));
+
+    let Some((client, room_id)) = handshake(&mut stream, &tx, &conn, &state).await else {
+        drop(tx);
+        drop(conn);
+        let _ = writer.await;
+        return;
+    };
+    let span = info_span!("conn", client = %client, room = %room_id);
+    read_loop(&mut stream, &tx, kill_rx, &client, &room_id, &state)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| debug!("connection closed"));
+    state
+        .families
+        .send(&room_id, FamilyMsg::Disconnected { client });
+    drop(tx);
+    drop(conn);
+    let _ = writer.await;
+}
+
+/// Reads until a valid `connect`; verifies the token and hands the connection to its family.
+async fn handshake<S, E>(
+    stream: &mut S,
+    tx: &mpsc::Sender<Outbound>,
+    conn: &ConnTx,
+    state: &Arc<AppState>,
+) -> Option<(ClientId, alcove_proto::RoomId)>
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    for _ in 0..MAX_PRE_CONNECT_FRAMES {
+        let msg = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(m))) => m,
+            Ok(Some(Err(e))) => {
+                debug!("handshake read error: {e}");
+                let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                return None;
+            }
+            Ok(None) => return None,
+            Err(_) => {
+                let _ = tx
+                    .send(error(
+                        None,
+                        ErrorCode::NotConnected,
+                        "no connect within 10 s",
+                    ))
+                    .await;
+                let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                return None;
+            }
+        };
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Close(_) => return None,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Binary(_) => {
+                let _ = tx
+                    .send(error(
+                        None,
+                        ErrorCode::MalformedFrame,
+                        "binary frames are not accepted",
+                    ))
+                    .await;
+                continue;
+            }
+        };
+        if text.len() > MAX_FRAME_BYTES {
+            let _ = tx
+                .send(error(
+                    None,
+                    ErrorCode::FrameTooLarge,
+                    format!("frame over {MAX_FRAME_BYTES} bytes"),
+                ))
+                .await;
+            continue;
+        }
+        let ClientFrame { id, msg } = match decode_client_frame(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.send(frame(e.id, *e.reply)).await;
+                continue;
+            }
+        };
+        let ClientMessage::Connect(c) = msg else {
+            let _ = tx
+                .send(error(
+                    Some(id),
+                    ErrorCode::NotConnected,
+                    ErrorCode::NotConnected.message(),
+                ))
+                .await;
+            continue;
+        };
+        let Some(version) = ProtocolVersion::negotiate(&c.versions) else {
+            let _ = tx
+                .send(error(
+                    Some(id),
+                    ErrorCode::UnsupportedVersion,
+                    format!(
+                        "server speaks versions {}..={}",
+                        alcove_proto::version::MIN_PROTOCOL_VERSION,
+                        alcove_proto::version::PROTOCOL_VERSION
+                    ),
+                ))
+                .await;
+            let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+            return None;
+        };
+        let (claims, room) = match state.admit(&c.token) {
+            Ok(ok) => ok,
+            Err(code) => {
+                info!(code = code.code(), "connect refused");
+                let _ = tx.send(error(Some(id), code, code.message())).await;
+                let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                return None;
+            }
+        };
+        let client = ClientId(format!("c-{}", crate::util::random_hex(6)));
+        let user = NewClient {
+            name: claims.name,
+            role: claims.role,
+            user_ref: claims.user_ref,
+            data: claims.data,
+        };
+        let room_id = room.room_id.clone();
+        state.families.send_spawning(
+            &room,
+            FamilyMsg::Connect {
+                client: client.clone(),
+                id,
+                user,
+                version: version.0,
+                out: conn.clone(),
+            },
+        );
+        return Some((client, room_id));
+    }
+    let _ = tx
+        .send(error(
+            None,
+            ErrorCode::NotConnected,
+            "too many frames before connect",
+        ))
+        .await;
+    let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+    None
+}
+
+async fn read_loop<S, E>(
+    stream: &mut S,
+    tx: &mpsc::Sender<Outbound>,
+    mut kill: watch::Receiver<bool>,
+    client: &ClientId,
+    room_id: &alcove_proto::RoomId,
+    state: &Arc<AppState>,
+) where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    loop {
+        let msg = tokio::select! {
+            m = stream.next() => m,
+            _ = kill.changed() => return,
+        };
+        let text = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Binary(_))) => {
+                reply(
+                    tx,
+                    error(
+                        None,
+                        ErrorCode::MalformedFrame,
+                        "binary frames are not accepted",
+                    ),
+                );
+                continue;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => return,
+            Some(Err(e)) => {
+                // Oversize messages (over the 1 MiB transport limit) end up here.
+                debug!("read error: {e}");
+                let _ = tx.try_send(Outbound::CloseCode(1009, "message too big"));
+                return;
+            }
+        };
+        if text.len() > MAX_FRAME_BYTES {
+            reply(
+                tx,
+                error(
+                    None,
+                    ErrorCode::FrameTooLarge,
+                    format!("frame over {MAX_FRAME_BYTES} bytes"),
+                ),
+            );
+            continue;
+        }
+        match decode_client_frame(&text) {
+            Ok(ClientFrame {
+                id,
+                msg: ClientMessage::Connect(_),
+            }) => {
+                reply(
+                    tx,
+                    error(
+                        Some(id),
+                        ErrorCode::AlreadyConnected,
+                        ErrorCode::AlreadyConnected.message(),
+                    ),
+                );
+            }
+            Ok(ClientFrame { id, msg }) => {
+                if !state.families.send(
+                    room_id,
+                    FamilyMsg::Request {
+                        client: client.clone(),
+                        id,
+                        msg,
+                    },
+                ) {
+                    return;
+                }
+            }
+            Err(e) => reply(tx, frame(e.id, *e.reply)),
+        }
+    }
+}
+
+/// Queues a reply from the connection task itself; a full queue means a slow client, whose
+/// family will drop it, so the reply is simply lost with the connection.
+fn reply(tx: &mpsc::Sender<Outbound>, out: Outbound) {
+    let _ = tx.try_send(out);
+}
+
+async fn write_loop<K>(
+    sink: K,
+    rx: mpsc::Receiver<Outbound>,
+    kill: watch::Receiver<bool>,
+    done: Arc<watch::Sender<bool>>,
+) where
+    K: Sink<Message> + Unpin,
+{
+    write_frames(sink, rx, kill).await;
+    // The writer is gone: make the reader stop too, even if the peer never answers the close.
+    let _ = done.send(true);
+}
+
+async fn write_frames<K>(
+    mut sink: K,
+    mut rx: mpsc::Receiver<Outbound>,
+    mut kill: watch::Receiver<bool>,
+) where
+    K: Sink<Message> + Unpin,
+{
+    loop {
+        let out = tokio::select! {
+            o = rx.recv() => o,
+            _ = kill.changed() => {
+                let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(close_frame(1008, "too slow: outbound queue full"))).await;
+                return;
+            }
+        };
+        match out {
+            Some(Outbound::Frame(text)) => {
+                if sink
+                    .send(Message::Text(Utf8Bytes::from(text)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Some(Outbound::Close(reason)) => {
+                let (code, why) = match reason {
+                    CloseReason::Refused => (1008, "refused"),
+                    CloseReason::RoomEnded => (1000, "room ended"),
+                };
+                let _ = sink.send(close_frame(code, why)).await;
+                return;
+            }
+            Some(Outbound::CloseCode(code, why)) => {
+                let _ = sink.send(close_frame(code, why)).await;
+                return;
+            }
+            None => {
+                let _ = sink.send(close_frame(1000, "bye")).await;
+                return;
+            }
+        }
+    }
+}
+
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
