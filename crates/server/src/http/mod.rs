@@ -21,6 +21,7 @@ use std::sync::Arc;
 /// with 1009. Frames between `MAX_FRAME_BYTES` and this get an `error` 4003 and the
 /// connection stays open.
 pub const TRANSPORT_MAX_MESSAGE: usize = 1024 * 1024;
+const _: () = assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
 
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -40,7 +41,6 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 async fn signal(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    debug_assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .on_upgrade(move |socket| crate::ws::serve(socket, state))
