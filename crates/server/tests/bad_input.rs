@@ -292,8 +292,7 @@ async fn a_full_room_refuses_connects_with_4105() {
         let t = s.token(&room, "late", role).await;
         let e = alcove_client::connect(&s.running.signal_url(), &t)
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert_eq!(e.result(), Some(4105), "{role:?}");
     }
 }

@@ -1,6 +1,9 @@
 //! Every seed flow end to end: real server, real WebSockets, the Rust SDK. Each test asserts
 //! the exact acknowledgement and that every notification reaches exactly the right clients.
 
+// Peers are addressed by index (p[0] is the first moderator, …) to mirror the scenario text.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use alcove_proto::api::{RoomMode, RoomSettingsInput};
