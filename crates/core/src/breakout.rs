@@ -40,23 +40,29 @@ impl Family {
             ClientMessage::InviteToBreakOutRoom(inv) => self.invite(caller, id, inv),
             ClientMessage::JoinBreakoutRoom(j) => self.join(caller, id, j),
             ClientMessage::RejectBreakOutRoom(r) => self.reject(caller, id, r),
+            // Others are told only of a change (as for mute): pausing a paused link is acked
+            // but is no news to anybody.
             ClientMessage::Pause => {
-                self.set_paused(&caller, true);
+                let changed = self.set_paused(&caller, true);
                 self.send(
                     &caller,
                     Some(id),
                     ServerMessage::AckPause(Status::ok("Room paused")),
                 );
-                self.notify_paused(&caller);
+                if changed {
+                    self.notify_paused(&caller);
+                }
             }
             ClientMessage::Resume => {
-                self.set_paused(&caller, false);
+                let changed = self.set_paused(&caller, false);
                 self.send(
                     &caller,
                     Some(id),
                     ServerMessage::AckResume(Status::ok("Room resumed")),
                 );
-                self.notify_paused(&caller);
+                if changed {
+                    self.notify_paused(&caller);
+                }
             }
             ClientMessage::MuteRoom(f) => self.mute(caller, id, f, true),
             ClientMessage::UnmuteRoom(f) => self.mute(caller, id, f, false),

@@ -73,6 +73,19 @@ pub enum Input {
     },
 }
 
+impl Input {
+    /// The current time this input carries.
+    pub fn now(&self) -> Instant {
+        match self {
+            Input::Connect { now, .. }
+            | Input::Request { now, .. }
+            | Input::Disconnected { now, .. }
+            | Input::End { now } => *now,
+            Input::Timeout(now) => *now,
+        }
+    }
+}
+
 /// Why the core asks the shell to close a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
