@@ -1,0 +1,507 @@
+// @ts-check
+/**
+ * @module media
+ *
+ * The client's one `RTCPeerConnection` for the whole family (SPEC §2.1, §2.2, §4).
+ *
+ * It is negotiated once, right after `roomConnected`, and never again: a move between rooms is a
+ * slot re-map on the server, announced with `activeTalkersUpdated`. The offer's m-lines are, in
+ * this order:
+ *
+ * 1. audio, sendonly, the microphone                          → `mids.mic`
+ * 2. video, sendonly, no track until `shareScreen()`          → `mids.share`
+ * 3. video, sendonly, no track until `shareCanvas()`          → `mids.canvas`
+ * 4. `max_active_talkers` × audio, recvonly, slot 0 first      → `mids.audio_slots`
+ * 5. video, recvonly, the room's screen share                  → `mids.share_slot`
+ * 6. video, recvonly, the room's canvas                        → `mids.canvas_slot`
+ *
+ * Starting a share puts a track on the (already negotiated) sender with `replaceTrack`, then
+ * tells the server with `startShare` / `startCanvas`; stopping reverses both.
+ *
+ * Each audio slot plays through its own hidden `<audio autoplay>` element. Browsers may block
+ * playback until the user interacted with the page: `state.autoplayBlocked` says so and
+ * `resumeAudio()` (call it from a click handler) retries.
+ */
+
+import { AlcoveError } from './protocol.js';
+
+/** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
+/** @typedef {import('./protocol.js').MediaMids} MediaMids */
+
+/**
+ * Media options (part of the `connect()` options).
+ * @typedef {{
+ *   media?: boolean,
+ *   audio?: boolean | MediaTrackConstraints | MediaStream,
+ *   iceServers?: RTCIceServer[],
+ *   iceGatheringTimeoutMs?: number,
+ *   audioContainer?: HTMLElement | null,
+ *   RTCPeerConnection?: typeof RTCPeerConnection,
+ *   mediaDevices?: MediaDevices,
+ * }} MediaOptions
+ *
+ * - `media`: negotiate media after connecting (default: true when the platform has
+ *   `RTCPeerConnection`, false otherwise, e.g. in Node).
+ * - `audio`: microphone constraints for `getUserMedia`, a ready `MediaStream`, or `false` to
+ *   send no microphone (the m-line is still offered, without a track). Default `true`.
+ * - `iceServers`: passed to the `RTCPeerConnection` (default none: the server is reached
+ *   directly).
+ * - `iceGatheringTimeoutMs`: how long to wait for ICE gathering before sending the offer anyway
+ *   (default 2000).
+ * - `audioContainer`: where the hidden `<audio>` elements go (default `document.body`); `null`
+ *   to create none (the app plays `room.slotTrack(i)` itself).
+ */
+
+/**
+ * Where media is: `idle` (not started), `negotiating`, `connected` (answer applied; ICE/DTLS
+ * may still be settling, see `iceState`), `failed`, `closed`, `disabled` (no media on this
+ * platform or by option).
+ * @typedef {"idle" | "negotiating" | "connected" | "failed" | "closed" | "disabled"} MediaStateName
+ */
+
+/**
+ * @typedef {{state: MediaStateName, error: Error | null, micError: Error | null,
+ *   autoplayBlocked: boolean, iceState: string}} MediaState
+ */
+
+/** `slotLevel` ignores audio-level reports older than this. */
+const LEVEL_MAX_AGE_MS = 1000;
+
+export class MediaSession {
+  /**
+   * @param {import('./room.js').Room} room
+   * @param {MediaOptions} options
+   */
+  constructor(room, options) {
+    /** @private */
+    this._room = room;
+    /** @private */
+    this._options = options;
+    /** @type {RTCPeerConnection | null} */
+    this.pc = null;
+    /** @type {RTCRtpTransceiver | null} */
+    this.micTransceiver = null;
+    /** @type {RTCRtpTransceiver | null} */
+    this.shareTransceiver = null;
+    /** @type {RTCRtpTransceiver | null} */
+    this.canvasTransceiver = null;
+    /** @type {RTCRtpTransceiver[]} */
+    this.slotTransceivers = [];
+    /** @type {RTCRtpTransceiver | null} */
+    this.shareSlotTransceiver = null;
+    /** @type {RTCRtpTransceiver | null} */
+    this.canvasSlotTransceiver = null;
+    /** @type {MediaMids | null} The mids sent in `sdpOffer`. */
+    this.mids = null;
+    /** @type {MediaStream | null} The microphone stream. */
+    this.micStream = null;
+    /** @type {MediaStreamTrack | null} The local screen-share track while sharing. */
+    this.localShareTrack = null;
+    /** @type {MediaStreamTrack | null} The local canvas track while streaming a canvas. */
+    this.localCanvasTrack = null;
+    /** @type {HTMLAudioElement[]} One per audio slot. */
+    this.audioElements = [];
+    /** @type {MediaState} */
+    this.state = { state: 'idle', error: null, micError: null, autoplayBlocked: false, iceState: 'new' };
+    /** @type {Promise<void> | null} @private */
+    this._starting = null;
+    /** @type {AudioContext | null} @private */
+    this._audioContext = null;
+    /** @type {AnalyserNode | null} @private */
+    this._micAnalyser = null;
+    /** @type {Float32Array<ArrayBuffer> | null} @private */
+    this._micSamples = null;
+  }
+
+  /** Is media available on this platform and not turned off by option? */
+  get enabled() {
+    return this._options.media !== false && typeof this._Pc() === 'function';
+  }
+
+  /**
+   * Negotiates the peer connection (once; later calls return the same promise).
+   * @returns {Promise<void>}
+   */
+  start() {
+    if (!this._starting) {
+      this._starting = this._start().catch((e) => {
+        const err = e instanceof Error ? e : new Error(String(e));
+        this._setState({ state: 'failed', error: err });
+        throw err;
+      });
+    }
+    return this._starting;
+  }
+
+  /** @private */
+  async _start() {
+    const Pc = this._Pc();
+    if (this._options.media === false || typeof Pc !== 'function') {
+      this._setState({ state: 'disabled' });
+      throw new AlcoveError('media is not available (no RTCPeerConnection, or media: false)', { code: 'media' });
+    }
+    const settings = this._room.settings;
+    if (!settings) throw new AlcoveError('media: not connected to a room', { code: 'media' });
+    this._setState({ state: 'negotiating' });
+
+    const pc = new Pc({ iceServers: this._options.iceServers ?? [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.pc = pc;
+    pc.addEventListener('connectionstatechange', () => this._setState({ iceState: pc.connectionState }));
+
+    // 1. Microphone (sendonly). No microphone is not fatal: the m-line is offered without a track.
+    const mic = await this._microphone();
+    this.micTransceiver = pc.addTransceiver(mic ?? 'audio', {
+      direction: 'sendonly',
+      streams: this.micStream ? [this.micStream] : [],
+    });
+    // 2, 3. Screen share and canvas (sendonly, no track until used).
+    this.shareTransceiver = pc.addTransceiver('video', { direction: 'sendonly' });
+    this.canvasTransceiver = pc.addTransceiver('video', { direction: 'sendonly' });
+    // 4. Audio slots.
+    const slots = Math.max(1, settings.max_active_talkers | 0);
+    this.slotTransceivers = [];
+    for (let i = 0; i < slots; i++) {
+      this.slotTransceivers.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
+    }
+    // 5, 6. The room's screen share and canvas.
+    this.shareSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+    this.canvasSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await this._iceGathered(pc, this._options.iceGatheringTimeoutMs ?? 2000);
+    const local = pc.localDescription;
+    if (!local) throw new AlcoveError('media: no local description', { code: 'media' });
+
+    /** @type {MediaMids} */
+    const mids = {
+      mic: this.micTransceiver.mid ?? undefined,
+      share: this.shareTransceiver.mid ?? undefined,
+      canvas: this.canvasTransceiver.mid ?? undefined,
+      audio_slots: this.slotTransceivers.map((t) => t.mid ?? ''),
+      share_slot: this.shareSlotTransceiver.mid ?? undefined,
+      canvas_slot: this.canvasSlotTransceiver.mid ?? undefined,
+    };
+    this.mids = mids;
+    const answer = await this._room.request('sdpOffer', { sdp: local.sdp, mids });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    this._attachAudio();
+    this._setState({ state: 'connected' });
+  }
+
+  /**
+   * The microphone track, or null (with `state.micError` set) when there is none.
+   * @returns {Promise<MediaStreamTrack | null>}
+   * @private
+   */
+  async _microphone() {
+    const audio = this._options.audio ?? true;
+    if (audio === false) return null;
+    try {
+      let stream;
+      if (typeof MediaStream !== 'undefined' && audio instanceof MediaStream) {
+        stream = audio;
+      } else {
+        const devices = this._devices();
+        if (!devices) throw new Error('no navigator.mediaDevices (a secure context — https or localhost — is needed)');
+        stream = await devices.getUserMedia({ audio: /** @type {boolean | MediaTrackConstraints} */ (audio), video: false });
+      }
+      this.micStream = stream;
+      const track = stream.getAudioTracks()[0] ?? null;
+      if (track) this._watchMic(stream);
+      return track;
+    } catch (e) {
+      this._setState({ micError: e instanceof Error ? e : new Error(String(e)) });
+      return null;
+    }
+  }
+
+  /**
+   * @param {RTCPeerConnection} pc
+   * @param {number} timeoutMs
+   * @private
+   */
+  _iceGathered(pc, timeoutMs) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pc.removeEventListener('icegatheringstatechange', check);
+        resolve(undefined);
+      };
+      const check = () => {
+        if (pc.iceGatheringState === 'complete') done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      pc.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  /** @private */
+  _attachAudio() {
+    const container = this._options.audioContainer === undefined
+      ? (typeof document !== 'undefined' ? document.body : null)
+      : this._options.audioContainer;
+    if (!container || typeof document === 'undefined') return;
+    this.audioElements = this.slotTransceivers.map((t, i) => {
+      const el = document.createElement('audio');
+      el.autoplay = true;
+      el.dataset.alcoveSlot = String(i);
+      el.style.display = 'none';
+      el.srcObject = new MediaStream([t.receiver.track]);
+      container.appendChild(el);
+      return el;
+    });
+    void this.resumeAudio();
+  }
+
+  /**
+   * Starts (or retries) playback of every slot's `<audio>` element. Call it from a user gesture
+   * when `state.autoplayBlocked` is true.
+   * @returns {Promise<boolean>} true when every element plays
+   */
+  async resumeAudio() {
+    let blocked = false;
+    for (const el of this.audioElements) {
+      try {
+        await el.play();
+      } catch {
+        blocked = true;
+      }
+    }
+    if (this._audioContext && this._audioContext.state === 'suspended') {
+      try {
+        await this._audioContext.resume();
+      } catch {
+        // Reported through autoplayBlocked only.
+      }
+    }
+    this._setState({ autoplayBlocked: blocked });
+    return !blocked;
+  }
+
+  /**
+   * @param {MediaStream} stream
+   * @private
+   */
+  _watchMic(stream) {
+    const Ctx = globalThis.AudioContext;
+    if (typeof Ctx !== 'function') return;
+    try {
+      const ctx = new Ctx();
+      const src = ctx.createMediaStreamSource(stream);
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 512;
+      src.connect(analyser);
+      this._audioContext = ctx;
+      this._micAnalyser = analyser;
+      this._micSamples = new Float32Array(analyser.fftSize);
+    } catch {
+      // No level meter; not fatal.
+    }
+  }
+
+  /**
+   * The microphone's current level, 0..1 (RMS), or 0 without a microphone.
+   */
+  localLevel() {
+    if (!this._micAnalyser || !this._micSamples) return 0;
+    this._micAnalyser.getFloatTimeDomainData(this._micSamples);
+    let sum = 0;
+    for (const s of this._micSamples) sum += s * s;
+    return Math.min(1, Math.sqrt(sum / this._micSamples.length) * 4);
+  }
+
+  /**
+   * The receiving track of audio slot `i`.
+   * @param {number} i
+   * @returns {MediaStreamTrack | null}
+   */
+  slotTrack(i) {
+    return this.slotTransceivers[i]?.receiver.track ?? null;
+  }
+
+  /**
+   * The latest audio level (0..1) received in slot `i`, from the RTP audio-level header
+   * extension as the browser reports it; 0 when nothing was heard in the last second.
+   * @param {number} i
+   */
+  slotLevel(i) {
+    const receiver = this.slotTransceivers[i]?.receiver;
+    if (!receiver || typeof receiver.getSynchronizationSources !== 'function') return 0;
+    let level = 0;
+    for (const s of receiver.getSynchronizationSources()) {
+      // Browsers disagree on the clock of `timestamp`; accept either.
+      const age = Math.min(Math.abs(Date.now() - s.timestamp), Math.abs(performance.now() - s.timestamp));
+      if (age <= LEVEL_MAX_AGE_MS && typeof s.audioLevel === 'number') level = Math.max(level, s.audioLevel);
+    }
+    return level;
+  }
+
+  /** @returns {MediaStreamTrack | null} */
+  shareTrack() {
+    return this.shareSlotTransceiver?.receiver.track ?? null;
+  }
+
+  /** @returns {MediaStreamTrack | null} */
+  canvasTrack() {
+    return this.canvasSlotTransceiver?.receiver.track ?? null;
+  }
+
+  /**
+   * @param {DisplayMediaStreamOptions} [constraints]
+   * @returns {Promise<ServerFrame>}
+   */
+  async shareScreen(constraints = { video: true, audio: false }) {
+    const sender = this._sender(this.shareTransceiver, 'share');
+    if (this.localShareTrack) throw new AlcoveError('already sharing the screen', { code: 'media' });
+    const devices = this._devices();
+    if (!devices || typeof devices.getDisplayMedia !== 'function') {
+      throw new AlcoveError('screen sharing is not available in this browser', { code: 'media' });
+    }
+    const stream = await devices.getDisplayMedia(constraints);
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw new AlcoveError('no video track to share', { code: 'media' });
+    stream.getAudioTracks().forEach((t) => t.stop());
+    return this._startSending(sender, track, 'share');
+  }
+
+  /** @returns {Promise<ServerFrame>} */
+  stopShare() {
+    return this._stopSending(this.shareTransceiver, 'share');
+  }
+
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {number} [fps]
+   * @returns {Promise<ServerFrame>}
+   */
+  async shareCanvas(canvas, fps = 15) {
+    const sender = this._sender(this.canvasTransceiver, 'canvas');
+    if (this.localCanvasTrack) throw new AlcoveError('already streaming a canvas', { code: 'media' });
+    if (typeof canvas.captureStream !== 'function') {
+      throw new AlcoveError('canvas.captureStream is not available in this browser', { code: 'media' });
+    }
+    const track = canvas.captureStream(fps).getVideoTracks()[0];
+    if (!track) throw new AlcoveError('the canvas gave no video track', { code: 'media' });
+    return this._startSending(sender, track, 'canvas');
+  }
+
+  /** @returns {Promise<ServerFrame>} */
+  stopCanvas() {
+    return this._stopSending(this.canvasTransceiver, 'canvas');
+  }
+
+  /**
+   * @param {RTCRtpSender} sender
+   * @param {MediaStreamTrack} track
+   * @param {"share" | "canvas"} kind
+   * @private
+   */
+  async _startSending(sender, track, kind) {
+    await sender.replaceTrack(track);
+    if (kind === 'share') this.localShareTrack = track;
+    else this.localCanvasTrack = track;
+    try {
+      const ack = await this._room.request(kind === 'share' ? 'startShare' : 'startCanvas');
+      // The browser's own "stop sharing" button ends the track: tell the server.
+      track.addEventListener('ended', () => {
+        if ((kind === 'share' ? this.localShareTrack : this.localCanvasTrack) === track) {
+          this._stopSending(kind === 'share' ? this.shareTransceiver : this.canvasTransceiver, kind).catch(() => {});
+        }
+      });
+      return ack;
+    } catch (e) {
+      await this._localShareEnded(kind);
+      throw e;
+    }
+  }
+
+  /**
+   * @param {RTCRtpTransceiver | null} transceiver
+   * @param {"share" | "canvas"} kind
+   * @private
+   */
+  async _stopSending(transceiver, kind) {
+    this._sender(transceiver, kind);
+    try {
+      return await this._room.request(kind === 'share' ? 'stopShare' : 'stopCanvas');
+    } finally {
+      await this._localShareEnded(kind);
+    }
+  }
+
+  /**
+   * Drops the local share / canvas track without telling the server (it already knows: the
+   * client moved, or the server stopped it).
+   * @param {"share" | "canvas"} kind
+   * @internal
+   */
+  async _localShareEnded(kind) {
+    const track = kind === 'share' ? this.localShareTrack : this.localCanvasTrack;
+    if (!track) return;
+    if (kind === 'share') this.localShareTrack = null;
+    else this.localCanvasTrack = null;
+    track.stop();
+    const sender = (kind === 'share' ? this.shareTransceiver : this.canvasTransceiver)?.sender;
+    try {
+      await sender?.replaceTrack(null);
+    } catch {
+      // The connection is closing.
+    }
+  }
+
+  /**
+   * @param {RTCRtpTransceiver | null} transceiver
+   * @param {string} what
+   * @returns {RTCRtpSender}
+   * @private
+   */
+  _sender(transceiver, what) {
+    if (!this.pc || !transceiver || this.state.state !== 'connected') {
+      throw new AlcoveError(`${what}: media is not connected (state ${this.state.state})`, { code: 'media' });
+    }
+    return transceiver.sender;
+  }
+
+  /** Closes the peer connection and releases the microphone. */
+  close() {
+    if (this.state.state === 'closed') return;
+    void this._localShareEnded('share');
+    void this._localShareEnded('canvas');
+    this.micStream?.getTracks().forEach((t) => t.stop());
+    for (const el of this.audioElements) {
+      el.srcObject = null;
+      el.remove();
+    }
+    this.audioElements = [];
+    try {
+      this.pc?.close();
+    } catch {
+      // Already closed.
+    }
+    if (this._audioContext) void this._audioContext.close().catch(() => {});
+    this._audioContext = null;
+    this._micAnalyser = null;
+    if (this.state.state !== 'idle' && this.state.state !== 'disabled') this._setState({ state: 'closed' });
+  }
+
+  /**
+   * @param {Partial<MediaState>} patch
+   * @private
+   */
+  _setState(patch) {
+    this.state = { ...this.state, ...patch };
+    this._room.emit('mediastatechange', this.state);
+  }
+
+  /** @private */
+  _Pc() {
+    return this._options.RTCPeerConnection ?? /** @type {typeof RTCPeerConnection | undefined} */ (globalThis.RTCPeerConnection);
+  }
+
+  /** @private */
+  _devices() {
+    return this._options.mediaDevices ?? (typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined);
+  }
+}

@@ -1,0 +1,566 @@
+// @ts-check
+/**
+ * @module protocol
+ *
+ * The Alcove signalling wire, and nothing else: frame encode/decode, the message type names,
+ * which acknowledgement answers which request, the seed (vendor contract) name mapping, and the
+ * error codes. No I/O lives here.
+ *
+ * Every frame is one JSON object with a string `type`. A request carries a numeric `id` and is
+ * answered by exactly one acknowledgement with the same `id` (its `result` is 0 on success, an
+ * error code otherwise). Server frames without `id` are notifications. The Rust definitions are
+ * in `crates/proto/src/signal.rs`; the golden examples in `crates/proto/fixtures/` are parsed by
+ * this SDK's tests, so a wire change shows up here.
+ */
+
+/** The newest protocol version this SDK speaks (`connect.versions`). */
+export const PROTOCOL_VERSION = 1;
+
+/** Every protocol version this SDK speaks, newest last. */
+export const SUPPORTED_VERSIONS = Object.freeze([1]);
+
+// ---------------------------------------------------------------------------------------------
+// Types shared with the rest of the SDK (JSDoc only).
+
+/**
+ * `{clientId, name}`: a user named in a notification.
+ * @typedef {{clientId: string, name: string}} UserRef
+ */
+
+/**
+ * Where a client is: `"parent"` or `{breakout: room_id}`.
+ * @typedef {"parent" | {breakout: string}} Location
+ */
+
+/** @typedef {{audio: boolean, video: boolean}} MediaFlags */
+
+/**
+ * A connected user as others see it (`roomConnected.users`, `userConnected`).
+ * @typedef {{clientId: string, name: string, role: Role, user_ref: string, data?: unknown,
+ *   location: Location, paused: boolean, muted: MediaFlags}} UserInfo
+ */
+
+/** @typedef {"moderator" | "participant" | "viewer"} Role */
+
+/**
+ * A live break-out room with its members and pending invitations.
+ * @typedef {{room_id: string, name: string, owner: UserRef, participants: number,
+ *   audio: boolean, canvas: boolean, share: boolean, members: UserRef[],
+ *   invitations: string[]}} BreakoutRoomInfo
+ */
+
+/**
+ * Parent room settings as the server sends them (every default filled in).
+ * @typedef {{mode: "group" | "lecture", max_active_talkers: number, moderators: number,
+ *   participants: number, screen_share: boolean, canvas: boolean,
+ *   breakout_creators: "moderators_and_participants" | "moderators_only",
+ *   max_breakout_rooms: number, breakout_empty_timeout: number}} RoomSettings
+ */
+
+/**
+ * The seed's `roomDefinition` for `createBreakOutRoom` / `createAndInviteBreakoutRoom`.
+ * @typedef {{participants: number, audio: boolean, video: boolean, canvas: boolean,
+ *   share: boolean, max_rooms: number, force_join?: boolean}} RoomDefinition
+ */
+
+/**
+ * The seed's `invitee` for `inviteToBreakOutRoom`.
+ * @typedef {{clients: string[], room_id: string, force_join?: boolean}} Invitee
+ */
+
+/**
+ * The seed's `joinee` for `joinBreakoutRoom`.
+ * @typedef {{role: "participant" | "moderator", room_id: string}} Joinee
+ */
+
+/** @typedef {{audio?: boolean, video?: boolean}} StreamInfo */
+
+/** @typedef {{clientId: string, name: string, slot: number}} Talker */
+
+/**
+ * Which `mid` of the offer carries what (`sdpOffer.mids`).
+ * @typedef {{mic?: string, share?: string, canvas?: string, audio_slots: string[],
+ *   share_slot?: string, canvas_slot?: string}} MediaMids
+ */
+
+/**
+ * Any server frame after decoding: the JSON object itself. `type` names the message; `id` is
+ * present on acknowledgements only. The other fields depend on `type` (see docs/protocol.md).
+ * @typedef {{type: string, id?: number, result?: number, msg?: any, [field: string]: any}} ServerFrame
+ */
+
+/**
+ * A client request: `type`, `id` and the type's fields.
+ * @typedef {{type: string, id: number, [field: string]: any}} ClientFrame
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Message types.
+
+/** Every `type` a client may send, in the order of `ClientMessage` in signal.rs. */
+export const CLIENT_TYPES = Object.freeze([
+  'connect',
+  'createBreakOutRoom',
+  'inviteToBreakOutRoom',
+  'createAndInviteBreakoutRoom',
+  'joinBreakoutRoom',
+  'rejectBreakOutRoom',
+  'pause',
+  'resume',
+  'muteRoom',
+  'unmuteRoom',
+  'disconnect',
+  'clearAllBreakOutSession',
+  'destroyAllBreakOutSession',
+  'sdpOffer',
+  'startShare',
+  'stopShare',
+  'startCanvas',
+  'stopCanvas',
+]);
+
+/**
+ * Every server `type` with the fields it always carries (optional fields are not listed).
+ * Mirrors `ServerMessage` in signal.rs and the structs it wraps.
+ * @type {Readonly<Record<string, readonly string[]>>}
+ */
+export const SERVER_FIELDS = Object.freeze({
+  roomConnected: ['result', 'version', 'clientId', 'room', 'users', 'breakout_rooms'],
+  error: ['result', 'msg'],
+  ackCreateBreakOutRoom: ['result', 'msg'],
+  breakoutRoomCreated: ['room_id', 'name', 'owner', 'participants', 'audio', 'canvas', 'share'],
+  ackInviteBreakOutRoom: ['result', 'msg'],
+  invitationForBreakoutRoom: ['room_id', 'requestor', 'force_join'],
+  breakoutRoomInvited: ['room_id', 'clients', 'requestor'],
+  ackCreateAndInviteBreakOutRoom: ['result', 'msg'],
+  connectedBreakoutRoom: ['result', 'room_id', 'name', 'owner', 'participants', 'audio', 'canvas',
+    'share', 'members', 'invitations'],
+  failedJoinBreakOutRoom: ['result', 'msg'],
+  userJoinedBreakoutRoom: ['clientId', 'name', 'room_id'],
+  ackRejectBreakoutRoom: ['result', 'msg'],
+  breakoutRoomInviteRejected: ['room_id', 'clientId', 'name'],
+  ackPause: ['result', 'msg'],
+  ackResume: ['result', 'msg'],
+  ackMuteRoom: ['result', 'msg'],
+  ackUnmuteRoom: ['result', 'msg'],
+  didDisconnectedBreakoutRoom: ['msg', 'result'],
+  didUserDisconnectedFromBreakoutRoom: ['clientId', 'name', 'room'],
+  didDestroyedBreakoutRoom: ['room_id'],
+  ackDestroyAllBreakOutSession: ['result', 'msg'],
+  breakoutInvitationWithdrawn: ['room_id', 'reason'],
+  userConnected: ['clientId', 'name', 'role', 'user_ref', 'location', 'paused', 'muted'],
+  userDisconnected: ['clientId', 'name'],
+  userMoved: ['clientId', 'location'],
+  userPaused: ['clientId', 'paused'],
+  userMuted: ['clientId', 'muted'],
+  roomDisconnected: ['result', 'msg'],
+  sdpAnswer: ['result', 'msg'],
+  ackStartShare: ['result', 'msg'],
+  ackStopShare: ['result', 'msg'],
+  ackStartCanvas: ['result', 'msg'],
+  ackStopCanvas: ['result', 'msg'],
+  shareStarted: ['room_id', 'clientId', 'name'],
+  shareStopped: ['room_id', 'clientId', 'reason'],
+  canvasStarted: ['room_id', 'clientId', 'name'],
+  canvasStopped: ['room_id', 'clientId', 'reason'],
+  activeTalkersUpdated: ['room_id', 'talkers'],
+});
+
+/** Every server `type`. */
+export const SERVER_TYPES = Object.freeze(Object.keys(SERVER_FIELDS));
+
+/**
+ * The fields each client request must carry besides `type` and `id`. Room definitions are
+ * checked by the server in the contract's order, so none are required here.
+ * @type {Readonly<Record<string, readonly string[]>>}
+ */
+export const CLIENT_FIELDS = Object.freeze({
+  connect: ['token'],
+  createBreakOutRoom: [],
+  inviteToBreakOutRoom: ['clients', 'room_id'],
+  createAndInviteBreakoutRoom: [],
+  joinBreakoutRoom: ['role', 'room_id'],
+  rejectBreakOutRoom: ['room_id'],
+  pause: [],
+  resume: [],
+  muteRoom: [],
+  unmuteRoom: [],
+  disconnect: ['room_id'],
+  clearAllBreakOutSession: [],
+  destroyAllBreakOutSession: [],
+  sdpOffer: ['sdp', 'mids'],
+  startShare: [],
+  stopShare: [],
+  startCanvas: [],
+  stopCanvas: [],
+});
+
+/**
+ * The acknowledgement type(s) that answer each request type. A request may in addition be
+ * answered by `error` when the connection cannot take it (4004, 4005) or its `type` is unknown.
+ * @type {Readonly<Record<string, readonly string[]>>}
+ */
+export const ACK_TYPES = Object.freeze({
+  connect: ['roomConnected', 'error'],
+  createBreakOutRoom: ['ackCreateBreakOutRoom'],
+  inviteToBreakOutRoom: ['ackInviteBreakOutRoom'],
+  createAndInviteBreakoutRoom: ['ackCreateAndInviteBreakOutRoom'],
+  joinBreakoutRoom: ['connectedBreakoutRoom', 'failedJoinBreakOutRoom'],
+  rejectBreakOutRoom: ['ackRejectBreakoutRoom'],
+  pause: ['ackPause'],
+  resume: ['ackResume'],
+  muteRoom: ['ackMuteRoom'],
+  unmuteRoom: ['ackUnmuteRoom'],
+  disconnect: ['didDisconnectedBreakoutRoom'],
+  clearAllBreakOutSession: ['didDisconnectedBreakoutRoom'],
+  destroyAllBreakOutSession: ['ackDestroyAllBreakOutSession'],
+  sdpOffer: ['sdpAnswer'],
+  startShare: ['ackStartShare'],
+  stopShare: ['ackStopShare'],
+  startCanvas: ['ackStartCanvas'],
+  stopCanvas: ['ackStopCanvas'],
+});
+
+/**
+ * Seed (vendor contract) method → the SDK method that implements it, the handle it lives on,
+ * the wire `type` it sends and the seed callbacks (= SDK event names) that answer it.
+ * `docs/protocol.md` §9 is the same table in prose.
+ * @type {Readonly<Record<string, {handle: "room" | "breakout", method: string, type: string,
+ *   callbacks: readonly string[]}>>}
+ */
+export const SEED_METHODS = Object.freeze({
+  createBreakOutRoom: { handle: 'room', method: 'createBreakOutRoom', type: 'createBreakOutRoom', callbacks: ['ackCreateBreakOutRoom'] },
+  inviteToBreakOutRoom: { handle: 'room', method: 'inviteToBreakOutRoom', type: 'inviteToBreakOutRoom', callbacks: ['ackInviteBreakOutRoom'] },
+  createAndInviteBreakoutRoom: { handle: 'room', method: 'createAndInviteBreakoutRoom', type: 'createAndInviteBreakoutRoom', callbacks: ['ackCreateAndInviteBreakOutRoom'] },
+  joinBreakoutRoom: { handle: 'room', method: 'joinBreakoutRoom', type: 'joinBreakoutRoom', callbacks: ['connectedBreakoutRoom', 'failedJoinBreakOutRoom'] },
+  rejectBreakOutRoom: { handle: 'room', method: 'rejectBreakOutRoom', type: 'rejectBreakOutRoom', callbacks: ['ackRejectBreakoutRoom'] },
+  pause: { handle: 'room', method: 'pause', type: 'pause', callbacks: ['ackPause'] },
+  resume: { handle: 'room', method: 'resume', type: 'resume', callbacks: ['ackResume'] },
+  muteRoom: { handle: 'room', method: 'muteRoom', type: 'muteRoom', callbacks: ['ackMuteRoom'] },
+  unmuteRoom: { handle: 'room', method: 'unmuteRoom', type: 'unmuteRoom', callbacks: ['ackUnmuteRoom'] },
+  disconnect: { handle: 'breakout', method: 'disconnect', type: 'disconnect', callbacks: ['didDisconnectedBreakoutRoom'] },
+  clearAllBreakOutSession: { handle: 'room', method: 'clearAllBreakOutSession', type: 'clearAllBreakOutSession', callbacks: ['didDisconnectedBreakoutRoom'] },
+  destroyAllBreakOutSession: { handle: 'room', method: 'destroyAllBreakOutSession', type: 'destroyAllBreakOutSession', callbacks: ['ackDestroyAllBreakOutSession'] },
+});
+
+/**
+ * Every callback named by the seed, each of which is one server `type` and one SDK event name.
+ */
+export const SEED_CALLBACKS = Object.freeze([
+  'ackCreateBreakOutRoom',
+  'breakoutRoomCreated',
+  'ackInviteBreakOutRoom',
+  'invitationForBreakoutRoom',
+  'breakoutRoomInvited',
+  'ackCreateAndInviteBreakOutRoom',
+  'connectedBreakoutRoom',
+  'failedJoinBreakOutRoom',
+  'userJoinedBreakoutRoom',
+  'ackRejectBreakoutRoom',
+  'breakoutRoomInviteRejected',
+  'ackPause',
+  'ackResume',
+  'ackMuteRoom',
+  'ackUnmuteRoom',
+  'didDisconnectedBreakoutRoom',
+  'didUserDisconnectedFromBreakoutRoom',
+  'didDestroyedBreakoutRoom',
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Error codes (crates/proto/src/error_code.rs; docs/errors.md says when each happens).
+
+/** Stable numeric error codes sent in `result`. Numbers are never reused. */
+export const ErrorCode = Object.freeze({
+  Internal: 1138,
+  InvalidParameters: 1155,
+  ParticipantsMissing: 1724,
+  ParticipantsOverCapacity: 1725,
+  RoomLimitExceeded: 1726,
+  RequiredParameterMissing: 1734,
+  VideoNotSupported: 1735,
+  BreakoutRoomNotFound: 1736,
+  NotInvited: 1737,
+  BreakoutRoomFull: 1738,
+  AlreadyInBreakoutRoom: 1739,
+  ClientNotConnected: 1740,
+  NotInBreakoutRoom: 1741,
+  RoleNotAllowed: 1742,
+  AlreadyMember: 1743,
+  SdpRejected: 1750,
+  SharingNotAllowed: 1751,
+  SharingBusy: 1752,
+  NotSharing: 1753,
+  MediaAlreadyNegotiated: 1754,
+  Unauthorized: 5003,
+  BreakoutNotAvailable: 5067,
+  MalformedFrame: 4001,
+  UnknownMessageType: 4002,
+  FrameTooLarge: 4003,
+  NotConnected: 4004,
+  AlreadyConnected: 4005,
+  RateLimited: 4006,
+  TokenInvalid: 4101,
+  TokenExpired: 4102,
+  TokenReused: 4103,
+  RoomNotFound: 4104,
+  RoomFull: 4105,
+  UnsupportedVersion: 4106,
+  RoomEnded: 4107,
+  BadRequest: 4400,
+  AuthenticationFailed: 4401,
+  NotFound: 4404,
+});
+
+/** The server's default message for each code (the `msg` may be more specific). */
+export const ERROR_MESSAGES = Object.freeze({
+  1138: 'Internal Server Error',
+  1155: 'Invalid options/parameters',
+  1724: 'Participant Count not found',
+  1725: 'Participant Count is more than Parent Room Size',
+  1726: 'Permissible limit to create Break-Out Room has exceeded',
+  1734: 'Required parameter missing',
+  1735: 'Video is not supported in Break-Out Rooms',
+  1736: 'Break-Out Room not found',
+  1737: 'No invitation to this Break-Out Room',
+  1738: 'Break-Out Room is full',
+  1739: 'Already in a Break-Out Room',
+  1740: 'Client is not connected in this room',
+  1741: 'Not a member of this Break-Out Room',
+  1742: 'Role not allowed',
+  1743: 'Already a member of this Break-Out Room',
+  1750: 'SDP offer rejected',
+  1751: 'Not enabled in this room',
+  1752: 'Someone else is already sharing in this room',
+  1753: 'Not sharing',
+  1754: 'Media already negotiated on this connection',
+  5003: 'Unauthorized Access',
+  5067: 'Break-Out Room not available',
+  4001: 'Malformed frame',
+  4002: 'Unknown message type',
+  4003: 'Frame too large',
+  4004: 'Not connected: send connect first',
+  4005: 'Already connected',
+  4006: 'Too many requests',
+  4101: 'Token validation failed',
+  4102: 'Token expired',
+  4103: 'Token already used',
+  4104: 'Room not found',
+  4105: 'Room is full',
+  4106: 'Unsupported protocol version',
+  4107: 'Room ended',
+  4400: 'Bad request',
+  4401: 'Authentication failed',
+  4404: 'Not found',
+});
+
+/**
+ * The name of an error code (`1737` → `"NotInvited"`), or undefined for a number that is not
+ * one of ours.
+ * @param {number} code
+ * @returns {string | undefined}
+ */
+export function errorName(code) {
+  for (const [name, value] of Object.entries(ErrorCode)) {
+    if (value === code) return name;
+  }
+  return undefined;
+}
+
+/**
+ * An error from Alcove: a failed acknowledgement (`result` ≠ 0, `ack` is the frame), a refused
+ * connect, a timeout, or a closed connection. `code` is a short machine-readable tag:
+ * `"ack"` (the server said no; see `result`), `"timeout"`, `"closed"`, `"protocol"`
+ * (an undecodable frame), `"media"` (a browser media API failed).
+ */
+export class AlcoveError extends Error {
+  /**
+   * @param {string} message
+   * @param {{code?: string, result?: number | null, ack?: ServerFrame | null, cause?: unknown}} [options]
+   */
+  constructor(message, options = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AlcoveError';
+    /** @type {string} */
+    this.code = options.code ?? 'ack';
+    /** @type {number | null} The server's error code, when the server answered. */
+    this.result = options.result ?? null;
+    /** @type {ServerFrame | null} The acknowledgement frame, when the server answered. */
+    this.ack = options.ack ?? null;
+  }
+
+  /**
+   * The error for a failed acknowledgement.
+   * @param {ServerFrame} ack
+   */
+  static fromAck(ack) {
+    const result = typeof ack.result === 'number' ? ack.result : null;
+    const text = typeof ack.msg === 'string' && ack.msg !== ''
+      ? ack.msg
+      : (result !== null ? (/** @type {Record<number, string>} */ (ERROR_MESSAGES))[result] : undefined) ?? 'request failed';
+    return new AlcoveError(`${ack.type} ${result ?? '?'}: ${text}`, { code: 'ack', result, ack });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encode / decode.
+
+/**
+ * @param {unknown} v
+ * @returns {v is Record<string, unknown>}
+ */
+function isObject(v) {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Is this a request id the server accepts (a non-negative integer that fits in 64 bits; the SDK
+ * stays within JavaScript's safe integers)?
+ * @param {unknown} id
+ * @returns {id is number}
+ */
+export function isRequestId(id) {
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0;
+}
+
+/**
+ * Builds a request frame object. `body` holds the type's fields; `type` and `id` in it are
+ * ignored.
+ * @param {string} type a client type from {@link CLIENT_TYPES}
+ * @param {number} id the request id
+ * @param {Record<string, unknown>} [body]
+ * @returns {ClientFrame}
+ */
+export function requestFrame(type, id, body = {}) {
+  if (!CLIENT_TYPES.includes(type)) throw new TypeError(`unknown request type ${JSON.stringify(type)}`);
+  if (!isRequestId(id)) throw new TypeError(`request id must be a non-negative safe integer, got ${id}`);
+  /** @type {ClientFrame} */
+  const frame = { type, id };
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'type' || k === 'id' || v === undefined) continue;
+    frame[k] = v;
+  }
+  return frame;
+}
+
+/**
+ * Encodes a request as the text of one WebSocket frame.
+ * @param {string} type
+ * @param {number} id
+ * @param {Record<string, unknown>} [body]
+ * @returns {string}
+ */
+export function encodeRequest(type, id, body) {
+  return JSON.stringify(requestFrame(type, id, body));
+}
+
+/**
+ * Encodes any frame object (client or server) as JSON text.
+ * @param {Record<string, unknown>} frame
+ * @returns {string}
+ */
+export function encodeFrame(frame) {
+  return JSON.stringify(frame);
+}
+
+/**
+ * Splits a request frame into its parts: the inverse of {@link requestFrame}.
+ * @param {ClientFrame} frame
+ * @returns {{type: string, id: number, body: Record<string, unknown>}}
+ */
+export function splitRequest(frame) {
+  const { type, id, ...body } = frame;
+  return { type, id, body };
+}
+
+/**
+ * Decodes the text of a client frame (what an SDK sends; used by tests and mock servers).
+ * Checks what the server checks before it looks at the fields: a JSON object, a numeric `id`,
+ * a known `type`, and the type's required fields.
+ * @param {string} text
+ * @returns {ClientFrame}
+ */
+export function decodeClientFrame(text) {
+  const value = parseObject(text);
+  if (!isRequestId(value.id)) throw protocolError('request `id` must be a non-negative integer', value);
+  if (typeof value.type !== 'string') throw protocolError('missing `type`', value);
+  const fields = CLIENT_FIELDS[value.type];
+  if (!fields) throw protocolError(`unknown request type ${JSON.stringify(value.type)}`, value);
+  for (const f of fields) {
+    if (!(f in value)) throw protocolError(`${value.type}: missing field \`${f}\``, value);
+  }
+  return /** @type {ClientFrame} */ (value);
+}
+
+/**
+ * Decodes the text of a server frame. Throws an {@link AlcoveError} with code `"protocol"` when
+ * the text is not a JSON object with a string `type`, when `id` is present but not a request id,
+ * or when a known type lacks one of its fields. Frames of an unknown `type` are returned as they
+ * are (a newer server may add types; clients ignore what they do not know).
+ * @param {string} text
+ * @returns {ServerFrame}
+ */
+export function decodeServerFrame(text) {
+  const value = parseObject(text);
+  if (typeof value.type !== 'string') throw protocolError('server frame without `type`', value);
+  if ('id' in value && value.id !== null && !isRequestId(value.id)) {
+    throw protocolError('server frame with a malformed `id`', value);
+  }
+  if (value.id === null) delete value.id;
+  const fields = SERVER_FIELDS[value.type];
+  if (fields) {
+    for (const f of fields) {
+      if (!(f in value)) throw protocolError(`${value.type}: missing field \`${f}\``, value);
+    }
+  }
+  return /** @type {ServerFrame} */ (value);
+}
+
+/**
+ * Is this server frame an acknowledgement (it carries a request id)?
+ * @param {ServerFrame} frame
+ */
+export function isAck(frame) {
+  return isRequestId(frame.id);
+}
+
+/**
+ * Did this acknowledgement succeed? `result` 0 means success; frames without `result` count as
+ * successful.
+ * @param {ServerFrame} frame
+ */
+export function isSuccess(frame) {
+  return frame.result === undefined || frame.result === 0;
+}
+
+/**
+ * The location as a break-out room id, or null for the parent.
+ * @param {Location | undefined | null} location
+ * @returns {string | null}
+ */
+export function breakoutOf(location) {
+  return isObject(location) && typeof location.breakout === 'string' ? location.breakout : null;
+}
+
+/**
+ * @param {string} text
+ * @returns {Record<string, any>}
+ */
+function parseObject(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new AlcoveError(`malformed frame: ${e instanceof Error ? e.message : e}`, { code: 'protocol', cause: e });
+  }
+  if (!isObject(value)) throw new AlcoveError('malformed frame: not a JSON object', { code: 'protocol' });
+  return value;
+}
+
+/**
+ * @param {string} message
+ * @param {Record<string, any>} frame
+ */
+function protocolError(message, frame) {
+  return new AlcoveError(`malformed frame: ${message}`, { code: 'protocol', ack: /** @type {ServerFrame} */ (frame) });
+}

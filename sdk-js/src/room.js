@@ -1,0 +1,778 @@
+// @ts-check
+/**
+ * @module room
+ *
+ * The parent-room handle (the vendor's `EnxRoom`): the break-out methods of the contract under
+ * their seed names, a live picture of the family (users with location / paused / muted, live
+ * break-out rooms with members and pending invitations, this client's invitations), and the
+ * media calls (media.js does the WebRTC work).
+ *
+ * Every method returns a Promise of its acknowledgement and, in addition, the acknowledgement is
+ * dispatched as an event named after the seed callback (`ackPause`, `connectedBreakoutRoom`,
+ * …). A failed acknowledgement (`result` ≠ 0) is dispatched too, then rejects the promise with
+ * an {@link AlcoveError} carrying `.result` and `.ack`. Every notification is dispatched as an
+ * event named after its wire type. Listeners get the frame object (`e.detail` with
+ * `addEventListener`, the first argument with `on`).
+ *
+ * Besides the wire names the room dispatches these SDK events:
+ * - `frame`: every server frame, after the state was updated (detail: the frame);
+ * - `statechange`: the family picture changed (detail: the frame that changed it);
+ * - `close`: the signalling connection closed (detail: `{code, reason}`);
+ * - `mediastatechange`: media progress (detail: `{state, error?}`), see media.js;
+ * - `protocolerror`: the server sent a frame the SDK could not decode (detail: the error).
+ *
+ * Order: for one frame the room first updates its state, then dispatches the frame's event on
+ * the room, then on the break-out handle it concerns (if any), then `frame` and `statechange`,
+ * and only then settles the request's promise.
+ */
+
+import { BreakoutRoom } from './breakout.js';
+import { Connection } from './connection.js';
+import { Emitter } from './events.js';
+import { MediaSession } from './media.js';
+import { AlcoveError, SUPPORTED_VERSIONS, breakoutOf, isAck, isSuccess } from './protocol.js';
+
+/** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
+/** @typedef {import('./protocol.js').UserInfo} UserInfo */
+/** @typedef {import('./protocol.js').UserRef} UserRef */
+/** @typedef {import('./protocol.js').BreakoutRoomInfo} BreakoutRoomInfo */
+/** @typedef {import('./protocol.js').RoomSettings} RoomSettings */
+/** @typedef {import('./protocol.js').RoomDefinition} RoomDefinition */
+/** @typedef {import('./protocol.js').Invitee} Invitee */
+/** @typedef {import('./protocol.js').Joinee} Joinee */
+/** @typedef {import('./protocol.js').StreamInfo} StreamInfo */
+/** @typedef {import('./protocol.js').MediaFlags} MediaFlags */
+/** @typedef {import('./protocol.js').Location} Location */
+/** @typedef {import('./media.js').MediaOptions} MediaOptions */
+
+/**
+ * A pending invitation held by this client (from `invitationForBreakoutRoom`).
+ * @typedef {{room_id: string, requestor: UserRef, force_join: boolean}} Invitation
+ */
+
+/**
+ * Someone sharing in this client's current room (`shareStarted` / `canvasStarted`).
+ * @typedef {{room_id: string, clientId: string, name: string}} Sharing
+ */
+
+/**
+ * Options of {@link Room} / `connect()`.
+ * @typedef {{
+ *   WebSocket?: import('./connection.js').WebSocketConstructor,
+ *   timeoutMs?: number,
+ * } & MediaOptions} RoomOptions
+ */
+
+/**
+ * The parent-room handle. Get one from `connect()` in alcove.js.
+ */
+export class Room extends Emitter {
+  /**
+   * Prefer `connect()`. This constructor opens nothing; {@link Room#join} does.
+   * @param {string} url signalling URL
+   * @param {RoomOptions} [options]
+   */
+  constructor(url, options = {}) {
+    super();
+    /** @type {RoomOptions} */
+    this.options = options;
+    /** @private */
+    this._connection = new Connection(url, {
+      WebSocket: options.WebSocket,
+      timeoutMs: options.timeoutMs,
+      onFrame: (frame, request) => this._onFrame(frame, request),
+      onClose: (info) => this._onClose(info),
+      onProtocolError: (err) => this.emit('protocolerror', err),
+    });
+    /** This connection's client id (from `roomConnected`). */
+    this.clientId = '';
+    /** The parent room's id. */
+    this.roomId = '';
+    /** The parent room's name. */
+    this.name = '';
+    /** Negotiated protocol version. */
+    this.version = 0;
+    /** @type {RoomSettings | null} The parent room's settings. */
+    this.settings = null;
+    /** @type {Map<string, UserInfo>} Everyone connected to the family, this client included, by clientId. */
+    this.users = new Map();
+    /**
+     * Live break-out rooms this client knows of, by room id, in creation order. Moderators learn
+     * every room (`breakoutRoomCreated`); others know the rooms in `roomConnected`, the rooms
+     * they created, were invited to or joined.
+     * @type {Map<string, BreakoutRoomInfo>}
+     */
+    this.breakoutRooms = new Map();
+    /** @type {Map<string, Invitation>} This client's pending invitations, by break-out room id. */
+    this.invitations = new Map();
+    /** @type {BreakoutRoom | null} The handle of the break-out room this client is in, if any. */
+    this.breakoutRoom = null;
+    /**
+     * Who is heard in which of this client's audio slots (from the latest
+     * `activeTalkersUpdated`): slot index → `{clientId, name}`.
+     * @type {Map<number, UserRef>}
+     */
+    this.talkers = new Map();
+    /** @type {string | null} The room the talker map is for. */
+    this.talkersRoomId = null;
+    /** @type {Sharing | null} The screen share in this client's current room. */
+    this.share = null;
+    /** @type {Sharing | null} The canvas stream in this client's current room. */
+    this.canvas = null;
+    /** True once the connection has closed. */
+    this.closed = false;
+    /** @type {{code: number, reason: string} | null} */
+    this.closeInfo = null;
+    /** @type {MediaSession} The WebRTC side (see media.js). */
+    this.media = new MediaSession(this, options);
+    /** @type {Map<string, BreakoutRoom>} @private */
+    this._handles = new Map();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Connection.
+
+  /**
+   * Opens the WebSocket and sends `connect` with `token`. Resolves with the `roomConnected`
+   * frame; rejects with an {@link AlcoveError} (`result` 4101 token invalid, 4103 reused, …).
+   * @param {string} token a token minted by `POST /v1/rooms/{room_id}/tokens`
+   * @returns {Promise<ServerFrame>}
+   */
+  async join(token) {
+    await this._connection.open();
+    let ack;
+    try {
+      ack = await this._connection.request('connect', { token, versions: [...SUPPORTED_VERSIONS] });
+    } catch (e) {
+      this._connection.close();
+      throw e;
+    }
+    if (ack.type !== 'roomConnected' || !isSuccess(ack)) {
+      this._connection.close(1000, 'connect refused');
+      throw AlcoveError.fromAck(ack);
+    }
+    return ack;
+  }
+
+  /**
+   * Leaves the family: closes the signalling connection and the peer connection.
+   */
+  disconnect() {
+    this.media.close();
+    this._connection.close(1000, 'client left');
+  }
+
+  /** This client's own entry in {@link users}. */
+  get me() {
+    return this.users.get(this.clientId);
+  }
+
+  /** This client's role in the parent room. */
+  get role() {
+    return this.me?.role;
+  }
+
+  /** Where this client is: `"parent"` or `{breakout: room_id}`. */
+  get location() {
+    return this.me?.location ?? 'parent';
+  }
+
+  /** Is this client's parent link paused? */
+  get paused() {
+    return this.me?.paused ?? false;
+  }
+
+  /** This client's parent mute state. */
+  get muted() {
+    return this.me?.muted ?? { audio: false, video: false };
+  }
+
+  /**
+   * The handle of a break-out room this client is in or was in (null if never).
+   * @param {string} roomId
+   */
+  breakoutHandle(roomId) {
+    return this._handles.get(roomId) ?? null;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Seed methods (names exactly as the contract).
+
+  /**
+   * Seed `createBreakOutRoom(roomDefinition)`. Resolves with `ackCreateBreakOutRoom`
+   * (`msg.rooms` lists the new room ids); moderators then get one `breakoutRoomCreated` each.
+   * @param {RoomDefinition} roomDefinition `{participants, audio, video, canvas, share, max_rooms}`
+   * @returns {Promise<ServerFrame>}
+   */
+  createBreakOutRoom(roomDefinition) {
+    return this.request('createBreakOutRoom', { ...roomDefinition });
+  }
+
+  /**
+   * Seed `inviteToBreakOutRoom(invitee)`. Resolves with `ackInviteBreakOutRoom`
+   * (`invited`, `failed` per client).
+   * @param {Invitee} invitee `{clients, room_id, force_join}`
+   * @returns {Promise<ServerFrame>}
+   */
+  inviteToBreakOutRoom(invitee) {
+    return this.request('inviteToBreakOutRoom', { ...invitee });
+  }
+
+  /**
+   * Seed `createAndInviteBreakoutRoom(roomDefinition)`: creates the rooms and spreads the
+   * parent's participants over them. Resolves with `ackCreateAndInviteBreakOutRoom`
+   * (`msg: {rooms, invitations, unassigned}`).
+   * @param {RoomDefinition} roomDefinition as for create, plus optional `force_join`
+   * @returns {Promise<ServerFrame>}
+   */
+  createAndInviteBreakoutRoom(roomDefinition) {
+    return this.request('createAndInviteBreakoutRoom', { ...roomDefinition });
+  }
+
+  /**
+   * Seed `joinBreakoutRoom(joinee, streamInfo)`. Resolves with the {@link BreakoutRoom} handle
+   * (the `connectedBreakoutRoom` frame is `handle.info` and is dispatched as that event); a
+   * refusal dispatches `failedJoinBreakOutRoom` and rejects with its `result`.
+   * @param {Joinee} joinee `{role: "participant" | "moderator", room_id}`
+   * @param {StreamInfo} [streamInfo] `{audio, video}`; default `{audio: true, video: false}`
+   * @returns {Promise<BreakoutRoom>}
+   */
+  async joinBreakoutRoom(joinee, streamInfo = { audio: true, video: false }) {
+    const ack = await this.request('joinBreakoutRoom', {
+      role: joinee.role,
+      room_id: joinee.room_id,
+      stream_info: { audio: streamInfo.audio ?? true, video: streamInfo.video ?? false },
+    });
+    const handle = this._handles.get(ack.room_id);
+    if (!handle) throw new AlcoveError('connectedBreakoutRoom without a room', { code: 'protocol', ack });
+    return handle;
+  }
+
+  /**
+   * Seed `rejectBreakOutRoom(roomId)`. Resolves with `ackRejectBreakoutRoom`.
+   * @param {string | {room_id: string}} roomId the break-out room of the invitation
+   * @returns {Promise<ServerFrame>}
+   */
+  rejectBreakOutRoom(roomId) {
+    const room_id = typeof roomId === 'string' ? roomId : roomId.room_id;
+    return this.request('rejectBreakOutRoom', { room_id });
+  }
+
+  /**
+   * Seed `pause()`: stop hearing the parent and being heard there. Resolves with `ackPause`.
+   * @returns {Promise<ServerFrame>}
+   */
+  pause() {
+    return this.request('pause');
+  }
+
+  /**
+   * Seed `resume()`: hear the parent (and be heard there unless muted) again. Resolves with
+   * `ackResume`.
+   * @returns {Promise<ServerFrame>}
+   */
+  resume() {
+    return this.request('resume');
+  }
+
+  /**
+   * Seed `muteRoom({audio, video})`: the flags set to true stop reaching the parent. Resolves
+   * with `ackMuteRoom`.
+   * @param {Partial<MediaFlags>} [flags] default `{audio: true, video: false}`
+   * @returns {Promise<ServerFrame>}
+   */
+  muteRoom(flags = { audio: true, video: false }) {
+    return this.request('muteRoom', { audio: !!flags.audio, video: !!flags.video });
+  }
+
+  /**
+   * Seed `unmuteRoom({audio, video})`: the flags set to true reach the parent again. Resolves
+   * with `ackUnmuteRoom`.
+   * @param {Partial<MediaFlags>} [flags] default `{audio: true, video: false}`
+   * @returns {Promise<ServerFrame>}
+   */
+  unmuteRoom(flags = { audio: true, video: false }) {
+    return this.request('unmuteRoom', { audio: !!flags.audio, video: !!flags.video });
+  }
+
+  /**
+   * Seed `clearAllBreakOutSession()`: leave every break-out room and resume the parent.
+   * Resolves with `didDisconnectedBreakoutRoom` (`room_id` null when the caller was in none).
+   * @returns {Promise<ServerFrame>}
+   */
+  clearAllBreakOutSession() {
+    return this.request('clearAllBreakOutSession');
+  }
+
+  /**
+   * Seed `destroyAllBreakOutSession()` (moderators): end every break-out room of the family.
+   * Resolves with `ackDestroyAllBreakOutSession` (`msg.rooms`: the rooms destroyed).
+   * @returns {Promise<ServerFrame>}
+   */
+  destroyAllBreakOutSession() {
+    return this.request('destroyAllBreakOutSession');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Media (one RTCPeerConnection for the whole family; see media.js).
+
+  /**
+   * Negotiates media (done by `connect()` unless `media: false`). Resolves when the answer is
+   * applied.
+   * @returns {Promise<void>}
+   */
+  startMedia() {
+    return this.media.start();
+  }
+
+  /** @returns {RTCPeerConnection | null} the one peer connection of this client */
+  get peerConnection() {
+    return this.media.pc;
+  }
+
+  /**
+   * The receiving track of audio slot `i` (who is in it: `room.talkers.get(i)`).
+   * @param {number} i
+   * @returns {MediaStreamTrack | null}
+   */
+  slotTrack(i) {
+    return this.media.slotTrack(i);
+  }
+
+  /**
+   * Audio level (0..1) last heard in slot `i`, from the receiver's RTP audio-level data.
+   * @param {number} i
+   */
+  slotLevel(i) {
+    return this.media.slotLevel(i);
+  }
+
+  /** @returns {MediaStreamTrack | null} the receiving track of the room's screen share */
+  shareTrack() {
+    return this.media.shareTrack();
+  }
+
+  /** @returns {MediaStreamTrack | null} the receiving track of the room's canvas stream */
+  canvasTrack() {
+    return this.media.canvasTrack();
+  }
+
+  /**
+   * Shares the screen in the current room: `getDisplayMedia`, then `startShare`.
+   * @param {DisplayMediaStreamOptions} [constraints]
+   * @returns {Promise<ServerFrame>} `ackStartShare`
+   */
+  shareScreen(constraints) {
+    return this.media.shareScreen(constraints);
+  }
+
+  /** @returns {Promise<ServerFrame>} `ackStopShare` */
+  stopShare() {
+    return this.media.stopShare();
+  }
+
+  /**
+   * Streams a canvas in the current room: `canvas.captureStream(fps)`, then `startCanvas`.
+   * @param {HTMLCanvasElement} canvas
+   * @param {number} [fps] default 15
+   * @returns {Promise<ServerFrame>} `ackStartCanvas`
+   */
+  shareCanvas(canvas, fps) {
+    return this.media.shareCanvas(canvas, fps);
+  }
+
+  /** @returns {Promise<ServerFrame>} `ackStopCanvas` */
+  stopCanvas() {
+    return this.media.stopCanvas();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Requests.
+
+  /**
+   * Sends any request and resolves with its acknowledgement; rejects with an
+   * {@link AlcoveError} when `result` ≠ 0 (after the acknowledgement's event was dispatched).
+   * The seed methods above are the usual way in.
+   * @param {string} type a client message type
+   * @param {Record<string, unknown>} [body]
+   * @returns {Promise<ServerFrame>}
+   */
+  async request(type, body = {}) {
+    const ack = await this._connection.request(type, body);
+    if (!isSuccess(ack)) throw AlcoveError.fromAck(ack);
+    return ack;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // State: every frame updates the picture, then is dispatched.
+
+  /**
+   * @param {ServerFrame} frame
+   * @param {{type: string, id: number, body: Record<string, unknown>} | null} request
+   * @private
+   */
+  _onFrame(frame, request) {
+    const changed = this._apply(frame, request);
+    this.emit(frame.type, frame);
+    const handle = this._handleFor(frame);
+    if (handle) handle.emit(frame.type, frame);
+    this.emit('frame', frame);
+    if (changed) this.emit('statechange', frame);
+  }
+
+  /**
+   * Applies one frame to the family picture. Returns whether anything changed.
+   * @param {ServerFrame} f
+   * @param {{type: string, id: number, body: Record<string, unknown>} | null} req
+   * @returns {boolean}
+   * @private
+   */
+  _apply(f, req) {
+    const ok = isSuccess(f);
+    switch (f.type) {
+      case 'roomConnected': {
+        if (!ok) return false;
+        this.clientId = f.clientId;
+        this.version = f.version;
+        this.roomId = f.room.room_id;
+        this.name = f.room.name;
+        this.settings = f.room.settings;
+        this.users = new Map(f.users.map((/** @type {UserInfo} */ u) => [u.clientId, structuredClone(u)]));
+        this.breakoutRooms = new Map(f.breakout_rooms.map((/** @type {BreakoutRoomInfo} */ b) => [b.room_id, structuredClone(b)]));
+        for (const b of this.breakoutRooms.values()) {
+          if (b.invitations.includes(this.clientId)) {
+            // Not reachable today (a fresh client holds no invitation), kept for reconnects.
+            this.invitations.set(b.room_id, { room_id: b.room_id, requestor: b.owner, force_join: false });
+          }
+        }
+        return true;
+      }
+      case 'userConnected': {
+        const { type: _t, id: _i, ...user } = f;
+        this.users.set(f.clientId, /** @type {UserInfo} */ (user));
+        return true;
+      }
+      case 'userDisconnected': {
+        this.users.delete(f.clientId);
+        for (const b of this.breakoutRooms.values()) {
+          removeMember(b, f.clientId);
+          b.invitations = b.invitations.filter((c) => c !== f.clientId);
+        }
+        this._clearSharing(f.clientId);
+        return true;
+      }
+      case 'userMoved': {
+        this._setLocation(f.clientId, f.location);
+        return true;
+      }
+      case 'userPaused': {
+        const u = this.users.get(f.clientId);
+        if (u) u.paused = f.paused;
+        return true;
+      }
+      case 'userMuted': {
+        const u = this.users.get(f.clientId);
+        if (u) u.muted = { ...f.muted };
+        return true;
+      }
+      case 'ackCreateBreakOutRoom':
+      case 'ackCreateAndInviteBreakOutRoom': {
+        if (!ok || typeof f.msg !== 'object' || f.msg === null) return false;
+        const def = req?.body ?? {};
+        for (const roomId of f.msg.rooms ?? []) {
+          if (this.breakoutRooms.has(roomId)) continue;
+          const me = this.me;
+          this.breakoutRooms.set(roomId, {
+            room_id: roomId,
+            name: '',
+            owner: { clientId: this.clientId, name: me?.name ?? '' },
+            participants: Number(def.participants) || 0,
+            audio: !!def.audio,
+            canvas: !!def.canvas,
+            share: !!def.share,
+            members: [],
+            invitations: [],
+          });
+        }
+        for (const inv of f.msg.invitations ?? []) {
+          const b = this.breakoutRooms.get(inv.room_id);
+          if (b) addInvitations(b, inv.clients);
+        }
+        return true;
+      }
+      case 'breakoutRoomCreated': {
+        const { type: _t, id: _i, ...info } = f;
+        const known = this.breakoutRooms.get(f.room_id);
+        this.breakoutRooms.set(f.room_id, {
+          .../** @type {BreakoutRoomInfo} */ (info),
+          members: known?.members ?? [],
+          invitations: known?.invitations ?? [],
+        });
+        return true;
+      }
+      case 'ackInviteBreakOutRoom': {
+        if (!ok) return false;
+        const b = req && typeof req.body.room_id === 'string' ? this.breakoutRooms.get(req.body.room_id) : undefined;
+        if (b && Array.isArray(f.invited)) addInvitations(b, f.invited);
+        return !!b;
+      }
+      case 'breakoutRoomInvited': {
+        const b = this.breakoutRooms.get(f.room_id);
+        if (b) addInvitations(b, f.clients);
+        return !!b;
+      }
+      case 'invitationForBreakoutRoom': {
+        this.invitations.set(f.room_id, { room_id: f.room_id, requestor: f.requestor, force_join: !!f.force_join });
+        const b = this.breakoutRooms.get(f.room_id);
+        if (b) addInvitations(b, [this.clientId]);
+        return true;
+      }
+      case 'ackRejectBreakoutRoom': {
+        if (!ok || !req || typeof req.body.room_id !== 'string') return false;
+        this.invitations.delete(req.body.room_id);
+        const b = this.breakoutRooms.get(req.body.room_id);
+        if (b) b.invitations = b.invitations.filter((c) => c !== this.clientId);
+        return true;
+      }
+      case 'breakoutRoomInviteRejected': {
+        const b = this.breakoutRooms.get(f.room_id);
+        if (b) b.invitations = b.invitations.filter((c) => c !== f.clientId);
+        return !!b;
+      }
+      case 'connectedBreakoutRoom': {
+        if (!ok) return false;
+        const { type: _t, id: _i, result: _r, ...info } = f;
+        const room = /** @type {BreakoutRoomInfo} */ (structuredClone(info));
+        this.breakoutRooms.set(f.room_id, room);
+        this.invitations.delete(f.room_id);
+        const me = this.me;
+        if (me) {
+          me.location = { breakout: f.room_id };
+          me.paused = true;
+        }
+        let handle = this._handles.get(f.room_id);
+        if (!handle) {
+          handle = new BreakoutRoom(this, f.room_id);
+          this._handles.set(f.room_id, handle);
+        }
+        handle._connected(/** @type {ServerFrame} */ (f));
+        this.breakoutRoom = handle;
+        this._locationChanged();
+        return true;
+      }
+      case 'userJoinedBreakoutRoom': {
+        const b = this.breakoutRooms.get(f.room_id);
+        if (b && !b.members.some((m) => m.clientId === f.clientId)) {
+          b.members.push({ clientId: f.clientId, name: f.name });
+        }
+        if (b) b.invitations = b.invitations.filter((c) => c !== f.clientId);
+        return !!b;
+      }
+      case 'didUserDisconnectedFromBreakoutRoom': {
+        const b = this.breakoutRooms.get(f.room);
+        if (b) removeMember(b, f.clientId);
+        return !!b;
+      }
+      case 'didDisconnectedBreakoutRoom': {
+        if (!ok) return false;
+        const current = breakoutOf(this.location);
+        const mine = isAck(f) && req !== null; // ack of our disconnect / clearAll
+        const left = mine ? (f.room_id ?? current) : (f.room_id !== null && f.room_id === current ? f.room_id : null);
+        if (left) {
+          const me = this.me;
+          if (me) {
+            me.location = 'parent';
+            me.paused = false;
+            if (!mine) me.muted = { audio: false, video: false }; // destroy-all resets the mute state
+          }
+          const b = this.breakoutRooms.get(left);
+          if (b) removeMember(b, this.clientId);
+          // An unsolicited didDisconnectedBreakoutRoom for our own room means destroy-all.
+          if (!mine) this._forgetRoom(left);
+          const handle = this._handles.get(left);
+          if (handle) handle._disconnected(f);
+          if (this.breakoutRoom && this.breakoutRoom.roomId === left) this.breakoutRoom = null;
+          this._locationChanged();
+          return true;
+        }
+        if (mine) {
+          const me = this.me;
+          if (me) me.paused = false;
+          return true;
+        }
+        return false;
+      }
+      case 'didDestroyedBreakoutRoom':
+      case 'breakoutInvitationWithdrawn': {
+        this._forgetRoom(f.room_id);
+        return true;
+      }
+      case 'ackDestroyAllBreakOutSession': {
+        if (!ok || typeof f.msg !== 'object' || f.msg === null) return false;
+        for (const roomId of f.msg.rooms ?? []) this._forgetRoom(roomId);
+        return true;
+      }
+      case 'ackPause':
+      case 'ackResume': {
+        if (!ok) return false;
+        const me = this.me;
+        if (me) me.paused = f.type === 'ackPause';
+        return true;
+      }
+      case 'ackMuteRoom':
+      case 'ackUnmuteRoom': {
+        if (!ok || !req) return false;
+        const me = this.me;
+        if (!me) return false;
+        const value = f.type === 'ackMuteRoom';
+        me.muted = {
+          audio: req.body.audio ? value : me.muted.audio,
+          video: req.body.video ? value : me.muted.video,
+        };
+        return true;
+      }
+      case 'activeTalkersUpdated': {
+        this.talkersRoomId = f.room_id;
+        this.talkers = new Map(f.talkers.map((/** @type {import('./protocol.js').Talker} */ t) => [t.slot, { clientId: t.clientId, name: t.name }]));
+        return true;
+      }
+      case 'shareStarted':
+        this.share = { room_id: f.room_id, clientId: f.clientId, name: f.name };
+        return true;
+      case 'canvasStarted':
+        this.canvas = { room_id: f.room_id, clientId: f.clientId, name: f.name };
+        return true;
+      case 'shareStopped':
+        if (!this.share || this.share.clientId === f.clientId) this.share = null;
+        if (f.clientId === this.clientId) this.media._localShareEnded('share');
+        return true;
+      case 'canvasStopped':
+        if (!this.canvas || this.canvas.clientId === f.clientId) this.canvas = null;
+        if (f.clientId === this.clientId) this.media._localShareEnded('canvas');
+        return true;
+      case 'ackStartShare':
+        if (ok) this.share = { room_id: this._currentRoomId(), clientId: this.clientId, name: this.me?.name ?? '' };
+        return ok;
+      case 'ackStartCanvas':
+        if (ok) this.canvas = { room_id: this._currentRoomId(), clientId: this.clientId, name: this.me?.name ?? '' };
+        return ok;
+      case 'ackStopShare':
+        if (this.share?.clientId === this.clientId) this.share = null;
+        return true;
+      case 'ackStopCanvas':
+        if (this.canvas?.clientId === this.clientId) this.canvas = null;
+        return true;
+      case 'roomDisconnected':
+        this.closed = true;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The id of the room this client is in now (parent or break-out). @private */
+  _currentRoomId() {
+    return breakoutOf(this.location) ?? this.roomId;
+  }
+
+  /**
+   * @param {string} clientId
+   * @param {Location} location
+   * @private
+   */
+  _setLocation(clientId, location) {
+    const u = this.users.get(clientId);
+    if (u) u.location = location;
+    const target = breakoutOf(location);
+    for (const b of this.breakoutRooms.values()) {
+      if (b.room_id !== target) removeMember(b, clientId);
+    }
+    if (target) {
+      const b = this.breakoutRooms.get(target);
+      if (b) {
+        if (!b.members.some((m) => m.clientId === clientId)) b.members.push({ clientId, name: u?.name ?? '' });
+        b.invitations = b.invitations.filter((c) => c !== clientId);
+      }
+    }
+    this._clearSharing(clientId);
+  }
+
+  /**
+   * A sharer that left the room (moved, dropped) no longer shares.
+   * @param {string} clientId
+   * @private
+   */
+  _clearSharing(clientId) {
+    if (this.share?.clientId === clientId) this.share = null;
+    if (this.canvas?.clientId === clientId) this.canvas = null;
+  }
+
+  /**
+   * This client moved: the server stopped its share / canvas and re-maps its slots.
+   * @private
+   */
+  _locationChanged() {
+    this.share = null;
+    this.canvas = null;
+    this.media._localShareEnded('share');
+    this.media._localShareEnded('canvas');
+  }
+
+  /**
+   * A break-out room is gone: forget it and any invitation to it.
+   * @param {string} roomId
+   * @private
+   */
+  _forgetRoom(roomId) {
+    this.breakoutRooms.delete(roomId);
+    this.invitations.delete(roomId);
+    for (const u of this.users.values()) {
+      // Members were moved back with their own userMoved; this only catches stale entries.
+      if (breakoutOf(u.location) === roomId && u.clientId !== this.clientId) u.location = 'parent';
+    }
+  }
+
+  /**
+   * The break-out handle a frame concerns, if this client has one for the frame's room.
+   * @param {ServerFrame} f
+   * @returns {BreakoutRoom | undefined}
+   * @private
+   */
+  _handleFor(f) {
+    const roomId = typeof f.room_id === 'string' ? f.room_id : typeof f.room === 'string' ? f.room : null;
+    if (!roomId) return undefined;
+    return this._handles.get(roomId);
+  }
+
+  /**
+   * @param {{code: number, reason: string}} info
+   * @private
+   */
+  _onClose(info) {
+    this.closed = true;
+    this.closeInfo = info;
+    this.media.close();
+    this.emit('close', info);
+  }
+}
+
+/**
+ * @param {BreakoutRoomInfo} b
+ * @param {string} clientId
+ */
+function removeMember(b, clientId) {
+  b.members = b.members.filter((m) => m.clientId !== clientId);
+}
+
+/**
+ * @param {BreakoutRoomInfo} b
+ * @param {string[]} clients
+ */
+function addInvitations(b, clients) {
+  for (const c of clients) {
+    if (!b.invitations.includes(c) && !b.members.some((m) => m.clientId === c)) b.invitations.push(c);
+  }
+}
+
+/** The vendor's name for the parent-room handle. */
+export { Room as EnxRoom };
