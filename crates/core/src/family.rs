@@ -21,8 +21,11 @@ pub struct FamilyConfig {
     pub room_name: String,
     /// The parent room's settings.
     pub settings: RoomSettings,
-    /// Seed of the family's random generator (break-out ids, create-and-invite assignment).
+    /// Seed of the family's random generator (break-out ids, create-and-invite assignment,
+    /// ICE credentials).
     pub seed: u64,
+    /// Where media arrives; `None` disables the media plane (`sdpOffer` is refused).
+    pub media: Option<crate::media::MediaConfig>,
 }
 
 impl FamilyConfig {
@@ -33,6 +36,7 @@ impl FamilyConfig {
             room_name: room_name.to_owned(),
             settings,
             seed,
+            media: None,
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct Family {
     pub(crate) next_number: u32,
     next_seq: u64,
     pub(crate) outputs: VecDeque<Output>,
+    /// Peer connections, slots, sharing.
+    pub(crate) media: crate::media::MediaState,
     /// The latest time seen (creation time, then every input's `now`).
     last_now: Instant,
     /// Set once the parent ended; every later input is ignored.
@@ -127,6 +133,7 @@ impl Family {
             next_number: 1,
             next_seq: 0,
             outputs: VecDeque::new(),
+            media: crate::media::MediaState::new(config.media),
             last_now: now,
             ended: false,
         }
@@ -140,7 +147,7 @@ impl Family {
             self.last_now = self.last_now.max(input.now());
             return;
         }
-        match input {
+        let now = match input {
             Input::Connect {
                 now,
                 client,
@@ -148,8 +155,9 @@ impl Family {
                 user,
                 version,
             } => {
-                self.tick(now);
+                let now = self.tick(now);
                 self.connect(now, client, id, user, version);
+                now
             }
             Input::Request {
                 now,
@@ -157,21 +165,39 @@ impl Family {
                 id,
                 msg,
             } => {
-                self.tick(now);
+                let now = self.tick(now);
                 if self.clients.contains_key(&client) {
                     self.request(now, client, id, msg);
                 }
+                now
             }
             Input::Disconnected { now, client } => {
-                self.tick(now);
+                let now = self.tick(now);
                 self.leave_family(client);
+                now
             }
-            Input::Timeout(now) => self.tick(now),
+            Input::Receive {
+                now,
+                source,
+                destination,
+                contents,
+            } => {
+                let now = self.tick(now);
+                self.media_receive(now, source, destination, &contents);
+                now
+            }
+            Input::Timeout(now) => {
+                let now = self.tick(now);
+                self.media_timeout(now);
+                now
+            }
             Input::End { now } => {
-                self.tick(now);
+                let now = self.tick(now);
                 self.end();
+                now
             }
-        }
+        };
+        self.media_after_input(now);
     }
 
     /// The next output; `Output::Timeout` when there is nothing more to do now.
@@ -288,14 +314,27 @@ impl Family {
 
     // ----- internals shared with breakout.rs -----
 
-    fn tick(&mut self, now: Instant) {
+    fn tick(&mut self, now: Instant) -> Instant {
         // Time never runs backwards inside the family, whatever the shell feeds.
         let now = now.max(self.last_now);
         self.last_now = now;
         self.expire_never_joined(now);
+        now
+    }
+
+    pub(crate) fn last_now(&self) -> Instant {
+        self.last_now
     }
 
     fn next_deadline(&self) -> Instant {
+        let breakouts = self.breakout_deadline();
+        match self.media.next_deadline() {
+            Some(m) => m.min(breakouts),
+            None => breakouts,
+        }
+    }
+
+    fn breakout_deadline(&self) -> Instant {
         self.breakouts
             .iter()
             .filter(|b| !b.ever_joined)
@@ -359,6 +398,7 @@ impl Family {
             },
         };
         self.outputs.push_back(Output::Route(route));
+        self.media_route_changed(client);
     }
 
     pub(crate) fn breakout_info(&self, b: &Breakout) -> BreakoutRoomInfo {

@@ -3,6 +3,7 @@
 use alcove_proto::signal::{ClientMessage, Location, Muted, Role, ServerFrame};
 use alcove_proto::{ClientId, RequestId};
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// A user admitted by the shell after its token was verified.
@@ -64,6 +65,17 @@ pub enum Input {
         /// Who left.
         client: ClientId,
     },
+    /// A UDP datagram arrived for this family (media: ICE, DTLS, SRTP).
+    Receive {
+        /// Current time.
+        now: Instant,
+        /// Sender.
+        source: SocketAddr,
+        /// The local socket address it arrived on.
+        destination: SocketAddr,
+        /// The datagram.
+        contents: Vec<u8>,
+    },
     /// The time asked for by the last [`Output::Timeout`] (or later) has come.
     Timeout(Instant),
     /// The parent room ends (deleted through the REST API, or server shutdown).
@@ -80,6 +92,7 @@ impl Input {
             Input::Connect { now, .. }
             | Input::Request { now, .. }
             | Input::Disconnected { now, .. }
+            | Input::Receive { now, .. }
             | Input::End { now } => *now,
             Input::Timeout(now) => *now,
         }
@@ -127,6 +140,28 @@ pub enum Output {
     },
     /// A client's media routing changed.
     Route(Route),
+    /// Send a UDP datagram.
+    Transmit {
+        /// Local address to send from.
+        source: SocketAddr,
+        /// Where to.
+        destination: SocketAddr,
+        /// The datagram.
+        contents: Vec<u8>,
+    },
+    /// A client's peer connection now answers to this ICE username fragment: route datagrams
+    /// whose STUN USERNAME starts with it to this family.
+    IceBound {
+        /// The client.
+        client: ClientId,
+        /// The server-side ICE ufrag.
+        ufrag: String,
+    },
+    /// The ICE ufrag is no longer used.
+    IceUnbound {
+        /// The ufrag.
+        ufrag: String,
+    },
     /// Nothing more to do until this instant (feed [`Input::Timeout`] then).
     Timeout(Instant),
 }

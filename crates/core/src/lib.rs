@@ -48,6 +48,7 @@
 mod breakout;
 mod family;
 mod io;
+pub mod media;
 mod rng;
 
 pub use alcove_proto::signal::{Location, Muted, Role};

@@ -36,6 +36,16 @@ pub enum ErrorCode {
     RoleNotAllowed,
     /// 1743: the client is already a member of that break-out room.
     AlreadyMember,
+    /// 1750: the SDP offer was refused (unparseable, or the `mids` do not match it).
+    SdpRejected,
+    /// 1751: screen share / canvas is not enabled in the caller's current room.
+    SharingNotAllowed,
+    /// 1752: someone else is already sharing (share or canvas) in the caller's room.
+    SharingBusy,
+    /// 1753: the caller is not sharing (stop without start).
+    NotSharing,
+    /// 1754: media was already negotiated on this connection (one offer per connection).
+    MediaAlreadyNegotiated,
     /// 5003: the caller's role may not perform this operation.
     Unauthorized,
     /// 5067: break-out rooms are not available here (lecture mode, or called from inside a BR).
@@ -92,6 +102,11 @@ impl ErrorCode {
         ErrorCode::NotInBreakoutRoom,
         ErrorCode::RoleNotAllowed,
         ErrorCode::AlreadyMember,
+        ErrorCode::SdpRejected,
+        ErrorCode::SharingNotAllowed,
+        ErrorCode::SharingBusy,
+        ErrorCode::NotSharing,
+        ErrorCode::MediaAlreadyNegotiated,
         ErrorCode::Unauthorized,
         ErrorCode::BreakoutNotAvailable,
         ErrorCode::MalformedFrame,
@@ -130,6 +145,11 @@ impl ErrorCode {
             ErrorCode::NotInBreakoutRoom => 1741,
             ErrorCode::RoleNotAllowed => 1742,
             ErrorCode::AlreadyMember => 1743,
+            ErrorCode::SdpRejected => 1750,
+            ErrorCode::SharingNotAllowed => 1751,
+            ErrorCode::SharingBusy => 1752,
+            ErrorCode::NotSharing => 1753,
+            ErrorCode::MediaAlreadyNegotiated => 1754,
             ErrorCode::Unauthorized => 5003,
             ErrorCode::BreakoutNotAvailable => 5067,
             ErrorCode::MalformedFrame => 4001,
@@ -178,6 +198,11 @@ impl ErrorCode {
             ErrorCode::NotInBreakoutRoom => "Not a member of this Break-Out Room",
             ErrorCode::RoleNotAllowed => "Role not allowed",
             ErrorCode::AlreadyMember => "Already a member of this Break-Out Room",
+            ErrorCode::SdpRejected => "SDP offer rejected",
+            ErrorCode::SharingNotAllowed => "Not enabled in this room",
+            ErrorCode::SharingBusy => "Someone else is already sharing in this room",
+            ErrorCode::NotSharing => "Not sharing",
+            ErrorCode::MediaAlreadyNegotiated => "Media already negotiated on this connection",
             ErrorCode::Unauthorized => "Unauthorized Access",
             ErrorCode::BreakoutNotAvailable => "Break-Out Room not available",
             ErrorCode::MalformedFrame => "Malformed frame",

@@ -14,6 +14,7 @@
 //! [`ErrorCode`] and, where the frame named a known `type`, the acknowledgement to answer with.
 
 pub mod breakout;
+pub mod media;
 pub mod presence;
 
 use crate::error_code::ErrorCode;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use breakout::*;
+pub use media::*;
 pub use presence::*;
 
 /// The largest signalling frame the server accepts, in bytes.
@@ -81,6 +83,21 @@ pub enum ClientMessage {
     /// Seed `destroyAllBreakOutSession()`.
     #[serde(rename = "destroyAllBreakOutSession")]
     DestroyAllBreakOutSession,
+    /// The connection's one SDP offer (media); answered by `sdpAnswer`.
+    #[serde(rename = "sdpOffer")]
+    SdpOffer(SdpOffer),
+    /// Start screen sharing in the current room; answered by `ackStartShare`.
+    #[serde(rename = "startShare")]
+    StartShare,
+    /// Stop screen sharing; answered by `ackStopShare`.
+    #[serde(rename = "stopShare")]
+    StopShare,
+    /// Start the canvas stream in the current room; answered by `ackStartCanvas`.
+    #[serde(rename = "startCanvas")]
+    StartCanvas,
+    /// Stop the canvas stream; answered by `ackStopCanvas`.
+    #[serde(rename = "stopCanvas")]
+    StopCanvas,
 }
 
 impl ClientMessage {
@@ -99,6 +116,11 @@ impl ClientMessage {
         "disconnect",
         "clearAllBreakOutSession",
         "destroyAllBreakOutSession",
+        "sdpOffer",
+        "startShare",
+        "stopShare",
+        "startCanvas",
+        "stopCanvas",
     ];
 
     /// The wire `type` of this message.
@@ -117,6 +139,11 @@ impl ClientMessage {
             ClientMessage::Disconnect(_) => "disconnect",
             ClientMessage::ClearAllBreakOutSession => "clearAllBreakOutSession",
             ClientMessage::DestroyAllBreakOutSession => "destroyAllBreakOutSession",
+            ClientMessage::SdpOffer(_) => "sdpOffer",
+            ClientMessage::StartShare => "startShare",
+            ClientMessage::StopShare => "stopShare",
+            ClientMessage::StartCanvas => "startCanvas",
+            ClientMessage::StopCanvas => "stopCanvas",
         }
     }
 }
@@ -236,6 +263,36 @@ pub enum ServerMessage {
     /// The connection to the room ends (room deleted, server shutdown); sent before closing.
     #[serde(rename = "roomDisconnected")]
     RoomDisconnected(Status),
+    /// Ack of `sdpOffer`.
+    #[serde(rename = "sdpAnswer")]
+    SdpAnswer(SdpAnswer),
+    /// Ack of `startShare`.
+    #[serde(rename = "ackStartShare")]
+    AckStartShare(Status),
+    /// Ack of `stopShare`.
+    #[serde(rename = "ackStopShare")]
+    AckStopShare(Status),
+    /// Ack of `startCanvas`.
+    #[serde(rename = "ackStartCanvas")]
+    AckStartCanvas(Status),
+    /// Ack of `stopCanvas`.
+    #[serde(rename = "ackStopCanvas")]
+    AckStopCanvas(Status),
+    /// Someone in the receiver's room started a screen share.
+    #[serde(rename = "shareStarted")]
+    ShareStarted(SharingStarted),
+    /// The screen share in the receiver's room stopped.
+    #[serde(rename = "shareStopped")]
+    ShareStopped(SharingStopped),
+    /// Someone in the receiver's room started a canvas stream.
+    #[serde(rename = "canvasStarted")]
+    CanvasStarted(SharingStarted),
+    /// The canvas stream in the receiver's room stopped.
+    #[serde(rename = "canvasStopped")]
+    CanvasStopped(SharingStopped),
+    /// Who is in which of the receiver's audio slots.
+    #[serde(rename = "activeTalkersUpdated")]
+    ActiveTalkersUpdated(ActiveTalkersUpdated),
 }
 
 impl ServerMessage {
@@ -272,6 +329,16 @@ impl ServerMessage {
             ServerMessage::UserPaused(_) => "userPaused",
             ServerMessage::UserMuted(_) => "userMuted",
             ServerMessage::RoomDisconnected(_) => "roomDisconnected",
+            ServerMessage::SdpAnswer(_) => "sdpAnswer",
+            ServerMessage::AckStartShare(_) => "ackStartShare",
+            ServerMessage::AckStopShare(_) => "ackStopShare",
+            ServerMessage::AckStartCanvas(_) => "ackStartCanvas",
+            ServerMessage::AckStopCanvas(_) => "ackStopCanvas",
+            ServerMessage::ShareStarted(_) => "shareStarted",
+            ServerMessage::ShareStopped(_) => "shareStopped",
+            ServerMessage::CanvasStarted(_) => "canvasStarted",
+            ServerMessage::CanvasStopped(_) => "canvasStopped",
+            ServerMessage::ActiveTalkersUpdated(_) => "activeTalkersUpdated",
         }
     }
 
@@ -286,7 +353,12 @@ impl ServerMessage {
             | ServerMessage::AckResume(s)
             | ServerMessage::AckMuteRoom(s)
             | ServerMessage::AckUnmuteRoom(s)
-            | ServerMessage::RoomDisconnected(s) => Some(s.result),
+            | ServerMessage::RoomDisconnected(s)
+            | ServerMessage::AckStartShare(s)
+            | ServerMessage::AckStopShare(s)
+            | ServerMessage::AckStartCanvas(s)
+            | ServerMessage::AckStopCanvas(s) => Some(s.result),
+            ServerMessage::SdpAnswer(a) => Some(a.result),
             ServerMessage::AckCreateBreakOutRoom(a) => Some(a.result),
             ServerMessage::AckInviteBreakOutRoom(a) => Some(a.result),
             ServerMessage::AckCreateAndInviteBreakOutRoom(a) => Some(a.result),
@@ -342,6 +414,15 @@ impl ServerMessage {
                     msg: Msg::Text(msg),
                 })
             }
+            "sdpOffer" => ServerMessage::SdpAnswer(SdpAnswer {
+                result: code.code(),
+                msg,
+                sdp: String::new(),
+            }),
+            "startShare" => ServerMessage::AckStartShare(status),
+            "stopShare" => ServerMessage::AckStopShare(status),
+            "startCanvas" => ServerMessage::AckStartCanvas(status),
+            "stopCanvas" => ServerMessage::AckStopCanvas(status),
             _ => ServerMessage::Error(status),
         }
     }
@@ -489,6 +570,11 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         "disconnect" => ClientMessage::Disconnect(serde_json::from_value(body).map_err(field_err)?),
         "clearAllBreakOutSession" => ClientMessage::ClearAllBreakOutSession,
         "destroyAllBreakOutSession" => ClientMessage::DestroyAllBreakOutSession,
+        "sdpOffer" => ClientMessage::SdpOffer(serde_json::from_value(body).map_err(field_err)?),
+        "startShare" => ClientMessage::StartShare,
+        "stopShare" => ClientMessage::StopShare,
+        "startCanvas" => ClientMessage::StartCanvas,
+        "stopCanvas" => ClientMessage::StopCanvas,
         other => {
             return Err(protocol_error(
                 Some(id),

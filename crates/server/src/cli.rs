@@ -48,6 +48,15 @@ pub struct ServeArgs {
     /// Do not create the development app.
     #[arg(long)]
     pub no_dev_app: bool,
+    /// UDP address of the media socket (ICE/DTLS/SRTP for every client).
+    #[arg(long, env = "ALCOVE_UDP", default_value = "127.0.0.1:7881")]
+    pub udp_listen: SocketAddr,
+    /// IP put in the ICE host candidate (default: the UDP bind IP).
+    #[arg(long, env = "ALCOVE_ADVERTISE_IP")]
+    pub advertise_ip: Option<std::net::IpAddr>,
+    /// Serve without media (signalling and REST only).
+    #[arg(long)]
+    pub no_media: bool,
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -149,15 +158,30 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::new(args.data_dir.clone());
     config.listen = args.listen;
     config.dev_app = !args.no_dev_app;
+    config.udp_listen = if args.no_media {
+        None
+    } else {
+        Some(args.udp_listen)
+    };
+    config.advertise_ip = args.advertise_ip;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let (state, creds, created) = AppState::open(config)?;
+    let media = crate::bind_media(&config).await?;
+    let media_line = match &media {
+        Some(m) => format!(
+            "media:      udp {} (ICE candidate {})",
+            m.local, m.candidate
+        ),
+        None => "media:      disabled".to_owned(),
+    };
+    let (state, creds, created) = AppState::open(config, media)?;
     println!(
-        "Alcove {} listening on http://{addr}",
+        "Alcove {} listening on http://{addr}   demo page: http://{addr}/",
         env!("CARGO_PKG_VERSION")
     );
+    println!("  {media_line}");
     println!("  signalling: ws://{addr}/v1/signal    REST: http://{addr}/v1/rooms");
     println!(
         "  data dir:   {} (database alcove.db)",

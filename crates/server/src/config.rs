@@ -17,6 +17,14 @@ pub struct Config {
     pub dev_app: bool,
     /// Capacity of each connection's outbound queue; a client that lets it fill is dropped.
     pub outbound_queue: usize,
+    /// UDP address of the media socket (ICE, DTLS, SRTP); `None` disables media.
+    pub udp_listen: Option<SocketAddr>,
+    /// IP given to clients in the ICE host candidate (default: the UDP bind IP; required when
+    /// binding a wildcard address).
+    pub advertise_ip: Option<std::net::IpAddr>,
+    /// Folder holding `demo/` (served at `/`) and `sdk-js/src/` (served at `/sdk/`); the
+    /// repository root by default.
+    pub web_root: PathBuf,
 }
 
 impl Config {
@@ -28,6 +36,9 @@ impl Config {
             token_ttl: Duration::from_secs(15 * 60),
             dev_app: true,
             outbound_queue: 1024,
+            udp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7881))),
+            advertise_ip: None,
+            web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
         }
     }
 }

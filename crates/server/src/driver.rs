@@ -83,13 +83,34 @@ pub enum FamilyMsg {
     },
     /// A REST query.
     Query(Query),
+    /// A media datagram for this family.
+    Datagram {
+        /// Sender.
+        source: std::net::SocketAddr,
+        /// The datagram.
+        contents: Vec<u8>,
+    },
     /// The room was deleted.
     End,
 }
 
+/// What a family task needs of the media plane: the shared socket and the demux table.
+#[derive(Clone)]
+pub struct MediaShell {
+    /// The media socket.
+    pub socket: Arc<tokio::net::UdpSocket>,
+    /// Its local address.
+    pub local: std::net::SocketAddr,
+    /// The ICE host candidate given to clients.
+    pub candidate: std::net::SocketAddr,
+    /// ufrag → family table.
+    pub demux: Arc<crate::udp::Demux>,
+}
+
 /// The registry of live families.
-#[derive(Default)]
 pub struct Families {
+    /// The media plane, when enabled.
+    pub media: Option<MediaShell>,
     // std Mutex: held only to look up / insert / remove a sender, never across an await. Sends
     // to a family happen under it so that a family task's "am I idle and drained?" check
     // (also under it) cannot race with a new connect.
@@ -97,6 +118,14 @@ pub struct Families {
 }
 
 impl Families {
+    /// An empty registry; `media` is the media plane shared by every family, if enabled.
+    pub fn new(media: Option<MediaShell>) -> Families {
+        Families {
+            media,
+            inner: Mutex::default(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, mpsc::UnboundedSender<FamilyMsg>>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -135,8 +164,7 @@ impl Families {
     }
 }
 
-fn settings_seed(settings: &RoomSettings) -> u64 {
-    let _ = settings;
+fn settings_seed(_settings: &RoomSettings) -> u64 {
     crate::util::random_u64()
 }
 
@@ -146,12 +174,20 @@ async fn run_family(
     families: Arc<Families>,
 ) {
     info!("family live");
-    let config = FamilyConfig::new(
+    let mut config = FamilyConfig::new(
         room.room_id.clone(),
         &room.name,
         room.settings.clone(),
         settings_seed(&room.settings),
     );
+    config.media = families
+        .media
+        .as_ref()
+        .map(|m| alcove_core::media::MediaConfig {
+            candidate: m.candidate,
+            local: m.local,
+        });
+    let media = families.media.clone();
     let mut family = Family::new(config, Instant::now().into_std());
     let mut conns: HashMap<ClientId, ConnTx> = HashMap::new();
     let mut deadline = Instant::now() + std::time::Duration::from_secs(3600);
@@ -175,6 +211,11 @@ async fn run_family(
                     }
                     FamilyMsg::Query(Query::Users(reply)) => { let _ = reply.send(family.users()); }
                     FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
+                    FamilyMsg::Datagram { source, contents } => {
+                        if let Some(m) = &media {
+                            family.handle_input(Input::Receive { now, source, destination: m.local, contents });
+                        }
+                    }
                     FamilyMsg::End => family.handle_input(Input::End { now }),
                 }
             }
@@ -182,7 +223,7 @@ async fn run_family(
                 family.handle_input(Input::Timeout(Instant::now().into_std()));
             }
         }
-        deadline = drain(&mut family, &mut conns);
+        deadline = drain(&mut family, &mut conns, media.as_ref(), &room.room_id);
         if family.is_idle() {
             let mut map = families.lock();
             if rx.is_empty() {
@@ -195,7 +236,12 @@ async fn run_family(
 }
 
 /// Acts on every output of the family; returns the next deadline.
-fn drain(family: &mut Family, conns: &mut HashMap<ClientId, ConnTx>) -> Instant {
+fn drain(
+    family: &mut Family,
+    conns: &mut HashMap<ClientId, ConnTx>,
+    media: Option<&MediaShell>,
+    room: &RoomId,
+) -> Instant {
     let mut slow: Vec<ClientId> = Vec::new();
     loop {
         match family.poll_output() {
@@ -203,6 +249,26 @@ fn drain(family: &mut Family, conns: &mut HashMap<ClientId, ConnTx>) -> Instant 
             Output::Close { client, reason } => {
                 if let Some(conn) = conns.remove(&client) {
                     let _ = conn.tx.try_send(Outbound::Close(reason));
+                }
+            }
+            Output::Transmit {
+                destination,
+                contents,
+                ..
+            } => {
+                if let Some(m) = media {
+                    // UDP: a full socket buffer drops the datagram, as the network would.
+                    let _ = m.socket.try_send_to(&contents, destination);
+                }
+            }
+            Output::IceBound { ufrag, .. } => {
+                if let Some(m) = media {
+                    m.demux.bind(ufrag, room.clone());
+                }
+            }
+            Output::IceUnbound { ufrag } => {
+                if let Some(m) = media {
+                    m.demux.unbind(&ufrag);
                 }
             }
             Output::Route(route) => {

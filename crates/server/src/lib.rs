@@ -16,6 +16,7 @@ pub mod driver;
 pub mod http;
 pub mod store;
 pub mod token;
+pub mod udp;
 pub mod util;
 pub mod ws;
 
@@ -51,7 +52,10 @@ pub const DEV_CREDENTIALS_FILE: &str = "dev-credentials.json";
 impl AppState {
     /// Opens the data dir (creating it, the database, the secret and the development app on
     /// first start). Returns the state and the development credentials when known.
-    pub fn open(config: Config) -> anyhow::Result<(Arc<AppState>, Option<Credentials>, bool)> {
+    pub fn open(
+        config: Config,
+        media: Option<driver::MediaShell>,
+    ) -> anyhow::Result<(Arc<AppState>, Option<Credentials>, bool)> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = store::Store::open(&config.data_dir).context("opening the database")?;
@@ -69,7 +73,14 @@ impl AppState {
                 .ok()
                 .and_then(|s| serde_json::from_str(&s).ok())
         };
-        let families = Arc::new(driver::Families::default());
+        let families = Arc::new(driver::Families::new(media));
+        if let Some(m) = &families.media {
+            tokio::spawn(udp::recv_loop(
+                Arc::clone(&m.socket),
+                Arc::clone(&m.demux),
+                Arc::clone(&families),
+            ));
+        }
         Ok((
             Arc::new(AppState {
                 config,
@@ -137,6 +148,30 @@ pub async fn run(
     Ok(())
 }
 
+/// Binds the media socket of `config` (when media is enabled).
+pub async fn bind_media(config: &Config) -> anyhow::Result<Option<driver::MediaShell>> {
+    let Some(addr) = config.udp_listen else {
+        return Ok(None);
+    };
+    let socket = tokio::net::UdpSocket::bind(addr)
+        .await
+        .with_context(|| format!("binding UDP {addr}"))?;
+    let local = socket.local_addr()?;
+    let ip = match config.advertise_ip {
+        Some(ip) => ip,
+        None if local.ip().is_unspecified() => {
+            anyhow::bail!("UDP bound to {local}: give --advertise-ip, the address clients reach")
+        }
+        None => local.ip(),
+    };
+    Ok(Some(driver::MediaShell {
+        socket: Arc::new(socket),
+        local,
+        candidate: SocketAddr::new(ip, local.port()),
+        demux: Arc::new(udp::Demux::default()),
+    }))
+}
+
 /// A server running in the background (tests, tools).
 pub struct Running {
     /// The bound address.
@@ -153,6 +188,11 @@ impl Running {
     /// `http://ADDR`.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The media socket's address, when media is enabled.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.state.families.media.as_ref().map(|m| m.local)
     }
 
     /// `ws://ADDR/v1/signal`.
@@ -173,7 +213,8 @@ impl Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let (state, credentials, _) = AppState::open(config)?;
+    let media = bind_media(&config).await?;
+    let (state, credentials, _) = AppState::open(config, media)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(run(Arc::clone(&state), listener, async move {
         let _ = rx.await;

@@ -92,6 +92,25 @@ impl Store {
         Ok(secret.into_bytes())
     }
 
+    /// A value of the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row("SELECT value FROM meta WHERE key=?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Sets a value of the `meta` table.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
     /// Creates an app with a fresh random key; returns the credentials (the key only now).
     pub fn create_app(&self, app_id: &str) -> Result<Credentials, StoreError> {
         let key = random_hex(24);

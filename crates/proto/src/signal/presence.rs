@@ -18,7 +18,7 @@ pub enum Role {
 }
 
 /// Where a client is: the parent room, or one break-out room.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Location {
     /// In the parent room.

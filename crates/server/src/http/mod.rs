@@ -2,6 +2,7 @@
 //! `app(state)` builds the router; tests drive it with `tower::ServiceExt::oneshot`.
 
 mod auth;
+mod demo;
 mod error;
 mod rooms;
 mod tokens;
@@ -16,6 +17,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
+use tower_http::services::{ServeDir, ServeFile};
 
 /// Largest WebSocket message the transport reads at all; bigger ones close the connection
 /// with 1009. Frames between `MAX_FRAME_BYTES` and this get an `error` 4003 and the
@@ -25,6 +27,7 @@ const _: () = assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
 
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
+    let web = state.config.web_root.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/signal", get(signal))
@@ -36,6 +39,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/v1/rooms/{room_id}/breakout-rooms",
             get(rooms::breakout_rooms),
         )
+        .route("/demo/join", post(demo::join))
+        .nest_service("/sdk", ServeDir::new(web.join("sdk-js/src")))
+        .nest_service("/demo", ServeDir::new(web.join("demo")))
+        .route_service("/", ServeFile::new(web.join("demo/index.html")))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }

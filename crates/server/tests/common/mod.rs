@@ -34,6 +34,7 @@ impl TestServer {
     pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::new(dir.path().to_path_buf());
         config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.udp_listen = Some("127.0.0.1:0".parse().expect("addr"));
         tweak(&mut config);
         let running = start(config).await.expect("server starts");
         let creds = running.credentials.clone().expect("dev credentials");

@@ -1,0 +1,111 @@
+//! Media signalling: the one SDP offer/answer of a connection, screen share and canvas
+//! start/stop, and the active-talker slot map.
+//!
+//! A client negotiates its single peer connection once, right after `roomConnected`: it offers
+//! its publishing m-lines (microphone, screen share, canvas; the video ones may stay without a
+//! track until used) and its receive slots (`max_active_talkers` audio slots, one share slot,
+//! one canvas slot), and names each m-line's `mid` in [`MediaMids`]. Moves between rooms never
+//! renegotiate: the server re-maps who is heard in which slot and says so with
+//! `activeTalkersUpdated`.
+
+use crate::ids::{ClientId, RoomId};
+use serde::{Deserialize, Serialize};
+
+/// Which `mid` of the offer carries what.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MediaMids {
+    /// The client's microphone (send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mic: Option<String>,
+    /// The client's screen share (send; may have no track until `startShare`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
+    /// The client's canvas stream (send; may have no track until `startCanvas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canvas: Option<String>,
+    /// Receive slots for audio, slot 0 first; at most the room's `max_active_talkers`.
+    #[serde(default)]
+    pub audio_slots: Vec<String>,
+    /// Receive slot for the room's screen share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_slot: Option<String>,
+    /// Receive slot for the room's canvas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canvas_slot: Option<String>,
+}
+
+/// `sdpOffer` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdpOffer {
+    /// The offer SDP.
+    pub sdp: String,
+    /// What each m-line is.
+    pub mids: MediaMids,
+}
+
+/// `sdpAnswer` acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdpAnswer {
+    /// 0 on success.
+    pub result: i32,
+    /// "Success" or the error text.
+    pub msg: String,
+    /// The answer SDP (empty on failure).
+    #[serde(default)]
+    pub sdp: String,
+}
+
+/// One talker in a client's slots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Talker {
+    /// Who is heard.
+    #[serde(rename = "clientId")]
+    pub client_id: ClientId,
+    /// Their name.
+    pub name: String,
+    /// Index into the receiver's `audio_slots`.
+    pub slot: u32,
+}
+
+/// `activeTalkersUpdated`: who is in which of this client's audio slots now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveTalkersUpdated {
+    /// The room the receiver is in (parent or break-out room).
+    pub room_id: RoomId,
+    /// Talkers by slot.
+    pub talkers: Vec<Talker>,
+}
+
+/// `shareStarted` / `canvasStarted`: someone in the receiver's room started sharing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingStarted {
+    /// The room (parent or break-out room).
+    pub room_id: RoomId,
+    /// Who shares.
+    #[serde(rename = "clientId")]
+    pub client_id: ClientId,
+    /// Their name.
+    pub name: String,
+}
+
+/// Why a share or canvas stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The sharer asked.
+    Stopped,
+    /// The sharer left the room (moved, dropped, destroyed room).
+    Left,
+}
+
+/// `shareStopped` / `canvasStopped`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingStopped {
+    /// The room.
+    pub room_id: RoomId,
+    /// Who was sharing.
+    #[serde(rename = "clientId")]
+    pub client_id: ClientId,
+    /// Why it stopped.
+    pub reason: StopReason,
+}
