@@ -1,0 +1,748 @@
+//! [`World`]: one [`Family`] driven through its run-loop contract by simulated clients on a
+//! virtual [`Clock`].
+//!
+//! The world is the core's only caller in tests (STYLE rule 2). It feeds one [`Input`] at a
+//! time, drains [`Output`]s until [`Output::Timeout`], delivers every frame to the addressed
+//! client's inbox, and after every step checks:
+//!
+//! * [`Family::check_invariants`] (SPEC §3's invariants);
+//! * every request got exactly one acknowledgement, of its request's type, carrying its id,
+//!   sent to the requester only, and before any other frame that request caused the requester;
+//! * no frame goes to a client that is unknown or whose connection closed or dropped;
+//! * the media plane knows where everyone is: the last [`Route`] of every connected client
+//!   equals its location and parent link, and a client that left has a last route with no
+//!   location (so nobody receives media from a room they are not in);
+//! * the core never asks to be woken in the past.
+//!
+//! Any broken check panics with a message naming it, which fails the test.
+//!
+//! What it deliberately does not model: sockets, frame encoding and a lossy network (the core
+//! takes decoded requests; encoding is `alcove-proto`'s, tested there).
+
+use crate::clock::Clock;
+use alcove_core::{CloseReason, Family, FamilyConfig, Input, NewClient, Output, Route};
+use alcove_proto::api::RoomSettings;
+use alcove_proto::signal::{
+    BreakoutRoomInfo, ClientMessage, Location, Muted, Role, ServerFrame, ServerMessage, UserInfo,
+    UserRef,
+};
+use alcove_proto::{ClientId, RequestId, RoomId};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The protocol version every simulated client negotiates.
+pub const SIM_PROTOCOL_VERSION: u32 = 1;
+
+/// Where a simulated client's connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// `connect` sent, no answer yet (only inside one step).
+    Connecting,
+    /// `roomConnected` received.
+    Connected,
+    /// The core closed the connection.
+    Closed(CloseReason),
+    /// The test dropped the connection.
+    Dropped,
+}
+
+/// One simulated client: who it is and what it received.
+#[derive(Debug)]
+struct SimClient {
+    /// Display name.
+    name: String,
+    /// Role from its token.
+    role: Role,
+    /// Connection state; frames may only arrive while `Connecting` or `Connected`.
+    conn: Connection,
+    /// Set once it received `roomConnected`; a client that never joined has no route.
+    joined: bool,
+    /// Frames received and not yet taken by the test; acknowledgements are removed by the
+    /// call that made the request.
+    inbox: Vec<ServerFrame>,
+}
+
+/// A deterministic test world: one family, its clients, a virtual clock.
+///
+/// Determinism: the only clock read is the one `Instant::now()` in [`World::new`] (an
+/// `Instant` cannot be made otherwise); every instant fed to the core is that base plus a
+/// virtual offset. Randomness comes only from the family's seed. The same calls with the same
+/// seed produce the same frames, in the same order, on every machine.
+#[derive(Debug)]
+pub struct World {
+    clock: Clock,
+    family: Family,
+    /// Every client ever created, by id; ids are `c001`, `c002`, … so map order is creation
+    /// order.
+    clients: BTreeMap<ClientId, SimClient>,
+    next_client: u32,
+    next_request: u64,
+    /// The instant of the core's last `Output::Timeout`.
+    deadline: Instant,
+    /// Every route output, in order.
+    route_log: Vec<Route>,
+    /// The last route per client: what the media plane currently believes.
+    routes: BTreeMap<ClientId, Route>,
+}
+
+impl World {
+    /// A world with a fresh family whose parent room has `settings`, seeded with `seed`.
+    pub fn new(settings: RoomSettings, seed: u64) -> World {
+        // The one wall-clock read of the simulation: the base of the virtual clock.
+        let clock = Clock::starting_at(Instant::now());
+        let config = FamilyConfig::new(RoomId::from("parent"), "Sim room", settings, seed);
+        let family = Family::new(config, clock.now());
+        let mut w = World {
+            deadline: clock.now(),
+            clock,
+            family,
+            clients: BTreeMap::new(),
+            next_client: 1,
+            next_request: 1,
+            route_log: Vec::new(),
+            routes: BTreeMap::new(),
+        };
+        w.drain(None);
+        w
+    }
+
+    /// A world with default settings (group mode, 6 active talkers, 10 rooms, 300 s timeout).
+    pub fn with_defaults(seed: u64) -> World {
+        World::new(RoomSettings::default(), seed)
+    }
+
+    /// The family under test, for queries (`users()`, `breakout_rooms()`, …).
+    pub fn family(&self) -> &Family {
+        &self.family
+    }
+
+    /// The current virtual instant.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Virtual time since the world was made.
+    pub fn elapsed(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    /// The instant the core last asked to be woken at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    // ----- driving -----
+
+    /// Connects a new client; panics if the family refuses it.
+    pub fn connect(&mut self, name: &str, role: Role) -> ClientId {
+        match self.try_connect(name, role) {
+            Ok((id, _)) => id,
+            Err(frame) => panic!("connect of {name} ({role:?}) refused: {frame:?}"),
+        }
+    }
+
+    /// Connects a new client: its id and its `roomConnected` ack, or on refusal the error
+    /// frame (the connection is then closed; boxed to keep `Result` small).
+    pub fn try_connect(
+        &mut self,
+        name: &str,
+        role: Role,
+    ) -> Result<(ClientId, ServerFrame), Box<ServerFrame>> {
+        let client = ClientId(format!("c{:03}", self.next_client));
+        self.next_client += 1;
+        let id = self.next_request_id();
+        self.clients.insert(
+            client.clone(),
+            SimClient {
+                name: name.to_owned(),
+                role,
+                conn: Connection::Connecting,
+                joined: false,
+                inbox: Vec::new(),
+            },
+        );
+        let input = Input::Connect {
+            now: self.clock.now(),
+            client: client.clone(),
+            id,
+            user: NewClient::new(name, role),
+            version: SIM_PROTOCOL_VERSION,
+        };
+        let ack = self.step_expecting_ack(input, &client, id, "connect");
+        match ack.msg {
+            ServerMessage::RoomConnected(_) => Ok((client, ack)),
+            _ => {
+                let c = self.sim(&client);
+                assert!(
+                    matches!(c.conn, Connection::Closed(CloseReason::Refused)),
+                    "refused connect of {client} was not closed: {:?}",
+                    c.conn
+                );
+                Err(Box::new(ack))
+            }
+        }
+    }
+
+    /// Sends one request from `client` and returns its acknowledgement.
+    ///
+    /// Panics unless exactly one frame carries the request's id, it goes to `client`, it is of
+    /// the request's acknowledgement type, and it is the first frame `client` received in this
+    /// step. The acknowledgement is taken out of the inbox; notifications stay there.
+    pub fn request(&mut self, client: &ClientId, msg: ClientMessage) -> ServerFrame {
+        let c = self.sim(client);
+        assert_eq!(
+            c.conn,
+            Connection::Connected,
+            "{client} cannot send {}: not connected",
+            msg.type_name()
+        );
+        let id = self.next_request_id();
+        let ty = msg.type_name();
+        let input = Input::Request {
+            now: self.clock.now(),
+            client: client.clone(),
+            id,
+            msg,
+        };
+        self.step_expecting_ack(input, client, id, ty)
+    }
+
+    /// The client's connection drops (closed by the client or lost).
+    pub fn drop_client(&mut self, client: &ClientId) {
+        let c = self.sim_mut(client);
+        assert_eq!(
+            c.conn,
+            Connection::Connected,
+            "{client} cannot drop: not connected"
+        );
+        c.conn = Connection::Dropped;
+        let input = Input::Disconnected {
+            now: self.clock.now(),
+            client: client.clone(),
+        };
+        let frames = self.step(input);
+        assert_no_acks(&frames, "a drop");
+    }
+
+    /// The parent room ends (REST delete or shutdown).
+    pub fn end_parent(&mut self) {
+        let input = Input::End {
+            now: self.clock.now(),
+        };
+        let frames = self.step(input);
+        assert_no_acks(&frames, "the end of the parent");
+    }
+
+    /// Lets `d` of virtual time pass, waking the core at every instant it asked for on the way.
+    pub fn advance(&mut self, d: Duration) {
+        let target = self.clock.now() + d;
+        while self.deadline <= target {
+            let at = self.deadline;
+            self.clock.advance_to(at);
+            let frames = self.step(Input::Timeout(at));
+            assert_no_acks(&frames, "a timeout");
+            assert!(
+                self.deadline > at,
+                "woken at {at:?}, the core asks again for {:?}",
+                self.deadline
+            );
+        }
+        self.clock.advance_to(target);
+    }
+
+    // ----- conveniences for set-up (each asserts success) -----
+
+    /// `owner` creates `max_rooms` rooms of `participants` places; returns their ids.
+    pub fn create_rooms(
+        &mut self,
+        owner: &ClientId,
+        participants: u32,
+        max_rooms: u32,
+    ) -> Vec<RoomId> {
+        let ack = self.request(owner, crate::req::create(participants, max_rooms));
+        assert_eq!(crate::req::result(&ack), 0, "create failed: {ack:?}");
+        crate::req::rooms(&ack)
+    }
+
+    /// `by` invites `clients` to `room` (no force join); all must be invited.
+    pub fn invite_to(&mut self, by: &ClientId, room: &RoomId, clients: &[&ClientId]) {
+        let ack = self.request(by, crate::req::invite(room, clients, false));
+        match &ack.msg {
+            ServerMessage::AckInviteBreakOutRoom(a) if a.result == 0 && a.failed.is_empty() => {}
+            _ => panic!("invite failed: {ack:?}"),
+        }
+    }
+
+    /// `client` joins `room` as a participant; must succeed.
+    pub fn join_room(&mut self, client: &ClientId, room: &RoomId) {
+        let ack = self.request(
+            client,
+            crate::req::join(room, alcove_proto::signal::JoinRole::Participant),
+        );
+        assert!(
+            matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)),
+            "join of {client} failed: {ack:?}"
+        );
+    }
+
+    /// `by` invites `client` to `room`, and `client` joins it.
+    pub fn invite_and_join(&mut self, by: &ClientId, client: &ClientId, room: &RoomId) {
+        self.invite_to(by, room, &[client]);
+        self.join_room(client, room);
+    }
+
+    // ----- what clients saw -----
+
+    /// Takes every frame `client` received since the last take (acknowledgements excepted: the
+    /// requesting call returned those).
+    pub fn take_inbox(&mut self, client: &ClientId) -> Vec<ServerFrame> {
+        std::mem::take(&mut self.sim_mut(client).inbox)
+    }
+
+    /// Takes the notifications (frames without an id) `client` received since the last take.
+    pub fn notifications(&mut self, client: &ClientId) -> Vec<ServerMessage> {
+        let frames = self.take_inbox(client);
+        frames
+            .into_iter()
+            .map(|f| {
+                assert!(
+                    f.id.is_none(),
+                    "{client} holds an unclaimed acknowledgement: {f:?}"
+                );
+                f.msg
+            })
+            .collect()
+    }
+
+    /// Takes every client's notifications at once (clients with none are included, empty).
+    pub fn drain_all(&mut self) -> Inboxes {
+        let ids: Vec<ClientId> = self.clients.keys().cloned().collect();
+        let mut by_client = BTreeMap::new();
+        for id in ids {
+            let n = self.notifications(&id);
+            by_client.insert(id, n);
+        }
+        Inboxes { by_client }
+    }
+
+    /// Discards every pending notification of every client.
+    pub fn clear_inboxes(&mut self) {
+        for c in self.clients.values_mut() {
+            c.inbox.clear();
+        }
+    }
+
+    /// Every media routing change the core emitted, in order.
+    pub fn route_log(&self) -> &[Route] {
+        &self.route_log
+    }
+
+    /// The media plane's current routing for `client` (its last route).
+    pub fn route(&self, client: &ClientId) -> Option<&Route> {
+        self.routes.get(client)
+    }
+
+    /// Whether `listener` hears `speaker` under the current routing (SPEC §2–§4): a client
+    /// receives media from its own room, plus the parent while its parent link is resumed; a
+    /// client's audio reaches its own break-out room, plus the parent while its parent link is
+    /// resumed and its audio not muted. A paused client in the parent is out of the parent both
+    /// ways.
+    pub fn hears(&self, listener: &ClientId, speaker: &ClientId) -> bool {
+        if listener == speaker {
+            return false;
+        }
+        let (Some(l), Some(s)) = (self.routes.get(listener), self.routes.get(speaker)) else {
+            return false;
+        };
+        let (Some(l_loc), Some(s_loc)) = (&l.location, &s.location) else {
+            return false;
+        };
+        let receives = |loc: &Location| -> bool {
+            match loc {
+                Location::Parent => !l.paused,
+                b => b == l_loc,
+            }
+        };
+        let reaches = |loc: &Location| -> bool {
+            match loc {
+                Location::Parent => !s.paused && !s.muted.audio,
+                b => b == s_loc,
+            }
+        };
+        let mut rooms = vec![Location::Parent];
+        if let Location::Breakout(_) = l_loc {
+            rooms.push(l_loc.clone());
+        }
+        rooms.iter().any(|r| receives(r) && reaches(r))
+    }
+
+    // ----- who is who -----
+
+    /// The connection state of `client`.
+    pub fn connection(&self, client: &ClientId) -> Connection {
+        self.sim(client).conn
+    }
+
+    /// Whether `client` is connected now.
+    pub fn is_connected(&self, client: &ClientId) -> bool {
+        self.sim(client).conn == Connection::Connected
+    }
+
+    /// Connected clients, in connection order.
+    pub fn connected(&self) -> Vec<ClientId> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.conn == Connection::Connected)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// The display name `client` connected with.
+    pub fn name(&self, client: &ClientId) -> &str {
+        &self.sim(client).name
+    }
+
+    /// The role `client` connected with.
+    pub fn role(&self, client: &ClientId) -> Role {
+        self.sim(client).role
+    }
+
+    /// `{clientId, name}` of `client`, as notifications name it.
+    pub fn user_ref(&self, client: &ClientId) -> UserRef {
+        UserRef {
+            client_id: client.clone(),
+            name: self.name(client).to_owned(),
+        }
+    }
+
+    /// The family's view of a connected `client` (panics if it is not connected).
+    pub fn user(&self, client: &ClientId) -> UserInfo {
+        self.family
+            .user(client)
+            .unwrap_or_else(|| panic!("{client} is not in the family"))
+    }
+
+    /// Where `client` is (panics if it is not connected).
+    pub fn location(&self, client: &ClientId) -> Location {
+        self.user(client).location
+    }
+
+    /// A live break-out room, if it is live.
+    pub fn breakout(&self, room: &RoomId) -> Option<BreakoutRoomInfo> {
+        self.family
+            .breakout_rooms()
+            .into_iter()
+            .find(|b| &b.room_id == room)
+    }
+
+    /// Ids of the live break-out rooms, in creation order.
+    pub fn live_rooms(&self) -> Vec<RoomId> {
+        self.family
+            .breakout_rooms()
+            .into_iter()
+            .map(|b| b.room_id)
+            .collect()
+    }
+
+    // ----- checks -----
+
+    /// Checks the family's invariants and the world's own (see the module docs); panics with
+    /// the first one broken. Runs after every step; tests may call it too.
+    pub fn check_invariants(&self) {
+        if let Err(e) = self.family.check_invariants() {
+            panic!(
+                "family invariant broken at +{:?}: {e}",
+                self.clock.elapsed()
+            );
+        }
+        let users = self.family.users();
+        let family_ids: Vec<&ClientId> = users.iter().map(|u| &u.client_id).collect();
+        let connected = self.connected();
+        let sim_ids: Vec<&ClientId> = connected.iter().collect();
+        assert_eq!(
+            family_ids, sim_ids,
+            "the family's users are not the connected clients"
+        );
+        for u in &users {
+            let want = Route {
+                client: u.client_id.clone(),
+                location: Some(u.location.clone()),
+                paused: u.paused,
+                muted: u.muted,
+            };
+            assert_eq!(
+                self.routes.get(&u.client_id),
+                Some(&want),
+                "media routing of {} is stale (a client must receive media only from where it is)",
+                u.client_id
+            );
+        }
+        for (id, c) in &self.clients {
+            if c.joined && c.conn != Connection::Connected {
+                let route = self.routes.get(id);
+                assert!(
+                    matches!(route, Some(Route { location: None, .. })),
+                    "{id} left the family but its media route is {route:?}"
+                );
+            }
+        }
+        assert!(
+            self.deadline > self.clock.now(),
+            "the core asks to be woken in the past"
+        );
+    }
+
+    // ----- internals -----
+
+    fn next_request_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        id
+    }
+
+    fn sim(&self, client: &ClientId) -> &SimClient {
+        self.clients
+            .get(client)
+            .unwrap_or_else(|| panic!("unknown client {client}"))
+    }
+
+    fn sim_mut(&mut self, client: &ClientId) -> &mut SimClient {
+        self.clients
+            .get_mut(client)
+            .unwrap_or_else(|| panic!("unknown client {client}"))
+    }
+
+    /// One input, drained and checked; returns the frames delivered, in order.
+    fn step(&mut self, input: Input) -> Vec<(ClientId, ServerFrame)> {
+        self.family.handle_input(input);
+        let frames = self.drain(None);
+        self.check_invariants();
+        frames
+    }
+
+    /// A step that must produce exactly one acknowledgement, to `client` with `id`, of the
+    /// acknowledgement type of `req_type`, delivered to `client` before anything else this step.
+    fn step_expecting_ack(
+        &mut self,
+        input: Input,
+        client: &ClientId,
+        id: RequestId,
+        req_type: &str,
+    ) -> ServerFrame {
+        let before = self.sim(client).inbox.len();
+        self.family.handle_input(input);
+        let frames = self.drain(Some((client, id)));
+        let acks: Vec<&(ClientId, ServerFrame)> =
+            frames.iter().filter(|(_, f)| f.id.is_some()).collect();
+        for (to, f) in &acks {
+            assert!(
+                to == client && f.id == Some(id),
+                "acknowledgement to {to} with id {:?} while handling {req_type} #{id} of {client}: {f:?}",
+                f.id
+            );
+        }
+        assert_eq!(
+            acks.len(),
+            1,
+            "{req_type} #{id} of {client} got {} acknowledgements: {acks:?}",
+            acks.len()
+        );
+        let first = frames.iter().find(|(to, _)| to == client);
+        assert!(
+            matches!(first, Some((_, f)) if f.id == Some(id)),
+            "{req_type} #{id} of {client}: a notification reached the caller before its ack: {first:?}"
+        );
+        let ack = self.sim_mut(client).inbox.remove(before);
+        assert_eq!(ack.id, Some(id));
+        let allowed = ack_types(req_type);
+        assert!(
+            allowed.contains(&ack.msg.type_name()),
+            "{req_type} acknowledged with {} (expected one of {allowed:?})",
+            ack.msg.type_name()
+        );
+        self.check_invariants();
+        ack
+    }
+
+    /// Polls until `Output::Timeout`, delivering frames and recording routes and closes.
+    fn drain(
+        &mut self,
+        connecting: Option<(&ClientId, RequestId)>,
+    ) -> Vec<(ClientId, ServerFrame)> {
+        let mut delivered = Vec::new();
+        loop {
+            match self.family.poll_output() {
+                Output::Send { to, frame } => {
+                    let c = self
+                        .clients
+                        .get_mut(&to)
+                        .unwrap_or_else(|| panic!("frame to unknown client {to}: {frame:?}"));
+                    assert!(
+                        matches!(c.conn, Connection::Connected | Connection::Connecting),
+                        "frame to {to} whose connection is {:?}: {frame:?}",
+                        c.conn
+                    );
+                    if c.conn == Connection::Connecting {
+                        let is_our_ack =
+                            connecting.is_some_and(|(cl, id)| cl == &to && frame.id == Some(id));
+                        assert!(
+                            is_our_ack,
+                            "frame to {to} before its roomConnected: {frame:?}"
+                        );
+                        if let ServerMessage::RoomConnected(_) = frame.msg {
+                            c.conn = Connection::Connected;
+                            c.joined = true;
+                        }
+                    }
+                    c.inbox.push(frame.clone());
+                    delivered.push((to, frame));
+                }
+                Output::Close { client, reason } => {
+                    let c = self
+                        .clients
+                        .get_mut(&client)
+                        .unwrap_or_else(|| panic!("close of unknown client {client}"));
+                    assert!(
+                        matches!(c.conn, Connection::Connected | Connection::Connecting),
+                        "close of {client} whose connection is already {:?}",
+                        c.conn
+                    );
+                    c.conn = Connection::Closed(reason);
+                }
+                Output::Route(r) => {
+                    assert!(
+                        self.clients.contains_key(&r.client),
+                        "route of unknown client {r:?}"
+                    );
+                    self.routes.insert(r.client.clone(), r.clone());
+                    self.route_log.push(r);
+                }
+                Output::Timeout(at) => {
+                    self.deadline = at;
+                    return delivered;
+                }
+                // Media-plane outputs (datagrams, ICE bindings) as the core grows them: this
+                // world has no network and simulates signalling and routing only, so they are
+                // dropped. (Unreachable while the core has no such output.)
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    }
+}
+
+fn assert_no_acks(frames: &[(ClientId, ServerFrame)], what: &str) {
+    if let Some((to, f)) = frames.iter().find(|(_, f)| f.id.is_some()) {
+        panic!("{what} produced an acknowledgement to {to}: {f:?}");
+    }
+}
+
+/// The acknowledgement types a request of type `req_type` may be answered with.
+pub fn ack_types(req_type: &str) -> &'static [&'static str] {
+    match req_type {
+        "connect" => &["roomConnected", "error"],
+        "createBreakOutRoom" => &["ackCreateBreakOutRoom"],
+        "createAndInviteBreakoutRoom" => &["ackCreateAndInviteBreakOutRoom"],
+        "inviteToBreakOutRoom" => &["ackInviteBreakOutRoom"],
+        "joinBreakoutRoom" => &["connectedBreakoutRoom", "failedJoinBreakOutRoom"],
+        "rejectBreakOutRoom" => &["ackRejectBreakoutRoom"],
+        "pause" => &["ackPause"],
+        "resume" => &["ackResume"],
+        "muteRoom" => &["ackMuteRoom"],
+        "unmuteRoom" => &["ackUnmuteRoom"],
+        "disconnect" | "clearAllBreakOutSession" => &["didDisconnectedBreakoutRoom"],
+        "destroyAllBreakOutSession" => &["ackDestroyAllBreakOutSession"],
+        _ => &["error"],
+    }
+}
+
+/// Every client's notifications, taken at once by [`World::drain_all`], with assertions that
+/// name what a user would notice: who got which notification, and how many times.
+#[derive(Debug, Default)]
+pub struct Inboxes {
+    by_client: BTreeMap<ClientId, Vec<ServerMessage>>,
+}
+
+impl Inboxes {
+    /// What `client` received, in order.
+    pub fn of(&self, client: &ClientId) -> &[ServerMessage] {
+        self.by_client.get(client).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The `type`s `client` received, in order.
+    pub fn types(&self, client: &ClientId) -> Vec<&'static str> {
+        self.of(client)
+            .iter()
+            .map(ServerMessage::type_name)
+            .collect()
+    }
+
+    /// Messages of `type` `ty` that `client` received, in order.
+    pub fn find(&self, client: &ClientId, ty: &str) -> Vec<&ServerMessage> {
+        self.of(client)
+            .iter()
+            .filter(|m| m.type_name() == ty)
+            .collect()
+    }
+
+    /// The only message of type `ty` that `client` received (panics unless exactly one).
+    pub fn one(&self, client: &ClientId, ty: &str) -> &ServerMessage {
+        let found = self.find(client, ty);
+        assert_eq!(
+            found.len(),
+            1,
+            "{client} received {} `{ty}`: {:?}",
+            found.len(),
+            self.of(client)
+        );
+        found[0]
+    }
+
+    /// One entry per `ty` message sent, naming its recipient; sorted.
+    pub fn recipients(&self, ty: &str) -> Vec<ClientId> {
+        let mut v = Vec::new();
+        for (c, msgs) in &self.by_client {
+            for m in msgs {
+                if m.type_name() == ty {
+                    v.push(c.clone());
+                }
+            }
+        }
+        v.sort();
+        v
+    }
+
+    /// Asserts that `ty` went to exactly `to` (a client listed twice must get it twice) and to
+    /// nobody else.
+    pub fn assert_sent(&self, ty: &str, to: &[&ClientId]) {
+        let mut want: Vec<ClientId> = to.iter().map(|c| (*c).clone()).collect();
+        want.sort();
+        assert_eq!(self.recipients(ty), want, "recipients of `{ty}`");
+    }
+
+    /// Asserts that nobody received `ty`.
+    pub fn assert_none(&self, ty: &str) {
+        self.assert_sent(ty, &[]);
+    }
+
+    /// Asserts that `client` received exactly the `types`, in this order.
+    pub fn assert_types(&self, client: &ClientId, types: &[&str]) {
+        assert_eq!(self.types(client), types, "notifications of {client}");
+    }
+
+    /// Total notifications taken.
+    pub fn len(&self) -> usize {
+        self.by_client.values().map(Vec::len).sum()
+    }
+
+    /// True when nobody received anything.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The default parent mute state (nothing muted), for readable assertions.
+pub const UNMUTED: Muted = Muted {
+    audio: false,
+    video: false,
+};

@@ -1,0 +1,1748 @@
+//! Model test of the break-out lifecycle (STYLE tier c).
+//!
+//! A small reference model, written here in plain Rust and sharing no code with `alcove-core`
+//! (only the wire types of `alcove-proto`), predicts for every random operation the
+//! acknowledgement (its type and result code, and its whole content where the model can know
+//! it), every notification to every client, and the resulting state. Long random sequences of
+//! operations (several moderators, participants and a viewer; every request type with valid and
+//! invalid arguments; dropped connections, new connections refused or admitted; virtual time
+//! passing the empty-room timeout; sometimes the end of the parent) are applied to the model and
+//! to the real core in a [`World`], and after every step:
+//!
+//! * the acknowledgement matches the model's;
+//! * every client received exactly the notifications the model predicts (as a multiset per
+//!   client: none missing, none extra, none twice);
+//! * `users()` and `breakout_rooms()` equal the model's state;
+//! * `Family::check_invariants` and the world's own checks pass (the `World` runs them after
+//!   every step);
+//! * over the whole run, nobody is told twice that a room was created or destroyed.
+//!
+//! What the model does not predict it checks by property: room ids (the core draws them from
+//! its seeded generator; they must be fresh) and the create-and-invite deal (every eligible
+//! participant exactly once, round-robin sizes, `unassigned` only when the rooms are full).
+//!
+//! CI runs 2000 sequences of up to 60 operations (about 10 s in a debug build). For a long
+//! run:
+//!
+//! ```sh
+//! PROPTEST_CASES=200000 cargo test -p alcove-sim --release --test model
+//! ```
+
+use alcove_proto::api::{BreakoutCreators, RoomSettings};
+use alcove_proto::signal::{
+    AckDestroyAllBreakOutSession, AckInviteBreakOutRoom, BreakoutInvitationWithdrawn,
+    BreakoutRoomCreated, BreakoutRoomInfo, BreakoutRoomInviteRejected, BreakoutRoomInvited,
+    ClientMessage, ConnectedBreakoutRoom, DidDisconnectedBreakoutRoom,
+    DidUserDisconnectedFromBreakoutRoom, InvitationForBreakoutRoom, InviteFailure, Invitee,
+    JoinRole, Joinee, Location, MediaFlags, Msg, Muted, Role, RoomConnected, RoomDefinitionInput,
+    RoomList, RoomRef, RoomSummary, ServerFrame, ServerMessage, Status, StreamInfo, UserInfo,
+    UserJoinedBreakoutRoom, UserMoved, UserMuted, UserPaused, UserRef, WithdrawReason,
+};
+use alcove_proto::{ClientId, ErrorCode, RoomId};
+use alcove_sim::world::SIM_PROTOCOL_VERSION;
+use alcove_sim::World;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+// ----- the parent room the model plays in -----
+
+/// Empty-room timeout, in seconds: short, so that time advances cross it often.
+const TIMEOUT: u64 = 30;
+/// `participants` may be 2 or 3.
+const TALKERS: u32 = 4;
+const MAX_ROOMS: u32 = 5;
+const MODERATOR_PLACES: u32 = 3;
+const PARTICIPANT_PLACES: u32 = 6;
+
+fn settings(moderators_only: bool) -> RoomSettings {
+    RoomSettings {
+        max_active_talkers: TALKERS,
+        moderators: MODERATOR_PLACES,
+        participants: PARTICIPANT_PLACES,
+        max_breakout_rooms: MAX_ROOMS,
+        breakout_empty_timeout: TIMEOUT as u32,
+        breakout_creators: if moderators_only {
+            BreakoutCreators::ModeratorsOnly
+        } else {
+            BreakoutCreators::ModeratorsAndParticipants
+        },
+        ..RoomSettings::default()
+    }
+}
+
+// ----- operations -----
+
+/// A room definition, valid or with one mistake.
+#[derive(Debug, Clone, Copy)]
+enum Def {
+    Valid {
+        participants: u32,
+        max_rooms: u32,
+        audio: bool,
+        canvas: bool,
+        share: bool,
+    },
+    MissingParticipants,
+    ParticipantsOne,
+    ParticipantsText,
+    OverCapacity,
+    /// Index into `audio, video, canvas, share, max_rooms`.
+    MissingKey(usize),
+    /// Index into `audio, canvas, share`.
+    NotBool(usize),
+    Video,
+    NoRooms,
+}
+
+impl Def {
+    fn json(self, force_join: bool) -> Value {
+        let mut v = json!({
+            "participants": 2, "audio": true, "video": false, "canvas": false, "share": true,
+            "max_rooms": 1, "force_join": force_join,
+        });
+        match self {
+            Def::Valid {
+                participants,
+                max_rooms,
+                audio,
+                canvas,
+                share,
+            } => {
+                v["participants"] = json!(participants);
+                v["max_rooms"] = json!(max_rooms);
+                v["audio"] = json!(audio);
+                v["canvas"] = json!(canvas);
+                v["share"] = json!(share);
+            }
+            Def::MissingParticipants => {
+                v.as_object_mut().map(|m| m.remove("participants"));
+            }
+            Def::ParticipantsOne => v["participants"] = json!(1),
+            Def::ParticipantsText => v["participants"] = json!("2"),
+            Def::OverCapacity => v["participants"] = json!(TALKERS),
+            Def::MissingKey(k) => {
+                let key = ["audio", "video", "canvas", "share", "max_rooms"][k % 5];
+                v.as_object_mut().map(|m| m.remove(key));
+            }
+            Def::NotBool(k) => v[["audio", "canvas", "share"][k % 3]] = json!("yes"),
+            Def::Video => v["video"] = json!(true),
+            Def::NoRooms => v["max_rooms"] = json!(0),
+        }
+        v
+    }
+
+    /// The model's own reading of a definition: the refusal code, or (participants, rooms,
+    /// audio, canvas, share).
+    fn check(self) -> Result<(u32, u32, bool, bool, bool), ErrorCode> {
+        match self {
+            Def::Valid {
+                participants,
+                max_rooms,
+                audio,
+                canvas,
+                share,
+            } => Ok((participants, max_rooms, audio, canvas, share)),
+            Def::MissingParticipants => Err(ErrorCode::ParticipantsMissing),
+            Def::ParticipantsOne | Def::ParticipantsText => Err(ErrorCode::InvalidParameters),
+            Def::OverCapacity => Err(ErrorCode::ParticipantsOverCapacity),
+            Def::MissingKey(_) => Err(ErrorCode::RequiredParameterMissing),
+            Def::NotBool(_) => Err(ErrorCode::InvalidParameters),
+            Def::Video => Err(ErrorCode::VideoNotSupported),
+            Def::NoRooms => Err(ErrorCode::InvalidParameters),
+        }
+    }
+}
+
+/// One random operation. Indices pick among the clients and rooms that exist when the
+/// operation runs (modulo their number), so every shrunk sequence is still meaningful.
+#[derive(Debug, Clone)]
+enum Op {
+    Connect(Role),
+    Drop(usize),
+    Create {
+        actor: usize,
+        def: Def,
+        and_invite: bool,
+        force_join: bool,
+    },
+    Invite {
+        actor: usize,
+        room: usize,
+        clients: Vec<usize>,
+        force_join: bool,
+    },
+    Join {
+        actor: usize,
+        room: usize,
+        as_moderator: bool,
+        video: bool,
+    },
+    Reject {
+        actor: usize,
+        room: usize,
+    },
+    Pause(usize),
+    Resume(usize),
+    Mute {
+        actor: usize,
+        audio: bool,
+        video: bool,
+    },
+    Unmute {
+        actor: usize,
+        audio: bool,
+        video: bool,
+    },
+    Disconnect {
+        actor: usize,
+        room: usize,
+    },
+    ClearAll(usize),
+    DestroyAll(usize),
+    Advance(u64),
+}
+
+fn def_strategy() -> impl Strategy<Value = Def> {
+    prop_oneof![
+        8 => (2u32..=3, 1u32..=3, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+            |(participants, max_rooms, audio, canvas, share)| Def::Valid {
+                participants,
+                max_rooms,
+                audio,
+                canvas,
+                share
+            }
+        ),
+        1 => Just(Def::MissingParticipants),
+        1 => Just(Def::ParticipantsOne),
+        1 => Just(Def::ParticipantsText),
+        1 => Just(Def::OverCapacity),
+        1 => (0usize..5).prop_map(Def::MissingKey),
+        1 => (0usize..3).prop_map(Def::NotBool),
+        1 => Just(Def::Video),
+        1 => Just(Def::NoRooms),
+    ]
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    let i = || any::<usize>();
+    prop_oneof![
+        2 => prop_oneof![Just(Role::Moderator), Just(Role::Participant), Just(Role::Viewer)].prop_map(Op::Connect),
+        2 => i().prop_map(Op::Drop),
+        8 => (i(), def_strategy(), any::<bool>(), any::<bool>())
+            .prop_map(|(actor, def, and_invite, force_join)| Op::Create { actor, def, and_invite, force_join }),
+        8 => (i(), i(), prop::collection::vec(i(), 0..4), any::<bool>())
+            .prop_map(|(actor, room, clients, force_join)| Op::Invite { actor, room, clients, force_join }),
+        12 => (i(), i(), any::<bool>(), prop::bool::weighted(0.05))
+            .prop_map(|(actor, room, as_moderator, video)| Op::Join { actor, room, as_moderator, video }),
+        3 => (i(), i()).prop_map(|(actor, room)| Op::Reject { actor, room }),
+        2 => i().prop_map(Op::Pause),
+        2 => i().prop_map(Op::Resume),
+        2 => (i(), any::<bool>(), any::<bool>()).prop_map(|(actor, audio, video)| Op::Mute { actor, audio, video }),
+        2 => (i(), any::<bool>(), any::<bool>()).prop_map(|(actor, audio, video)| Op::Unmute { actor, audio, video }),
+        5 => (i(), i()).prop_map(|(actor, room)| Op::Disconnect { actor, room }),
+        2 => i().prop_map(Op::ClearAll),
+        1 => i().prop_map(Op::DestroyAll),
+        3 => prop_oneof![
+            4 => prop_oneof![Just(1u64), Just(5), Just(10)],
+            2 => prop_oneof![Just(TIMEOUT - 1), Just(TIMEOUT), Just(TIMEOUT + 1)],
+            1 => Just(120u64),
+        ]
+        .prop_map(Op::Advance),
+    ]
+}
+
+// ----- the reference model -----
+
+#[derive(Debug, Clone)]
+struct MClient {
+    id: ClientId,
+    name: String,
+    role: Role,
+    location: Location,
+    paused: bool,
+    muted: Muted,
+}
+
+#[derive(Debug, Clone)]
+struct MRoom {
+    id: RoomId,
+    name: String,
+    owner: UserRef,
+    participants: u32,
+    audio: bool,
+    canvas: bool,
+    share: bool,
+    /// Members in join order, with the role they joined as.
+    members: Vec<(ClientId, JoinRole)>,
+    invitations: Vec<ClientId>,
+    /// Seconds since the start.
+    created_at: u64,
+    ever_joined: bool,
+}
+
+/// The whole break-out state of one family, and the notifications the last step must have
+/// caused.
+#[derive(Debug)]
+struct Model {
+    settings: RoomSettings,
+    /// Connected clients in connection order.
+    clients: Vec<MClient>,
+    /// Live rooms in creation order.
+    rooms: Vec<MRoom>,
+    /// Every room id ever created (ids are never reused).
+    all_rooms: Vec<RoomId>,
+    /// Every client id ever admitted.
+    all_clients: Vec<ClientId>,
+    next_number: u32,
+    /// Seconds since the start.
+    now: u64,
+    ended: bool,
+    /// Expected notifications of the current step.
+    out: Vec<(ClientId, ServerMessage)>,
+}
+
+impl Model {
+    fn new(settings: RoomSettings) -> Model {
+        Model {
+            settings,
+            clients: vec![],
+            rooms: vec![],
+            all_rooms: vec![],
+            all_clients: vec![],
+            next_number: 1,
+            now: 0,
+            ended: false,
+            out: vec![],
+        }
+    }
+
+    // --- queries ---
+
+    fn client(&self, id: &ClientId) -> Option<&MClient> {
+        self.clients.iter().find(|c| &c.id == id)
+    }
+
+    fn client_mut(&mut self, id: &ClientId) -> &mut MClient {
+        self.clients
+            .iter_mut()
+            .find(|c| &c.id == id)
+            .expect("model: known client")
+    }
+
+    fn room(&self, id: &RoomId) -> Option<&MRoom> {
+        self.rooms.iter().find(|r| &r.id == id)
+    }
+
+    fn room_mut(&mut self, id: &RoomId) -> &mut MRoom {
+        self.rooms
+            .iter_mut()
+            .find(|r| &r.id == id)
+            .expect("model: live room")
+    }
+
+    fn is_moderator(&self, id: &ClientId) -> bool {
+        self.client(id).is_some_and(|c| c.role == Role::Moderator)
+    }
+
+    fn user_ref(&self, id: &ClientId) -> UserRef {
+        let c = self.client(id).expect("model: known client");
+        UserRef {
+            client_id: c.id.clone(),
+            name: c.name.clone(),
+        }
+    }
+
+    fn moderators(&self) -> Vec<ClientId> {
+        self.clients
+            .iter()
+            .filter(|c| c.role == Role::Moderator)
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    fn users(&self) -> Vec<UserInfo> {
+        self.clients
+            .iter()
+            .map(|c| UserInfo {
+                client_id: c.id.clone(),
+                name: c.name.clone(),
+                role: c.role,
+                user_ref: String::new(),
+                data: Value::Null,
+                location: c.location.clone(),
+                paused: c.paused,
+                muted: c.muted,
+            })
+            .collect()
+    }
+
+    fn info(&self, r: &MRoom) -> BreakoutRoomInfo {
+        BreakoutRoomInfo {
+            room_id: r.id.clone(),
+            name: r.name.clone(),
+            owner: r.owner.clone(),
+            participants: r.participants,
+            audio: r.audio,
+            canvas: r.canvas,
+            share: r.share,
+            members: r.members.iter().map(|(m, _)| self.user_ref(m)).collect(),
+            invitations: r.invitations.clone(),
+        }
+    }
+
+    fn rooms_info(&self) -> Vec<BreakoutRoomInfo> {
+        self.rooms.iter().map(|r| self.info(r)).collect()
+    }
+
+    fn counted(r: &MRoom) -> usize {
+        r.members
+            .iter()
+            .filter(|(_, role)| *role == JoinRole::Participant)
+            .count()
+    }
+
+    // --- notifications ---
+
+    fn tell(&mut self, to: &ClientId, msg: ServerMessage) {
+        if self.client(to).is_some() {
+            self.out.push((to.clone(), msg));
+        }
+    }
+
+    fn tell_others(&mut self, except: &ClientId, msg: ServerMessage) {
+        let to: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|c| &c.id != except)
+            .map(|c| c.id.clone())
+            .collect();
+        for c in to {
+            self.tell(&c, msg.clone());
+        }
+    }
+
+    fn tell_moderators(&mut self, msg: ServerMessage) {
+        for m in self.moderators() {
+            self.tell(&m, msg.clone());
+        }
+    }
+
+    // --- time and auto-destroy ---
+
+    fn advance(&mut self, secs: u64) {
+        self.now += secs;
+        if self.ended {
+            return;
+        }
+        let due: Vec<RoomId> = self
+            .rooms
+            .iter()
+            .filter(|r| !r.ever_joined && r.created_at + TIMEOUT <= self.now)
+            .map(|r| r.id.clone())
+            .collect();
+        for r in due {
+            self.auto_destroy(&r);
+        }
+    }
+
+    fn auto_destroy(&mut self, room: &RoomId) {
+        let pos = self
+            .rooms
+            .iter()
+            .position(|r| &r.id == room)
+            .expect("model: live room");
+        let r = self.rooms.remove(pos);
+        for i in &r.invitations {
+            let n = BreakoutInvitationWithdrawn {
+                room_id: r.id.clone(),
+                reason: WithdrawReason::Destroyed,
+            };
+            self.tell(i, ServerMessage::BreakoutInvitationWithdrawn(n));
+        }
+        let mut to = vec![r.owner.client_id.clone()];
+        for m in self.moderators() {
+            if !to.contains(&m) {
+                to.push(m);
+            }
+        }
+        for c in to {
+            self.tell(
+                &c,
+                ServerMessage::DidDestroyedBreakoutRoom(RoomRef {
+                    room_id: r.id.clone(),
+                }),
+            );
+        }
+    }
+
+    fn destroy_emptied(&mut self) {
+        let emptied: Vec<RoomId> = self
+            .rooms
+            .iter()
+            .filter(|r| r.ever_joined && r.members.is_empty())
+            .map(|r| r.id.clone())
+            .collect();
+        for r in emptied {
+            self.auto_destroy(&r);
+        }
+    }
+
+    fn end(&mut self) {
+        let rooms: Vec<RoomId> = self.rooms.iter().map(|r| r.id.clone()).collect();
+        for r in rooms {
+            self.auto_destroy(&r);
+        }
+        let all: Vec<ClientId> = self.clients.iter().map(|c| c.id.clone()).collect();
+        for c in &all {
+            self.tell(
+                c,
+                ServerMessage::RoomDisconnected(Status::err(ErrorCode::RoomEnded)),
+            );
+        }
+        self.clients.clear();
+        self.ended = true;
+    }
+
+    // --- connections ---
+
+    /// The model's answer to a connect; `id` is the id the world gave the connection.
+    fn connect(&mut self, id: &ClientId, name: &str, role: Role) -> ServerMessage {
+        let (taken, places) = match role {
+            Role::Moderator => (
+                self.clients
+                    .iter()
+                    .filter(|c| c.role == Role::Moderator)
+                    .count(),
+                self.settings.moderators,
+            ),
+            _ => (
+                self.clients
+                    .iter()
+                    .filter(|c| c.role != Role::Moderator)
+                    .count(),
+                self.settings.participants,
+            ),
+        };
+        if taken >= places as usize {
+            return ServerMessage::Error(Status::err(ErrorCode::RoomFull));
+        }
+        self.clients.push(MClient {
+            id: id.clone(),
+            name: name.to_owned(),
+            role,
+            location: Location::Parent,
+            paused: false,
+            muted: Muted::default(),
+        });
+        self.all_clients.push(id.clone());
+        let me = self.users().pop().expect("just pushed");
+        self.tell_others(id, ServerMessage::UserConnected(me));
+        ServerMessage::RoomConnected(RoomConnected {
+            result: 0,
+            version: SIM_PROTOCOL_VERSION,
+            client_id: id.clone(),
+            room: RoomSummary {
+                room_id: RoomId::from("parent"),
+                name: "Sim room".into(),
+                settings: self.settings.clone(),
+            },
+            users: self.users(),
+            breakout_rooms: self.rooms_info(),
+        })
+    }
+
+    fn drop_client(&mut self, id: &ClientId) {
+        let c = self
+            .client(id)
+            .expect("model: dropping a connected client")
+            .clone();
+        if let Location::Breakout(r) = &c.location {
+            self.remove_member(id, r);
+        }
+        for r in &mut self.rooms {
+            r.invitations.retain(|i| i != id);
+        }
+        self.clients.retain(|x| &x.id != id);
+        let gone = UserRef {
+            client_id: c.id.clone(),
+            name: c.name.clone(),
+        };
+        self.tell_others(id, ServerMessage::UserDisconnected(gone));
+        self.destroy_emptied();
+    }
+
+    // --- break-out operations ---
+
+    /// Create, up to the point where the rooms' ids are needed: `Err` is the refusal code,
+    /// `Ok` the validated (participants, rooms, audio, canvas, share).
+    fn check_create(
+        &self,
+        caller: &ClientId,
+        def: Def,
+    ) -> Result<(u32, u32, bool, bool, bool), ErrorCode> {
+        let c = self.client(caller).expect("model: caller connected");
+        match c.role {
+            Role::Viewer => return Err(ErrorCode::Unauthorized),
+            Role::Participant
+                if self.settings.breakout_creators == BreakoutCreators::ModeratorsOnly =>
+            {
+                return Err(ErrorCode::Unauthorized)
+            }
+            _ => {}
+        }
+        if c.location != Location::Parent {
+            return Err(ErrorCode::BreakoutNotAvailable);
+        }
+        let d = def.check()?;
+        if self.rooms.len() + d.1 as usize > self.settings.max_breakout_rooms as usize {
+            return Err(ErrorCode::RoomLimitExceeded);
+        }
+        Ok(d)
+    }
+
+    /// Create with the ids the core chose (checked fresh by the caller).
+    fn create(&mut self, caller: &ClientId, d: (u32, u32, bool, bool, bool), ids: &[RoomId]) {
+        let (participants, _, audio, canvas, share) = d;
+        if self.rooms.is_empty() {
+            self.next_number = 1;
+        }
+        let owner = self.user_ref(caller);
+        for id in ids {
+            let name = format!("Breakout {}", self.next_number);
+            self.next_number += 1;
+            self.rooms.push(MRoom {
+                id: id.clone(),
+                name: name.clone(),
+                owner: owner.clone(),
+                participants,
+                audio,
+                canvas,
+                share,
+                members: vec![],
+                invitations: vec![],
+                created_at: self.now,
+                ever_joined: false,
+            });
+            self.all_rooms.push(id.clone());
+            let n = BreakoutRoomCreated {
+                room_id: id.clone(),
+                name,
+                owner: owner.clone(),
+                participants,
+                audio,
+                canvas,
+                share,
+            };
+            self.tell_moderators(ServerMessage::BreakoutRoomCreated(n));
+        }
+    }
+
+    /// Who create-and-invite may deal out, in connection order.
+    fn eligible(&self, caller: &ClientId) -> Vec<ClientId> {
+        self.clients
+            .iter()
+            .filter(|c| {
+                c.role == Role::Participant && c.location == Location::Parent && &c.id != caller
+            })
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
+    fn invite(
+        &mut self,
+        caller: &ClientId,
+        room: &RoomId,
+        clients: &[ClientId],
+        force: bool,
+    ) -> ServerMessage {
+        let fail = |code: ErrorCode| {
+            ServerMessage::AckInviteBreakOutRoom(AckInviteBreakOutRoom {
+                result: code.code(),
+                msg: String::new(),
+                invited: vec![],
+                failed: vec![],
+            })
+        };
+        let Some(r) = self.room(room) else {
+            return fail(ErrorCode::BreakoutRoomNotFound);
+        };
+        if &r.owner.client_id != caller && !self.is_moderator(caller) {
+            return fail(ErrorCode::Unauthorized);
+        }
+        if clients.is_empty() {
+            return fail(ErrorCode::InvalidParameters);
+        }
+        let mut free = (r.participants as usize).saturating_sub(Self::counted(r));
+        let mut invited: Vec<ClientId> = vec![];
+        let mut failed: Vec<InviteFailure> = vec![];
+        for c in clients {
+            if invited.contains(c) || failed.iter().any(|f| &f.client_id == c) {
+                continue;
+            }
+            let code = match self.client(c) {
+                None => Some(ErrorCode::ClientNotConnected),
+                Some(_) if r.members.iter().any(|(m, _)| m == c) => Some(ErrorCode::AlreadyMember),
+                Some(x) if force && x.location != Location::Parent => {
+                    Some(ErrorCode::AlreadyInBreakoutRoom)
+                }
+                Some(_) if force && free == 0 => Some(ErrorCode::BreakoutRoomFull),
+                Some(_) => None,
+            };
+            match code {
+                Some(code) => failed.push(InviteFailure {
+                    client_id: c.clone(),
+                    result: code.code(),
+                    msg: code.message().to_owned(),
+                }),
+                None => {
+                    if force {
+                        free -= 1;
+                    }
+                    invited.push(c.clone());
+                }
+            }
+        }
+        let ack = ServerMessage::AckInviteBreakOutRoom(AckInviteBreakOutRoom {
+            result: 0,
+            msg: "Success".into(),
+            invited: invited.clone(),
+            failed,
+        });
+        if !invited.is_empty() {
+            let requestor = self.user_ref(caller);
+            self.apply_invitations(&requestor, room, &invited, force);
+        }
+        ack
+    }
+
+    fn apply_invitations(
+        &mut self,
+        requestor: &UserRef,
+        room: &RoomId,
+        clients: &[ClientId],
+        force: bool,
+    ) {
+        let r = self.room_mut(room);
+        for c in clients {
+            if !r.invitations.contains(c) {
+                r.invitations.push(c.clone());
+            }
+        }
+        for c in clients {
+            let n = InvitationForBreakoutRoom {
+                room_id: room.clone(),
+                requestor: requestor.clone(),
+                force_join: force,
+            };
+            self.tell(c, ServerMessage::InvitationForBreakoutRoom(n));
+        }
+        let n = BreakoutRoomInvited {
+            room_id: room.clone(),
+            clients: clients.to_vec(),
+            requestor: requestor.clone(),
+        };
+        self.tell_moderators(ServerMessage::BreakoutRoomInvited(n));
+        if force {
+            for c in clients {
+                let msg = self.move_into(c, room, JoinRole::Participant);
+                self.out.push((c.clone(), msg));
+            }
+        }
+    }
+
+    /// Moves `c` into `room`; returns its `connectedBreakoutRoom` (the caller decides whether
+    /// it is an ack or a notification, and queues it before the notices that follow it).
+    fn move_into(&mut self, c: &ClientId, room: &RoomId, role: JoinRole) -> ServerMessage {
+        let r = self.room_mut(room);
+        let earlier: Vec<ClientId> = r.members.iter().map(|(m, _)| m.clone()).collect();
+        r.members.push((c.clone(), role));
+        r.invitations.retain(|i| i != c);
+        r.ever_joined = true;
+        let me = self.client_mut(c);
+        me.location = Location::Breakout(room.clone());
+        let was_paused = std::mem::replace(&mut me.paused, true);
+        let name = me.name.clone();
+        let info = self.info(self.room(room).expect("live"));
+        let n = UserJoinedBreakoutRoom {
+            client_id: c.clone(),
+            name,
+            room_id: room.clone(),
+        };
+        for m in earlier {
+            self.tell(&m, ServerMessage::UserJoinedBreakoutRoom(n.clone()));
+        }
+        let moved = UserMoved {
+            client_id: c.clone(),
+            location: Location::Breakout(room.clone()),
+        };
+        self.tell_others(c, ServerMessage::UserMoved(moved));
+        if !was_paused {
+            self.tell_others(
+                c,
+                ServerMessage::UserPaused(UserPaused {
+                    client_id: c.clone(),
+                    paused: true,
+                }),
+            );
+        }
+        ServerMessage::ConnectedBreakoutRoom(ConnectedBreakoutRoom {
+            result: 0,
+            room: info,
+        })
+    }
+
+    fn join(&mut self, c: &ClientId, room: &RoomId, role: JoinRole, video: bool) -> ServerMessage {
+        let me = self.client(c).expect("caller connected");
+        let moderator = me.role == Role::Moderator;
+        let code = if video {
+            Some(ErrorCode::VideoNotSupported)
+        } else if me.location != Location::Parent {
+            Some(ErrorCode::AlreadyInBreakoutRoom)
+        } else {
+            match self.room(room) {
+                None => Some(ErrorCode::BreakoutRoomNotFound),
+                Some(_)
+                    if !moderator
+                        && !self.room(room).is_some_and(|r| r.invitations.contains(c)) =>
+                {
+                    Some(ErrorCode::NotInvited)
+                }
+                Some(_) if role == JoinRole::Moderator && !moderator => {
+                    Some(ErrorCode::RoleNotAllowed)
+                }
+                Some(r)
+                    if role == JoinRole::Participant
+                        && Self::counted(r) >= r.participants as usize =>
+                {
+                    Some(ErrorCode::BreakoutRoomFull)
+                }
+                Some(_) => None,
+            }
+        };
+        match code {
+            Some(code) => ServerMessage::FailedJoinBreakOutRoom(Status::err(code)),
+            None => self.move_into(c, room, role),
+        }
+    }
+
+    fn reject(&mut self, c: &ClientId, room: &RoomId) -> ServerMessage {
+        match self.room(room) {
+            None => {
+                return ServerMessage::AckRejectBreakoutRoom(Status::err(
+                    ErrorCode::BreakoutRoomNotFound,
+                ))
+            }
+            Some(r) if !r.invitations.contains(c) => {
+                return ServerMessage::AckRejectBreakoutRoom(Status::err(ErrorCode::NotInvited))
+            }
+            Some(_) => {}
+        }
+        self.room_mut(room).invitations.retain(|i| i != c);
+        let u = self.user_ref(c);
+        let n = BreakoutRoomInviteRejected {
+            room_id: room.clone(),
+            client_id: u.client_id,
+            name: u.name,
+        };
+        self.tell_moderators(ServerMessage::BreakoutRoomInviteRejected(n));
+        ServerMessage::AckRejectBreakoutRoom(Status::ok("Success"))
+    }
+
+    fn set_paused(&mut self, c: &ClientId, paused: bool) -> ServerMessage {
+        let me = self.client_mut(c);
+        let changed = me.paused != paused;
+        me.paused = paused;
+        if changed {
+            self.tell_others(
+                c,
+                ServerMessage::UserPaused(UserPaused {
+                    client_id: c.clone(),
+                    paused,
+                }),
+            );
+        }
+        if paused {
+            ServerMessage::AckPause(Status::ok("Room paused"))
+        } else {
+            ServerMessage::AckResume(Status::ok("Room resumed"))
+        }
+    }
+
+    fn set_muted(&mut self, c: &ClientId, audio: bool, video: bool, mute: bool) -> ServerMessage {
+        if !audio && !video {
+            let s = Status::err(ErrorCode::InvalidParameters);
+            return if mute {
+                ServerMessage::AckMuteRoom(s)
+            } else {
+                ServerMessage::AckUnmuteRoom(s)
+            };
+        }
+        let me = self.client_mut(c);
+        let before = me.muted;
+        if audio {
+            me.muted.audio = mute;
+        }
+        if video {
+            me.muted.video = mute;
+        }
+        let after = me.muted;
+        if before != after {
+            self.tell_others(
+                c,
+                ServerMessage::UserMuted(UserMuted {
+                    client_id: c.clone(),
+                    muted: after,
+                }),
+            );
+        }
+        if mute {
+            ServerMessage::AckMuteRoom(Status::ok("Room muted"))
+        } else {
+            ServerMessage::AckUnmuteRoom(Status::ok("Room unmuted"))
+        }
+    }
+
+    fn remove_member(&mut self, c: &ClientId, room: &RoomId) {
+        let name = self.client(c).expect("connected").name.clone();
+        let r = self.room_mut(room);
+        r.members.retain(|(m, _)| m != c);
+        let left: Vec<ClientId> = r.members.iter().map(|(m, _)| m.clone()).collect();
+        let n = DidUserDisconnectedFromBreakoutRoom {
+            client_id: c.clone(),
+            name,
+            room: room.clone(),
+        };
+        for m in left {
+            self.tell(
+                &m,
+                ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()),
+            );
+        }
+    }
+
+    /// Back to the parent after disconnect / clear all: auto-resume, mute kept.
+    fn leave(&mut self, c: &ClientId, room: &RoomId) {
+        self.remove_member(c, room);
+        let me = self.client_mut(c);
+        me.location = Location::Parent;
+        let was_paused = std::mem::replace(&mut me.paused, false);
+        self.tell_others(
+            c,
+            ServerMessage::UserMoved(UserMoved {
+                client_id: c.clone(),
+                location: Location::Parent,
+            }),
+        );
+        if was_paused {
+            self.tell_others(
+                c,
+                ServerMessage::UserPaused(UserPaused {
+                    client_id: c.clone(),
+                    paused: false,
+                }),
+            );
+        }
+    }
+
+    fn disconnect(&mut self, c: &ClientId, room: &RoomId) -> ServerMessage {
+        let fail = |code: ErrorCode| {
+            ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom {
+                room_id: None,
+                moderator_id: String::new(),
+                msg: String::new(),
+                result: code.code(),
+            })
+        };
+        if self.room(room).is_none() {
+            return fail(ErrorCode::BreakoutRoomNotFound);
+        }
+        if self.client(c).expect("connected").location != Location::Breakout(room.clone()) {
+            return fail(ErrorCode::NotInBreakoutRoom);
+        }
+        self.leave(c, room);
+        self.destroy_emptied();
+        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(
+            room.clone(),
+        )))
+    }
+
+    fn clear_all(&mut self, c: &ClientId) -> ServerMessage {
+        match self.client(c).expect("connected").location.clone() {
+            Location::Breakout(room) => {
+                self.leave(c, &room);
+                let owner = self
+                    .room(&room)
+                    .expect("live until destroy_emptied")
+                    .owner
+                    .client_id
+                    .clone();
+                if &owner != c {
+                    let n = DidDisconnectedBreakoutRoom::ok(Some(room.clone()));
+                    self.tell(&owner, ServerMessage::DidDisconnectedBreakoutRoom(n));
+                }
+                self.destroy_emptied();
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(
+                    room,
+                )))
+            }
+            Location::Parent => {
+                if self.client(c).expect("connected").paused {
+                    self.set_paused(c, false);
+                }
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(None))
+            }
+        }
+    }
+
+    fn destroy_all(&mut self, c: &ClientId) -> ServerMessage {
+        if !self.is_moderator(c) {
+            return ServerMessage::AckDestroyAllBreakOutSession(AckDestroyAllBreakOutSession {
+                result: ErrorCode::Unauthorized.code(),
+                msg: Msg::Text(String::new()),
+            });
+        }
+        let rooms: Vec<RoomId> = self.rooms.iter().map(|r| r.id.clone()).collect();
+        for r in std::mem::take(&mut self.rooms) {
+            let notice = ServerMessage::DidDisconnectedBreakoutRoom(
+                DidDisconnectedBreakoutRoom::ok(Some(r.id.clone())),
+            );
+            if !r.members.iter().any(|(m, _)| m == &r.owner.client_id) {
+                self.tell(&r.owner.client_id, notice.clone());
+            }
+            for (m, _) in &r.members {
+                self.tell(m, notice.clone());
+                let me = self.client_mut(m);
+                me.location = Location::Parent;
+                let was_paused = std::mem::replace(&mut me.paused, false);
+                let was_muted = std::mem::take(&mut me.muted);
+                self.tell_others(
+                    m,
+                    ServerMessage::UserMoved(UserMoved {
+                        client_id: m.clone(),
+                        location: Location::Parent,
+                    }),
+                );
+                if was_paused {
+                    self.tell_others(
+                        m,
+                        ServerMessage::UserPaused(UserPaused {
+                            client_id: m.clone(),
+                            paused: false,
+                        }),
+                    );
+                }
+                if was_muted != Muted::default() {
+                    self.tell_others(
+                        m,
+                        ServerMessage::UserMuted(UserMuted {
+                            client_id: m.clone(),
+                            muted: Muted::default(),
+                        }),
+                    );
+                }
+            }
+            for i in &r.invitations {
+                let n = BreakoutInvitationWithdrawn {
+                    room_id: r.id.clone(),
+                    reason: WithdrawReason::DestroyedAll,
+                };
+                self.tell(i, ServerMessage::BreakoutInvitationWithdrawn(n));
+            }
+        }
+        ServerMessage::AckDestroyAllBreakOutSession(AckDestroyAllBreakOutSession {
+            result: 0,
+            msg: Msg::Data(RoomList { rooms }),
+        })
+    }
+}
+
+// ----- running a sequence against both -----
+
+/// Acks are compared whole on success; on failure by type and code only (the readable `msg`
+/// is the core's to word).
+fn assert_ack(step: usize, op: &str, got: &ServerMessage, want: &ServerMessage) {
+    record(format!("{} {}", got.type_name(), got.result().unwrap_or(0)));
+    if let ServerMessage::AckInviteBreakOutRoom(a) = got {
+        for f in &a.failed {
+            record(format!("invitee failed {}", f.result));
+        }
+    }
+    let code = |m: &ServerMessage| m.result().unwrap_or(0);
+    if code(want) == 0 {
+        assert_eq!(got, want, "step {step} ({op}): ack");
+    } else {
+        assert_eq!(
+            (got.type_name(), code(got)),
+            (want.type_name(), code(want)),
+            "step {step} ({op}): failure ack {got:?}"
+        );
+    }
+}
+
+fn sorted_json(msgs: impl IntoIterator<Item = ServerMessage>) -> Vec<String> {
+    let mut v: Vec<String> = msgs
+        .into_iter()
+        .map(|m| serde_json::to_string(&m).expect("serialisable"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Everyone received exactly what the model says (as a multiset per client), and nobody hears
+/// of a room's creation or destruction twice over the run.
+fn assert_notifications(step: usize, op: &str, w: &mut World, m: &mut Model, r: &mut Runner) {
+    let got = w.drain_all();
+    let mut want: BTreeMap<ClientId, Vec<ServerMessage>> = BTreeMap::new();
+    for (to, msg) in std::mem::take(&mut m.out) {
+        want.entry(to).or_default().push(msg);
+    }
+    for c in &r.everyone {
+        for msg in got.of(c) {
+            record(format!("notification {}", msg.type_name()));
+        }
+        let g = sorted_json(got.of(c).iter().cloned());
+        let e = sorted_json(want.remove(c).unwrap_or_default());
+        assert_eq!(g, e, "step {step} ({op}): notifications of {c}");
+        for msg in got.of(c) {
+            let slot = match msg {
+                ServerMessage::BreakoutRoomCreated(n) => {
+                    r.created.entry((c.clone(), n.room_id.clone()))
+                }
+                ServerMessage::DidDestroyedBreakoutRoom(n) => {
+                    r.destroyed.entry((c.clone(), n.room_id.clone()))
+                }
+                _ => continue,
+            };
+            let n = slot.or_insert(0);
+            *n += 1;
+            assert_eq!(*n, 1, "step {step} ({op}): {c} told twice: {msg:?}");
+        }
+    }
+    assert!(
+        want.is_empty(),
+        "step {step} ({op}): the model told unknown clients {want:?}"
+    );
+}
+
+/// What a run keeps besides the world and the model.
+#[derive(Default)]
+struct Runner {
+    /// Every client admitted, in order.
+    everyone: Vec<ClientId>,
+    /// Connects attempted (for names).
+    names: u32,
+    /// `breakoutRoomCreated` per (recipient, room), over the run.
+    created: BTreeMap<(ClientId, RoomId), u32>,
+    /// `didDestroyedBreakoutRoom` per (recipient, room), over the run.
+    destroyed: BTreeMap<(ClientId, RoomId), u32>,
+}
+
+fn pick<T: Clone>(items: &[T], i: usize) -> Option<T> {
+    if items.is_empty() {
+        None
+    } else {
+        Some(items[i % items.len()].clone())
+    }
+}
+
+/// True for one value of `i` in `n`: picks the rare branch of a random choice.
+fn one_in(i: usize, n: usize) -> bool {
+    matches!(i % n, 0)
+}
+
+/// A room for an operation: usually a live one, sometimes a destroyed one or one that never
+/// existed.
+fn pick_room(m: &Model, i: usize) -> RoomId {
+    let live: Vec<RoomId> = m.rooms.iter().map(|r| r.id.clone()).collect();
+    if !one_in(i, 5) && !live.is_empty() {
+        return live[(i / 5) % live.len()].clone();
+    }
+    let mut others: Vec<RoomId> = m
+        .all_rooms
+        .iter()
+        .filter(|r| !live.contains(r))
+        .cloned()
+        .collect();
+    others.push(RoomId::from("no-such-room"));
+    others[(i / 5) % others.len()].clone()
+}
+
+/// A room `c` holds an invitation to (usually), else as [`pick_room`].
+fn pick_invited_room(m: &Model, c: &ClientId, i: usize) -> RoomId {
+    let invited: Vec<RoomId> = m
+        .rooms
+        .iter()
+        .filter(|r| r.invitations.contains(c))
+        .map(|r| r.id.clone())
+        .collect();
+    if !one_in(i, 3) && !invited.is_empty() {
+        invited[(i / 3) % invited.len()].clone()
+    } else {
+        pick_room(m, i / 3)
+    }
+}
+
+/// An invitee: usually a connected client, sometimes a dropped one or an unknown id.
+fn pick_invitee(m: &Model, i: usize) -> ClientId {
+    let connected: Vec<ClientId> = m.clients.iter().map(|c| c.id.clone()).collect();
+    if !one_in(i, 6) && !connected.is_empty() {
+        return connected[(i / 6) % connected.len()].clone();
+    }
+    let mut others: Vec<ClientId> = m
+        .all_clients
+        .iter()
+        .filter(|c| !connected.contains(c))
+        .cloned()
+        .collect();
+    others.push(ClientId::from("c999"));
+    others[(i / 6) % others.len()].clone()
+}
+
+/// Applies one operation to both the world and the model and compares the acknowledgement.
+fn apply(step: usize, label: &str, op: Op, w: &mut World, m: &mut Model, r: &mut Runner) {
+    let connected: Vec<ClientId> = m.clients.iter().map(|c| c.id.clone()).collect();
+    // With nobody connected, any request becomes a connect.
+    let op = if connected.is_empty() && !matches!(op, Op::Connect(_) | Op::Advance(_)) {
+        Op::Connect(Role::Moderator)
+    } else {
+        op
+    };
+    let actor = |i: usize| pick(&connected, i).expect("someone is connected");
+    match op {
+        Op::Connect(role) => {
+            r.names += 1;
+            let prefix = match role {
+                Role::Moderator => "M",
+                Role::Participant => "P",
+                Role::Viewer => "V",
+            };
+            let name = format!("{prefix}{}", r.names);
+            match w.try_connect(&name, role) {
+                Ok((id, ack)) => {
+                    let want = m.connect(&id, &name, role);
+                    assert_eq!(ack.msg, want, "step {step} ({label}): roomConnected");
+                    r.everyone.push(id);
+                }
+                Err(frame) => {
+                    let want = m.connect(&ClientId::from("refused"), &name, role);
+                    assert_eq!(frame.msg, want, "step {step} ({label}): refused connect");
+                }
+            }
+        }
+        Op::Drop(i) => {
+            let c = actor(i);
+            w.drop_client(&c);
+            m.drop_client(&c);
+        }
+        Op::Advance(secs) => {
+            w.advance(Duration::from_secs(secs));
+            m.advance(secs);
+        }
+        Op::Create {
+            actor: i,
+            def,
+            and_invite,
+            force_join,
+        } => {
+            let c = actor(i);
+            let Value::Object(raw) = def.json(force_join) else {
+                unreachable!("definitions are objects")
+            };
+            let raw = RoomDefinitionInput(raw);
+            let eligible = m.eligible(&c);
+            let msg = if and_invite {
+                ClientMessage::CreateAndInviteBreakoutRoom(raw)
+            } else {
+                ClientMessage::CreateBreakOutRoom(raw)
+            };
+            let ack = w.request(&c, msg);
+            check_create(
+                step, label, m, &c, def, and_invite, force_join, &eligible, &ack,
+            );
+        }
+        Op::Invite {
+            actor: i,
+            room,
+            clients,
+            force_join,
+        } => {
+            let c = actor(i);
+            let room = pick_room(m, room);
+            let clients: Vec<ClientId> = clients.iter().map(|&x| pick_invitee(m, x)).collect();
+            let msg = ClientMessage::InviteToBreakOutRoom(Invitee {
+                clients: clients.clone(),
+                room_id: room.clone(),
+                force_join,
+            });
+            let ack = w.request(&c, msg);
+            let want = m.invite(&c, &room, &clients, force_join);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::Join {
+            actor: i,
+            room,
+            as_moderator,
+            video,
+        } => {
+            let c = actor(i);
+            let room = pick_invited_room(m, &c, room);
+            let role = if as_moderator {
+                JoinRole::Moderator
+            } else {
+                JoinRole::Participant
+            };
+            let msg = ClientMessage::JoinBreakoutRoom(Joinee {
+                role,
+                room_id: room.clone(),
+                stream_info: StreamInfo { audio: true, video },
+            });
+            let ack = w.request(&c, msg);
+            let want = m.join(&c, &room, role, video);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::Reject { actor: i, room } => {
+            let c = actor(i);
+            let room = pick_invited_room(m, &c, room);
+            let ack = w.request(
+                &c,
+                ClientMessage::RejectBreakOutRoom(RoomRef {
+                    room_id: room.clone(),
+                }),
+            );
+            let want = m.reject(&c, &room);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::Pause(i) | Op::Resume(i) => {
+            let c = actor(i);
+            let pause = matches!(op, Op::Pause(_));
+            let ack = w.request(
+                &c,
+                if pause {
+                    ClientMessage::Pause
+                } else {
+                    ClientMessage::Resume
+                },
+            );
+            let want = m.set_paused(&c, pause);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::Mute {
+            actor: i,
+            audio,
+            video,
+        }
+        | Op::Unmute {
+            actor: i,
+            audio,
+            video,
+        } => {
+            let c = actor(i);
+            let mute = matches!(op, Op::Mute { .. });
+            let flags = MediaFlags { audio, video };
+            let msg = if mute {
+                ClientMessage::MuteRoom(flags)
+            } else {
+                ClientMessage::UnmuteRoom(flags)
+            };
+            let ack = w.request(&c, msg);
+            let want = m.set_muted(&c, audio, video, mute);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::Disconnect { actor: i, room } => {
+            let c = actor(i);
+            // Usually the caller's own room.
+            let room = match (&m.client(&c).expect("connected").location, room % 3) {
+                (Location::Breakout(own), 1 | 2) => own.clone(),
+                _ => pick_room(m, room / 3),
+            };
+            let ack = w.request(
+                &c,
+                ClientMessage::Disconnect(RoomRef {
+                    room_id: room.clone(),
+                }),
+            );
+            let want = m.disconnect(&c, &room);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::ClearAll(i) => {
+            let c = actor(i);
+            let ack = w.request(&c, ClientMessage::ClearAllBreakOutSession);
+            let want = m.clear_all(&c);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+        Op::DestroyAll(i) => {
+            let c = actor(i);
+            let ack = w.request(&c, ClientMessage::DestroyAllBreakOutSession);
+            let want = m.destroy_all(&c);
+            assert_ack(step, label, &ack.msg, &want);
+        }
+    }
+}
+
+/// Runs `ops` (after a fixed prelude of two moderators, three participants and a viewer) on a
+/// world and the model, comparing after every step; with `end`, the parent ends at the end.
+fn run(seed: u64, moderators_only: bool, ops: &[Op], end: bool) {
+    let settings = settings(moderators_only);
+    let mut w = World::new(settings.clone(), seed);
+    let mut m = Model::new(settings);
+    let mut r = Runner::default();
+    let prelude = [
+        Op::Connect(Role::Moderator),
+        Op::Connect(Role::Moderator),
+        Op::Connect(Role::Participant),
+        Op::Connect(Role::Participant),
+        Op::Connect(Role::Participant),
+        Op::Connect(Role::Viewer),
+    ];
+    for (step, op) in prelude.iter().chain(ops.iter()).cloned().enumerate() {
+        let label = format!("{op:?}");
+        apply(step, &label, op, &mut w, &mut m, &mut r);
+        assert_notifications(step, &label, &mut w, &mut m, &mut r);
+        assert_eq!(
+            w.family().users(),
+            m.users(),
+            "step {step} ({label}): users()"
+        );
+        assert_eq!(
+            w.family().breakout_rooms(),
+            m.rooms_info(),
+            "step {step} ({label}): breakout_rooms()"
+        );
+        w.check_invariants();
+    }
+    if end {
+        w.end_parent();
+        m.end();
+        assert_notifications(usize::MAX, "end of the parent", &mut w, &mut m, &mut r);
+        assert!(w.family().users().is_empty() && w.family().breakout_rooms().is_empty());
+    }
+}
+
+/// Create / create-and-invite: the model decides the code; on success the ids come from the
+/// core (checked fresh) and the deal is checked by property, then applied to the model.
+#[allow(clippy::too_many_arguments)]
+fn check_create(
+    step: usize,
+    label: &str,
+    m: &mut Model,
+    caller: &ClientId,
+    def: Def,
+    and_invite: bool,
+    force_join: bool,
+    eligible: &[ClientId],
+    ack: &ServerFrame,
+) {
+    let ty = if and_invite {
+        "ackCreateAndInviteBreakOutRoom"
+    } else {
+        "ackCreateBreakOutRoom"
+    };
+    let got_code = ack.msg.result().unwrap_or(-1);
+    record(format!("{} {got_code}", ack.msg.type_name()));
+    match m.check_create(caller, def) {
+        Err(code) => {
+            assert_eq!(
+                (ack.msg.type_name(), got_code),
+                (ty, code.code()),
+                "step {step} ({label}): {ack:?}"
+            );
+        }
+        Ok(d) => {
+            assert_eq!(
+                (ack.msg.type_name(), got_code),
+                (ty, 0),
+                "step {step} ({label}): {ack:?}"
+            );
+            let rooms = alcove_sim::req::rooms(ack);
+            assert_eq!(rooms.len(), d.1 as usize, "step {step}: one id per room");
+            for (i, r) in rooms.iter().enumerate() {
+                assert!(
+                    !m.all_rooms.contains(r) && !rooms[..i].contains(r),
+                    "step {step}: room id {r} reused"
+                );
+            }
+            m.create(caller, d, &rooms);
+            if !and_invite {
+                return;
+            }
+            let ServerMessage::AckCreateAndInviteBreakOutRoom(a) = &ack.msg else {
+                unreachable!()
+            };
+            let result = a.msg.data().expect("success carries data");
+            assert_eq!(
+                result
+                    .invitations
+                    .iter()
+                    .map(|i| i.room_id.clone())
+                    .collect::<Vec<_>>(),
+                rooms
+            );
+            let capacity = rooms.len() * d.0 as usize;
+            let dealt = eligible.len().min(capacity);
+            for (i, inv) in result.invitations.iter().enumerate() {
+                let size = dealt / rooms.len() + usize::from(i < dealt % rooms.len());
+                assert_eq!(
+                    inv.clients.len(),
+                    size,
+                    "step {step}: round-robin size of room {i}"
+                );
+            }
+            assert_eq!(
+                result.unassigned.len(),
+                eligible.len() - dealt,
+                "step {step}: unassigned"
+            );
+            let mut all: Vec<ClientId> = result
+                .invitations
+                .iter()
+                .flat_map(|i| i.clients.clone())
+                .collect();
+            all.extend(result.unassigned.iter().cloned());
+            all.sort();
+            let mut want = eligible.to_vec();
+            want.sort();
+            assert_eq!(
+                all, want,
+                "step {step}: every eligible participant exactly once"
+            );
+            let requestor = m.user_ref(caller);
+            for inv in &result.invitations {
+                if !inv.clients.is_empty() {
+                    m.apply_invitations(&requestor, &inv.room_id, &inv.clients, force_join);
+                }
+            }
+        }
+    }
+}
+
+// ----- coverage of the generator -----
+
+thread_local! {
+    /// Outcomes seen, when a test asks for them (see `the_generator_reaches_every_outcome`).
+    static STATS: std::cell::RefCell<Option<BTreeMap<String, u64>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn record(key: String) {
+    STATS.with(|s| {
+        if let Some(map) = s.borrow_mut().as_mut() {
+            *map.entry(key).or_insert(0) += 1;
+        }
+    });
+}
+
+fn sequence_strategy() -> impl Strategy<Value = (u64, bool, Vec<Op>, bool)> {
+    (
+        any::<u64>(),
+        prop::bool::weighted(0.2),
+        prop::collection::vec(op_strategy(), 1..60),
+        prop::bool::weighted(0.2),
+    )
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 20_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_core_behaves_like_the_model((seed, moderators_only, ops, end) in sequence_strategy()) {
+        run(seed, moderators_only, &ops, end);
+    }
+}
+
+/// Guards the generator: a few hundred sequences must reach every success and every error
+/// code of SPEC §3 and every notification, or the model test would silently test less.
+#[test]
+fn the_generator_reaches_every_outcome() {
+    use proptest::test_runner::{Config, TestRunner};
+    STATS.with(|s| *s.borrow_mut() = Some(BTreeMap::new()));
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 300,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    runner
+        .run(&sequence_strategy(), |(seed, moderators_only, ops, end)| {
+            run(seed, moderators_only, &ops, end);
+            Ok(())
+        })
+        .expect("the model agrees");
+    let seen = STATS.with(|s| s.borrow_mut().take()).unwrap_or_default();
+    let want = [
+        "ackCreateBreakOutRoom 0",
+        "ackCreateBreakOutRoom 1155",
+        "ackCreateBreakOutRoom 1724",
+        "ackCreateBreakOutRoom 1725",
+        "ackCreateBreakOutRoom 1726",
+        "ackCreateBreakOutRoom 1734",
+        "ackCreateBreakOutRoom 1735",
+        "ackCreateBreakOutRoom 5003",
+        "ackCreateBreakOutRoom 5067",
+        "ackCreateAndInviteBreakOutRoom 0",
+        "ackCreateAndInviteBreakOutRoom 1726",
+        "ackCreateAndInviteBreakOutRoom 5003",
+        "ackCreateAndInviteBreakOutRoom 5067",
+        "ackInviteBreakOutRoom 0",
+        "ackInviteBreakOutRoom 1155",
+        "ackInviteBreakOutRoom 1736",
+        "ackInviteBreakOutRoom 5003",
+        "invitee failed 1738",
+        "invitee failed 1739",
+        "invitee failed 1740",
+        "invitee failed 1743",
+        "connectedBreakoutRoom 0",
+        "failedJoinBreakOutRoom 1735",
+        "failedJoinBreakOutRoom 1736",
+        "failedJoinBreakOutRoom 1737",
+        "failedJoinBreakOutRoom 1738",
+        "failedJoinBreakOutRoom 1739",
+        "failedJoinBreakOutRoom 1742",
+        "ackRejectBreakoutRoom 0",
+        "ackRejectBreakoutRoom 1736",
+        "ackRejectBreakoutRoom 1737",
+        "ackPause 0",
+        "ackResume 0",
+        "ackMuteRoom 0",
+        "ackMuteRoom 1155",
+        "ackUnmuteRoom 0",
+        "ackUnmuteRoom 1155",
+        "didDisconnectedBreakoutRoom 0",
+        "didDisconnectedBreakoutRoom 1736",
+        "didDisconnectedBreakoutRoom 1741",
+        "ackDestroyAllBreakOutSession 0",
+        "ackDestroyAllBreakOutSession 5003",
+        "notification breakoutRoomCreated",
+        "notification invitationForBreakoutRoom",
+        "notification breakoutRoomInvited",
+        "notification connectedBreakoutRoom",
+        "notification userJoinedBreakoutRoom",
+        "notification breakoutRoomInviteRejected",
+        "notification didDisconnectedBreakoutRoom",
+        "notification didUserDisconnectedFromBreakoutRoom",
+        "notification didDestroyedBreakoutRoom",
+        "notification breakoutInvitationWithdrawn",
+        "notification userConnected",
+        "notification userDisconnected",
+        "notification userMoved",
+        "notification userPaused",
+        "notification userMuted",
+        "notification roomDisconnected",
+    ];
+    let missing: Vec<&str> = want
+        .iter()
+        .copied()
+        .filter(|k| !seen.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "never reached: {missing:?}\nseen: {seen:#?}"
+    );
+}
+
+#[test]
+fn a_long_hand_written_session_matches_the_model() {
+    // A fixed sequence through every operation, so a model bug shows up without luck.
+    let ops = vec![
+        Op::Create {
+            actor: 0,
+            def: Def::Valid {
+                participants: 2,
+                max_rooms: 2,
+                audio: true,
+                canvas: true,
+                share: false,
+            },
+            and_invite: true,
+            force_join: false,
+        },
+        Op::Join {
+            actor: 2,
+            room: 1,
+            as_moderator: false,
+            video: false,
+        },
+        Op::Join {
+            actor: 3,
+            room: 1,
+            as_moderator: false,
+            video: false,
+        },
+        Op::Reject { actor: 4, room: 0 },
+        Op::Resume(2),
+        Op::Mute {
+            actor: 2,
+            audio: true,
+            video: false,
+        },
+        Op::Join {
+            actor: 1,
+            room: 1,
+            as_moderator: true,
+            video: false,
+        },
+        Op::Invite {
+            actor: 0,
+            room: 1,
+            clients: vec![1, 2, 3, 4, 5],
+            force_join: true,
+        },
+        Op::Advance(TIMEOUT),
+        Op::Disconnect { actor: 2, room: 1 },
+        Op::ClearAll(3),
+        Op::Drop(4),
+        Op::Connect(Role::Participant),
+        Op::Create {
+            actor: 2,
+            def: Def::Valid {
+                participants: 3,
+                max_rooms: 3,
+                audio: false,
+                canvas: false,
+                share: true,
+            },
+            and_invite: false,
+            force_join: false,
+        },
+        Op::Invite {
+            actor: 2,
+            room: 1,
+            clients: vec![0, 3, 6],
+            force_join: false,
+        },
+        Op::DestroyAll(5),
+        Op::DestroyAll(0),
+        Op::Create {
+            actor: 0,
+            def: Def::Valid {
+                participants: 2,
+                max_rooms: 3,
+                audio: true,
+                canvas: false,
+                share: false,
+            },
+            and_invite: true,
+            force_join: true,
+        },
+        Op::Advance(TIMEOUT + 1),
+        Op::Pause(0),
+        Op::Unmute {
+            actor: 0,
+            audio: true,
+            video: true,
+        },
+    ];
+    run(17, false, &ops, true);
+}
