@@ -1,0 +1,340 @@
+// The SDK against the REAL server over real WebSockets: create, invite, join, reject, pause /
+// mute, disconnect, forced join, destroy-all, clear-all, create-and-invite, with the exact
+// acknowledgements and the exact events each client receives.
+//
+// The server binary is built with `cargo build -p alcove-server` (or taken from $ALCOVE_BIN),
+// started on 127.0.0.1:0 with a fresh data dir, and driven through its REST API with the
+// development credentials it writes. Media is not tested here (Node has no WebRTC).
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { AlcoveError, BreakoutRoom, connect } from '../src/alcove.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Finds or builds the server binary. */
+function serverBinary(t) {
+  if (process.env.ALCOVE_BIN) return process.env.ALCOVE_BIN;
+  const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
+  const bin = join(targetDir, 'debug', process.platform === 'win32' ? 'alcove.exe' : 'alcove');
+  const build = spawnSync('cargo', ['build', '-q', '-p', 'alcove-server'], { cwd: repo, encoding: 'utf8' });
+  if (build.status !== 0) {
+    if (existsSync(bin)) {
+      t.diagnostic(`cargo build -p alcove-server failed; testing the existing ${bin}:\n${build.stderr ?? build.error}`);
+    } else {
+      throw new Error(`cargo build -p alcove-server failed:\n${build.stderr ?? build.error}`);
+    }
+  }
+  return bin;
+}
+
+let server;
+let dataDir;
+let base; // http://127.0.0.1:port
+let auth;
+
+before(async (t) => {
+  const bin = serverBinary(t);
+  dataDir = mkdtempSync(join(tmpdir(), 'alcove-js-'));
+  server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  server.stderr.on('data', (d) => { stderr += d; });
+  base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}\n${stderr}`)), 30_000);
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}\n${stderr}`)));
+  });
+  const creds = JSON.parse(readFileSync(join(dataDir, 'dev-credentials.json'), 'utf8'));
+  auth = `Basic ${Buffer.from(`${creds.app_id}:${creds.app_key}`).toString('base64')}`;
+});
+
+after(() => {
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function rest(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  assert.equal(json.result, 0, `${method} ${path}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Every frame a client receives, taken in steps. */
+class Recorder {
+  constructor(room) {
+    this.room = room;
+    this.frames = [];
+    this.mark = 0;
+    this.wake = () => {};
+    room.on('frame', (f) => {
+      this.frames.push(f);
+      this.wake();
+    });
+  }
+
+  /** Waits for `n` new frames, lets 150 ms pass for any extra, returns all new ones. */
+  async take(n) {
+    const deadline = Date.now() + 5000;
+    while (this.frames.length < this.mark + n && Date.now() < deadline) {
+      await new Promise((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const got = this.frames.slice(this.mark);
+    this.mark = this.frames.length;
+    return got;
+  }
+}
+
+/** Asserts the types of the next frames of each recorder; returns the frames, per recorder. */
+async function expectFrames(expectations) {
+  const results = await Promise.all(expectations.map(([rec, types]) => rec.take(types.length)));
+  expectations.forEach(([rec, types], i) => {
+    assert.deepEqual(results[i].map((f) => f.type), types, `frames received by ${rec.room.me?.name}`);
+  });
+  return results;
+}
+
+const noId = ({ id: _id, ...rest }) => rest;
+
+async function client(roomId, name, role) {
+  const { token } = await rest('POST', `/v1/rooms/${roomId}/tokens`, { name, role, user_ref: `u-${name}` });
+  const room = await connect(`${base.replace('http', 'ws')}/v1/signal`, token, { WebSocket, media: false });
+  return { room, rec: new Recorder(room), id: room.clientId, name };
+}
+
+test('break-out lifecycle against the real server', async () => {
+  const { room: parent } = await rest('POST', '/v1/rooms', {
+    name: 'sdk-js test', owner_ref: 'sdk-js', settings: { mode: 'group', max_active_talkers: 6 },
+  });
+  const ada = await client(parent.room_id, 'Ada', 'moderator');
+  const ben = await client(parent.room_id, 'Ben', 'participant');
+  const chiara = await client(parent.room_id, 'Chiara', 'participant');
+  await expectFrames([[ada.rec, ['userConnected', 'userConnected']], [ben.rec, ['userConnected']], [chiara.rec, []]]);
+  assert.equal(chiara.room.users.size, 3);
+  assert.equal(ada.room.role, 'moderator');
+  assert.equal(ada.room.settings.max_active_talkers, 6);
+  const adaRef = { clientId: ada.id, name: 'Ada' };
+
+  // --- create ------------------------------------------------------------------------------
+  const def = { participants: 2, audio: true, video: false, canvas: true, share: true, max_rooms: 2 };
+  const created = await ada.room.createBreakOutRoom(def);
+  assert.equal(created.type, 'ackCreateBreakOutRoom');
+  assert.equal(created.result, 0);
+  assert.equal(created.msg.rooms.length, 2);
+  const [BR1, BR2] = created.msg.rooms;
+  let [adaF] = await expectFrames([
+    [ada.rec, ['ackCreateBreakOutRoom', 'breakoutRoomCreated', 'breakoutRoomCreated']],
+    [ben.rec, []], [chiara.rec, []],
+  ]);
+  assert.deepEqual(noId(adaF[0]), { type: 'ackCreateBreakOutRoom', result: 0, msg: { rooms: [BR1, BR2] } });
+  assert.deepEqual(adaF[1], { type: 'breakoutRoomCreated', room_id: BR1, name: 'Breakout 1', owner: adaRef, participants: 2, audio: true, canvas: true, share: true });
+  assert.deepEqual(adaF[2], { type: 'breakoutRoomCreated', room_id: BR2, name: 'Breakout 2', owner: adaRef, participants: 2, audio: true, canvas: true, share: true });
+  assert.deepEqual([...ada.room.breakoutRooms.keys()], [BR1, BR2]);
+  assert.equal(ada.room.breakoutRooms.get(BR1).name, 'Breakout 1');
+
+  // create refused: too many participants (1725), video (1735); the callback fires and the promise rejects
+  await assert.rejects(ben.room.createBreakOutRoom({ ...def, participants: 9 }), (e) => e instanceof AlcoveError && e.result === 1725 && e.ack.type === 'ackCreateBreakOutRoom');
+  await assert.rejects(ben.room.createBreakOutRoom({ ...def, video: true }), (e) => e.result === 1735);
+  await expectFrames([[ben.rec, ['ackCreateBreakOutRoom', 'ackCreateBreakOutRoom']], [ada.rec, []]]);
+
+  // --- invite ------------------------------------------------------------------------------
+  const invited = await ada.room.inviteToBreakOutRoom({ clients: [ben.id, chiara.id], room_id: BR1, force_join: false });
+  assert.deepEqual(noId(invited), { type: 'ackInviteBreakOutRoom', result: 0, msg: 'Success', invited: [ben.id, chiara.id], failed: [] });
+  let benF, chiaraF;
+  [adaF, benF, chiaraF] = await expectFrames([
+    [ada.rec, ['ackInviteBreakOutRoom', 'breakoutRoomInvited']],
+    [ben.rec, ['invitationForBreakoutRoom']],
+    [chiara.rec, ['invitationForBreakoutRoom']],
+  ]);
+  assert.deepEqual(adaF[1], { type: 'breakoutRoomInvited', room_id: BR1, clients: [ben.id, chiara.id], requestor: adaRef });
+  assert.deepEqual(benF[0], { type: 'invitationForBreakoutRoom', room_id: BR1, requestor: adaRef, force_join: false });
+  assert.deepEqual(chiaraF[0], benF[0]);
+  assert.deepEqual([...ben.room.invitations.keys()], [BR1]);
+  assert.deepEqual(ada.room.breakoutRooms.get(BR1).invitations, [ben.id, chiara.id]);
+
+  // --- join --------------------------------------------------------------------------------
+  const benBr = await ben.room.joinBreakoutRoom({ role: 'participant', room_id: BR1 }, { audio: true, video: false });
+  assert.ok(benBr instanceof BreakoutRoom);
+  assert.equal(benBr.roomId, BR1);
+  assert.equal(benBr.name, 'Breakout 1');
+  [adaF, benF, chiaraF] = await expectFrames([
+    [ada.rec, ['userMoved', 'userPaused']],
+    [ben.rec, ['connectedBreakoutRoom']],
+    [chiara.rec, ['userMoved', 'userPaused']],
+  ]);
+  assert.deepEqual(noId(benF[0]), {
+    type: 'connectedBreakoutRoom', result: 0, room_id: BR1, name: 'Breakout 1', owner: adaRef, participants: 2,
+    audio: true, canvas: true, share: true, members: [{ clientId: ben.id, name: 'Ben' }], invitations: [chiara.id],
+  });
+  assert.deepEqual(adaF, [
+    { type: 'userMoved', clientId: ben.id, location: { breakout: BR1 } },
+    { type: 'userPaused', clientId: ben.id, paused: true },
+  ]);
+  assert.deepEqual(ben.room.location, { breakout: BR1 });
+  assert.equal(ben.room.paused, true);
+  assert.equal(ben.room.invitations.size, 0);
+  assert.deepEqual(ada.room.breakoutRooms.get(BR1).members, [{ clientId: ben.id, name: 'Ben' }]);
+  assert.deepEqual(chiara.room.users.get(ben.id).location, { breakout: BR1 });
+
+  // --- reject, and a join without invitation -----------------------------------------------
+  const rejected = await chiara.room.rejectBreakOutRoom(BR1);
+  assert.deepEqual(noId(rejected), { type: 'ackRejectBreakoutRoom', result: 0, msg: 'Success' });
+  await assert.rejects(chiara.room.joinBreakoutRoom({ role: 'participant', room_id: BR1 }), (e) => e.result === 1737 && e.ack.type === 'failedJoinBreakOutRoom');
+  [adaF] = await expectFrames([
+    [ada.rec, ['breakoutRoomInviteRejected']],
+    [ben.rec, []],
+    [chiara.rec, ['ackRejectBreakoutRoom', 'failedJoinBreakOutRoom']],
+  ]);
+  assert.deepEqual(adaF[0], { type: 'breakoutRoomInviteRejected', room_id: BR1, clientId: chiara.id, name: 'Chiara' });
+  assert.deepEqual(ada.room.breakoutRooms.get(BR1).invitations, []);
+
+  // --- pause / resume / mute the parent from inside the break-out room ----------------------
+  assert.deepEqual(noId(await ben.room.muteRoom({ audio: true, video: false })), { type: 'ackMuteRoom', result: 0, msg: 'Room muted' });
+  assert.deepEqual(noId(await ben.room.resume()), { type: 'ackResume', result: 0, msg: 'Room resumed' });
+  assert.deepEqual(noId(await ben.room.pause()), { type: 'ackPause', result: 0, msg: 'Room paused' });
+  [adaF] = await expectFrames([
+    [ada.rec, ['userMuted', 'userPaused', 'userPaused']],
+    [ben.rec, ['ackMuteRoom', 'ackResume', 'ackPause']],
+    [chiara.rec, ['userMuted', 'userPaused', 'userPaused']],
+  ]);
+  assert.deepEqual(adaF[0], { type: 'userMuted', clientId: ben.id, muted: { audio: true, video: false } });
+  assert.deepEqual(ben.room.muted, { audio: true, video: false });
+  assert.equal(ben.room.paused, true);
+  assert.equal(ada.room.users.get(ben.id).paused, true);
+
+  // --- disconnect (break-out handle): back to the parent, the empty room is destroyed -------
+  const left = await benBr.disconnect();
+  assert.deepEqual(noId(left), { type: 'didDisconnectedBreakoutRoom', room_id: BR1, moderatorId: '', msg: 'Breakout Room disconnected', result: 0 });
+  [adaF] = await expectFrames([
+    [ada.rec, ['userMoved', 'userPaused', 'didDestroyedBreakoutRoom']],
+    [ben.rec, ['didDisconnectedBreakoutRoom']],
+    [chiara.rec, ['userMoved', 'userPaused']],
+  ]);
+  assert.deepEqual(adaF[2], { type: 'didDestroyedBreakoutRoom', room_id: BR1 });
+  assert.equal(ben.room.location, 'parent');
+  assert.equal(ben.room.paused, false);
+  assert.deepEqual(ben.room.muted, { audio: true, video: false }, 'the mute state survives leaving');
+  assert.equal(ben.room.breakoutRoom, null);
+  assert.equal(benBr.connected, false);
+  assert.deepEqual([...ada.room.breakoutRooms.keys()], [BR2]);
+
+  // --- forced join ---------------------------------------------------------------------------
+  const forced = await ada.room.inviteToBreakOutRoom({ clients: [chiara.id], room_id: BR2, force_join: true });
+  assert.deepEqual(forced.invited, [chiara.id]);
+  [adaF, benF, chiaraF] = await expectFrames([
+    [ada.rec, ['ackInviteBreakOutRoom', 'breakoutRoomInvited', 'userMoved', 'userPaused']],
+    [ben.rec, ['userMoved', 'userPaused']],
+    [chiara.rec, ['invitationForBreakoutRoom', 'connectedBreakoutRoom']],
+  ]);
+  assert.equal(chiaraF[0].force_join, true);
+  assert.equal(chiaraF[1].id, undefined, 'a forced join is an unsolicited connectedBreakoutRoom');
+  assert.equal(chiaraF[1].room_id, BR2);
+  assert.ok(chiara.room.breakoutRoom instanceof BreakoutRoom);
+  assert.equal(chiara.room.breakoutRoom.roomId, BR2);
+  assert.deepEqual(chiara.room.location, { breakout: BR2 });
+
+  // --- destroy-all: participants may not; the moderator ends every room ----------------------
+  await assert.rejects(ben.room.destroyAllBreakOutSession(), (e) => e.result === 5003 && e.ack.type === 'ackDestroyAllBreakOutSession');
+  await expectFrames([[ben.rec, ['ackDestroyAllBreakOutSession']], [ada.rec, []]]);
+  const chiaraBr = chiara.room.breakoutRoom;
+  const destroyed = await ada.room.destroyAllBreakOutSession();
+  assert.deepEqual(noId(destroyed), { type: 'ackDestroyAllBreakOutSession', result: 0, msg: { rooms: [BR2] } });
+  [adaF, benF, chiaraF] = await expectFrames([
+    [ada.rec, ['ackDestroyAllBreakOutSession', 'didDisconnectedBreakoutRoom', 'userMoved', 'userPaused']],
+    [ben.rec, ['userMoved', 'userPaused']],
+    [chiara.rec, ['didDisconnectedBreakoutRoom']],
+  ]);
+  const gone = { type: 'didDisconnectedBreakoutRoom', room_id: BR2, moderatorId: '', msg: 'Breakout Room disconnected', result: 0 };
+  assert.deepEqual(adaF[1], gone, 'the owner is told');
+  assert.deepEqual(chiaraF[0], gone, 'the member is told (no id: a notification)');
+  assert.equal(chiara.room.location, 'parent');
+  assert.equal(chiara.room.paused, false);
+  assert.equal(chiara.room.breakoutRoom, null);
+  assert.equal(chiaraBr.connected, false);
+  assert.equal(ada.room.breakoutRooms.size, 0);
+  assert.equal(ada.room.users.get(chiara.id).location, 'parent');
+
+  // --- clear-all from the parent -------------------------------------------------------------
+  const cleared = await ben.room.clearAllBreakOutSession();
+  assert.deepEqual(noId(cleared), { type: 'didDisconnectedBreakoutRoom', room_id: null, moderatorId: '', msg: 'Breakout Room disconnected', result: 0 });
+  await expectFrames([[ben.rec, ['didDisconnectedBreakoutRoom']], [ada.rec, []], [chiara.rec, []]]);
+
+  // --- create-and-invite: 3 participants in the parent, one room of 2 -------------------------
+  const dev = await client(parent.room_id, 'Dev', 'participant');
+  await expectFrames([[ada.rec, ['userConnected']], [ben.rec, ['userConnected']], [chiara.rec, ['userConnected']]]);
+  const auto = await ada.room.createAndInviteBreakoutRoom({ ...def, max_rooms: 1, force_join: false });
+  assert.equal(auto.type, 'ackCreateAndInviteBreakOutRoom');
+  const [BR3] = auto.msg.rooms;
+  assert.equal(auto.msg.invitations.length, 1);
+  assert.equal(auto.msg.invitations[0].room_id, BR3);
+  const assigned = auto.msg.invitations[0].clients;
+  assert.equal(assigned.length, 2);
+  assert.equal(auto.msg.unassigned.length, 1);
+  assert.deepEqual([...assigned, ...auto.msg.unassigned].sort(), [ben.id, chiara.id, dev.id].sort());
+  const participants = [ben, chiara, dev];
+  const results = await expectFrames([
+    [ada.rec, ['ackCreateAndInviteBreakOutRoom', 'breakoutRoomCreated', 'breakoutRoomInvited']],
+    ...participants.map((p) => [p.rec, assigned.includes(p.id) ? ['invitationForBreakoutRoom'] : []]),
+  ]);
+  assert.equal(results[0][1].name, 'Breakout 1', 'the name counter restarts when no room is live');
+  assert.deepEqual(results[0][2], { type: 'breakoutRoomInvited', room_id: BR3, clients: assigned, requestor: adaRef });
+  for (const p of participants) {
+    assert.equal(p.room.invitations.has(BR3), assigned.includes(p.id));
+  }
+
+  // destroy-all withdraws the pending invitations
+  await ada.room.destroyAllBreakOutSession();
+  const after = await expectFrames([
+    [ada.rec, ['ackDestroyAllBreakOutSession', 'didDisconnectedBreakoutRoom']],
+    ...participants.map((p) => [p.rec, assigned.includes(p.id) ? ['breakoutInvitationWithdrawn'] : []]),
+  ]);
+  assert.deepEqual(after[0][1], { type: 'didDisconnectedBreakoutRoom', room_id: BR3, moderatorId: '', msg: 'Breakout Room disconnected', result: 0 }, 'the owner is told');
+  for (const [i, p] of participants.entries()) {
+    if (assigned.includes(p.id)) {
+      assert.deepEqual(after[i + 1][0], { type: 'breakoutInvitationWithdrawn', room_id: BR3, reason: 'destroyed_all' });
+      assert.equal(p.room.invitations.size, 0);
+    }
+  }
+
+  // --- leaving ---------------------------------------------------------------------------------
+  dev.room.disconnect();
+  const [adaLeft] = await expectFrames([[ada.rec, ['userDisconnected']]]);
+  assert.deepEqual(adaLeft[0], { type: 'userDisconnected', clientId: dev.id, name: 'Dev' });
+  assert.equal(ada.room.users.has(dev.id), false);
+  for (const c of [ada, ben, chiara]) c.room.disconnect();
+});
+
+test('a used token is refused with 4103 and the socket closes', async () => {
+  const { room: parent } = await rest('POST', '/v1/rooms', { name: 'tokens', owner_ref: 'sdk-js' });
+  const { token } = await rest('POST', `/v1/rooms/${parent.room_id}/tokens`, { name: 'Eve', role: 'viewer', user_ref: '' });
+  const url = `${base.replace('http', 'ws')}/v1/signal`;
+  const eve = await connect(url, token, { WebSocket, media: false });
+  await assert.rejects(connect(url, token, { WebSocket, media: false }), (e) => e instanceof AlcoveError && e.result === 4103 && e.ack.type === 'error');
+  await assert.rejects(eve.createBreakOutRoom({ participants: 2, audio: true, video: false, canvas: false, share: false, max_rooms: 1 }), (e) => e.result === 5003);
+  eve.disconnect();
+});
