@@ -12,7 +12,8 @@
 //!   tokio one (a deterministic simulation, say).
 //!
 //! A failed acknowledgement (`result != 0`) is [`Error::Refused`]; requests give up after
-//! [`REQUEST_TIMEOUT`]. Media (WebRTC) is not part of this crate yet: it speaks signalling only.
+//! [`REQUEST_TIMEOUT`]. Media: [`Room::start_media`] negotiates the client's one peer connection
+//! (see [`media`]).
 //!
 //! ```no_run
 //! use alcove_client::proto::api::CreateTokenRequest;
@@ -53,6 +54,7 @@ mod breakout;
 mod client;
 mod error;
 mod events;
+pub mod media;
 mod rest;
 pub mod session;
 
