@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mkdir -p target
 
 echo "== cargo test (workspace) =="
-cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
 
 sum() { grep -E '^test result:' target/test-output.txt | sed -E "s/.* ([0-9]+) passed; ([0-9]+) failed.*/\\$1/" | awk '{s+=$1} END {print s+0}'; }
