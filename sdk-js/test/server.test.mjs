@@ -3,7 +3,7 @@
 // acknowledgements and the exact events each client receives.
 //
 // The server binary is built with `cargo build -p alcove-server` (or taken from $ALCOVE_BIN),
-// started on 127.0.0.1:0 with a fresh data dir, and driven through its REST API with the
+// started on 127.0.0.1:0 (signalling only: --no-media) with a fresh data dir, and driven through its REST API with the
 // development credentials it writes. Media is not tested here (Node has no WebRTC).
 
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ let auth;
 before(async (t) => {
   const bin = serverBinary(t);
   dataDir = mkdtempSync(join(tmpdir(), 'alcove-js-'));
-  server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--no-media', '--data-dir', dataDir], {
     env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,708 @@
+// @ts-check
+/**
+ * The Alcove demo: one page, no framework, no build step. It uses only the public SDK
+ * (`/sdk/alcove.js`, served from sdk-js/src) and `POST /demo/join`, which mints a token for the
+ * shared demo room while the server runs in development mode.
+ *
+ * Everything shown is drawn from the room handle's state (`room.users`, `room.breakoutRooms`,
+ * `room.invitations`, `room.talkers`, …) on every `statechange`; the only state kept here is
+ * what the person selected and typed.
+ */
+
+import { AlcoveError, breakoutOf, connect, errorName } from '/sdk/alcove.js';
+
+/** @typedef {import('/sdk/alcove.js').Room} Room */
+/** @typedef {import('/sdk/protocol.js').ServerFrame} ServerFrame */
+/** @typedef {import('/sdk/protocol.js').BreakoutRoomInfo} BreakoutRoomInfo */
+/** @typedef {import('/sdk/protocol.js').UserInfo} UserInfo */
+
+// ---------------------------------------------------------------------------------------------
+// DOM helpers.
+
+/**
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function $(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} missing from index.html`);
+  return el;
+}
+
+/** @param {string} id */
+const button = (id) => /** @type {HTMLButtonElement} */ ($(id));
+/** @param {string} id */
+const input = (id) => /** @type {HTMLInputElement} */ ($(id));
+
+/**
+ * Creates an element. Text children are text nodes (never HTML), so names typed by people are
+ * shown as they are.
+ * @param {string} tag
+ * @param {Record<string, any> | null} [attrs]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {HTMLElement}
+ */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = String(v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State of the page (not of the room: that lives in the SDK's handle).
+
+/** @type {Room | null} */
+let room = null;
+/** Client ids ticked in the people list (moderators invite / move them). */
+const selected = new Set();
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let meterTimer;
+/** @type {number | undefined} */
+let canvasAnimation;
+/** Audio slot levels above this count as speaking. */
+const SPEAKING_LEVEL = 0.02;
+
+// ---------------------------------------------------------------------------------------------
+// Messages to the person.
+
+/**
+ * Shows a message for a few seconds.
+ * @param {string} text
+ * @param {"info" | "error" | "ok"} [kind]
+ */
+function toast(text, kind = 'info') {
+  const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+  $('toasts').prepend(el);
+  setTimeout(() => el.classList.add('fade'), kind === 'error' ? 7000 : 3500);
+  setTimeout(() => el.remove(), kind === 'error' ? 7600 : 4100);
+}
+
+/**
+ * A readable sentence for an error.
+ * @param {unknown} e
+ */
+function describe(e) {
+  if (e instanceof AlcoveError) {
+    if (e.result !== null) {
+      const name = errorName(e.result);
+      const msg = typeof e.ack?.msg === 'string' ? e.ack.msg : e.message;
+      return `${msg} (error ${e.result}${name ? ` ${name}` : ''})`;
+    }
+    return e.message;
+  }
+  if (e instanceof DOMException && e.name === 'NotAllowedError') return 'Permission denied by the browser.';
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Runs an action from a button: disables it meanwhile, shows errors.
+ * @param {HTMLButtonElement | null} btn
+ * @param {string} what shown with an error, e.g. "Could not join"
+ * @param {() => Promise<unknown>} fn
+ */
+async function act(btn, what, fn) {
+  if (btn) btn.disabled = true;
+  try {
+    await fn();
+  } catch (e) {
+    toast(`${what}: ${describe(e)}`, 'error');
+    logLine('error', `${what}: ${describe(e)}`);
+  } finally {
+    if (btn) btn.disabled = false;
+    render();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event log.
+
+/**
+ * @param {string} type
+ * @param {string | ServerFrame} body
+ */
+function logLine(type, body) {
+  const time = new Date().toLocaleTimeString([], { hour12: false });
+  let text = '';
+  let ack = false;
+  let failed = false;
+  if (typeof body === 'string') {
+    text = body;
+    failed = type === 'error';
+  } else {
+    const { type: _t, ...rest } = body;
+    ack = body.id !== undefined;
+    failed = typeof body.result === 'number' && body.result !== 0;
+    text = JSON.stringify(rest);
+  }
+  const li = h('li', { class: `log-entry${failed ? ' log-failed' : ''}` },
+    h('span', { class: 'log-time' }, time),
+    h('span', { class: 'log-type' }, type),
+    ack ? h('span', { class: 'log-tag', title: 'acknowledgement of a request you made' }, 'ack') : null,
+    h('code', { class: 'log-body' }, text));
+  const log = $('log');
+  log.prepend(li);
+  while (log.childElementCount > 300) log.lastElementChild?.remove();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joining and leaving.
+
+async function join(/** @type {SubmitEvent} */ ev) {
+  ev.preventDefault();
+  const name = input('join-name').value.trim();
+  const roleInput = /** @type {HTMLInputElement | null} */ (document.querySelector('input[name=role]:checked'));
+  const role = roleInput?.value ?? 'participant';
+  const useMic = input('join-mic').checked;
+  const err = $('join-error');
+  err.hidden = true;
+  if (!name) {
+    err.textContent = 'Please enter a name.';
+    err.hidden = false;
+    return;
+  }
+  localStorage.setItem('alcove-demo', JSON.stringify({ name, role, useMic }));
+  const btn = button('join-button');
+  btn.disabled = true;
+  btn.textContent = 'Joining…';
+  setStatus('connecting…', 'pill-busy');
+  try {
+    const res = await fetch('/demo/join', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name, role }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok || body.result !== 0) {
+      throw new Error(`the server refused the demo token: ${body.msg ?? res.statusText} (${body.result ?? res.status})`);
+    }
+    const signalUrl = signalUrlFor(body.signal_url);
+    const r = await connect(signalUrl, body.token, {
+      audio: useMic ? { echoCancellation: true, noiseSuppression: true, autoGainControl: true } : false,
+      audioContainer: $('audio-sink'),
+    });
+    room = r;
+    wire(r);
+    $('join-view').hidden = true;
+    $('room-view').hidden = false;
+    setStatus('connected', 'pill-ok');
+    logLine('roomConnected', `joined "${r.name}" as ${r.me?.name} (${r.role}), client ${r.clientId}`);
+    meterTimer = setInterval(updateMeters, 150);
+    render();
+  } catch (e) {
+    err.textContent = `Could not join: ${describe(e)}`;
+    err.hidden = false;
+    setStatus('not connected', 'pill-idle');
+  } finally {
+    btn.disabled = false;
+    btn.textContent = 'Join';
+  }
+}
+
+/**
+ * The server names its own WebSocket URL from the Host header; on https pages use wss.
+ * @param {string | undefined} fromServer
+ */
+function signalUrlFor(fromServer) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (!fromServer) return `${scheme}//${location.host}/v1/signal`;
+  const u = new URL(fromServer);
+  u.protocol = scheme;
+  return u.toString();
+}
+
+/**
+ * Subscribes the page to the room.
+ * @param {Room} r
+ */
+function wire(r) {
+  r.on('frame', (/** @type {ServerFrame} */ f) => {
+    logLine(f.type, f);
+    explain(r, f);
+  });
+  r.on('statechange', () => render());
+  r.on('mediastatechange', () => renderMedia());
+  r.on('protocolerror', (/** @type {Error} */ e) => logLine('error', `undecodable frame: ${e.message}`));
+  r.on('close', (/** @type {{code: number, reason: string}} */ info) => {
+    logLine('close', `connection closed (${info.code}${info.reason ? ` ${info.reason}` : ''})`);
+    left(info.reason === 'client left'
+      ? 'You left the call.'
+      : `Disconnected (${info.code}${info.reason ? `: ${info.reason}` : ''}).`);
+  });
+}
+
+/**
+ * Back to the join form.
+ * @param {string} message
+ */
+function left(message) {
+  if (meterTimer) clearInterval(meterTimer);
+  stopCanvasAnimation();
+  room = null;
+  selected.clear();
+  $('room-view').hidden = true;
+  $('join-view').hidden = false;
+  $('whoami').hidden = true;
+  setStatus('not connected', 'pill-idle');
+  const err = $('join-error');
+  err.textContent = message;
+  err.hidden = false;
+}
+
+/**
+ * @param {string} text
+ * @param {string} cls
+ */
+function setStatus(text, cls) {
+  const el = $('conn-status');
+  el.textContent = text;
+  el.className = `pill ${cls}`;
+}
+
+/**
+ * Tells the person about things that happen to them (the log shows everything).
+ * @param {Room} r
+ * @param {ServerFrame} f
+ */
+function explain(r, f) {
+  switch (f.type) {
+    case 'invitationForBreakoutRoom':
+      toast(f.force_join
+        ? `${f.requestor.name} is moving you to ${roomName(r, f.room_id)}.`
+        : `${f.requestor.name} invites you to ${roomName(r, f.room_id)}.`);
+      break;
+    case 'connectedBreakoutRoom':
+      toast(`You are now in ${f.name}. The main room is paused.`, 'ok');
+      break;
+    case 'didDisconnectedBreakoutRoom':
+      if (f.id === undefined && f.room_id && r.breakoutHandle(f.room_id)?.connected === false && r.location === 'parent') {
+        toast('The break-out rooms were closed. You are back in the main room.', 'ok');
+      }
+      break;
+    case 'breakoutInvitationWithdrawn':
+      toast(`An invitation was withdrawn: the room was closed.`);
+      break;
+    case 'roomDisconnected':
+      toast(`The room ended: ${f.msg}`, 'error');
+      break;
+    case 'error':
+      toast(`Server error ${f.result}: ${f.msg}`, 'error');
+      break;
+    default:
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+/**
+ * @param {Room} r
+ * @param {string} roomId
+ */
+function roomName(r, roomId) {
+  const info = r.breakoutRooms.get(roomId) ?? r.breakoutHandle(roomId)?.info;
+  if (info?.name) return info.name;
+  return `a break-out room (…${roomId.slice(-4)})`;
+}
+
+/**
+ * @param {Room} r
+ * @param {UserInfo} u
+ */
+function locationLabel(r, u) {
+  const br = breakoutOf(u.location);
+  return br ? roomName(r, br) : 'Main room';
+}
+
+function render() {
+  const r = room;
+  if (!r) return;
+  const me = r.me;
+  const isMod = r.role === 'moderator';
+
+  // Header.
+  const who = $('whoami');
+  who.hidden = false;
+  who.replaceChildren(h('strong', null, me?.name ?? '?'), ' · ', r.role ?? '', ' · ', r.name);
+
+  // Where I am.
+  const inBr = breakoutOf(r.location);
+  $('here-name').textContent = inBr ? roomName(r, inBr) : 'Main room';
+  const badges = [];
+  if (inBr) badges.push(h('span', { class: `badge ${r.paused ? 'badge-warn' : 'badge-ok'}` }, r.paused ? 'main room paused' : 'hearing main room too'));
+  if (r.muted.audio) badges.push(h('span', { class: 'badge badge-warn' }, 'muted in main room'));
+  $('here-badges').replaceChildren(...badges);
+  $('br-controls').hidden = !inBr;
+  button('btn-pause').hidden = r.paused;
+  button('btn-resume').hidden = !r.paused;
+  button('btn-mute').hidden = r.muted.audio;
+  button('btn-unmute').hidden = !r.muted.audio;
+
+  renderInvitations(r);
+  renderPeople(r, isMod);
+  $('mod-panel').hidden = !isMod;
+  if (isMod) renderRooms(r);
+  renderMedia();
+}
+
+/** @param {Room} r */
+function renderInvitations(r) {
+  const cards = [...r.invitations.values()].map((inv) => {
+    const acceptBtn = /** @type {HTMLButtonElement} */ (h('button', { class: 'primary' }, 'Join'));
+    const rejectBtn = /** @type {HTMLButtonElement} */ (h('button', null, 'Decline'));
+    const inBr = breakoutOf(r.location);
+    acceptBtn.addEventListener('click', () => act(acceptBtn, 'Could not join the break-out room', async () => {
+      await r.joinBreakoutRoom({ role: 'participant', room_id: inv.room_id }, { audio: true, video: false });
+    }));
+    rejectBtn.addEventListener('click', () => act(rejectBtn, 'Could not decline', () => r.rejectBreakOutRoom(inv.room_id)));
+    if (inBr) {
+      acceptBtn.disabled = true;
+      acceptBtn.title = 'Leave your break-out room first (one at a time).';
+    }
+    return h('div', { class: 'invitation' },
+      h('div', null,
+        h('strong', null, inv.requestor.name), ' invites you to ', h('strong', null, roomName(r, inv.room_id)),
+        inBr ? h('div', { class: 'muted small' }, 'Leave your current break-out room to accept.') : null),
+      h('div', { class: 'button-row' }, acceptBtn, rejectBtn));
+  });
+  $('invitations').replaceChildren(...cards);
+}
+
+/**
+ * @param {Room} r
+ * @param {boolean} isMod
+ */
+function renderPeople(r, isMod) {
+  const users = [...r.users.values()];
+  $('people-count').textContent = String(users.length);
+  $('people-hint').hidden = !isMod;
+  for (const id of [...selected]) if (!r.users.has(id)) selected.delete(id);
+  const rows = users.map((u) => {
+    const mine = u.clientId === r.clientId;
+    const box = isMod && !mine
+      ? /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', title: 'select for invite / move', 'aria-label': `select ${u.name}` }))
+      : null;
+    if (box) {
+      box.checked = selected.has(u.clientId);
+      box.addEventListener('change', () => {
+        if (box.checked) selected.add(u.clientId);
+        else selected.delete(u.clientId);
+      });
+    }
+    const where = breakoutOf(u.location);
+    return h('li', { class: `person${mine ? ' me' : ''}`, dataset: { clientId: u.clientId } },
+      box ?? h('span', { class: 'box-space' }),
+      h('i', { class: 'dot', title: 'speaking indicator' }),
+      h('span', { class: 'person-name' }, u.name, mine ? h('span', { class: 'muted' }, ' (you)') : null),
+      h('span', { class: `role role-${u.role}` }, u.role),
+      h('span', { class: `where${where ? ' where-br' : ''}` }, locationLabel(r, u)),
+      u.paused ? h('span', { class: 'flag', title: 'main room paused' }, '⏸') : null,
+      u.muted.audio ? h('span', { class: 'flag', title: 'muted in the main room' }, '🔇') : null);
+  });
+  $('people').replaceChildren(...rows);
+}
+
+/** @param {Room} r */
+function renderRooms(r) {
+  const rooms = [...r.breakoutRooms.values()];
+  const inBr = breakoutOf(r.location);
+  const size = input('cr-size');
+  if (r.settings) size.max = String(Math.max(2, r.settings.max_active_talkers - 1));
+  if (rooms.length === 0) {
+    $('rooms').replaceChildren(h('p', { class: 'muted' }, 'No break-out rooms. Create some above.'));
+    return;
+  }
+  const cards = rooms.map((b) => {
+    const mk = (/** @type {string} */ label, /** @type {string} */ title, /** @type {() => Promise<unknown>} */ fn, cls = '') => {
+      const btn = /** @type {HTMLButtonElement} */ (h('button', { class: cls, title }, label));
+      btn.addEventListener('click', () => act(btn, label, fn));
+      return btn;
+    };
+    const invite = (/** @type {boolean} */ force) => async () => {
+      const clients = [...selected];
+      if (clients.length === 0) throw new Error('tick one or more people in the list first');
+      const ack = await r.inviteToBreakOutRoom({ clients, room_id: b.room_id, force_join: force });
+      const failed = /** @type {{clientId: string, result: number, msg: string}[]} */ (ack.failed ?? []);
+      for (const f of failed) toast(`${r.users.get(f.clientId)?.name ?? f.clientId}: ${f.msg} (${f.result})`, 'error');
+      if (ack.invited?.length) toast(`${force ? 'Moved' : 'Invited'} ${ack.invited.length} to ${b.name || 'the room'}.`, 'ok');
+      selected.clear();
+    };
+    const here = inBr === b.room_id;
+    return h('div', { class: `room-card${here ? ' here-card' : ''}` },
+      h('div', { class: 'room-head' },
+        h('strong', null, b.name || `…${b.room_id.slice(-6)}`),
+        h('span', { class: 'muted small' }, ` ${b.members.length} in · ${b.participants} places · owner ${b.owner.name}`),
+        b.share ? h('span', { class: 'badge' }, 'share') : null,
+        b.canvas ? h('span', { class: 'badge' }, 'canvas') : null,
+        here ? h('span', { class: 'badge badge-ok' }, 'you are here') : null),
+      h('div', { class: 'room-body' },
+        h('div', null, h('span', { class: 'muted small' }, 'In the room: '),
+          b.members.length ? b.members.map((m) => m.name).join(', ') : h('span', { class: 'muted' }, 'nobody yet')),
+        h('div', null, h('span', { class: 'muted small' }, 'Invited: '),
+          b.invitations.length
+            ? b.invitations.map((c) => r.users.get(c)?.name ?? c).join(', ')
+            : h('span', { class: 'muted' }, 'no pending invitations'))),
+      h('div', { class: 'button-row' },
+        mk('Invite selected', 'inviteToBreakOutRoom({force_join: false})', invite(false)),
+        mk('Move selected', 'inviteToBreakOutRoom({force_join: true}): they join at once', invite(true)),
+        here ? null : mk('Join (moderator)', 'joinBreakoutRoom({role: "moderator"}): does not take a place',
+          () => r.joinBreakoutRoom({ role: 'moderator', room_id: b.room_id }, { audio: true, video: false })),
+        here ? null : mk('Join as participant', 'joinBreakoutRoom({role: "participant"}): takes a place',
+          () => r.joinBreakoutRoom({ role: 'participant', room_id: b.room_id }, { audio: true, video: false }))));
+  });
+  $('rooms').replaceChildren(...cards);
+}
+
+function renderMedia() {
+  const r = room;
+  if (!r) return;
+  const m = r.media;
+  const st = m.state;
+  /** @type {string[]} */
+  const parts = [];
+  switch (st.state) {
+    case 'idle': parts.push('Audio: not started'); break;
+    case 'negotiating': parts.push('Audio: connecting…'); break;
+    case 'connected': parts.push(`Audio: ${st.iceState === 'connected' ? 'connected' : `negotiated (transport ${st.iceState})`}`); break;
+    case 'failed': parts.push(`Audio unavailable: ${st.error ? describe(st.error) : 'failed'}`); break;
+    case 'closed': parts.push('Audio: closed'); break;
+    case 'disabled': parts.push('Audio: not supported in this browser'); break;
+    default:
+  }
+  if (st.micError) parts.push(`microphone unavailable (${describe(st.micError)})`);
+  else if (!m.micStream) parts.push('no microphone');
+  const status = $('media-status');
+  status.textContent = parts.join(' · ');
+  status.className = `media-status ${st.state === 'failed' || st.micError ? 'warn' : ''}`;
+  button('btn-enable-audio').hidden = !st.autoplayBlocked;
+
+  const micTrack = m.micStream?.getAudioTracks()[0];
+  const micBtn = button('btn-mic');
+  micBtn.disabled = !micTrack;
+  micBtn.textContent = micTrack && !micTrack.enabled ? 'Unmute microphone' : 'Mute microphone';
+
+  // Sharing is allowed where the current room allows it.
+  const br = breakoutOf(r.location);
+  const info = br ? r.breakoutRooms.get(br) ?? r.breakoutHandle(br)?.info : null;
+  const shareAllowed = br ? !!info?.share : !!r.settings?.screen_share;
+  const canvasAllowed = br ? !!info?.canvas : !!r.settings?.canvas;
+  const connected = st.state === 'connected';
+  const sharing = !!m.localShareTrack;
+  const canvasing = !!m.localCanvasTrack;
+  const shareBtn = button('btn-share');
+  shareBtn.textContent = sharing ? 'Stop sharing screen' : 'Share screen';
+  shareBtn.disabled = !connected || (!sharing && (!shareAllowed || (!!r.share && r.share.clientId !== r.clientId)));
+  shareBtn.title = !connected ? 'media is not connected' : !shareAllowed ? 'screen share is not enabled in this room'
+    : r.share && r.share.clientId !== r.clientId ? `${r.share.name} is sharing` : '';
+  const canvasBtn = button('btn-canvas');
+  canvasBtn.textContent = canvasing ? 'Stop canvas' : 'Share canvas';
+  canvasBtn.disabled = !connected || (!canvasing && (!canvasAllowed || (!!r.canvas && r.canvas.clientId !== r.clientId)));
+  canvasBtn.title = !connected ? 'media is not connected' : !canvasAllowed ? 'canvas is not enabled in this room'
+    : r.canvas && r.canvas.clientId !== r.clientId ? `${r.canvas.name} is streaming a canvas` : '';
+
+  showRemote('share', r.share && r.share.clientId !== r.clientId ? r.share : null, () => r.shareTrack(), 'Screen shared by');
+  showRemote('canvas', r.canvas && r.canvas.clientId !== r.clientId ? r.canvas : null, () => r.canvasTrack(), 'Canvas from');
+  $('local-canvas-figure').hidden = !canvasing;
+  if (!canvasing) stopCanvasAnimation();
+}
+
+/**
+ * @param {"share" | "canvas"} kind
+ * @param {{name: string} | null} who
+ * @param {() => MediaStreamTrack | null} track
+ * @param {string} caption
+ */
+function showRemote(kind, who, track, caption) {
+  const fig = $(`${kind}-figure`);
+  const video = /** @type {HTMLVideoElement} */ ($(`${kind}-video`));
+  const t = who ? track() : null;
+  if (!who || !t) {
+    fig.hidden = true;
+    if (video.srcObject) video.srcObject = null;
+    return;
+  }
+  fig.hidden = false;
+  $(`${kind}-caption`).textContent = `${caption} ${who.name}`;
+  const current = /** @type {MediaStream | null} */ (video.srcObject);
+  if (!current || current.getVideoTracks()[0] !== t) {
+    video.srcObject = new MediaStream([t]);
+    video.play().catch(() => {});
+  }
+}
+
+/** Speaking indicators and the microphone meter, a few times a second. */
+function updateMeters() {
+  const r = room;
+  if (!r) return;
+  /** @type {Map<string, number>} */
+  const levels = new Map();
+  for (const [slot, talker] of r.talkers) {
+    levels.set(talker.clientId, Math.max(levels.get(talker.clientId) ?? 0, r.slotLevel(slot)));
+  }
+  const micTrack = r.media.micStream?.getAudioTracks()[0];
+  const mine = micTrack && micTrack.enabled ? r.media.localLevel() : 0;
+  levels.set(r.clientId, mine);
+  const meter = $('mic-meter');
+  meter.style.width = `${Math.round(Math.min(1, mine * 2) * 100)}%`;
+  for (const li of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#people .person'))) {
+    const id = li.dataset.clientId ?? '';
+    const dot = li.querySelector('.dot');
+    if (!dot) continue;
+    const level = levels.get(id);
+    const threshold = id === r.clientId ? 0.05 : SPEAKING_LEVEL;
+    dot.classList.toggle('talker', level !== undefined && id !== r.clientId);
+    dot.classList.toggle('speaking', level !== undefined && level > threshold);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The canvas that "Share canvas" streams: a small animation, so that motion is visible.
+
+function startCanvasAnimation() {
+  const canvas = /** @type {HTMLCanvasElement} */ ($('local-canvas'));
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return canvas;
+  const name = room?.me?.name ?? '';
+  const t0 = performance.now();
+  const draw = () => {
+    const t = (performance.now() - t0) / 1000;
+    const { width: w, height: hgt } = canvas;
+    ctx.fillStyle = `hsl(${(t * 20) % 360} 45% 18%)`;
+    ctx.fillRect(0, 0, w, hgt);
+    for (let i = 0; i < 5; i++) {
+      const x = w / 2 + Math.cos(t * (0.8 + i * 0.3) + i) * (w / 2 - 24);
+      const y = hgt / 2 + Math.sin(t * (1.1 + i * 0.2) + i * 2) * (hgt / 2 - 24);
+      ctx.beginPath();
+      ctx.fillStyle = `hsl(${(i * 72 + t * 40) % 360} 80% 60%)`;
+      ctx.arc(x, y, 14, 0, Math.PI * 2);
+      ctx.fill();
+    }
+    ctx.fillStyle = '#fff';
+    ctx.font = '16px system-ui, sans-serif';
+    ctx.fillText(`${name} · ${new Date().toLocaleTimeString([], { hour12: false })}`, 12, hgt - 12);
+    canvasAnimation = requestAnimationFrame(draw);
+  };
+  stopCanvasAnimation();
+  draw();
+  return canvas;
+}
+
+function stopCanvasAnimation() {
+  if (canvasAnimation !== undefined) cancelAnimationFrame(canvasAnimation);
+  canvasAnimation = undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buttons.
+
+/**
+ * @param {string} id
+ * @param {string} what
+ * @param {(r: Room) => Promise<unknown>} fn
+ */
+function onClick(id, what, fn) {
+  const btn = button(id);
+  btn.addEventListener('click', () => {
+    const r = room;
+    if (r) void act(btn, what, () => fn(r));
+  });
+}
+
+function definition() {
+  const rooms = Number(input('cr-rooms').value);
+  const size = Number(input('cr-size').value);
+  return {
+    participants: size,
+    audio: true,
+    video: false,
+    canvas: input('cr-canvas').checked,
+    share: input('cr-share').checked,
+    max_rooms: rooms,
+  };
+}
+
+function setup() {
+  // Remember the last name and role.
+  try {
+    const saved = JSON.parse(localStorage.getItem('alcove-demo') ?? 'null');
+    if (saved) {
+      input('join-name').value = saved.name ?? '';
+      const radio = /** @type {HTMLInputElement | null} */ (document.querySelector(`input[name=role][value="${saved.role}"]`));
+      if (radio) radio.checked = true;
+      input('join-mic').checked = saved.useMic !== false;
+    }
+  } catch {
+    // Nothing saved.
+  }
+  $('join-form').addEventListener('submit', (ev) => void join(/** @type {SubmitEvent} */ (ev)));
+
+  onClick('btn-pause', 'Could not pause the main room', (r) => r.pause());
+  onClick('btn-resume', 'Could not resume the main room', (r) => r.resume());
+  onClick('btn-mute', 'Could not mute', (r) => r.muteRoom({ audio: true, video: false }));
+  onClick('btn-unmute', 'Could not unmute', (r) => r.unmuteRoom({ audio: true, video: false }));
+  onClick('btn-leave-br', 'Could not leave the break-out room', async (r) => {
+    const br = r.breakoutRoom;
+    if (!br) throw new Error('you are not in a break-out room');
+    await br.disconnect();
+    toast('Back in the main room.', 'ok');
+  });
+  onClick('btn-clear-all', 'Could not clear', (r) => r.clearAllBreakOutSession());
+  onClick('btn-create', 'Could not create rooms', async (r) => {
+    const ack = await r.createBreakOutRoom(definition());
+    toast(`Created ${ack.msg.rooms.length} room(s).`, 'ok');
+  });
+  onClick('btn-create-invite', 'Could not create and assign', async (r) => {
+    const force = input('cr-force').checked;
+    const ack = await r.createAndInviteBreakoutRoom({ ...definition(), force_join: force });
+    const n = ack.msg.invitations.reduce((/** @type {number} */ s, /** @type {{clients: string[]}} */ i) => s + i.clients.length, 0);
+    toast(`Created ${ack.msg.rooms.length} room(s); ${force ? 'moved' : 'invited'} ${n}; ${ack.msg.unassigned.length} stay in the main room.`, 'ok');
+  });
+  onClick('btn-destroy-all', 'Could not close the rooms', async (r) => {
+    if (!confirm('Close every break-out room and bring everyone back to the main room?')) return;
+    const ack = await r.destroyAllBreakOutSession();
+    toast(`Closed ${ack.msg.rooms.length} room(s).`, 'ok');
+  });
+  onClick('btn-mic', 'Microphone', async (r) => {
+    const t = r.media.micStream?.getAudioTracks()[0];
+    if (t) t.enabled = !t.enabled;
+  });
+  onClick('btn-enable-audio', 'Could not start sound', async (r) => {
+    if (!(await r.media.resumeAudio())) throw new Error('the browser still blocks playback');
+  });
+  onClick('btn-share', 'Screen share', async (r) => {
+    if (r.media.localShareTrack) await r.stopShare();
+    else await r.shareScreen();
+  });
+  onClick('btn-canvas', 'Canvas', async (r) => {
+    if (r.media.localCanvasTrack) {
+      await r.stopCanvas();
+      stopCanvasAnimation();
+    } else {
+      const canvas = startCanvasAnimation();
+      $('local-canvas-figure').hidden = false;
+      try {
+        await r.shareCanvas(canvas, 15);
+      } catch (e) {
+        stopCanvasAnimation();
+        $('local-canvas-figure').hidden = true;
+        throw e;
+      }
+    }
+  });
+  onClick('btn-leave-call', 'Could not leave', async (r) => {
+    r.disconnect();
+  });
+  button('btn-clear-log').addEventListener('click', () => $('log').replaceChildren());
+}
+
+setup();
