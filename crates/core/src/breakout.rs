@@ -614,8 +614,14 @@ impl Family {
     // ----- leaving: disconnect / clear all -----
 
     fn disconnect(&mut self, caller: ClientId, id: RequestId, r: RoomRef) {
+        // A failed disconnect still names the room it was asked about.
         let fail = |code: ErrorCode| {
-            ServerMessage::failure_for("disconnect", code, code.message().to_owned())
+            ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom {
+                room_id: Some(r.room_id.clone()),
+                moderator_id: String::new(),
+                msg: code.message().to_owned(),
+                result: code.code(),
+            })
         };
         let Some(c) = self.clients.get(&caller) else {
             return;

@@ -241,9 +241,16 @@ async fn read_loop<S, E>(
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | None => return,
             Some(Err(e)) => {
-                // Oversize messages (over the 1 MiB transport limit) end up here.
+                // Oversize messages (over the 1 MiB transport limit) end up here; anything
+                // else is a broken stream (protocol error).
                 debug!("read error: {e}");
-                let _ = tx.try_send(Outbound::CloseCode(1009, "message too big"));
+                let text = e.to_string();
+                let close = if text.contains("too long") || text.contains("too big") {
+                    Outbound::CloseCode(1009, "message too big")
+                } else {
+                    Outbound::CloseCode(1002, "protocol error")
+                };
+                let _ = tx.try_send(close);
                 return;
             }
         };
