@@ -145,11 +145,13 @@ function logLine(type, body) {
     failed = typeof body.result === 'number' && body.result !== 0;
     text = JSON.stringify(rest);
   }
+  const full = text;
+  if (text.length > 400) text = `${text.slice(0, 400)}… (${full.length} characters)`;
   const li = h('li', { class: `log-entry${failed ? ' log-failed' : ''}` },
     h('span', { class: 'log-time' }, time),
     h('span', { class: 'log-type' }, type),
     ack ? h('span', { class: 'log-tag', title: 'acknowledgement of a request you made' }, 'ack') : null,
-    h('code', { class: 'log-body' }, text));
+    h('code', { class: 'log-body', title: full.length > 400 ? full.slice(0, 4000) : undefined }, text));
   const log = $('log');
   log.prepend(li);
   while (log.childElementCount > 300) log.lastElementChild?.remove();
@@ -192,6 +194,8 @@ async function join(/** @type {SubmitEvent} */ ev) {
       audioContainer: $('audio-sink'),
     });
     room = r;
+    // For the browser console (and browser tests): the SDK handle of this page.
+    /** @type {any} */ (window).alcoveRoom = r;
     wire(r);
     $('join-view').hidden = true;
     $('room-view').hidden = false;
@@ -312,7 +316,7 @@ function explain(r, f) {
 function roomName(r, roomId) {
   const info = r.breakoutRooms.get(roomId) ?? r.breakoutHandle(roomId)?.info;
   if (info?.name) return info.name;
-  return `a break-out room (…${roomId.slice(-4)})`;
+  return `a break-out room (id …${roomId.slice(-4)})`;
 }
 
 /**
@@ -406,8 +410,9 @@ function renderPeople(r, isMod) {
       h('span', { class: 'person-name' }, u.name, mine ? h('span', { class: 'muted' }, ' (you)') : null),
       h('span', { class: `role role-${u.role}` }, u.role),
       h('span', { class: `where${where ? ' where-br' : ''}` }, locationLabel(r, u)),
-      u.paused ? h('span', { class: 'flag', title: 'main room paused' }, '⏸') : null,
-      u.muted.audio ? h('span', { class: 'flag', title: 'muted in the main room' }, '🔇') : null);
+      h('span', { class: 'flags' },
+        u.paused ? h('span', { class: 'flag flag-paused', title: 'main room paused: does not hear the main room, is not heard there' }, 'paused') : null,
+        u.muted.audio ? h('span', { class: 'flag flag-muted', title: 'muted in the main room' }, 'muted') : null));
   });
   $('people').replaceChildren(...rows);
 }
