@@ -21,8 +21,10 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod media;
 pub mod req;
 pub mod world;
 
 pub use clock::Clock;
+pub use media::MediaWorld;
 pub use world::{Connection, Inboxes, World};

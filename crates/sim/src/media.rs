@@ -1,0 +1,428 @@
+//! [`MediaWorld`]: a family with its media plane and real str0m peers, on a virtual clock and an
+//! in-memory network.
+//!
+//! Each simulated client is a full WebRTC peer (str0m `Rtc` as offerer, the same m-line layout
+//! as the SDKs: mic, share, canvas, audio slots, share slot, canvas slot). Datagrams move
+//! between the family and the peers in memory, so ICE, DTLS and SRTP run for real but in
+//! virtual time: a test of who hears whom after a move takes milliseconds and gives the same
+//! result on every run. Used by the media scenario tests and by the benchmarks.
+
+use crate::clock::Clock;
+use alcove_core::media::MediaConfig;
+use alcove_core::{Family, FamilyConfig, Input, NewClient, Output};
+use alcove_proto::api::RoomSettings;
+use alcove_proto::signal::{ClientMessage, MediaMids, Role, SdpOffer, ServerFrame, ServerMessage};
+use alcove_proto::{ClientId, RequestId, RoomId};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::change::SdpAnswer;
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Rtc};
+
+/// The server's address in the simulated network.
+pub const SERVER_ADDR: &str = "10.0.0.1:7881";
+
+/// One frame a peer received on an audio slot.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    /// Slot index.
+    pub slot: usize,
+    /// The frame bytes.
+    pub data: Arc<[u8]>,
+}
+
+struct Peer {
+    addr: SocketAddr,
+    rtc: Rtc,
+    mic: Mid,
+    slots: Vec<Mid>,
+    rtp_time: u64,
+    heard: Vec<Heard>,
+    frames: Vec<ServerFrame>,
+    connected: bool,
+}
+
+/// A family with media and `n` real peers in memory.
+pub struct MediaWorld {
+    clock: Clock,
+    family: Family,
+    server: SocketAddr,
+    peers: BTreeMap<ClientId, Peer>,
+    /// Datagrams in flight: (from, to, bytes).
+    wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    next_request: u64,
+    next_client: u32,
+    deadline: Instant,
+    /// Audio slots each peer asks for (the room's `max_active_talkers`).
+    slots: usize,
+    /// Datagrams the family sent (for cost accounting).
+    pub transmitted: u64,
+}
+
+impl std::fmt::Debug for MediaWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaWorld")
+            .field("peers", &self.peers.len())
+            .finish()
+    }
+}
+
+impl MediaWorld {
+    /// A family with media enabled; no peers yet.
+    pub fn new(settings: RoomSettings, seed: u64) -> MediaWorld {
+        // The one wall-clock read: the base of the virtual clock (see `Clock`).
+        let clock = Clock::starting_at(Instant::now());
+        let server: SocketAddr = SERVER_ADDR.parse().expect("literal address");
+        let mut config =
+            FamilyConfig::new(RoomId::from("parent"), "Media sim", settings.clone(), seed);
+        config.media = Some(MediaConfig {
+            candidate: server,
+            local: server,
+        });
+        let slots = settings.max_active_talkers as usize;
+        let family = Family::new(config, clock.now());
+        MediaWorld {
+            slots,
+            deadline: clock.now(),
+            clock,
+            family,
+            server,
+            peers: BTreeMap::new(),
+            wire: VecDeque::new(),
+            next_request: 1,
+            next_client: 1,
+            transmitted: 0,
+        }
+    }
+
+    /// The family (queries).
+    pub fn family(&self) -> &Family {
+        &self.family
+    }
+
+    /// Connects a client (signalling) and negotiates its peer connection; pumps until ICE and
+    /// DTLS are up. Panics if anything is refused.
+    pub fn join(&mut self, name: &str, role: Role) -> ClientId {
+        let client = ClientId(format!("c{:03}", self.next_client));
+        let addr: SocketAddr = format!("10.0.1.{}:5000", self.next_client)
+            .parse()
+            .expect("address");
+        self.next_client += 1;
+        let id = self.next_id();
+        self.family.handle_input(Input::Connect {
+            now: self.clock.now(),
+            client: client.clone(),
+            id,
+            user: NewClient::new(name, role),
+            version: 1,
+        });
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(self.clock.now());
+        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
+        let mut change = rtc.sdp_api();
+        let mic = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let share = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let canvas = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let n = self.family_settings_slots();
+        let slots: Vec<Mid> = (0..n)
+            .map(|_| change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None))
+            .collect();
+        let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let (offer, pending) = change.apply().expect("an offer");
+        self.peers.insert(
+            client.clone(),
+            Peer {
+                addr,
+                rtc,
+                mic,
+                slots: slots.clone(),
+                rtp_time: 0,
+                heard: Vec::new(),
+                frames: Vec::new(),
+                connected: false,
+            },
+        );
+        self.drain();
+        let mids = MediaMids {
+            mic: Some(mic.to_string()),
+            share: Some(share.to_string()),
+            canvas: Some(canvas.to_string()),
+            audio_slots: slots.iter().map(|m| m.to_string()).collect(),
+            share_slot: Some(share_slot.to_string()),
+            canvas_slot: Some(canvas_slot.to_string()),
+        };
+        let ack = self.request(
+            &client,
+            ClientMessage::SdpOffer(SdpOffer {
+                sdp: offer.to_sdp_string(),
+                mids,
+            }),
+        );
+        let ServerMessage::SdpAnswer(a) = ack.msg else {
+            panic!("sdpOffer answered with {:?}", ack.msg)
+        };
+        assert_eq!(a.result, 0, "sdpOffer refused: {}", a.msg);
+        let answer = SdpAnswer::from_sdp_string(&a.sdp).expect("answer parses");
+        let peer = self.peers.get_mut(&client).expect("just inserted");
+        peer.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .expect("answer accepted");
+        for _ in 0..400 {
+            self.pump(Duration::from_millis(5));
+            if self.peers.get(&client).is_some_and(|p| p.connected) {
+                return client;
+            }
+        }
+        panic!("{client} did not connect (ICE + DTLS) in 2 s of virtual time");
+    }
+
+    fn family_settings_slots(&self) -> usize {
+        self.slots
+    }
+
+    fn next_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        id
+    }
+
+    /// Sends a request and returns its ack (notifications stay in the client's frames).
+    pub fn request(&mut self, client: &ClientId, msg: ClientMessage) -> ServerFrame {
+        let id = self.next_id();
+        self.family.handle_input(Input::Request {
+            now: self.clock.now(),
+            client: client.clone(),
+            id,
+            msg,
+        });
+        self.drain();
+        let peer = self.peers.get_mut(client).expect("known client");
+        let pos = peer
+            .frames
+            .iter()
+            .position(|f| f.id == Some(id))
+            .expect("one ack per request");
+        peer.frames.remove(pos)
+    }
+
+    /// Frames (notifications) received by `client` since the last call.
+    pub fn take_frames(&mut self, client: &ClientId) -> Vec<ServerFrame> {
+        self.peers
+            .get_mut(client)
+            .map(|p| std::mem::take(&mut p.frames))
+            .unwrap_or_default()
+    }
+
+    /// `client` publishes one 20 ms Opus frame stamped with `payload`.
+    pub fn talk(&mut self, client: &ClientId, payload: &[u8]) {
+        let now = self.clock.now();
+        let peer = self.peers.get_mut(client).expect("known client");
+        let mut frame = vec![0xF8];
+        frame.extend_from_slice(payload);
+        let t = MediaTime::new(peer.rtp_time, Frequency::FORTY_EIGHT_KHZ);
+        peer.rtp_time += 960;
+        if let Some(w) = peer.rtc.writer(peer.mic) {
+            let pt = w
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Opus)
+                .map(|p| p.pt());
+            if let Some(pt) = pt {
+                let _ = w.audio_level(-20, true).write(pt, now, t, frame);
+            }
+        }
+    }
+
+    /// Frames `client` heard since the last call.
+    pub fn take_heard(&mut self, client: &ClientId) -> Vec<Heard> {
+        self.peers
+            .get_mut(client)
+            .map(|p| std::mem::take(&mut p.heard))
+            .unwrap_or_default()
+    }
+
+    /// Advances virtual time by `d`, delivering every datagram and timeout on the way.
+    pub fn pump(&mut self, d: Duration) {
+        let end = self.clock.now() + d;
+        loop {
+            self.drain();
+            let next_peer = self
+                .peers
+                .values_mut()
+                .filter_map(|p| peer_timeout(&mut p.rtc))
+                .min();
+            let next = [Some(self.deadline), next_peer]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(end);
+            if next > end {
+                break;
+            }
+            self.clock.advance_to(next);
+            let now = self.clock.now();
+            if self.deadline <= now {
+                self.family.handle_input(Input::Timeout(now));
+            }
+            for p in self.peers.values_mut() {
+                let _ = p.rtc.handle_input(str0m::Input::Timeout(now));
+            }
+            if next == end {
+                self.drain();
+                break;
+            }
+        }
+        self.clock.advance_to(end);
+    }
+
+    /// Runs one step: a datagram from a peer to the family, as the benchmarks feed it.
+    pub fn deliver_to_family(&mut self, from: SocketAddr, contents: Vec<u8>) {
+        self.family.handle_input(Input::Receive {
+            now: self.clock.now(),
+            source: from,
+            destination: self.server,
+            contents,
+        });
+        self.drain_family_only();
+    }
+
+    /// Collects the datagrams `client`'s peer wants to send now, without delivering them.
+    pub fn capture_from_peer(&mut self, client: &ClientId) -> Vec<(SocketAddr, Vec<u8>)> {
+        let peer = self.peers.get_mut(client).expect("known client");
+        let mut out = Vec::new();
+        while let Ok(o) = peer.rtc.poll_output() {
+            match o {
+                str0m::Output::Transmit(t) => out.push((peer.addr, t.contents.to_vec())),
+                str0m::Output::Timeout(_) => break,
+                str0m::Output::Event(_) => {}
+            }
+        }
+        out
+    }
+
+    /// Moves the virtual clock by `d` without delivering anything.
+    pub fn advance_clock(&mut self, d: Duration) {
+        self.clock.advance(d);
+    }
+
+    fn drain_family_only(&mut self) {
+        loop {
+            match self.family.poll_output() {
+                Output::Timeout(t) => {
+                    self.deadline = t;
+                    return;
+                }
+                Output::Transmit { .. } => self.transmitted += 1,
+                _ => {}
+            }
+        }
+    }
+
+    /// Moves everything until the network is quiet at the current instant.
+    fn drain(&mut self) {
+        loop {
+            let mut progressed = false;
+            loop {
+                match self.family.poll_output() {
+                    Output::Timeout(t) => {
+                        self.deadline = t;
+                        break;
+                    }
+                    Output::Transmit {
+                        source,
+                        destination,
+                        contents,
+                    } => {
+                        self.transmitted += 1;
+                        self.wire.push_back((source, destination, contents));
+                        progressed = true;
+                    }
+                    Output::Send { to, frame } => {
+                        if let Some(p) = self.peers.get_mut(&to) {
+                            p.frames.push(frame);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for p in self.peers.values_mut() {
+                loop {
+                    match p.rtc.poll_output() {
+                        Ok(str0m::Output::Transmit(t)) => {
+                            self.wire
+                                .push_back((p.addr, t.destination, t.contents.to_vec()));
+                            progressed = true;
+                        }
+                        Ok(str0m::Output::Event(Event::Connected)) => p.connected = true,
+                        Ok(str0m::Output::Event(Event::MediaData(d))) => {
+                            if let Some(slot) = p.slots.iter().position(|m| *m == d.mid) {
+                                p.heard.push(Heard {
+                                    slot,
+                                    data: d.data.clone(),
+                                });
+                            }
+                        }
+                        Ok(str0m::Output::Event(_)) => {}
+                        Ok(str0m::Output::Timeout(_)) | Err(_) => break,
+                    }
+                }
+            }
+            let now = self.clock.now();
+            while let Some((from, to, bytes)) = self.wire.pop_front() {
+                if to == self.server {
+                    self.family.handle_input(Input::Receive {
+                        now,
+                        source: from,
+                        destination: to,
+                        contents: bytes,
+                    });
+                } else if let Some(p) = self.peers.values_mut().find(|p| p.addr == to) {
+                    if let Ok(contents) = bytes.as_slice().try_into() {
+                        let input = str0m::Input::Receive(
+                            now,
+                            Receive {
+                                proto: Protocol::Udp,
+                                source: from,
+                                destination: to,
+                                contents,
+                            },
+                        );
+                        let _ = p.rtc.handle_input(input);
+                    }
+                }
+                progressed = true;
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// The peer address of `client` (benchmarks feed datagrams "from" it).
+    pub fn addr_of(&self, client: &ClientId) -> SocketAddr {
+        self.peers[client].addr
+    }
+}
+
+/// str0m's next timeout for a peer, polled without losing outputs (peers are drained first).
+fn peer_timeout(rtc: &mut Rtc) -> Option<Instant> {
+    match rtc.poll_output() {
+        Ok(str0m::Output::Timeout(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// The sender stamped into a frame by [`MediaWorld::talk`] (bytes after the TOC byte, up to ':').
+pub fn stamp(frame: &[u8]) -> String {
+    let body = frame.get(1..).unwrap_or_default();
+    let end = body.iter().position(|b| *b == b':').unwrap_or(body.len());
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}
