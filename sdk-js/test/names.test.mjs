@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BreakoutRoom, Room, connect } from '../src/alcove.js';
 import { ACK_TYPES, AlcoveError, CLIENT_TYPES, SEED_CALLBACKS, SEED_METHODS, SERVER_TYPES } from '../src/protocol.js';
-import { FakeWebSocket } from './fake-socket.mjs';
+import { FakeWebSocket } from '../test-support/fake-socket.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -7,79 +7,20 @@
 // development credentials it writes. Media is not tested here (Node has no WebRTC).
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { AlcoveError, BreakoutRoom, connect } from '../src/alcove.js';
-
-const repo = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Finds or builds the server binary. */
-function serverBinary(t) {
-  if (process.env.ALCOVE_BIN) return process.env.ALCOVE_BIN;
-  const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
-  const bin = join(targetDir, 'debug', process.platform === 'win32' ? 'alcove.exe' : 'alcove');
-  const build = spawnSync('cargo', ['build', '-q', '-p', 'alcove-server'], { cwd: repo, encoding: 'utf8' });
-  if (build.status !== 0) {
-    if (existsSync(bin)) {
-      t.diagnostic(`cargo build -p alcove-server failed; testing the existing ${bin}:\n${build.stderr ?? build.error}`);
-    } else {
-      throw new Error(`cargo build -p alcove-server failed:\n${build.stderr ?? build.error}`);
-    }
-  }
-  return bin;
-}
+import { startServer } from '../test-support/server.mjs';
 
 let server;
-let dataDir;
-let base; // http://127.0.0.1:port
-let auth;
+let rest;
 
 before(async (t) => {
-  const bin = serverBinary(t);
-  dataDir = mkdtempSync(join(tmpdir(), 'alcove-js-'));
-  server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--no-media', '--data-dir', dataDir], {
-    env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  server.stderr.on('data', (d) => { stderr += d; });
-  base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}\n${stderr}`)), 30_000);
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}\n${stderr}`)));
-  });
-  const creds = JSON.parse(readFileSync(join(dataDir, 'dev-credentials.json'), 'utf8'));
-  auth = `Basic ${Buffer.from(`${creds.app_id}:${creds.app_key}`).toString('base64')}`;
+  server = await startServer({ media: false, diagnostic: (m) => t.diagnostic(m) });
+  rest = server.rest;
 });
 
-after(() => {
-  server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-async function rest(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { Authorization: auth, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  assert.equal(json.result, 0, `${method} ${path}: ${JSON.stringify(json)}`);
-  return json;
-}
+after(() => server?.stop());
 
 /** Every frame a client receives, taken in steps. */
 class Recorder {
@@ -123,7 +64,7 @@ const noId = ({ id: _id, ...rest }) => rest;
 
 async function client(roomId, name, role) {
   const { token } = await rest('POST', `/v1/rooms/${roomId}/tokens`, { name, role, user_ref: `u-${name}` });
-  const room = await connect(`${base.replace('http', 'ws')}/v1/signal`, token, { WebSocket, media: false });
+  const room = await connect(server.signalUrl, token, { WebSocket, media: false });
   return { room, rec: new Recorder(room), id: room.clientId, name };
 }
 
@@ -332,7 +273,7 @@ test('break-out lifecycle against the real server', async () => {
 test('a used token is refused with 4103 and the socket closes', async () => {
   const { room: parent } = await rest('POST', '/v1/rooms', { name: 'tokens', owner_ref: 'sdk-js' });
   const { token } = await rest('POST', `/v1/rooms/${parent.room_id}/tokens`, { name: 'Eve', role: 'viewer', user_ref: '' });
-  const url = `${base.replace('http', 'ws')}/v1/signal`;
+  const url = server.signalUrl;
   const eve = await connect(url, token, { WebSocket, media: false });
   await assert.rejects(connect(url, token, { WebSocket, media: false }), (e) => e instanceof AlcoveError && e.result === 4103 && e.ack.type === 'error');
   await assert.rejects(eve.createBreakOutRoom({ participants: 2, audio: true, video: false, canvas: false, share: false, max_rooms: 1 }), (e) => e.result === 5003);
