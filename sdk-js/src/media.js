@@ -126,7 +126,10 @@ export class MediaSession {
     if (!this._starting) {
       this._starting = this._start().catch((e) => {
         const err = e instanceof Error ? e : new Error(String(e));
-        this._setState({ state: 'failed', error: err });
+        if (this.state.state !== 'disabled') {
+          this._teardown();
+          this._setState({ state: 'failed', error: err });
+        }
         throw err;
       });
     }
@@ -467,6 +470,14 @@ export class MediaSession {
   /** Closes the peer connection and releases the microphone. */
   close() {
     if (this.state.state === 'closed') return;
+    this._teardown();
+    if (this.state.state !== 'idle' && this.state.state !== 'disabled' && this.state.state !== 'failed') {
+      this._setState({ state: 'closed' });
+    }
+  }
+
+  /** @private */
+  _teardown() {
     void this._localShareEnded('share');
     void this._localShareEnded('canvas');
     this.micStream?.getTracks().forEach((t) => t.stop());
@@ -483,7 +494,6 @@ export class MediaSession {
     if (this._audioContext) void this._audioContext.close().catch(() => {});
     this._audioContext = null;
     this._micAnalyser = null;
-    if (this.state.state !== 'idle' && this.state.state !== 'disabled') this._setState({ state: 'closed' });
   }
 
   /**
