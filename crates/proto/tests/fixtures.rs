@@ -98,6 +98,16 @@ const SERVER_TYPES: &[&str] = &[
     "userPaused",
     "userMuted",
     "roomDisconnected",
+    "sdpAnswer",
+    "ackStartShare",
+    "ackStopShare",
+    "ackStartCanvas",
+    "ackStopCanvas",
+    "shareStarted",
+    "shareStopped",
+    "canvasStarted",
+    "canvasStopped",
+    "activeTalkersUpdated",
 ];
 
 /// The `type` names a `#[serde(tag = "type")]` enum accepts, read from serde's own
@@ -133,6 +143,11 @@ const ACK_TYPES: &[&str] = &[
     "ackUnmuteRoom",
     "didDisconnectedBreakoutRoom",
     "ackDestroyAllBreakOutSession",
+    "sdpAnswer",
+    "ackStartShare",
+    "ackStopShare",
+    "ackStartCanvas",
+    "ackStopCanvas",
 ];
 
 /// Server types whose very meaning is a failure (`result` ≠ 0 even without `.error`).
@@ -379,10 +394,128 @@ fn every_failure_ack_shape_that_can_occur_has_a_fixture() {
         "ackUnmuteRoom",
         "didDisconnectedBreakoutRoom",
         "ackDestroyAllBreakOutSession",
+        "sdpAnswer",
+        "ackStartShare",
+        "ackStopShare",
+        "ackStartCanvas",
+        "ackStopCanvas",
     ] {
         assert!(
             names.contains(format!("server.{ack}.error").as_str()),
             "no server.{ack}.error.json"
+        );
+    }
+}
+
+/// The m-sections of an SDP: `(mid, kind, direction)` in m-line order.
+fn sdp_sections(sdp: &str) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for line in sdp.split("\r\n") {
+        if let Some(m) = line.strip_prefix("m=") {
+            let kind = m.split(' ').next().unwrap_or_default().to_owned();
+            out.push((String::new(), kind, "sendrecv".to_owned()));
+        } else if let Some(last) = out.last_mut() {
+            if let Some(mid) = line.strip_prefix("a=mid:") {
+                last.0 = mid.to_owned();
+            } else if let Some(dir) = ["sendonly", "recvonly", "sendrecv", "inactive"]
+                .into_iter()
+                .find(|d| line == format!("a={d}"))
+            {
+                last.2 = dir.to_owned();
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_media_fixtures_describe_one_consistent_negotiation() {
+    let all = fixtures();
+    let get = |name: &str| {
+        all.iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no fixture {name}.json"))
+    };
+    let offer_frame = decode_client_frame(&get("client.sdpOffer").text).expect("decodes");
+    let ClientMessage::SdpOffer(offer) = &offer_frame.msg else {
+        panic!("client.sdpOffer is not an sdpOffer");
+    };
+    assert!(
+        offer.sdp.ends_with("\r\n") && !offer.sdp.replace("\r\n", "").contains('\n'),
+        "SDP lines end in CRLF"
+    );
+
+    // `mids` names every m-line of the offer, in the documented layout order, with the
+    // documented kind and direction.
+    let m = &offer.mids;
+    let one = |mid: &Option<String>, kind: &str, dir: &str| {
+        let mid = mid.clone().expect("the fixture names every role");
+        (mid, kind.to_owned(), dir.to_owned())
+    };
+    let mut expected = vec![
+        one(&m.mic, "audio", "sendonly"),
+        one(&m.share, "video", "sendonly"),
+        one(&m.canvas, "video", "sendonly"),
+    ];
+    for slot in &m.audio_slots {
+        expected.push((slot.clone(), "audio".into(), "recvonly".into()));
+    }
+    expected.push(one(&m.share_slot, "video", "recvonly"));
+    expected.push(one(&m.canvas_slot, "video", "recvonly"));
+    let offered = sdp_sections(&offer.sdp);
+    assert_eq!(offered, expected, "client.sdpOffer: mids ↔ m-lines");
+
+    // No more audio slots than the room's max_active_talkers.
+    let ServerMessage::RoomConnected(connected) =
+        ServerFrame::decode(&get("server.roomConnected").text)
+            .expect("decodes")
+            .msg
+    else {
+        panic!("server.roomConnected is not a roomConnected");
+    };
+    assert!(m.audio_slots.len() <= connected.room.settings.max_active_talkers as usize);
+
+    // The answer acks the offer: same id, same mids (directions mirrored), ICE-lite, and the
+    // server's one host candidate.
+    let answer_frame = ServerFrame::decode(&get("server.sdpAnswer").text).expect("decodes");
+    assert_eq!(answer_frame.id, Some(offer_frame.id));
+    let ServerMessage::SdpAnswer(answer) = &answer_frame.msg else {
+        panic!("server.sdpAnswer is not an sdpAnswer");
+    };
+    let mirrored: Vec<(String, String, String)> = offered
+        .iter()
+        .map(|(mid, kind, dir)| {
+            let dir = match dir.as_str() {
+                "sendonly" => "recvonly",
+                "recvonly" => "sendonly",
+                other => other,
+            };
+            (mid.clone(), kind.clone(), dir.to_owned())
+        })
+        .collect();
+    assert_eq!(sdp_sections(&answer.sdp), mirrored, "server.sdpAnswer");
+    let lines: Vec<&str> = answer.sdp.split("\r\n").collect();
+    assert!(lines.contains(&"a=ice-lite"), "the server is ICE-lite");
+    let candidates: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .collect();
+    assert_eq!(candidates.len(), 1, "one candidate: the advertised address");
+    assert!(candidates[0].contains(" udp ") && candidates[0].contains(" typ host"));
+
+    // Talkers point into the offered audio slots.
+    let ServerMessage::ActiveTalkersUpdated(talkers) =
+        ServerFrame::decode(&get("server.activeTalkersUpdated").text)
+            .expect("decodes")
+            .msg
+    else {
+        panic!("server.activeTalkersUpdated is not an activeTalkersUpdated");
+    };
+    for t in &talkers.talkers {
+        assert!(
+            (t.slot as usize) < m.audio_slots.len(),
+            "slot {} offered",
+            t.slot
         );
     }
 }
