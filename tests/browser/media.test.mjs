@@ -1,0 +1,441 @@
+// Real-browser test of Alcove's media plane: five Chromium processes, each capturing its own
+// pure tone as its microphone, connect through the browser SDK served by the server. Every page
+// analyses each of its audio slots (WebAudio FFT → dominant frequency → tone → clientId) and
+// the test asserts who hears whom through break-out moves, that one peer connection carries
+// every move without renegotiation, that screen share and canvas reach only the sharer's
+// break-out room, and prints how long a move takes until the browser hears the new room.
+//
+// Run it through ./run.sh (a network namespace with only `lo`). Environment:
+//   ALCOVE_BIN  the server binary (default <repo>/target/debug/alcove)
+//   CHROMIUM    the browser (default /usr/bin/chromium)
+//   KEEP_TMP=1  keep the temp dir (server log, WAV files)
+
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeTone } from './tones.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const BIN = process.env.ALCOVE_BIN ?? join(ROOT, 'target/debug/alcove');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
+];
+
+/** The participants: name, role, tone. BR1 = A, B; BR2 = C, D; M stays in the parent. */
+const PEOPLE = [
+  { name: 'M', role: 'moderator', hz: 300 },
+  { name: 'A', role: 'participant', hz: 500 },
+  { name: 'B', role: 'participant', hz: 700 },
+  { name: 'C', role: 'participant', hz: 900 },
+  { name: 'D', role: 'participant', hz: 1100 },
+];
+const NAMES = PEOPLE.map((p) => p.name);
+/** A page "hears" a tone when some slot carries it in at least this share of the window's frames. */
+const HEARD_FRACTION = 0.5;
+const WINDOW_MS = 1000;
+
+// ---- results ---------------------------------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+/**
+ * @param {string} label
+ * @param {boolean} ok
+ * @param {unknown} [detail] printed when the check fails
+ */
+function check(label, ok, detail) {
+  if (ok) {
+    passed++;
+    console.log(`ok     ${label}`);
+  } else {
+    failed++;
+    console.log(`FAILED ${label}${detail === undefined ? '' : `\n       ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`}`);
+  }
+}
+
+/** @param {Iterable<string>} a @param {Iterable<string>} b */
+function sameSet(a, b) {
+  const x = [...new Set(a)].sort();
+  const y = [...new Set(b)].sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+/** @param {number[]} xs */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// ---- server ----------------------------------------------------------------------------------
+
+/** @param {'tcp' | 'udp'} kind */
+function freePort(kind) {
+  return new Promise((res, rej) => {
+    if (kind === 'tcp') {
+      const s = createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const port = /** @type {import('node:net').AddressInfo} */ (s.address()).port;
+        s.close(() => res(port));
+      });
+    } else {
+      const s = createSocket('udp4');
+      s.once('error', rej);
+      s.bind(0, '127.0.0.1', () => {
+        const port = s.address().port;
+        s.close(() => res(port));
+      });
+    }
+  });
+}
+
+async function startServer(tmp) {
+  const http = await freePort('tcp');
+  const udp = await freePort('udp');
+  const dataDir = join(tmp, 'data');
+  const logPath = join(tmp, 'server.log');
+  const log = openSync(logPath, 'w');
+  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${http}`, '--udp-listen', `127.0.0.1:${udp}`, '--data-dir', dataDir], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  const base = `http://127.0.0.1:${http}`;
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${readFileSync(logPath, 'utf8')}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok && existsSync(join(dataDir, 'dev-credentials.json'))) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('server did not answer /healthz within 10 s');
+    await sleep(50);
+  }
+  const creds = JSON.parse(readFileSync(join(dataDir, 'dev-credentials.json'), 'utf8'));
+  const auth = 'Basic ' + Buffer.from(`${creds.app_id}:${creds.app_key}`).toString('base64');
+  /** @param {string} path @param {unknown} body */
+  const post = async (path, body) => {
+    const r = await fetch(base + path, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const j = await r.json();
+    if (!r.ok || j.result !== 0) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(j)}`);
+    return j;
+  };
+  return { proc, base, logPath, post };
+}
+
+// ---- browsers --------------------------------------------------------------------------------
+
+/**
+ * @param {{name: string, hz: number}} who
+ * @param {string} base
+ * @param {string} tmp
+ */
+async function openPage(who, base, tmp) {
+  const wav = join(tmp, `${who.name}-${who.hz}Hz.wav`);
+  writeTone(wav, who.hz);
+  // playwright-core gives every launch its own fresh temporary --user-data-dir. Its default
+  // --mute-audio is dropped so remote audio is rendered exactly as for a user.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, `--use-file-for-fake-audio-capture=${wav}`],
+    ignoreDefaultArgs: ['--mute-audio'],
+  });
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log(`[${who.name}] page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[${who.name}] console error: ${m.text()}`);
+  });
+  // The page is a real document of the server's origin (its /healthz answer), so the browser
+  // treats it like the demo page (same origin, loopback address space: a page fulfilled by
+  // request interception would be a public-address-space page and Chromium's Local Network
+  // Access checks would block its WebSocket to 127.0.0.1). The harness goes in as a module script.
+  await page.route(`${base}/favicon.ico`, (route) => route.fulfill({ status: 204 }));
+  await page.goto(`${base}/healthz`);
+  await page.addScriptTag({ content: readFileSync(join(HERE, 'harness.js'), 'utf8'), type: 'module' });
+  await page.waitForFunction(() => /** @type {any} */ (window).T?.ready === true);
+  return { ...who, browser, page, clientId: '', tone: who.hz };
+}
+
+/**
+ * @param {any} p a participant with a page
+ * @param {string} fn a T.* function name
+ * @param {unknown[]} args
+ */
+function call(p, fn, ...args) {
+  return p.page.evaluate(([f, a]) => /** @type {any} */ (window).T[f](...a), [fn, args]);
+}
+
+/**
+ * Polls `fn(arg)` in the page until it is true (at most 5 s); a check records the outcome.
+ * @param {any} p @param {(arg: any) => boolean} fn @param {unknown} arg @param {string} label
+ */
+async function waitFor(p, fn, arg, label) {
+  const deadline = Date.now() + 5000;
+  let ok = false;
+  while (!(ok = await p.page.evaluate(fn, arg)) && Date.now() < deadline) await sleep(20);
+  check(label, ok);
+}
+
+// ---- listening -------------------------------------------------------------------------------
+
+/** @param {any[]} ps */
+async function listen(ps, ms) {
+  await Promise.all(ps.map((p) => call(p, 'resetWindow')));
+  await sleep(ms);
+  return Promise.all(ps.map((p) => call(p, 'readWindow')));
+}
+
+/**
+ * What a window says a page heard: names heard steadily, and names heard in any frame at all.
+ * @param {any} w a T.readWindow() result
+ * @param {Record<string, string>} toneName tone → name
+ */
+function hearing(w, toneName) {
+  const steady = [];
+  const any = [];
+  for (const [tone, n] of Object.entries(w.tone)) {
+    const name = toneName[tone] ?? `?${tone}`;
+    any.push(name);
+    if (n >= HEARD_FRACTION * w.frames) steady.push(name);
+  }
+  return { steady: steady.sort(), any: any.sort() };
+}
+
+/**
+ * Waits (up to `timeoutMs`) until every page steadily hears exactly its expected set, then
+ * listens for one more window and checks it strictly: the expected names steadily, nobody else
+ * in any frame on any slot, the SDK's slot map (activeTalkersUpdated) naming exactly the expected
+ * clients, and every detected tone on the slot the map gives its owner.
+ * @param {string} phase
+ * @param {any[]} ps
+ * @param {Record<string, string[]>} expected name → names it must hear
+ */
+async function expectHearing(phase, ps, expected, timeoutMs = 6000) {
+  const toneName = Object.fromEntries(ps.map((p) => [String(p.tone), p.name]));
+  const idOf = Object.fromEntries(ps.map((p) => [p.name, p.clientId]));
+  const nameOfId = Object.fromEntries(ps.map((p) => [p.clientId, p.name]));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ws = await listen(ps, 300);
+    const settled = ps.every((p, i) => {
+      const h = hearing(ws[i], toneName);
+      return sameSet(h.steady, expected[p.name]) && sameSet(h.any, expected[p.name]);
+    });
+    if (settled || Date.now() > deadline) break;
+  }
+  const ws = await listen(ps, WINDOW_MS);
+  ps.forEach((p, i) => {
+    const w = ws[i];
+    const h = hearing(w, toneName);
+    const want = expected[p.name];
+    const detail = { frames: w.frames, tones: w.tone, slots: w.slots, talkers: w.talkers.map(([s, c]) => [s, nameOfId[c] ?? c]), location: w.location, ctx: w.ctxState };
+    check(`${phase}: ${p.name} hears ${want.length ? want.join(', ') : 'nobody'}`, sameSet(h.steady, want) && w.frames > 50, detail);
+    const extra = h.any.filter((n) => !want.includes(n));
+    check(`${phase}: ${p.name} hears no one else, in any frame on any slot`, extra.length === 0 && w.unknown === 0, { extra, unknown: w.unknown, ...detail });
+    check(`${phase}: ${p.name}'s slot map (activeTalkersUpdated) names exactly ${want.length ? want.join(', ') : 'nobody'}`,
+      sameSet(w.talkers.map(([, c]) => c), want.map((n) => idOf[n])), detail);
+    check(`${phase}: ${p.name} hears each tone on the slot the map gives its owner`, w.mismatches === 0, { mismatches: w.mismatches, samples: w.mismatchSamples });
+  });
+}
+
+/**
+ * Arms `watchers` ({page, tones}) and runs `action` (which returns the page-side timing of the
+ * request); resolves with the latency from the request to the first frame of a new-room tone.
+ * @param {string} label
+ * @param {{p: any, from: string[]}[]} watchers
+ * @param {() => Promise<any>} action
+ */
+async function timedMove(label, watchers, action, latencies) {
+  const key = `w${Math.random().toString(16).slice(2)}`;
+  await Promise.all(watchers.map((w) => call(w.p, 'arm', key, w.from.map((n) => PEOPLE.find((x) => x.name === n).hz))));
+  const r = await action();
+  check(`${label}: request acknowledged`, r.ok, r);
+  const deadline = Date.now() + 5000;
+  for (const w of watchers) {
+    let wt;
+    for (;;) {
+      wt = await call(w.p, 'watcher', key);
+      if (wt.first !== null || Date.now() > deadline) break;
+      await sleep(20);
+    }
+    check(`${label}: ${w.p.name} did not hear ${w.from.join('/')} before the move`, !wt.presentAtArm, wt);
+    const ok = wt.first !== null;
+    check(`${label}: ${w.p.name} hears its new room (${w.from.join('/')}) after the move`, ok, wt);
+    if (ok) {
+      const ms = Math.round(wt.first - r.t0);
+      const heard = PEOPLE.find((x) => x.hz === wt.tone)?.name;
+      const map = wt.mapAt === null ? null : Math.round(wt.mapAt - r.t0);
+      const jb = await call(w.p, 'jitterSince', key);
+      latencies.push({ who: w.p.name, move: label, ms, heard, map, slot: wt.slot, jb });
+    }
+  }
+  return r;
+}
+
+// ---- the scenario ----------------------------------------------------------------------------
+
+async function main() {
+  const t0 = Date.now();
+  const tmp = mkdtempSync(join(tmpdir(), 'alcove-browser-'));
+  /** @type {any} */
+  let server = null;
+  /** @type {any[]} */
+  let ps = [];
+  const latencies = [];
+  try {
+    server = await startServer(tmp);
+    const room = (await server.post('/v1/rooms', {
+      name: 'browser media test', owner_ref: 'tests/browser',
+      settings: { mode: 'group', max_active_talkers: 6, screen_share: true, canvas: true },
+    })).room;
+    ps = await Promise.all(PEOPLE.map((who) => openPage(who, server.base, tmp)));
+    const byName = Object.fromEntries(ps.map((p) => [p.name, p]));
+    const { M, A, B, C, D } = byName;
+    const signal = `ws://127.0.0.1:${new URL(server.base).port}/v1/signal`;
+    await Promise.all(ps.map(async (p) => {
+      const { token } = await server.post(`/v1/rooms/${room.room_id}/tokens`, { name: p.name, role: p.role, user_ref: `u-${p.name}` });
+      const info = await call(p, 'join', signal, token);
+      p.clientId = info.clientId;
+      check(`${p.name}: media negotiated with 6 audio slots + share/canvas slots`, info.slots === 6 && !!info.mids?.share_slot && !!info.mids?.canvas_slot, info);
+    }));
+    const toneOwner = Object.fromEntries(ps.map((p) => [String(p.tone), p.clientId]));
+    await Promise.all(ps.map((p) => call(p, 'setTones', toneOwner)));
+    console.log(`# ${ps.length} browsers connected in ${Date.now() - t0} ms`);
+
+    // 1. Parent: everyone hears everyone else.
+    const others = (n) => NAMES.filter((x) => x !== n);
+    await expectHearing('parent', ps, Object.fromEntries(NAMES.map((n) => [n, others(n)])), 8000);
+    for (const p of ps) {
+      const first = await p.page.evaluate(() => /** @type {any} */ (window).T.firstAudioAt - /** @type {any} */ (window).T.joinStartedAt);
+      console.log(`# ${p.name}: join() called → first audio on a slot: ${Math.round(first)} ms (all five join at once)`);
+    }
+
+    // 2. Two break-out rooms; A then C go first (their rooms are empty), then B joins A and D
+    //    joins C: B and D each hear their new room's member, who was paused out of the parent.
+    const created = await call(M, 'createBreakOutRoom', { participants: 2, audio: true, video: false, canvas: true, share: true, max_rooms: 2 });
+    check('moderator creates two break-out rooms (share + canvas)', created.ok && created.ack?.msg?.rooms?.length === 2, created);
+    const [BR1, BR2] = created.ack.msg.rooms;
+    for (const [p, br] of [[A, BR1], [C, BR2]]) {
+      const r = await call(M, 'forceInvite', [p.clientId], br);
+      check(`force_join ${p.name} into ${br === BR1 ? 'BR1' : 'BR2'}: acknowledged`, r.ok, r);
+    }
+    await expectHearing('A alone in BR1, C alone in BR2 (both paused)', ps, { M: ['B', 'D'], A: [], B: ['M', 'D'], C: [], D: ['M', 'B'] });
+    await timedMove('force_join B into BR1', [{ p: B, from: ['A'] }], () => call(M, 'forceInvite', [B.clientId], BR1), latencies);
+    // D is invited without force_join and joins itself (joinBreakoutRoom on the parent handle).
+    const inv = await call(M, 'invite', [D.clientId], BR2);
+    check('invite D to BR2 (no force_join): acknowledged', inv.ok && inv.ack?.result === 0, inv);
+    await waitFor(D, (br) => /** @type {any} */ (window).T.room.invitations.has(br), BR2, 'D holds the invitation to BR2');
+    await timedMove('D joinBreakoutRoom(BR2)', [{ p: D, from: ['C'] }], () => call(D, 'joinBreakout', BR2), latencies);
+    for (const [p, br] of [[A, BR1], [B, BR1], [C, BR2], [D, BR2]]) {
+      const loc = await p.page.evaluate(() => /** @type {any} */ (window).T.room.location);
+      check(`${p.name} is in ${br === BR1 ? 'BR1' : 'BR2'} (forced join)`, loc?.breakout === br, loc);
+    }
+    await expectHearing('split (BR1 = A+B, BR2 = C+D, M alone in the parent)', ps, { M: [], A: ['B'], B: ['A'], C: ['D'], D: ['C'] });
+
+    // 3. Screen share (A) and canvas (B) inside BR1.
+    const share = await call(A, 'shareScreen');
+    check('A shares its screen in BR1 (getDisplayMedia + startShare)', share.ok, share);
+    const canvas = await call(B, 'shareCanvas');
+    check('B streams an animated canvas in BR1 (captureStream + startCanvas)', canvas.ok, canvas);
+    await sleep(1500);
+    const v1 = Object.fromEntries(await Promise.all(ps.map(async (p) => [p.name, await call(p, 'videoStats')])));
+    await sleep(1000);
+    const v2 = Object.fromEntries(await Promise.all(ps.map(async (p) => [p.name, await call(p, 'videoStats')])));
+    const grows = (n, slot) => v2[n][slot].framesDecoded > v1[n][slot].framesDecoded && v1[n][slot].framesDecoded > 0;
+    const silent = (n, slot) => v2[n][slot].framesDecoded === 0 && v2[n][slot].bytesReceived === 0 && v2[n][slot].packetsReceived === 0;
+    check('B decodes A\'s screen share on its share slot (framesDecoded grows)', grows('B', 'share'), { before: v1.B.share, after: v2.B.share });
+    check('A decodes B\'s canvas on its canvas slot (framesDecoded grows)', grows('A', 'canvas'), { before: v1.A.canvas, after: v2.A.canvas });
+    check('A receives nothing on its own share slot; B nothing on its own canvas slot', silent('A', 'share') && silent('B', 'canvas'), { A: v2.A.share, B: v2.B.canvas });
+    for (const n of ['C', 'D', 'M']) {
+      check(`${n} (${n === 'M' ? 'parent' : 'BR2'}) receives no packet on its share or canvas slot`, silent(n, 'share') && silent(n, 'canvas'), v2[n]);
+    }
+    const logs = Object.fromEntries(await Promise.all(ps.map(async (p) => [p.name, await p.page.evaluate(() => /** @type {any} */ (window).T.log)])));
+    const started = (n, type) => logs[n].filter((e) => e.type === type);
+    check('shareStarted reaches B once (A\'s share, BR1)', started('B', 'shareStarted').length === 1 && started('B', 'shareStarted')[0].clientId === A.clientId && started('B', 'shareStarted')[0].room_id === BR1, started('B', 'shareStarted'));
+    check('canvasStarted reaches A once (B\'s canvas, BR1)', started('A', 'canvasStarted').length === 1 && started('A', 'canvasStarted')[0].clientId === B.clientId && started('A', 'canvasStarted')[0].room_id === BR1, started('A', 'canvasStarted'));
+    check('no shareStarted to A (the sharer), C, D or M', ['A', 'C', 'D', 'M'].every((n) => started(n, 'shareStarted').length === 0), Object.fromEntries(['A', 'C', 'D', 'M'].map((n) => [n, started(n, 'shareStarted')])));
+    check('no canvasStarted to B (the sharer), C, D or M', ['B', 'C', 'D', 'M'].every((n) => started(n, 'canvasStarted').length === 0), Object.fromEntries(['B', 'C', 'D', 'M'].map((n) => [n, started(n, 'canvasStarted')])));
+    await expectHearing('BR1 sharing', ps, { M: [], A: ['B'], B: ['A'], C: ['D'], D: ['C'] }, 3000);
+
+    // 4. B leaves BR1 (disconnect on its handle): it hears the parent (M) again; its canvas ends.
+    await timedMove('B disconnect() from BR1', [{ p: B, from: ['M'] }], () => call(B, 'disconnectBreakout'), latencies);
+    await expectHearing('B back in the parent', ps, { M: ['B'], A: [], B: ['M'], C: ['D'], D: ['C'] });
+    const logs2 = Object.fromEntries(await Promise.all(ps.map(async (p) => [p.name, await p.page.evaluate(() => /** @type {any} */ (window).T.log)])));
+    check('A gets canvasStopped when B leaves BR1', logs2.A.some((e) => e.type === 'canvasStopped' && e.clientId === B.clientId), logs2.A.filter((e) => e.type.startsWith('canvas')));
+    const bLocal = await call(B, 'localSharing');
+    check('B\'s SDK ended its canvas when it left BR1 (track stopped, sender cleared)', bLocal.localCanvasTrack === null && bLocal.canvasSender === null && bLocal.canvas === null, bLocal);
+    const aLocal = await call(A, 'localSharing');
+    check('A\'s SDK still shares its screen in BR1, and knows of no canvas', aLocal.localShareTrack === 'live' && aLocal.shareSender === 'live' && aLocal.canvas === null, aLocal);
+    const v3 = Object.fromEntries(await Promise.all(ps.map(async (p) => [p.name, await call(p, 'videoStats')])));
+    await sleep(700);
+    const v4 = Object.fromEntries(await Promise.all(ps.map(async (p) => [p.name, await call(p, 'videoStats')])));
+    check('B (now in the parent) no longer receives A\'s screen share', v4.B.share.packetsReceived === v3.B.share.packetsReceived, { before: v3.B.share, after: v4.B.share });
+    check('A no longer receives a canvas (B left)', v4.A.canvas.packetsReceived === v3.A.canvas.packetsReceived, { before: v3.A.canvas, after: v4.A.canvas });
+    check('M (parent) still receives no share/canvas packet', silent('M', 'share') && v4.M.share.packetsReceived === 0 && v4.M.canvas.packetsReceived === 0, v4.M);
+
+    // 5. destroyAllBreakOutSession: everyone is back in the parent and hears everyone.
+    await timedMove('destroyAllBreakOutSession', [
+      { p: A, from: ['M', 'B', 'C', 'D'] },
+      { p: C, from: ['M', 'A', 'B'] },
+      { p: D, from: ['M', 'A', 'B'] },
+    ], () => call(M, 'destroyAll'), latencies);
+    const aLocal2 = await call(A, 'localSharing');
+    check('A\'s SDK ended its screen share when destroy-all moved it to the parent', aLocal2.localShareTrack === null && aLocal2.shareSender === null && aLocal2.share === null, aLocal2);
+    await expectHearing('after destroyAllBreakOutSession', ps, Object.fromEntries(NAMES.map((n) => [n, others(n)])));
+
+    // 6. One peer connection per client, negotiated once, connected throughout.
+    for (const p of ps) {
+      const r = await call(p, 'pcReport');
+      check(`${p.name}: one RTCPeerConnection, the SDK's, for the whole test`, r.pcCount === 1 && r.sameAsSdk, r);
+      check(`${p.name}: negotiated once (1 createOffer, 1 setLocalDescription, 1 setRemoteDescription, no ICE restart)`,
+        r.calls.createOffer === 1 && r.calls.setLocalDescription === 1 && r.calls.setRemoteDescription === 1 && r.calls.createAnswer === 0 && r.calls.restartIce === 0, r.calls);
+      check(`${p.name}: no negotiationneeded after the answer`, r.negotiationNeeded.afterAnswer === 0, r.negotiationNeeded);
+      const states = r.connStates.map(([, s]) => s);
+      const firstConnected = states.indexOf('connected');
+      check(`${p.name}: connectionState reached connected once and stayed connected`,
+        r.connectionState === 'connected' && firstConnected >= 0 && states.slice(firstConnected).length === 1 && r.signalingState === 'stable',
+        { states, ice: r.iceStates.map(([, s]) => s), now: r.connectionState });
+    }
+  } catch (e) {
+    check('the scenario ran to the end', false, e instanceof Error ? e.stack : String(e));
+  } finally {
+    await Promise.all(ps.map((p) => p.browser.close().catch(() => {})));
+    if (server) {
+      server.proc.kill('SIGTERM');
+      if (failed > 0) {
+        const log = readFileSync(server.logPath, 'utf8');
+        if (log.trim()) console.log(`# server log (tail):\n${log.split('\n').slice(-40).join('\n')}`);
+      }
+    }
+    // Move latencies (also when the scenario stopped early).
+    console.log('# move → first audio from the new room (request sent in the page → first analyser frame with a new-room tone):');
+    for (const l of latencies) {
+      const jb = l.jb ? `; that slot's jitter buffer meanwhile: delay ${l.jb.delayMs} ms, target ${l.jb.targetMs} ms` : '';
+      console.log(`#   ${l.move}: ${l.who} hears ${l.heard} after ${l.ms} ms (activeTalkersUpdated after ${l.map} ms${jb})`);
+    }
+    if (latencies.length) {
+      const ms = latencies.map((l) => l.ms);
+      console.log(`# move → first audio from new room: min ${Math.min(...ms)} ms, median ${median(ms)} ms, max ${Math.max(...ms)} ms (n=${ms.length})`);
+    }
+    if (process.env.KEEP_TMP) console.log(`# kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`# browser test wall time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+await main();
