@@ -408,6 +408,8 @@ async function main() {
       check(`${p.name}: connectionState reached connected once and stayed connected`,
         r.connectionState === 'connected' && firstConnected >= 0 && states.slice(firstConnected).length === 1 && r.signalingState === 'stable',
         { states, ice: r.iceStates.map(([, s]) => s), now: r.connectionState });
+      const ice = r.iceStates.map(([, s]) => s);
+      check(`${p.name}: ICE never disconnected, failed or restarted`, ice.includes('connected') && !ice.some((s) => ['disconnected', 'failed', 'closed'].includes(s)) && ice.filter((s) => s === 'checking').length <= 1, ice);
     }
   } catch (e) {
     check('the scenario ran to the end', false, e instanceof Error ? e.stack : String(e));
