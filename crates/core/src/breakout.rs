@@ -763,6 +763,16 @@ impl Family {
                 self.return_to_parent_reset(m);
             }
             self.withdraw(&b, WithdrawReason::DestroyedAll);
+            // Alcove: every other moderator learns the room is gone (their break-out panels
+            // would otherwise keep it); the caller has its ack.
+            for m in self.moderators() {
+                if m != caller {
+                    let n = RoomRef {
+                        room_id: room.clone(),
+                    };
+                    self.send(&m, None, ServerMessage::DidDestroyedBreakoutRoom(n));
+                }
+            }
         }
     }
 

@@ -912,7 +912,11 @@ async fn destroy_all_brings_everyone_back_resumed_unmuted_and_withdraws_invitati
     // C: pending invitation withdrawn.
     let c = p[4].sync().await;
     assert_eq!(breakout_notes(&c), vec!["breakoutInvitationWithdrawn"]);
-    assert!(breakout_notes(&p[0].sync().await).is_empty());
+    assert_eq!(
+        breakout_notes(&p[0].sync().await),
+        vec!["didDestroyedBreakoutRoom", "didDestroyedBreakoutRoom"],
+        "every other moderator learns each room is gone"
+    );
     assert!(
         breakout_notes(&p[1].sync().await).is_empty(),
         "the caller has its ack"

@@ -61,7 +61,8 @@ fn destroy_all_returns_everyone_resumed_and_unmuted() {
     assert_eq!(n.find(&pat, "didDisconnectedBreakoutRoom"), [&disc(&mine)]);
     assert_eq!(n.find(&olga, "didDisconnectedBreakoutRoom"), [&disc(&hers)]);
     assert_eq!(n.find(&max, "didDisconnectedBreakoutRoom"), [&disc(&empty)]);
-    n.assert_none("didDestroyedBreakoutRoom");
+    // Every other moderator (Mia; Max called) learns each of the three rooms is gone.
+    n.assert_sent("didDestroyedBreakoutRoom", &[&mia, &mia, &mia]);
     n.assert_none("didUserDisconnectedFromBreakoutRoom");
 
     // Withdrawn invitations.

@@ -159,3 +159,43 @@ fn a_breakout_member_hears_its_first_new_room_frame_within_one_frame_period() {
         "the move is a remap: the next frame of A reaches B"
     );
 }
+
+#[test]
+fn breakout_rooms_never_hear_each_other_even_when_both_members_resume() {
+    let mut w = MediaWorld::new(RoomSettings::default(), 13);
+    let m = w.join("M", Role::Moderator);
+    let a = w.join("A", Role::Participant);
+    let b = w.join("B", Role::Participant);
+    let ack = w.request(&m, req::create(2, 2));
+    let rooms = req::rooms(&ack);
+    for (who, room) in [(&a, &rooms[0]), (&b, &rooms[1])] {
+        let inv = Invitee {
+            clients: vec![who.clone()],
+            room_id: room.clone(),
+            force_join: true,
+        };
+        w.request(&m, ClientMessage::InviteToBreakOutRoom(inv));
+        assert_eq!(w.request(who, ClientMessage::Resume).msg.result(), Some(0));
+    }
+    let all = [(&m, "M"), (&a, "A"), (&b, "B")];
+    round(&mut w, &all, 200);
+    for (x, _) in all {
+        heard(&mut w, x);
+    }
+    round(&mut w, &all, 400);
+    assert_eq!(
+        heard(&mut w, &a),
+        set(&["M"]),
+        "A (room 1, resumed) hears the parent, not room 2"
+    );
+    assert_eq!(
+        heard(&mut w, &b),
+        set(&["M"]),
+        "B (room 2, resumed) hears the parent, not room 1"
+    );
+    assert_eq!(
+        heard(&mut w, &m),
+        set(&["A", "B"]),
+        "the parent hears both resumed members"
+    );
+}

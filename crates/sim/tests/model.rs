@@ -1051,6 +1051,14 @@ impl Model {
                 };
                 self.tell(i, ServerMessage::BreakoutInvitationWithdrawn(n));
             }
+            for m in self.moderators() {
+                if &m != c {
+                    let n = RoomRef {
+                        room_id: r.id.clone(),
+                    };
+                    self.tell(&m, ServerMessage::DidDestroyedBreakoutRoom(n));
+                }
+            }
         }
         ServerMessage::AckDestroyAllBreakOutSession(AckDestroyAllBreakOutSession {
             result: 0,

@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use str0m::media::{KeyframeRequestKind, MediaData, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceCreds, Rtc};
+use str0m::{Candidate, Event, Rtc};
 use talkers::Candidate as TalkerCandidate;
 
 /// How often talker slots are re-evaluated (besides on every route change).
@@ -113,6 +113,10 @@ pub(crate) struct MediaState {
     next_talkers: Option<Instant>,
     /// Sessions written to since they were last polled.
     dirty: Vec<ClientId>,
+    /// Where each client was at its last route (to tell a mover about running shares once).
+    last_location: BTreeMap<ClientId, Location>,
+    /// The session each remote address last reached (demultiplexing cache).
+    by_addr: std::collections::HashMap<SocketAddr, ClientId>,
 }
 
 impl MediaState {
@@ -191,19 +195,15 @@ impl Family {
                 self.send(
                     &caller,
                     Some(id),
-                    fail(ErrorCode::SdpRejected, format!("SDP offer rejected: {e}")),
+                    fail(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
                 );
                 return;
             }
         };
-        let ufrag = format!("{:016x}", self.rng.next_u64());
-        let pass = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
+        // ICE credentials must be unguessable (RFC 8445): str0m draws them from its own secure
+        // generator (not the family's seeded one); the ufrag is read back for demultiplexing.
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
-            .set_local_ice_credentials(IceCreds {
-                ufrag: ufrag.clone(),
-                pass,
-            })
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
@@ -214,21 +214,21 @@ impl Family {
                 rtc.add_local_candidate(c);
             }
             Err(e) => {
-                self.send(
-                    &caller,
-                    Some(id),
-                    fail(ErrorCode::Internal, format!("bad ICE candidate: {e}")),
-                );
+                self.send(&caller, Some(id), {
+                    let _ = e;
+                    fail(ErrorCode::Internal, ErrorCode::Internal.message().into())
+                });
                 return;
             }
         }
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         let answer = match rtc.sdp_api().accept_offer(sdp) {
             Ok(a) => a,
             Err(e) => {
                 self.send(
                     &caller,
                     Some(id),
-                    fail(ErrorCode::SdpRejected, format!("SDP offer rejected: {e}")),
+                    fail(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
                 );
                 return;
             }
@@ -435,6 +435,36 @@ impl Family {
                     .push_back(Output::IceUnbound { ufrag: s.ufrag });
             }
             self.media.fanout.remove(client);
+            self.media.last_location.remove(client);
+        }
+        if let Some(here) = here {
+            let moved = self.media.last_location.get(client) != Some(&here);
+            let first = !self.media.last_location.contains_key(client);
+            self.media
+                .last_location
+                .insert(client.clone(), here.clone());
+            // Entering a room (or connecting) where a share / canvas is running: say so.
+            if moved || first {
+                for kind in [Sharing::Share, Sharing::Canvas] {
+                    let Some(sharer) = self.media.sharing.get(&(kind, here.clone())).cloned()
+                    else {
+                        continue;
+                    };
+                    if &sharer == client {
+                        continue;
+                    }
+                    let n = SharingStarted {
+                        room_id: self.location_room(&here),
+                        client_id: sharer.clone(),
+                        name: c_name(self, &sharer),
+                    };
+                    let msg = match kind {
+                        Sharing::Share => ServerMessage::ShareStarted(n),
+                        Sharing::Canvas => ServerMessage::CanvasStarted(n),
+                    };
+                    self.send(client, None, msg);
+                }
+            }
         }
         if !self.media.sessions.is_empty() {
             // Re-map once, at the end of the current input (a wave of moves is one evaluation).
@@ -489,14 +519,33 @@ impl Family {
                 contents,
             },
         );
-        let Some(client) = self
+        // Fast path: the session this address last spoke to (checked, not trusted).
+        let known = self
             .media
-            .sessions
-            .iter()
-            .find(|(_, s)| s.rtc.accepts(&input))
-            .map(|(c, _)| c.clone())
-        else {
-            return;
+            .by_addr
+            .get(&source)
+            .filter(|c| {
+                self.media
+                    .sessions
+                    .get(*c)
+                    .is_some_and(|s| s.rtc.accepts(&input))
+            })
+            .cloned();
+        let client = match known {
+            Some(c) => c,
+            None => {
+                let Some(c) = self
+                    .media
+                    .sessions
+                    .iter()
+                    .find(|(_, s)| s.rtc.accepts(&input))
+                    .map(|(c, _)| c.clone())
+                else {
+                    return;
+                };
+                self.media.by_addr.insert(source, c.clone());
+                c
+            }
         };
         if let Some(s) = self.media.sessions.get_mut(&client) {
             if s.rtc.handle_input(input).is_err() {
@@ -601,8 +650,10 @@ impl Family {
                 // A new speaker: map it without waiting for the next tick.
                 self.media.next_talkers = Some(now);
             }
-            let targets = self.media.fanout.get(src).cloned().unwrap_or_default();
-            for (rx, slot) in targets {
+            // Taken out and put back: no allocation per packet.
+            let targets = self.media.fanout.remove(src).unwrap_or_default();
+            for (rx, slot) in &targets {
+                let (rx, slot) = (rx.clone(), *slot);
                 let Some(r) = self.media.sessions.get_mut(&rx) else {
                     continue;
                 };
@@ -621,9 +672,14 @@ impl Family {
                             time,
                             d.data.clone(),
                         );
-                        self.media.dirty.push(rx);
+                        if !self.media.dirty.contains(&rx) {
+                            self.media.dirty.push(rx);
+                        }
                     }
                 }
+            }
+            if !targets.is_empty() {
+                self.media.fanout.insert(src.clone(), targets);
             }
             return;
         }
@@ -730,9 +786,13 @@ impl Family {
             if &s.id == rx || s.user.role == Role::Viewer {
                 continue;
             }
-            let same_breakout =
-                matches!(&r.location, Location::Breakout(_)) && s.location == r.location;
-            if same_breakout || (!r.paused && self.heard_in_parent(&s.id)) {
+            // Break-out rooms are isolated from each other: a receiver in a break-out room hears
+            // its own room, plus (when resumed) the sources in the parent — never another
+            // break-out room, even one whose member is resumed.
+            let in_breakout = matches!(&r.location, Location::Breakout(_));
+            let same_breakout = in_breakout && s.location == r.location;
+            let parent_source = !in_breakout || s.location == Location::Parent;
+            if same_breakout || (!r.paused && parent_source && self.heard_in_parent(&s.id)) {
                 out.push(s.id.clone());
             }
         }
@@ -870,6 +930,18 @@ impl Family {
     pub fn media_sessions(&self) -> usize {
         self.media.session_count()
     }
+}
+
+/// A client-safe text for an SDP error: the parser's first line, without debug detail
+/// (parser internals can include memory addresses).
+fn sdp_error(detail: &str) -> String {
+    let line = detail.lines().next().unwrap_or_default();
+    let clean: String = line
+        .chars()
+        .take_while(|c| *c != '(' && *c != '{')
+        .take(120)
+        .collect();
+    format!("SDP offer rejected: {}", clean.trim())
 }
 
 fn c_name(f: &Family, c: &ClientId) -> String {
