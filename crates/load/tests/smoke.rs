@@ -1,0 +1,91 @@
+//! CI smoke test: every scenario, tiny, against a server started in this process (temporary
+//! data dir, ports chosen by the OS), through the library API. The reports must be sane.
+
+use alcove_load::progress::Progress;
+use alcove_load::scenario::fresh_vs_move::FreshVsMoveConfig;
+use alcove_load::scenario::steady::SteadyConfig;
+use alcove_load::scenario::wave::WaveConfig;
+use alcove_load::{run, Report, Scenario, Target};
+use alcove_server::{start, Config, Running};
+
+async fn server() -> (Running, tempfile::TempDir, Target) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::new(dir.path().to_path_buf());
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.udp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    let running = start(config).await.expect("server starts");
+    let creds = running.credentials.clone().expect("dev credentials");
+    let target = Target::new(&running.http_url(), &creds.app_id, &creds.app_key);
+    (running, dir, target)
+}
+
+async fn run_ok(target: &Target, scenario: Scenario) -> Report {
+    let report = run(target, &scenario, &Progress::silent())
+        .await
+        .expect("scenario runs to the end");
+    let text = format!("{}\n{}", report.text(), report.checks().text());
+    eprintln!("{text}");
+    assert!(report.checks().passed(), "{text}");
+    let json = serde_json::to_value(&report).expect("report serialises");
+    assert!(json.get("scenario").is_some());
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_tiny_and_reports_sane_numbers() {
+    let (running, _dir, target) = server().await;
+
+    let wave = WaveConfig {
+        moderators: 1,
+        participants: 6,
+        rooms: 2,
+        talk: true,
+        settle_secs: 0.5,
+        hold_secs: 0.5,
+        ..WaveConfig::default()
+    };
+    let Report::Wave(w) = run_ok(&target, Scenario::Wave(wave)).await else {
+        panic!("wave report");
+    };
+    assert_eq!(w.connected, 7);
+    assert_eq!(w.room_sizes, vec![3, 3]);
+    let join = w.join_signal.expect("join times");
+    assert_eq!(join.n, 6);
+    let audio = w.new_room_audio.expect("new-room audio times");
+    assert_eq!(audio.n, 6);
+    assert!(audio.max_ms < 2_000.0, "{audio:?}");
+    assert_eq!(w.parent_audio.expect("parent audio times").n, 6);
+    assert_eq!(w.isolation_violations, 0);
+
+    let steady = SteadyConfig {
+        rooms: 2,
+        size: 3,
+        seconds: 2.0,
+        warmup_secs: 0.5,
+        ..SteadyConfig::default()
+    };
+    let Report::Steady(s) = run_ok(&target, Scenario::Steady(steady)).await else {
+        panic!("steady report");
+    };
+    // 6 talkers × 2 receivers × 50 frames/s × 2 s = 1200 expected at full rate; a busy CI
+    // machine skips some send ticks, so only ask for a fifth of it.
+    assert!(s.frames_expected > 240, "{}", s.frames_expected);
+    assert!(s.loss < 0.5, "{}", s.loss);
+    assert_eq!(s.frames_foreign, 0);
+    let lat = s.latency.expect("latency");
+    assert!(lat.p50_ms > 0.0 && lat.p50_ms < 1_000.0, "{lat:?}");
+    assert!(s.jitter.streams == 12, "{:?}", s.jitter);
+
+    let fvm = FreshVsMoveConfig {
+        iterations: 3,
+        pause_ms: 100,
+    };
+    let Report::FreshVsMove(f) = run_ok(&target, Scenario::FreshVsMove(fvm)).await else {
+        panic!("fresh-vs-move report");
+    };
+    assert_eq!(f.fresh.expect("fresh").n, 3);
+    assert_eq!(f.moved.expect("move").n, 3);
+    assert!(f.ratio_of_medians.expect("ratio") > 1.0);
+
+    running.stop().await.expect("server stops");
+}
