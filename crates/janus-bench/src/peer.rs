@@ -1,6 +1,7 @@
 //! The WebRTC side: str0m peers on UDP sockets, driven like `alcove-client`'s media
 //! (crates/client/src/media.rs) — one `Rtc` per peer connection, one task per `Rtc`, Opus
-//! written with the RFC 6464 audio level, `MediaData` events read on the receive side.
+//! written with the RFC 6464 audio level, `MediaData` events read on the receive side — and
+//! counted like `alcove-load`'s clients (crates/load/src/client.rs).
 //!
 //! Janus's VideoRoom needs two peer connections per member: a publisher (our offer, one
 //! send-only audio m-line) and a subscriber (Janus's offer, one receive-only audio m-line per
@@ -16,31 +17,43 @@ use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Rtc};
+use str0m::{Candidate, Event, IceConnectionState, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
-/// RFC 6464 level of every frame (dBov, as our load tool sends).
-pub const AUDIO_LEVEL: i8 = -20;
-/// One Opus frame every 20 ms.
-pub const FRAME_PERIOD: Duration = Duration::from_millis(20);
+/// One frame every 20 ms: 50 frames per second.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(20);
 /// RTP ticks per frame at 48 kHz.
 const RTP_TICKS_PER_FRAME: u64 = 960;
 
-/// When the publishers talk. Sent to every peer task through a `watch`.
+/// What the peers do now. Sent to every peer task through a `watch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Connected, silent.
     Idle,
-    /// Send frames from `start` (plus the sender's own offset) until `stop`.
+    /// Publishers talk from `start` (each at its own phase in the 20 ms period); everyone
+    /// counts the frames stamped inside the window `[start_ns, end_ns)`.
     Talk {
-        /// First frame time (before the offset).
+        /// When talking starts.
         start: Instant,
-        /// No frame at or after this.
-        stop: Instant,
+        /// Window start, ns since the run's epoch (send time).
+        start_ns: u64,
+        /// Window end, ns since the run's epoch (send time).
+        end_ns: u64,
     },
-    /// Close the peer connection and return the counts.
+    /// Close the peer connection and hand back the counts.
     Close,
+}
+
+impl Phase {
+    fn window(&self) -> Option<(u64, u64)> {
+        match *self {
+            Phase::Talk {
+                start_ns, end_ns, ..
+            } => Some((start_ns, end_ns)),
+            _ => None,
+        }
+    }
 }
 
 /// A peer's socket and `Rtc`, before it is driven.
@@ -56,30 +69,50 @@ impl std::fmt::Debug for Peer {
     }
 }
 
+/// Connection facts of one peer connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Link {
+    /// ICE and DTLS came up and the `Rtc` was still alive when told to close.
+    pub connected: bool,
+    /// Times str0m reported ICE `Disconnected`.
+    pub ice_disconnects: u32,
+}
+
 /// What a publisher did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sent {
-    /// Frames handed to str0m's writer.
-    pub frames: u64,
-    /// Frames whose writer refused them (not connected yet, or no Opus negotiated).
+    /// Frames stamped with a send time inside the window (what `alcove-load` counts).
+    pub in_window: u64,
+    /// Frames sent in all.
+    pub total: u64,
+    /// Frames str0m's writer refused (no Opus negotiated, or not connected).
     pub refused: u64,
-    /// Whether ICE + DTLS came up.
-    pub connected: bool,
+    /// The connection.
+    pub link: Link,
+}
+
+/// One sender's stream at one receiver, inside the window.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamStats {
+    /// Frames received that were sent inside the window.
+    pub received: u64,
+    /// RFC 3550 interarrival jitter.
+    pub jitter: Jitter,
 }
 
 /// What a subscriber received.
 #[derive(Debug, Clone, Default)]
 pub struct Received {
-    /// Frames carrying one of our stamps.
-    pub frames: u64,
-    /// Frames with a level extension other than [`AUDIO_LEVEL`] (should stay 0).
-    pub wrong_level: u64,
-    /// One-way latency of every frame (receive − send), microseconds.
+    /// Per sender index, frames sent inside the window.
+    pub streams: HashMap<u32, StreamStats>,
+    /// End-to-end latency of every frame sent inside the window, microseconds.
     pub latency_us: Vec<u32>,
-    /// Frames and RFC 3550 jitter per sender index.
-    pub per_sender: HashMap<u32, (u64, Jitter)>,
-    /// Whether ICE + DTLS came up.
-    pub connected: bool,
+    /// Frames received in all (any send time, stamped or not).
+    pub total: u64,
+    /// Frames without this tool's stamp.
+    pub unstamped: u64,
+    /// The connection.
+    pub link: Link,
 }
 
 impl Peer {
@@ -129,16 +162,45 @@ impl Peer {
     }
 }
 
-/// Drives a publisher: connects, then talks as `phase` says. `sender` is the index stamped in
-/// each frame; `offset` shifts its 20 ms schedule so that senders do not all send at once.
+/// How a publisher talks.
+#[derive(Debug, Clone, Copy)]
+pub struct Voice {
+    /// Index stamped in each frame.
+    pub sender: u32,
+    /// RFC 6464 level of every frame.
+    pub level: i8,
+    /// Offset of this sender's sends inside the 20 ms period.
+    pub offset: Duration,
+}
+
+/// The send schedule: a tick every [`FRAME_INTERVAL`] from `first`. A late tick fires at once
+/// and the ticks it missed are skipped, as tokio's `interval` with `MissedTickBehavior::Skip`
+/// does in `alcove-load`.
+#[derive(Debug, Clone, Copy)]
+struct Ticks {
+    next: Instant,
+}
+
+impl Ticks {
+    fn due(&self, now: Instant) -> bool {
+        now >= self.next
+    }
+
+    fn advance(&mut self, now: Instant) {
+        let behind = now.saturating_duration_since(self.next);
+        let periods = behind.as_nanos() / FRAME_INTERVAL.as_nanos() + 1;
+        self.next += FRAME_INTERVAL * u32::try_from(periods).unwrap_or(u32::MAX);
+    }
+}
+
+/// Drives a publisher: connects, then talks as `phase` says.
 pub async fn publish(
     peer: Peer,
     mid: Mid,
-    sender: u32,
-    offset: Duration,
+    voice: Voice,
     clock: Clock,
     mut phase: watch::Receiver<Phase>,
-    connected: watch::Sender<bool>,
+    up: watch::Sender<bool>,
 ) -> Sent {
     let Peer {
         mut rtc,
@@ -149,76 +211,52 @@ pub async fn publish(
     let mut frame = FrameBuf::new();
     let mut sent = Sent::default();
     let mut seq: u32 = 0;
-    // The next frame's due time while talking.
-    let mut next: Option<(Instant, Instant)> = None;
+    let mut ticks: Option<Ticks> = None;
+    let mut window: Option<(u64, u64)> = None;
+    let mut ice_disconnects = 0u32;
     loop {
-        let mut on_event = |e: Event| {
-            if matches!(e, Event::Connected) {
-                let _ = connected.send(true);
+        let mut on_event = |e: Event| match e {
+            Event::Connected => {
+                let _ = up.send(true);
             }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                ice_disconnects += 1;
+            }
+            _ => {}
         };
-        let mut deadline = match drain(&mut rtc, &socket, &mut on_event) {
-            Some(d) => d,
-            None => return sent,
+        let Some(mut deadline) = drain(&mut rtc, &socket, &mut on_event) else {
+            break;
         };
-        let mut wrote = false;
-        // Frames due now (a late task catches up at once, as tokio's interval does).
-        while let Some((due, stop)) = next {
+        if let Some(t) = ticks.as_mut() {
             let now = Instant::now();
-            if due >= stop {
-                next = None;
-                break;
-            }
-            if due > now {
-                break;
-            }
-            let stamp = Stamp {
-                sender,
-                seq,
-                sent_ns: clock.ns(now),
-            };
-            let data = frame.stamp(stamp).to_vec();
-            let ok = match rtc.writer(mid) {
-                Some(w) => {
-                    let pt = w
-                        .payload_params()
-                        .find(|p| p.spec().codec == Codec::Opus)
-                        .map(|p| p.pt());
-                    match pt {
-                        Some(pt) => {
-                            let t = MediaTime::new(
-                                u64::from(seq) * RTP_TICKS_PER_FRAME,
-                                Frequency::FORTY_EIGHT_KHZ,
-                            );
-                            w.audio_level(AUDIO_LEVEL, true)
-                                .write(pt, now, t, data)
-                                .is_ok()
-                        }
-                        None => false,
+            if t.due(now) {
+                let sent_ns = clock.ns(now);
+                let stamp = Stamp {
+                    sender: voice.sender,
+                    seq,
+                    sent_ns,
+                };
+                let data = frame.stamp(stamp).to_vec();
+                if write_opus(&mut rtc, mid, voice.level, seq, now, data) {
+                    sent.total += 1;
+                    if window.is_some_and(|(a, b)| (a..b).contains(&sent_ns)) {
+                        sent.in_window += 1;
                     }
+                } else {
+                    sent.refused += 1;
                 }
-                None => false,
-            };
-            sent.connected = *connected.borrow();
-            if ok {
-                sent.frames += 1;
-                wrote = true;
-            } else {
-                sent.refused += 1;
+                seq = seq.wrapping_add(1);
+                t.advance(now);
+                // A written frame changes what str0m wants (its pacer asks for an immediate
+                // timeout to send it): poll again and wait for the new deadline.
+                match drain(&mut rtc, &socket, &mut on_event) {
+                    Some(d) => deadline = d,
+                    None => break,
+                }
             }
-            seq += 1;
-            next = Some((due + FRAME_PERIOD, stop));
         }
-        if wrote {
-            // A written frame changes what str0m wants (its pacer asks for an immediate
-            // timeout to send it): poll again and wait for the new deadline, not the old one.
-            deadline = match drain(&mut rtc, &socket, &mut on_event) {
-                Some(d) => d,
-                None => return sent,
-            };
-        }
-        let wake = match next {
-            Some((due, _)) => deadline.min(due),
+        let wake = match ticks {
+            Some(t) => deadline.min(t.next),
             None => deadline,
         };
         let wait = wake.saturating_duration_since(Instant::now());
@@ -226,31 +264,56 @@ pub async fn publish(
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = r else { continue };
                 if !receive(&mut rtc, &buf[..n], source, local) {
-                    return sent;
+                    break;
                 }
             }
             c = phase.changed() => {
-                if c.is_err() {
-                    rtc.disconnect();
-                    return sent;
-                }
-                let p = *phase.borrow_and_update();
+                let p = if c.is_err() { Phase::Close } else { *phase.borrow_and_update() };
                 match p {
-                    Phase::Idle => next = None,
-                    Phase::Talk { start, stop } => next = Some((start + offset, stop)),
+                    Phase::Idle => ticks = None,
+                    Phase::Talk { start, .. } => {
+                        window = p.window();
+                        ticks = Some(Ticks { next: start + voice.offset });
+                    }
                     Phase::Close => {
+                        sent.link.connected = *up.borrow() && rtc.is_alive();
                         rtc.disconnect();
+                        sent.link.ice_disconnects = ice_disconnects;
                         return sent;
                     }
                 }
             }
             _ = tokio::time::sleep(wait) => {
                 if rtc.handle_input(str0m::Input::Timeout(Instant::now())).is_err() {
-                    return sent;
+                    break;
                 }
             }
         }
     }
+    // The Rtc died before it was told to close.
+    sent.link.ice_disconnects = ice_disconnects;
+    sent
+}
+
+/// Writes one Opus frame with its level; false when str0m refuses it.
+fn write_opus(rtc: &mut Rtc, mid: Mid, level: i8, seq: u32, now: Instant, data: Vec<u8>) -> bool {
+    let Some(w) = rtc.writer(mid) else {
+        return false;
+    };
+    let Some(pt) = w
+        .payload_params()
+        .find(|p| p.spec().codec == Codec::Opus)
+        .map(|p| p.pt())
+    else {
+        return false;
+    };
+    let t = MediaTime::new(
+        u64::from(seq) * RTP_TICKS_PER_FRAME,
+        Frequency::FORTY_EIGHT_KHZ,
+    );
+    w.audio_level(level, level > -127)
+        .write(pt, now, t, data)
+        .is_ok()
 }
 
 /// Drives a subscriber: counts and times every stamped frame until `phase` says close.
@@ -258,7 +321,7 @@ pub async fn subscribe(
     peer: Peer,
     clock: Clock,
     mut phase: watch::Receiver<Phase>,
-    connected: watch::Sender<bool>,
+    up: watch::Sender<bool>,
 ) -> Received {
     let Peer {
         mut rtc,
@@ -267,54 +330,65 @@ pub async fn subscribe(
     } = peer;
     let mut buf = vec![0u8; 2048];
     let mut got = Received::default();
+    let mut window: Option<(u64, u64)> = None;
     loop {
-        let deadline = match drain(&mut rtc, &socket, &mut |e| match e {
+        let on_event = &mut |e: Event| match e {
             Event::Connected => {
-                got.connected = true;
-                let _ = connected.send(true);
+                let _ = up.send(true);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                got.link.ice_disconnects += 1;
             }
             Event::MediaData(d) => {
                 let at = Instant::now();
+                got.total += 1;
                 let Some(st) = payload::parse(&d.data) else {
+                    got.unstamped += 1;
                     return;
                 };
-                let recv_ns = clock.ns(at);
-                got.frames += 1;
-                if d.ext_vals.audio_level != Some(AUDIO_LEVEL) {
-                    got.wrong_level += 1;
+                let Some((a, b)) = window else { return };
+                if !(a..b).contains(&st.sent_ns) {
+                    return;
                 }
-                let us = recv_ns.saturating_sub(st.sent_ns) / 1_000;
+                let at_ns = clock.ns(at);
+                let s = got.streams.entry(st.sender).or_default();
+                s.received += 1;
+                s.jitter.push(st.sent_ns, at_ns);
+                let us = at_ns.saturating_sub(st.sent_ns) / 1_000;
                 got.latency_us.push(u32::try_from(us).unwrap_or(u32::MAX));
-                let e = got.per_sender.entry(st.sender).or_default();
-                e.0 += 1;
-                e.1.push(st.sent_ns, recv_ns);
             }
             _ => {}
-        }) {
-            Some(d) => d,
-            None => return got,
+        };
+        let Some(deadline) = drain(&mut rtc, &socket, on_event) else {
+            break;
         };
         let wait = deadline.saturating_duration_since(Instant::now());
         tokio::select! {
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = r else { continue };
                 if !receive(&mut rtc, &buf[..n], source, local) {
-                    return got;
+                    break;
                 }
             }
             c = phase.changed() => {
-                if c.is_err() || matches!(*phase.borrow_and_update(), Phase::Close) {
+                let p = if c.is_err() { Phase::Close } else { *phase.borrow_and_update() };
+                if p == Phase::Close {
+                    got.link.connected = *up.borrow() && rtc.is_alive();
                     rtc.disconnect();
                     return got;
+                }
+                if let Some(w) = p.window() {
+                    window = Some(w);
                 }
             }
             _ = tokio::time::sleep(wait) => {
                 if rtc.handle_input(str0m::Input::Timeout(Instant::now())).is_err() {
-                    return got;
+                    break;
                 }
             }
         }
     }
+    got
 }
 
 /// Polls `rtc` until it asks for a timeout: transmits go out on `socket`, events to
@@ -353,4 +427,37 @@ fn receive(rtc: &mut Rtc, data: &[u8], source: SocketAddr, local: SocketAddr) ->
         },
     );
     rtc.handle_input(input).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_skip_what_they_missed() {
+        let t0 = Instant::now();
+        let mut t = Ticks { next: t0 };
+        assert!(t.due(t0));
+        t.advance(t0);
+        assert_eq!(t.next, t0 + FRAME_INTERVAL);
+        // 75 ms late: one tick now, the next on the period grid after now.
+        let late = t.next + Duration::from_millis(75);
+        assert!(t.due(late));
+        t.advance(late);
+        assert_eq!(t.next, t0 + FRAME_INTERVAL * 5);
+        assert!(!t.due(late));
+    }
+
+    #[test]
+    fn only_talk_has_a_window() {
+        let now = Instant::now();
+        let talk = Phase::Talk {
+            start: now,
+            start_ns: 5,
+            end_ns: 9,
+        };
+        assert_eq!(talk.window(), Some((5, 9)));
+        assert_eq!(Phase::Idle.window(), None);
+        assert_eq!(Phase::Close.window(), None);
+    }
 }

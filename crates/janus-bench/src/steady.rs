@@ -1,21 +1,32 @@
-//! `steady`: K rooms × S members, everyone talking, against Janus's VideoRoom.
+//! `steady`: K rooms × S members, everyone talking, against Janus's VideoRoom — `alcove-load
+//! steady` (crates/load/src/scenario/steady.rs) with Janus in place of Alcove.
 //!
-//! The same load as `alcove-load steady`: every member publishes one Opus stream of 50 frames
-//! per second (level −20, stamped with sender index, sequence number and send time) and hears
-//! the S − 1 others of its room. In Janus terms each member has one session (one WebSocket)
-//! with two handles: a publisher (our offer, audio send-only) and a multistream subscriber to
-//! the S − 1 other feeds of its room (Janus's offer, our answer).
+//! An admin session (signalling only, like `alcove-load`'s moderator) creates K rooms (Opus,
+//! `publishers` = S). Every member has one Janus session (one WebSocket) with two handles: a
+//! publisher (our offer, audio send-only) and a multistream subscriber to the S − 1 other feeds
+//! of its room (Janus's offer, our answer). Then every member talks at 50 frames/s. After a
+//! warm-up, a measurement window `[w0, w1)` over *send* times starts: a frame counts when its
+//! stamped send time is inside it, wherever it arrives. Receivers keep counting for a grace
+//! period after `w1`.
 //!
-//! Phases: create the K rooms → connect every publisher (ICE + DTLS up on both sides) →
-//! connect every subscriber → settle → talk for T seconds → wait a grace period for frames in
-//! flight → close. Server CPU is read at the start of talking and after the grace period, so
-//! it covers the forwarding of every frame counted.
+//! The definitions are `alcove-load`'s, field for field:
+//!
+//! * expected = Σ over receivers of the frames its room-mates sent in the window;
+//! * loss = 1 − received / expected;
+//! * jitter: RFC 3550 interarrival jitter per (receiver, sender) stream, on receive times
+//!   against the stamped send times; mean, p95 and max over streams;
+//! * latency: receive time − stamped send time (one process, one monotonic clock);
+//! * server CPU (`/proc/<pid>/stat`, utime + stime) over the window per million forwarded
+//!   frames, where forwarded = received by all clients; server RSS per connected client
+//!   (members + the admin session) at the end of the window, and its growth since before any
+//!   client connected.
 
 use crate::janus::{Handle, Jsep, Session, VIDEOROOM};
 use crate::payload::Clock;
-use crate::peer::{self, Peer, Phase, Received, Sent};
+use crate::peer::{self, Peer, Phase, Received, Sent, Voice};
 use crate::procfs;
-use crate::stats::{self, Summary};
+use crate::report::{Checks, Machine};
+use crate::stats::{line, Summary};
 use anyhow::{anyhow, Context};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
@@ -25,134 +36,197 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How long a peer connection may take to come up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long receivers keep counting after the window closes (as `alcove-load`).
+pub const GRACE: Duration = Duration::from_millis(500);
+/// How long a peer connection may take to come up (ICE + DTLS, both sides).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Participants' audio level in `alcove-load` (`scenario::PARTICIPANT_LEVEL`).
+pub const PARTICIPANT_LEVEL: i8 = -30;
 
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Number of rooms (K).
-    pub rooms: usize,
-    /// Members per room (S), all talking.
-    pub size: usize,
-    /// Talking time (T).
+/// `steady` options: `alcove-load steady`'s, and where Janus is.
+#[derive(Debug, Clone, PartialEq, clap::Args, Serialize)]
+pub struct SteadyConfig {
+    /// Rooms (K).
+    #[arg(long, default_value_t = 4)]
+    pub rooms: u32,
+    /// Members per room (S ≥ 2), all talking.
+    #[arg(long, default_value_t = 5)]
+    pub size: u32,
+    /// Length of the measurement window, seconds (T).
+    #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
+    /// Seconds of talking before the window opens.
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup_secs: f64,
+    /// The run fails when the loss is at or above this fraction.
+    #[arg(long, default_value_t = 0.5)]
+    pub max_loss: f64,
+    /// RFC 6464 level of every frame (alcove-load's participants send −30).
+    #[arg(long, default_value_t = PARTICIPANT_LEVEL, allow_negative_numbers = true)]
+    pub level: i8,
+}
+
+impl Default for SteadyConfig {
+    fn default() -> Self {
+        SteadyConfig {
+            rooms: 4,
+            size: 5,
+            seconds: 10.0,
+            warmup_secs: 1.0,
+            max_loss: 0.5,
+            level: PARTICIPANT_LEVEL,
+        }
+    }
+}
+
+/// Where Janus is and how clients reach it.
+#[derive(Debug, Clone)]
+pub struct Target {
     /// Janus's WebSocket API, e.g. `ws://127.0.0.1:8188`.
-    pub janus_url: String,
-    /// Janus's process; found by name and port when `None`.
-    pub janus_pid: Option<u32>,
-    /// Address the clients' UDP sockets bind to (their ICE host candidate).
+    pub url: String,
+    /// Janus's process, for CPU and RSS.
+    pub server_pid: Option<u32>,
+    /// IP the clients' UDP sockets bind to (their ICE host candidate).
     pub bind_ip: IpAddr,
     /// At most this many members connect at the same time.
     pub connect_concurrency: usize,
-    /// Quiet time between "everyone connected" and the first frame.
-    pub settle: Duration,
-    /// Time after the last frame for frames still in flight.
-    pub grace: Duration,
 }
 
-/// The report: the same fields, with the same definitions, as `alcove-load steady`.
+impl Target {
+    /// Looks for the `janus` process listening on the URL's port and remembers it.
+    pub fn find_server_pid(&mut self) -> Option<u32> {
+        self.server_pid = procfs::find_server(procfs::JANUS_COMM, ws_port(&self.url)?);
+        self.server_pid
+    }
+}
+
+/// Jitter over all streams, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct JitterReport {
+    /// Streams (receiver, sender) measured.
+    pub streams: usize,
+    /// Mean of the streams' final jitter.
+    pub mean_ms: f64,
+    /// 95th percentile over streams.
+    pub p95_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+}
+
+/// Server and load-tool resource use over the window (`alcove-load`'s `Resources`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Resources {
+    /// The server process, when known.
+    pub server_pid: Option<u32>,
+    /// Length of the span, seconds.
+    pub span_s: f64,
+    /// Server CPU seconds (user + system) in the span.
+    pub server_cpu_s: Option<f64>,
+    /// Load tool CPU seconds in the span.
+    pub tool_cpu_s: Option<f64>,
+    /// Server RSS before any client connected, bytes.
+    pub server_rss_before: Option<u64>,
+    /// Server RSS with every client connected, bytes.
+    pub server_rss_loaded: Option<u64>,
+}
+
+/// The result of `steady`: `alcove-load`'s `SteadyReport` fields, plus what is Janus's own.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// `steady`.
-    pub scenario: &'static str,
+pub struct SteadyReport {
     /// `janus`.
-    pub server: &'static str,
-    /// Janus's version as its `info` request tells it.
+    pub server: String,
+    /// Janus's version (`info` request).
     pub server_version: String,
-    /// K.
-    pub rooms: usize,
-    /// S.
-    pub size: usize,
-    /// K × S.
+    /// The options it ran with.
+    pub config: SteadyConfig,
+    /// The Janus room ids.
+    pub room_ids: Vec<u64>,
+    /// Clients started (members + the admin session).
     pub clients: usize,
-    /// Talking time, seconds.
-    pub seconds: f64,
-    /// Time to create the rooms and bring up every peer connection, seconds.
-    pub setup_seconds: f64,
-    /// Peer connections per client (Janus: a publisher and a subscriber).
-    pub peer_connections_per_client: usize,
-    /// Frames handed to the senders' str0m writers during the talking time.
+    /// Clients that connected (members with both peer connections up, + the admin session).
+    pub connected: usize,
+    /// Why the others did not.
+    pub connect_failures: Vec<String>,
+    /// Members that joined their room as publisher and subscriber.
+    pub joined: usize,
+    /// Peer connections per member (Janus's VideoRoom: a publisher and a subscriber).
+    pub peer_connections_per_member: usize,
+    /// Time to create the rooms and connect every member, seconds.
+    pub setup_s: f64,
+    /// Length of the window actually measured, seconds.
+    pub window_s: f64,
+    /// Frames members sent in the window.
     pub frames_sent: u64,
-    /// Σ over senders of frames sent × (S − 1): what the receivers should get.
+    /// Frames per second each talker actually sent in the window (nominal 50).
+    pub send_rate_per_talker: f64,
+    /// Frames receivers should have got (room-mates' sends).
     pub frames_expected: u64,
-    /// Stamped frames the receivers got.
+    /// Frames receivers got from room-mates.
     pub frames_received: u64,
-    /// `1 − received / expected` (0 when nothing was expected).
+    /// Frames receivers got from outside their room (must be 0).
+    pub frames_foreign: u64,
+    /// 1 − received / expected.
     pub loss: f64,
-    /// Receiver × sender pairs of a room that never got a frame.
-    pub silent_streams: usize,
-    /// Frames received with a level other than −20 (the level must pass through).
-    pub wrong_level_frames: u64,
-    /// One-way latency (receive − send, same clock) of every frame received.
+    /// Forwarded frames per second (received by all clients / window).
+    pub forwarded_per_s: f64,
+    /// Interarrival jitter.
+    pub jitter: JitterReport,
+    /// End-to-end latency.
     pub latency: Option<Summary>,
-    /// RFC 3550 interarrival jitter, one value per receiver × sender stream, at the end.
-    pub jitter: Option<Summary>,
-    /// Server process readings; `None` without a known process.
-    pub server_process: Option<ServerProcess>,
+    /// Server CPU seconds per million forwarded frames.
+    pub server_cpu_s_per_million: Option<f64>,
+    /// Server RSS per connected client, KiB.
+    pub server_rss_kib_per_client: Option<f64>,
+    /// Server RSS growth since before connecting, per connected client, KiB.
+    pub server_rss_growth_kib_per_client: Option<f64>,
+    /// CPU and memory over the window.
+    pub resources: Resources,
+    /// Sanity checks.
+    pub checks: Checks,
+    /// What to know when reading the numbers.
+    pub notes: Vec<String>,
 }
 
-/// `/proc/<pid>` readings of the server.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerProcess {
-    /// Its pid.
-    pub pid: u32,
-    /// utime + stime spent from the first frame to the end of the grace period, seconds.
-    pub cpu_seconds: f64,
-    /// `cpu_seconds` / (frames received / 10⁶): CPU per million forwarded frames.
-    pub cpu_seconds_per_million_forwarded: Option<f64>,
-    /// `cpu_seconds` / wall time of the same span: the cores it kept busy.
-    pub cpu_cores: f64,
-    /// RSS before any client connected, bytes.
-    pub rss_idle_bytes: u64,
-    /// Highest RSS seen while talking (sampled every 500 ms), bytes.
-    pub rss_loaded_bytes: u64,
-    /// `(rss_loaded − rss_idle) / clients`, bytes.
-    pub rss_per_client_bytes: f64,
-}
+/// A member's subscriber handle and the task driving its peer connection.
+type Subscription = (Handle, JoinHandle<Received>);
 
 struct Member {
     index: u32,
     room: usize,
     session: Session,
-    /// Kept for the run: its events (e.g. `hangup`) stay routed while it lives.
+    /// Kept for the run: its events stay routed while it lives.
     _publisher: Handle,
     feed: u64,
     send: JoinHandle<Sent>,
-    subscriber: Option<(Handle, JoinHandle<Received>)>,
+    subscriber: Option<Subscription>,
 }
 
 /// Runs the scenario.
-pub async fn run(cfg: &Config) -> anyhow::Result<Report> {
-    anyhow::ensure!(
-        cfg.rooms >= 1 && cfg.size >= 2,
-        "need --rooms ≥ 1 and --size ≥ 2"
-    );
+pub async fn run(target: &Target, cfg: &SteadyConfig) -> anyhow::Result<SteadyReport> {
+    anyhow::ensure!(cfg.size >= 2, "--size must be at least 2");
+    anyhow::ensure!(cfg.rooms >= 1, "--rooms must be at least 1");
+    anyhow::ensure!(cfg.seconds > 0.0, "--seconds must be positive");
     str0m::crypto::from_feature_flags().install_process_default();
+    let (k, s) = (cfg.rooms, cfg.size);
+    let members = k * s;
     let clock = Clock::start();
-    let clients = cfg.rooms * cfg.size;
-    let pid = cfg
-        .janus_pid
-        .or_else(|| procfs::find_server(procfs::JANUS_COMM, ws_port(&cfg.janus_url)?));
-    if pid.is_none() {
-        eprintln!("janus-bench: no janus process found: no CPU or memory readings");
-    }
-    let rss_idle = pid.and_then(procfs::rss_bytes);
+    let pid = target.server_pid;
+    let rss_before = pid.and_then(procfs::rss_bytes);
     let setup_started = Instant::now();
 
-    // Rooms, from one admin session. Ids from the clock so that runs never collide.
-    let admin = Session::connect(&cfg.janus_url).await?;
+    // Rooms, from the admin session. Ids from the clock so that runs never collide.
+    let admin = Session::connect(&target.url).await?;
     let server_version = admin.info().await.unwrap_or_else(|_| "?".into());
     let admin_handle = admin.attach(VIDEOROOM).await?;
     let base = 1_000_000 + u64::from(clock_seconds() % 1_000_000) * 1_000;
-    let rooms: Vec<u64> = (0..cfg.rooms as u64).map(|k| base + k).collect();
-    for &room in &rooms {
+    let room_ids: Vec<u64> = (0..u64::from(k)).map(|r| base + r).collect();
+    for &room in &room_ids {
         admin_handle
             .request(json!({
                 "request": "create",
                 "room": room,
                 "description": format!("janus-bench {room}"),
-                "publishers": cfg.size,
+                "publishers": s,
                 "audiocodec": "opus",
                 "videocodec": "vp8",
                 "permanent": false,
@@ -166,36 +240,41 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Report> {
     }
 
     let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
+    let mut failures: Vec<String> = Vec::new();
 
-    // Publishers.
-    let mut members: Vec<Member> = stream::iter(0..clients)
+    // Publishers. Member i (1..=K·S, index 0 is the admin as in alcove-load) is in room (i−1)/S.
+    let room_of = |i: u32| ((i - 1) / s) as usize;
+    let results: Vec<anyhow::Result<Member>> = stream::iter(1..=members)
         .map(|i| {
-            let room = i / cfg.size;
-            let offset = peer::FRAME_PERIOD.mul_f64(i as f64 / clients as f64);
-            join_publisher(
-                cfg,
-                rooms[room],
-                room,
-                i as u32,
-                offset,
-                clock,
-                phase_rx.clone(),
-            )
+            let voice = Voice {
+                sender: i,
+                level: cfg.level,
+                // alcove-load's golden-ratio spread of the send phases over the period.
+                offset: peer::FRAME_INTERVAL.mul_f64((f64::from(i) * 0.618_033_988_75).fract()),
+            };
+            let room = room_of(i);
+            join_publisher(target, room_ids[room], room, voice, clock, phase_rx.clone())
         })
-        .buffer_unordered(cfg.connect_concurrency.max(1))
-        .collect::<Vec<anyhow::Result<Member>>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
-    members.sort_by_key(|m| m.index);
+        .buffer_unordered(target.connect_concurrency.max(1))
+        .collect()
+        .await;
+    let mut joined_members: Vec<Member> = Vec::new();
+    for r in results {
+        match r {
+            Ok(m) => joined_members.push(m),
+            Err(e) => failures.push(format!("{e:#}")),
+        }
+    }
+    joined_members.sort_by_key(|m| m.index);
     eprintln!(
-        "janus-bench: {clients} publishers up after {:.1} s",
+        "janus-bench: {}/{members} publishers up after {:.1} s",
+        joined_members.len(),
         setup_started.elapsed().as_secs_f64()
     );
 
     // Subscribers: each member to the other feeds of its room.
-    let feeds: Vec<(usize, u64)> = members.iter().map(|m| (m.room, m.feed)).collect();
-    let subs: Vec<anyhow::Result<(u32, Handle, JoinHandle<Received>)>> = stream::iter(&members)
+    let feeds: Vec<(usize, u64)> = joined_members.iter().map(|m| (m.room, m.feed)).collect();
+    let subs: Vec<(u32, anyhow::Result<Subscription>)> = stream::iter(&joined_members)
         .map(|m| {
             let others: Vec<u64> = feeds
                 .iter()
@@ -203,146 +282,238 @@ pub async fn run(cfg: &Config) -> anyhow::Result<Report> {
                 .map(|(_, f)| *f)
                 .collect();
             let phase = phase_rx.clone();
-            let room_id = rooms[m.room];
+            let room_id = room_ids[m.room];
             async move {
-                let (h, t) =
-                    join_subscriber(cfg, &m.session, room_id, &others, clock, phase).await?;
-                Ok((m.index, h, t))
+                let r = join_subscriber(target, &m.session, room_id, &others, clock, phase).await;
+                (m.index, r.with_context(|| format!("member {}", m.index)))
             }
         })
-        .buffer_unordered(cfg.connect_concurrency.max(1))
+        .buffer_unordered(target.connect_concurrency.max(1))
         .collect()
         .await;
-    for s in subs {
-        let (index, h, t) = s?;
-        members[index as usize].subscriber = Some((h, t));
-    }
-    let setup_seconds = setup_started.elapsed().as_secs_f64();
-    eprintln!("janus-bench: {clients} subscribers up, setup took {setup_seconds:.1} s");
-
-    // Talk.
-    tokio::time::sleep(cfg.settle).await;
-    let start = Instant::now() + Duration::from_millis(50);
-    let stop = start + Duration::from_secs_f64(cfg.seconds);
-    let cpu0 = pid.and_then(procfs::cpu_time);
-    let wall0 = Instant::now();
-    phase_tx.send_replace(Phase::Talk { start, stop });
-    let mut rss_peak = 0u64;
-    let end = stop + cfg.grace;
-    while Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(500).min(end - Instant::now().min(end))).await;
-        if let Some(r) = pid.and_then(procfs::rss_bytes) {
-            rss_peak = rss_peak.max(r);
+    for (index, r) in subs {
+        match r {
+            Ok(sub) => {
+                if let Some(m) = joined_members.iter_mut().find(|m| m.index == index) {
+                    m.subscriber = Some(sub);
+                }
+            }
+            Err(e) => failures.push(format!("{e:#}")),
         }
     }
-    let cpu1 = pid.and_then(procfs::cpu_time);
-    let wall = wall0.elapsed().as_secs_f64();
+    let joined = joined_members
+        .iter()
+        .filter(|m| m.subscriber.is_some())
+        .count();
+    let setup_s = setup_started.elapsed().as_secs_f64();
+    eprintln!(
+        "janus-bench: {joined}/{members} members up (publisher + subscriber), setup {setup_s:.1} s"
+    );
+
+    // Talk, warm up, measure.
+    let talk_start = Instant::now();
+    let window = Duration::from_secs_f64(cfg.seconds);
+    let w0 = talk_start + Duration::from_secs_f64(cfg.warmup_secs) + Duration::from_millis(50);
+    let w1 = w0 + window;
+    phase_tx.send_replace(Phase::Talk {
+        start: talk_start,
+        start_ns: clock.ns(w0),
+        end_ns: clock.ns(w1),
+    });
+    eprintln!(
+        "janus-bench: talking; warm-up {:.1} s, window {:.1} s",
+        cfg.warmup_secs, cfg.seconds
+    );
+    tokio::time::sleep_until(w0.into()).await;
+    let span = Span::start(pid);
+    tokio::time::sleep_until(w1.into()).await;
+    let resources = span.end(pid, rss_before);
+    tokio::time::sleep(GRACE).await;
     phase_tx.send_replace(Phase::Close);
 
     // Gather.
-    let mut frames_sent = 0u64;
-    let mut frames_expected = 0u64;
-    let mut frames_received = 0u64;
-    let mut wrong_level = 0u64;
-    let mut latency_us: Vec<u32> = Vec::new();
-    let mut jitters: Vec<f64> = Vec::new();
-    let mut silent_streams = 0usize;
-    let mut sent_by: Vec<u64> = vec![0; clients];
-    let mut received: Vec<(usize, Received)> = Vec::new();
-    for m in &mut members {
-        let s = (&mut m.send).await.context("publisher task")?;
-        sent_by[m.index as usize] = s.frames;
-        frames_sent += s.frames;
-        frames_expected += s.frames * (cfg.size as u64 - 1);
+    let mut sent_by = vec![0u64; members as usize + 1];
+    let mut media_down = 0usize;
+    let mut ice_disconnects = 0u32;
+    let mut refused = 0u64;
+    let mut received: Vec<(u32, Received)> = Vec::new();
+    for m in &mut joined_members {
+        let sent = (&mut m.send).await.context("publisher task")?;
+        sent_by[m.index as usize] = sent.in_window;
+        refused += sent.refused;
+        ice_disconnects += sent.link.ice_disconnects;
+        let mut down = !sent.link.connected;
         if let Some((_, t)) = m.subscriber.as_mut() {
-            received.push((m.room, t.await.context("subscriber task")?));
+            let r = t.await.context("subscriber task")?;
+            ice_disconnects += r.link.ice_disconnects;
+            down |= !r.link.connected;
+            received.push((m.index, r));
         }
-    }
-    for (room, r) in received {
-        frames_received += r.frames;
-        wrong_level += r.wrong_level;
-        latency_us.extend_from_slice(&r.latency_us);
-        // Every other member of the room is a stream this receiver should hear.
-        let senders = room * cfg.size..(room + 1) * cfg.size;
-        let heard = r.per_sender.len();
-        silent_streams += (cfg.size - 1).saturating_sub(heard);
-        for (sender, (_, j)) in &r.per_sender {
-            debug_assert!(senders.contains(&(*sender as usize)));
-            jitters.push(j.ms());
+        if down && m.subscriber.is_some() {
+            media_down += 1;
         }
     }
 
     // Leave: sessions (and their handles) first, then the rooms.
-    for m in &members {
+    for m in &joined_members {
         let _ = m.session.destroy().await;
     }
-    for &room in &rooms {
+    for &room in &room_ids {
         let _ = admin_handle
             .request(json!({"request": "destroy", "room": room}))
             .await;
     }
     let _ = admin.destroy().await;
 
-    let loss = if frames_expected == 0 {
-        0.0
-    } else {
-        (1.0 - frames_received as f64 / frames_expected as f64).max(0.0)
-    };
-    let server_process = match (pid, cpu0, cpu1, rss_idle) {
-        (Some(pid), Some(c0), Some(c1), Some(rss_idle)) => {
-            let cpu_seconds = c1.saturating_sub(c0).as_secs_f64();
-            let rss_loaded = rss_peak.max(rss_idle);
-            Some(ServerProcess {
-                pid,
-                cpu_seconds,
-                cpu_seconds_per_million_forwarded: (frames_received > 0)
-                    .then(|| cpu_seconds / (frames_received as f64 / 1e6)),
-                cpu_cores: cpu_seconds / wall,
-                rss_idle_bytes: rss_idle,
-                rss_loaded_bytes: rss_loaded,
-                rss_per_client_bytes: (rss_loaded - rss_idle) as f64 / clients as f64,
-            })
+    let mut expected = 0u64;
+    let mut frames_received = 0u64;
+    let mut foreign = 0u64;
+    let mut jitters = Vec::new();
+    let mut latency_us: Vec<u32> = Vec::new();
+    for (me, w) in &received {
+        for sender in 1..=members {
+            if sender == *me {
+                continue;
+            }
+            let st = w.streams.get(&sender).copied().unwrap_or_default();
+            if room_of(sender) == room_of(*me) {
+                expected += sent_by[sender as usize];
+                frames_received += st.received;
+                if st.received > 1 {
+                    jitters.push(st.jitter.ms());
+                }
+            } else {
+                foreign += st.received;
+            }
         }
-        _ => None,
+        latency_us.extend_from_slice(&w.latency_us);
+    }
+    let frames_sent: u64 = sent_by.iter().sum();
+    let send_rate_per_talker = frames_sent as f64 / f64::from(members) / window.as_secs_f64();
+    let loss = if expected == 0 {
+        1.0
+    } else {
+        1.0 - frames_received as f64 / expected as f64
     };
-    Ok(Report {
-        scenario: "steady",
-        server: "janus",
+    let jitter = match Summary::of_ms(jitters) {
+        Some(j) => JitterReport {
+            streams: j.n,
+            mean_ms: j.mean_ms,
+            p95_ms: j.p95_ms,
+            max_ms: j.max_ms,
+        },
+        None => JitterReport::default(),
+    };
+    let latency = Summary::of_micros(&latency_us);
+    let forwarded = frames_received + foreign;
+    let total = members as usize + 1;
+    let connected = total.saturating_sub(failures.len());
+    let server_cpu_s_per_million = resources
+        .server_cpu_s
+        .filter(|_| forwarded > 0)
+        .map(|c| c / (forwarded as f64 / 1e6));
+    let per_client = |b: u64| b as f64 / 1024.0 / connected.max(1) as f64;
+    let server_rss_kib_per_client = resources.server_rss_loaded.map(per_client);
+    let server_rss_growth_kib_per_client = resources
+        .server_rss_loaded
+        .zip(resources.server_rss_before)
+        .map(|(a, b)| per_client(a.saturating_sub(b)));
+
+    let mut checks = Checks::default();
+    checks.check(
+        "every client connected (Janus session, publisher and subscriber ICE + DTLS)",
+        failures.is_empty() && media_down == 0,
+        format!("{connected}/{total} connected, {media_down} with media down at the end"),
+    );
+    checks.check(
+        "every member joined its room (publisher + subscriber)",
+        joined == members as usize,
+        format!("{joined}/{members}"),
+    );
+    checks.check(
+        "frames were forwarded",
+        frames_received > 0 && frames_sent > 0,
+        format!("{frames_sent} sent, {frames_received} received"),
+    );
+    checks.check(
+        "talkers sent at least half the nominal 50 frames/s (load tool not saturated)",
+        send_rate_per_talker >= 25.0,
+        format!("{send_rate_per_talker:.1} frames/s per talker ({refused} refused by str0m)"),
+    );
+    checks.check(
+        &format!("loss below {:.0}%", cfg.max_loss * 100.0),
+        loss < cfg.max_loss,
+        format!("{:.3}% ({frames_received}/{expected})", loss * 100.0),
+    );
+    checks.check(
+        "isolation: nothing heard from another room",
+        foreign == 0,
+        format!("{foreign} frames"),
+    );
+    checks.check(
+        "no ICE disconnect",
+        ice_disconnects == 0,
+        format!("{ice_disconnects}"),
+    );
+    let nproc = Machine::this().nproc;
+    let notes = vec![
+        format!(
+            "offered load: {members} talkers × {} receivers each × 50 frames/s = {} forwarded frames/s",
+            s - 1,
+            members * (s - 1) * 50
+        ),
+        format!(
+            "the load tool ({} str0m peer connections: a publisher and a subscriber per member) \
+             and Janus share {nproc} cores; see the CPU lines",
+            2 * joined
+        ),
+    ];
+    Ok(SteadyReport {
+        server: "janus".into(),
         server_version,
-        rooms: cfg.rooms,
-        size: cfg.size,
-        clients,
-        seconds: cfg.seconds,
-        setup_seconds,
-        peer_connections_per_client: 2,
+        config: cfg.clone(),
+        room_ids,
+        clients: total,
+        connected,
+        connect_failures: failures,
+        joined,
+        peer_connections_per_member: 2,
+        setup_s,
+        window_s: window.as_secs_f64(),
         frames_sent,
-        frames_expected,
+        send_rate_per_talker,
+        frames_expected: expected,
         frames_received,
+        frames_foreign: foreign,
         loss,
-        silent_streams,
-        wrong_level_frames: wrong_level,
-        latency: Summary::of_micros(&latency_us),
-        jitter: Summary::of_ms(jitters),
-        server_process,
+        forwarded_per_s: forwarded as f64 / window.as_secs_f64(),
+        jitter,
+        latency,
+        server_cpu_s_per_million,
+        server_rss_kib_per_client,
+        server_rss_growth_kib_per_client,
+        resources,
+        checks,
+        notes,
     })
 }
 
 /// One member's session and publisher: join the room, publish an Opus send-only offer, and
 /// wait until ICE + DTLS are up on both sides.
 async fn join_publisher(
-    cfg: &Config,
+    target: &Target,
     room_id: u64,
     room: usize,
-    index: u32,
-    offset: Duration,
+    voice: Voice,
     clock: Clock,
     phase: watch::Receiver<Phase>,
 ) -> anyhow::Result<Member> {
-    let session = Session::connect(&cfg.janus_url).await?;
+    let index = voice.sender;
+    let session = Session::connect(&target.url).await?;
     let mut publisher = session.attach(VIDEOROOM).await?;
     let (joined, _) = publisher
         .message(
-            json!({"request": "join", "ptype": "publisher", "room": room_id, "display": format!("m{index}")}),
+            json!({"request": "join", "ptype": "publisher", "room": room_id, "display": format!("m-{index}")}),
             None,
         )
         .await
@@ -351,7 +522,7 @@ async fn join_publisher(
         .get("id")
         .and_then(Value::as_u64)
         .ok_or_else(|| anyhow!("member {index}: no publisher id in {joined}"))?;
-    let mut p = Peer::new(cfg.bind_ip).await?;
+    let mut p = Peer::new(target.bind_ip).await?;
     let (offer, pending, mid) = p.offer_sendonly_audio()?;
     let (_, answer) = publisher
         .message(
@@ -366,7 +537,7 @@ async fn join_publisher(
     let answer = answer.ok_or_else(|| anyhow!("member {index}: no SDP answer to publish"))?;
     p.accept_answer(pending, &answer.sdp)?;
     let (up_tx, mut up_rx) = watch::channel(false);
-    let send = tokio::spawn(peer::publish(p, mid, index, offset, clock, phase, up_tx));
+    let send = tokio::spawn(peer::publish(p, mid, voice, clock, phase, up_tx));
     wait_up(&mut publisher, &mut up_rx)
         .await
         .with_context(|| format!("member {index}: publisher"))?;
@@ -383,13 +554,13 @@ async fn join_publisher(
 
 /// One member's subscriber to `feeds`: Janus offers one audio m-line per feed, str0m answers.
 async fn join_subscriber(
-    cfg: &Config,
+    target: &Target,
     session: &Session,
     room_id: u64,
     feeds: &[u64],
     clock: Clock,
     phase: watch::Receiver<Phase>,
-) -> anyhow::Result<(Handle, JoinHandle<Received>)> {
+) -> anyhow::Result<Subscription> {
     let mut h = session.attach(VIDEOROOM).await?;
     let streams: Vec<Value> = feeds.iter().map(|f| json!({"feed": f})).collect();
     let (_, offer) = h
@@ -400,7 +571,7 @@ async fn join_subscriber(
         .await
         .with_context(|| format!("subscribing in room {room_id}"))?;
     let offer = offer.ok_or_else(|| anyhow!("no SDP offer for the subscription"))?;
-    let mut p = Peer::new(cfg.bind_ip).await?;
+    let mut p = Peer::new(target.bind_ip).await?;
     let answer = p.answer(&offer.sdp)?;
     h.message(
         json!({"request": "start"}),
@@ -426,6 +597,36 @@ async fn wait_up(h: &mut Handle, up: &mut watch::Receiver<bool>) -> anyhow::Resu
     h.webrtc_up(CONNECT_TIMEOUT).await
 }
 
+/// Start of a measured span (`alcove-load`'s `Span`).
+struct Span {
+    at: Instant,
+    server: Option<Duration>,
+    tool: Option<Duration>,
+}
+
+impl Span {
+    fn start(pid: Option<u32>) -> Span {
+        Span {
+            at: Instant::now(),
+            server: pid.and_then(procfs::cpu_time),
+            tool: procfs::cpu_time(std::process::id()),
+        }
+    }
+
+    fn end(&self, pid: Option<u32>, rss_before: Option<u64>) -> Resources {
+        let diff =
+            |a: Option<Duration>, b: Option<Duration>| Some(b?.saturating_sub(a?).as_secs_f64());
+        Resources {
+            server_pid: pid,
+            span_s: self.at.elapsed().as_secs_f64(),
+            server_cpu_s: diff(self.server, pid.and_then(procfs::cpu_time)),
+            tool_cpu_s: diff(self.tool, procfs::cpu_time(std::process::id())),
+            server_rss_before: rss_before,
+            server_rss_loaded: pid.and_then(procfs::rss_bytes),
+        }
+    }
+}
+
 /// The port of a `ws://host:port` URL (80 without one).
 fn ws_port(url: &str) -> Option<u16> {
     let rest = url
@@ -445,50 +646,92 @@ fn clock_seconds() -> u32 {
         .unwrap_or(0)
 }
 
-impl Report {
-    /// The text report.
-    pub fn text(&self) -> String {
+impl Resources {
+    /// Text lines for the report (`alcove-load`'s wording).
+    pub fn text(&self, clients: usize, nproc: usize) -> String {
         let mut s = String::new();
-        let pct = |x: f64| format!("{:.3} %", x * 100.0);
-        s += &format!(
-            "steady against {} {}: {} rooms × {} members = {} clients ({} peer connections each), {} s talking\n",
-            self.server,
-            self.server_version,
-            self.rooms,
-            self.size,
-            self.clients,
-            self.peer_connections_per_client,
-            self.seconds
+        match self.server_pid {
+            None => s.push_str("  server process: unknown (give --janus-pid)\n"),
+            Some(pid) => {
+                s.push_str(&format!("  server process: pid {pid}\n"));
+                if let Some(cpu) = self.server_cpu_s {
+                    s.push_str(&format!(
+                        "  server CPU: {cpu:.2} s over {:.1} s = {:.0}% of one core\n",
+                        self.span_s,
+                        100.0 * cpu / self.span_s.max(1e-9)
+                    ));
+                }
+                if let Some(rss) = self.server_rss_loaded {
+                    let per = rss as f64 / clients.max(1) as f64;
+                    s.push_str(&format!(
+                        "  server RSS: {:.1} MiB with {clients} clients = {:.0} KiB per client",
+                        rss as f64 / 1048576.0,
+                        per / 1024.0
+                    ));
+                    if let Some(before) = self.server_rss_before {
+                        let delta = rss.saturating_sub(before) as f64 / clients.max(1) as f64;
+                        s.push_str(&format!(
+                            " (growth since before connecting: {:.0} KiB per client)",
+                            delta / 1024.0
+                        ));
+                    }
+                    s.push('\n');
+                }
+            }
+        }
+        if let Some(tool) = self.tool_cpu_s {
+            s.push_str(&format!(
+                "  load tool CPU: {tool:.2} s over {:.1} s = {:.0}% of one core ({nproc} cores shared with the server)\n",
+                self.span_s,
+                100.0 * tool / self.span_s.max(1e-9)
+            ));
+        }
+        s
+    }
+}
+
+impl SteadyReport {
+    /// Human-readable text, laid out as `alcove-load steady`'s.
+    pub fn text(&self) -> String {
+        let c = &self.config;
+        let mut s = format!(
+            "steady against {} {}: {} rooms × {} members, all talking, {:.1} s window\n",
+            self.server, self.server_version, c.rooms, c.size, self.window_s
         );
-        s += &format!("  setup          {:.1} s\n", self.setup_seconds);
-        s += &format!(
-            "  frames         sent {}  expected {}  received {}  loss {}  silent streams {}\n",
+        s.push_str(&format!(
+            "  connected {}/{}, joined (publisher + subscriber) {}, setup {:.1} s\n",
+            self.connected, self.clients, self.joined, self.setup_s
+        ));
+        s.push_str(&format!(
+            "  frames sent {} ({:.1}/s per talker), expected at receivers {}, received {} ({:.0}/s forwarded), foreign {}\n",
             self.frames_sent,
+            self.send_rate_per_talker,
             self.frames_expected,
             self.frames_received,
-            pct(self.loss),
-            self.silent_streams
-        );
-        s += &format!("  latency        {}\n", stats::line(&self.latency));
-        s += &format!("  jitter/stream  {}\n", stats::line(&self.jitter));
-        match &self.server_process {
-            Some(p) => {
-                s += &format!(
-                    "  server cpu     {:.2} s ({:.2} cores)  = {} s per million forwarded frames\n",
-                    p.cpu_seconds,
-                    p.cpu_cores,
-                    p.cpu_seconds_per_million_forwarded
-                        .map(|x| format!("{x:.2}"))
-                        .unwrap_or_else(|| "-".into())
-                );
-                s += &format!(
-                    "  server rss     idle {:.1} MiB  loaded {:.1} MiB  = {:.1} KiB per client\n",
-                    p.rss_idle_bytes as f64 / 1048576.0,
-                    p.rss_loaded_bytes as f64 / 1048576.0,
-                    p.rss_per_client_bytes / 1024.0
-                );
+            self.forwarded_per_s,
+            self.frames_foreign
+        ));
+        s.push_str(&format!("  loss {:.3}%\n", self.loss * 100.0));
+        s.push_str(&format!(
+            "  jitter (RFC 3550, {} streams): mean {:.3} ms, p95 {:.3} ms, max {:.3} ms\n",
+            self.jitter.streams, self.jitter.mean_ms, self.jitter.p95_ms, self.jitter.max_ms
+        ));
+        s.push_str(&format!("  end-to-end latency {}\n", line(&self.latency)));
+        if let Some(c) = self.server_cpu_s_per_million {
+            s.push_str(&format!(
+                "  server CPU per million forwarded frames: {c:.2} s\n"
+            ));
+        }
+        if let Some(r) = self.server_rss_kib_per_client {
+            s.push_str(&format!("  server RSS per connected client: {r:.0} KiB"));
+            if let Some(g) = self.server_rss_growth_kib_per_client {
+                s.push_str(&format!(" (growth since before connecting: {g:.0} KiB)"));
             }
-            None => s += "  server         no process readings\n",
+            s.push('\n');
+        }
+        s.push_str(&self.resources.text(self.connected, Machine::this().nproc));
+        for n in &self.notes {
+            s.push_str(&format!("  note: {n}\n"));
         }
         s
     }
@@ -504,5 +747,15 @@ mod tests {
         assert_eq!(ws_port("ws://[::1]:9000/janus"), Some(9000));
         assert_eq!(ws_port("ws://localhost"), Some(80));
         assert_eq!(ws_port("http://x:1"), None);
+    }
+
+    #[test]
+    fn defaults_are_alcove_loads() {
+        let c = SteadyConfig::default();
+        assert_eq!(
+            (c.rooms, c.size, c.seconds, c.warmup_secs),
+            (4, 5, 10.0, 1.0)
+        );
+        assert_eq!(c.level, -30);
     }
 }
