@@ -3,7 +3,8 @@
 #   ./scripts/test.sh
 # Rust: unit tests, the core's scenario and model tests (simulated time), the end-to-end
 # tests through real sockets. Set PROPTEST_CASES for a longer model run.
-# Then the real-browser media test (tests/browser; needs /usr/bin/chromium, node and npm).
+# Then the JS SDK's checks and tests, and the real-browser media test (tests/browser; needs
+# /usr/bin/chromium, node and npm).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
@@ -16,12 +17,23 @@ sum() { grep -E '^test result:' target/test-output.txt | sed -E "s/.* ([0-9]+) p
 echo
 echo "rust: $(sum 1) passed, $(sum 2) failed"
 
+# The browser SDK: type check (tsc), unit and fixture tests, a lifecycle test against the real
+# server, and the demo page driven in headless Chromium.
+echo
+echo "== sdk-js (tsc check, node tests, demo in Chromium) =="
+if [ ! -x target/debug/alcove ]; then
+  cargo build -p alcove-server --locked || status=1
+fi
+export ALCOVE_BIN="$PWD/target/debug/alcove"
+(
+  cd sdk-js
+  [ -d node_modules/typescript ] || npm ci --no-audit --no-fund --loglevel=error
+  npm run -s check && npm test && npm run -s test:browser
+) || status=1
+
 # Real browsers (system Chromium) against the server binary: who hears whom through break-out
 # moves, one peer connection throughout, share/canvas isolation, move latency.
 echo
 echo "== browser media test (tests/browser/run.sh) =="
-if [ ! -x target/debug/alcove ]; then
-  cargo build -p alcove-server --locked || status=1
-fi
 tests/browser/run.sh || status=1
 exit "$status"

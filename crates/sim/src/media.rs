@@ -283,20 +283,31 @@ impl MediaWorld {
         self.clock.advance_to(end);
     }
 
-    /// Runs one step: a datagram from a peer to the family, as the benchmarks feed it.
-    pub fn deliver_to_family(&mut self, from: SocketAddr, contents: Vec<u8>) {
+    /// Runs one step as the server's family task would: `d` of virtual time passes, a datagram
+    /// from a peer arrives, and the family's timeout fires when due (str0m releases paced sends
+    /// on timeouts). What the family transmits is counted, not delivered.
+    pub fn deliver_to_family(&mut self, d: Duration, from: SocketAddr, contents: Vec<u8>) {
+        self.clock.advance(d);
+        let now = self.clock.now();
         self.family.handle_input(Input::Receive {
-            now: self.clock.now(),
+            now,
             source: from,
             destination: self.server,
             contents,
         });
         self.drain_family_only();
+        if self.deadline <= now {
+            self.family.handle_input(Input::Timeout(now));
+            self.drain_family_only();
+        }
     }
 
     /// Collects the datagrams `client`'s peer wants to send now, without delivering them.
     pub fn capture_from_peer(&mut self, client: &ClientId) -> Vec<(SocketAddr, Vec<u8>)> {
+        let now = self.clock.now();
         let peer = self.peers.get_mut(client).expect("known client");
+        // str0m paces its sends: a tick releases what was written.
+        let _ = peer.rtc.handle_input(str0m::Input::Timeout(now));
         let mut out = Vec::new();
         while let Ok(o) = peer.rtc.poll_output() {
             match o {
