@@ -14,7 +14,8 @@
 # The two JSON reports and both servers' logs stay in $OUT (default target/bench-janus/K-S-T).
 # Needs root (network namespace), cargo and jq (installed from Debian when missing).
 # Environment: OUT, ALCOVE_BENCH_NETNS, JANUS_EVENT_LOOPS (see start.sh), WARMUP (seconds,
-# default 1), CONCURRENCY (clients connecting at once, default 8).
+# default 1), CONCURRENCY (clients connecting at once, default 8), NO_BUILD=1 (use the release
+# binaries already built), CARGO_TARGET_DIR.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -34,12 +35,18 @@ if ! command -v jq >/dev/null 2>&1; then
 fi
 "$HERE/install.sh" >/dev/null
 
-echo "== building release binaries =="
-(cd "$ROOT" && cargo build --release --locked -q -p alcove-server -p alcove-load -p alcove-janus-bench)
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "== building release binaries =="
+  (cd "$ROOT" && cargo build --release --locked -q -p alcove-server -p alcove-load -p alcove-janus-bench)
+fi
 
 "$HERE/netns.sh" up
 in_ns() { ip netns exec "$NS" "$@"; }
+if [ -n "$(ip netns pids "$NS")" ]; then
+  echo "processes already run in namespace $NS (ip netns pids $NS): stop them first" >&2
+  exit 1
+fi
 
 JANUS_RUN="$OUT/janus-run"
 ALCOVE_DATA="$(mktemp -d /tmp/alcove-bench-data.XXXXXX)"
@@ -56,6 +63,10 @@ echo "== Janus: janus-bench steady --rooms $K --size $S --seconds $T =="
 rm -rf "$JANUS_RUN"
 JANUS_RUN_DIR="$JANUS_RUN" "$HERE/start.sh" >"$OUT/janus-start.txt"
 JPID="$(sed -n 's/^PID=//p' "$OUT/janus-start.txt")"
+if [ "$(cat /proc/"$JPID"/comm 2>/dev/null)" != janus ]; then
+  echo "pid $JPID is not janus" >&2
+  exit 1
+fi
 set +e
 in_ns "$BIN/janus-bench" steady --rooms "$K" --size "$S" --seconds "$T" --warmup-secs "$WARMUP" \
   --janus-pid "$JPID" --connect-concurrency "$CONCURRENCY" --json "$OUT/janus.json" \
@@ -68,7 +79,9 @@ cp "$JANUS_RUN/janus.log" "$OUT/janus.log" 2>/dev/null || true
 
 # --- Alcove ------------------------------------------------------------------------------
 echo "== Alcove: alcove-load steady --rooms $K --size $S --seconds $T =="
-in_ns "$BIN/alcove" serve --data-dir "$ALCOVE_DATA" --listen 127.0.0.1:7880 \
+# Not through in_ns: a backgrounded shell function is a subshell, and $! must be alcove itself
+# (`ip netns exec` execs its command in place).
+ip netns exec "$NS" "$BIN/alcove" serve --data-dir "$ALCOVE_DATA" --listen 127.0.0.1:7880 \
   --udp-listen 127.0.0.1:7881 >"$OUT/alcove.log" 2>&1 &
 APID=$!
 for _ in $(seq 1 100); do
@@ -78,6 +91,10 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.1
 done
+if [ "$(cat /proc/"$APID"/comm 2>/dev/null)" != alcove ]; then
+  echo "pid $APID is not alcove" >&2
+  exit 1
+fi
 set +e
 in_ns "$BIN/alcove-load" steady --rooms "$K" --size "$S" --seconds "$T" --warmup-secs "$WARMUP" \
   --url http://127.0.0.1:7880 --creds-dir "$ALCOVE_DATA" --server-pid "$APID" \
