@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::Instrument;
 
@@ -30,6 +30,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// sends before it gives up on the server's closing handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// How long the SDK keeps trying to resume after a drop (the server keeps a dropped client's
+/// place for 30 s by default).
+pub const RESUME_WINDOW: Duration = Duration::from_secs(30);
+
 /// Timeouts, fixed at [`REQUEST_TIMEOUT`] for callers; tests shorten them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Config {
@@ -37,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) connect_timeout: Duration,
     /// Bound on each request's wait for its acknowledgement.
     pub(crate) request_timeout: Duration,
+    /// How long to keep trying to resume after a drop.
+    pub(crate) resume_window: Duration,
 }
 
 impl Default for Config {
@@ -44,8 +50,31 @@ impl Default for Config {
         Config {
             connect_timeout: REQUEST_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
+            resume_window: RESUME_WINDOW,
         }
     }
+}
+
+/// Where a connection stands ([`Room::connection_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Connected (first connect, or resumed).
+    Connected,
+    /// The connection dropped; the SDK is resuming (attempt number).
+    Reconnecting(u32),
+    /// Resumed after a drop: same client id, same place. The server's `roomConnected` (with
+    /// `resumed: true`) is also delivered on [`Events`].
+    Reconnected,
+    /// Closed for good (by [`Room::close`], by the server, or a failed resume).
+    Closed,
+}
+
+/// What the connection task needs to resume after a drop.
+struct Resume {
+    url: String,
+    token: Option<String>,
+    window: Duration,
+    state: watch::Sender<ConnectionState>,
 }
 
 /// Connects to a server's signalling endpoint (`ws://HOST:PORT/v1/signal`) with a token minted
@@ -85,13 +114,21 @@ pub(crate) async fn connect_with(
         let _ = event_tx.send(frame);
     }
     tracing::debug!(parent: &span, version = connected.version, "connected");
-    tokio::spawn(run(ws, session, cmd_rx, event_tx).instrument(span));
+    let (state_tx, state_rx) = watch::channel(ConnectionState::Connected);
+    let resume = Resume {
+        url: url.to_owned(),
+        token: connected.resume_token.clone(),
+        window: config.resume_window,
+        state: state_tx,
+    };
+    tokio::spawn(run(ws, session, cmd_rx, event_tx, resume).instrument(span));
 
     let room = Room {
         inner: Arc::new(Inner {
             cmds: cmd_tx,
             connected,
             request_timeout: config.request_timeout,
+            state: state_rx,
         }),
     };
     Ok((room, Events::new(event_rx)))
@@ -140,15 +177,28 @@ enum Command {
     },
     /// Close the connection.
     Close,
+    /// Drop the transport without a closing handshake (a simulated network failure).
+    Drop,
+}
+
+/// Why one connection's loop ended.
+enum Ended {
+    /// Closed on purpose (either side) or every handle is gone: do not resume.
+    Closed,
+    /// The transport failed: resume if possible.
+    Lost,
 }
 
 /// The connection task: the only owner of the socket and the session. It ends when the
-/// connection closes (either side) or when every [`Room`] handle is gone.
+/// connection closes on purpose (either side), when every [`Room`] handle is gone, or when a
+/// resume after a drop fails. A dropped transport is resumed with the server's resume token:
+/// same client id, same place (location, parent link, invitations).
 async fn run<S>(
-    mut ws: S,
+    ws: S,
     mut session: ClientSession,
     mut cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<ServerFrame>,
+    resume: Resume,
 ) where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
@@ -156,7 +206,108 @@ async fn run<S>(
     // that timed out has dropped its receiver; its late answer is then simply not delivered.
     let mut waiting: HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>> =
         HashMap::new();
-    loop {
+    let mut ended = serve(ws, &mut session, &mut cmds, &mut waiting, &events).await;
+    while let (Ended::Lost, Some(token)) = (&ended, resume.token.as_deref()) {
+        // Requests in flight when the transport failed may or may not have been applied: they
+        // fail, and the app re-reads the state from the resumed `roomConnected`.
+        session.handle_closed();
+        dispatch(&mut session, &mut waiting, &events);
+        for (_, reply) in waiting.drain() {
+            let _ = reply.send(Err(Error::Closed));
+        }
+        let Some((ws, new_session)) = reconnect(&resume, token, &events).await else {
+            break;
+        };
+        session = new_session;
+        let _ = resume.state.send(ConnectionState::Reconnected);
+        ended = serve(ws, &mut session, &mut cmds, &mut waiting, &events).await;
+    }
+    let _ = resume.state.send(ConnectionState::Closed);
+    session.handle_closed();
+    dispatch(&mut session, &mut waiting, &events);
+    for (_, reply) in waiting.drain() {
+        let _ = reply.send(Err(Error::Closed));
+    }
+    tracing::debug!("connection closed");
+}
+
+/// Tries to resume for the resume window, backing off from 50 ms to 1 s between attempts.
+/// Returns the new socket and session; the resumed `roomConnected` went to `events`.
+async fn reconnect(
+    resume: &Resume,
+    token: &str,
+    events: &mpsc::UnboundedSender<ServerFrame>,
+) -> Option<(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ClientSession,
+)> {
+    let deadline = tokio::time::Instant::now() + resume.window;
+    let mut backoff = Duration::from_millis(50);
+    let mut attempt = 0;
+    while tokio::time::Instant::now() < deadline {
+        attempt += 1;
+        let _ = resume.state.send(ConnectionState::Reconnecting(attempt));
+        let try_once = async {
+            let (mut ws, _) = tokio_tungstenite::connect_async(&resume.url)
+                .await
+                .map_err(transport)?;
+            let mut session = ClientSession::resuming(token);
+            flush(&mut ws, &mut session).await.map_err(transport)?;
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
+                    Some(Ok(Message::Close(_))) | None => session.handle_closed(),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(transport(e)),
+                }
+                while let Some(event) = session.poll_event() {
+                    match event {
+                        SessionEvent::Connected(connected) => {
+                            let frame = ServerFrame {
+                                id: Some(RequestId(0)),
+                                msg: alcove_proto::signal::ServerMessage::RoomConnected(*connected),
+                            };
+                            let _ = events.send(frame);
+                            return Ok((ws, session));
+                        }
+                        SessionEvent::ConnectFailed(error) => return Err(error),
+                        SessionEvent::Notification(frame) | SessionEvent::Stray(frame) => {
+                            let _ = events.send(frame);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(REQUEST_TIMEOUT, try_once).await {
+            Ok(Ok(ok)) => return Some(ok),
+            // The server answered: the place is gone (grace over, room ended). Final.
+            Ok(Err(Error::Refused { result, .. })) => {
+                tracing::debug!(result, "resume refused");
+                return None;
+            }
+            Ok(Err(e)) => tracing::debug!(error = %e, attempt, "resume attempt failed"),
+            Err(_) => tracing::debug!(attempt, "resume attempt timed out"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+    }
+    None
+}
+
+/// One connection's loop: requests out, frames in, until the connection ends.
+async fn serve<S>(
+    mut ws: S,
+    session: &mut ClientSession,
+    cmds: &mut mpsc::UnboundedReceiver<Command>,
+    waiting: &mut HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>>,
+    events: &mpsc::UnboundedSender<ServerFrame>,
+) -> Ended
+where
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
+{
+    let mut closed_by_server = false;
+    let ended = loop {
         tokio::select! {
             cmd = cmds.recv() => match cmd {
                 Some(Command::Request { msg, reply }) => {
@@ -168,38 +319,38 @@ async fn run<S>(
                             let _ = reply.send(Err(e));
                         }
                     }
-                    if let Err(e) = flush(&mut ws, &mut session).await {
+                    if let Err(e) = flush(&mut ws, session).await {
                         tracing::debug!(error = %e, "write failed");
-                        break;
+                        break Ended::Lost;
                     }
                 }
                 // `None`: every Room handle was dropped; nobody can send requests any more.
                 Some(Command::Close) | None => {
-                    close_gracefully(&mut ws, &mut session, &mut waiting, &events).await;
-                    break;
+                    close_gracefully(&mut ws, session, waiting, events).await;
+                    break Ended::Closed;
                 }
+                Some(Command::Drop) => break Ended::Lost,
             },
             incoming = ws.next() => match incoming {
                 Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()),
                 // The transport answers the close frame; the stream ends right after.
-                Some(Ok(Message::Close(frame))) => tracing::debug!(?frame, "server closed"),
+                Some(Ok(Message::Close(frame))) => {
+                    tracing::debug!(?frame, "server closed");
+                    closed_by_server = true;
+                }
                 Some(Ok(Message::Binary(_))) => tracing::debug!("ignored a binary frame"),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "read failed");
-                    break;
+                    break if closed_by_server { Ended::Closed } else { Ended::Lost };
                 }
-                None => break,
+                None => break if closed_by_server { Ended::Closed } else { Ended::Lost },
             },
         }
-        dispatch(&mut session, &mut waiting, &events);
-    }
-    session.handle_closed();
-    dispatch(&mut session, &mut waiting, &events);
-    for (_, reply) in waiting.drain() {
-        let _ = reply.send(Err(Error::Closed));
-    }
-    tracing::debug!("connection closed");
+        dispatch(session, waiting, events);
+    };
+    dispatch(session, waiting, events);
+    ended
 }
 
 /// Sends a close frame, then reads (and delivers) what the server still sends until it
@@ -290,6 +441,8 @@ struct Inner {
     connected: RoomConnected,
     /// How long each request waits for its acknowledgement.
     request_timeout: Duration,
+    /// Connected / reconnecting / closed, from the connection task.
+    state: watch::Receiver<ConnectionState>,
 }
 
 /// The parent-room handle of one connection: every break-out operation is called on it
@@ -346,6 +499,18 @@ impl Room {
             Ok(Err(_dropped)) => Err(Error::Closed),
             Ok(Ok(result)) => result,
         }
+    }
+
+    /// Where the connection stands now; `changed()` on a clone wakes on every change
+    /// (reconnecting, reconnected, closed).
+    pub fn connection_state(&self) -> watch::Receiver<ConnectionState> {
+        self.inner.state.clone()
+    }
+
+    /// Drops the transport without a closing handshake, as a network failure would. The SDK
+    /// then resumes on its own (same client id, same place). For tests and demos.
+    pub fn drop_connection(&self) {
+        let _ = self.inner.cmds.send(Command::Drop);
     }
 
     /// Closes the connection (the client leaves the family) and waits until it is closed.
@@ -416,6 +581,10 @@ mod tests {
                 },
                 users: vec![],
                 breakout_rooms: vec![],
+                invitations: vec![],
+                resumed: false,
+                media_kept: false,
+                resume_token: None,
             }),
         }
     }
@@ -564,6 +733,7 @@ mod tests {
         let config = Config {
             connect_timeout: REQUEST_TIMEOUT,
             request_timeout: Duration::from_millis(50),
+            resume_window: RESUME_WINDOW,
         };
         let (room, _events) = connect_with(&url, "tok", config).await.unwrap();
         assert_eq!(room.pause().await, Err(Error::Timeout));

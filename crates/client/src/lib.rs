@@ -62,7 +62,7 @@ pub mod session;
 pub use alcove_proto as proto;
 
 pub use breakout::BreakoutRoom;
-pub use client::{connect, Room, REQUEST_TIMEOUT};
+pub use client::{connect, ConnectionState, Room, REQUEST_TIMEOUT, RESUME_WINDOW};
 pub use error::Error;
 pub use events::Events;
 pub use rest::{signal_url, RestClient, RestError};

@@ -88,12 +88,26 @@ pub struct ClientSession {
 impl ClientSession {
     /// A new session that will present `token`; the `connect` frame is queued at once.
     pub fn new(token: &str) -> ClientSession {
+        Self::with_connect(Connect {
+            token: token.to_owned(),
+            resume: None,
+            versions: vec![PROTOCOL_VERSION],
+        })
+    }
+
+    /// A session that takes back an earlier connection's place with its `resume_token`.
+    pub fn resuming(resume_token: &str) -> ClientSession {
+        Self::with_connect(Connect {
+            token: String::new(),
+            resume: Some(resume_token.to_owned()),
+            versions: vec![PROTOCOL_VERSION],
+        })
+    }
+
+    fn with_connect(connect: Connect) -> ClientSession {
         let connect = ClientFrame {
             id: CONNECT_REQUEST_ID,
-            msg: ClientMessage::Connect(Connect {
-                token: token.to_owned(),
-                versions: vec![PROTOCOL_VERSION],
-            }),
+            msg: ClientMessage::Connect(connect),
         };
         ClientSession {
             state: State::Connecting,
@@ -256,6 +270,10 @@ mod tests {
                 },
                 users: vec![],
                 breakout_rooms: vec![],
+                invitations: vec![],
+                resumed: false,
+                media_kept: false,
+                resume_token: None,
             }),
         }
     }
@@ -443,6 +461,7 @@ mod tests {
         let mut s = connected();
         let again = ClientMessage::Connect(Connect {
             token: "t".into(),
+            resume: None,
             versions: vec![1],
         });
         assert_eq!(s.request(again), Ok(RequestId(1)));

@@ -26,6 +26,9 @@ pub struct FamilyConfig {
     pub seed: u64,
     /// Where media arrives; `None` disables the media plane (`sdpOffer` is refused).
     pub media: Option<crate::media::MediaConfig>,
+    /// How long a dropped client keeps its place waiting for a `resume` (default 30 s; zero
+    /// makes every drop an immediate leave).
+    pub resume_grace: Duration,
 }
 
 impl FamilyConfig {
@@ -37,6 +40,7 @@ impl FamilyConfig {
             settings,
             seed,
             media: None,
+            resume_grace: Duration::from_secs(30),
         }
     }
 }
@@ -54,6 +58,9 @@ pub(crate) struct Client {
     pub paused: bool,
     /// Parent link muted: changed by `muteRoom` / `unmuteRoom`, cleared by destroy-all.
     pub muted: Muted,
+    /// Set when its connection dropped; cleared by a resume; the client leaves when the grace
+    /// period after it runs out.
+    pub detached_at: Option<Instant>,
 }
 
 impl Client {
@@ -104,6 +111,8 @@ pub struct Family {
     pub(crate) room_name: String,
     pub(crate) settings: RoomSettings,
     pub(crate) rng: Rng,
+    /// See [`FamilyConfig::resume_grace`].
+    pub(crate) resume_grace: Duration,
     /// Connected clients by id.
     pub(crate) clients: BTreeMap<ClientId, Client>,
     /// Live break-out rooms in creation order.
@@ -112,6 +121,8 @@ pub struct Family {
     pub(crate) next_number: u32,
     next_seq: u64,
     pub(crate) outputs: VecDeque<Output>,
+    /// Bumped by every input that may change break-out state (see `state_version`).
+    state_version: u64,
     /// Peer connections, slots, sharing.
     pub(crate) media: crate::media::MediaState,
     /// The latest time seen (creation time, then every input's `now`).
@@ -128,12 +139,14 @@ impl Family {
             room_name: config.room_name,
             settings: config.settings,
             rng: Rng::new(config.seed),
+            resume_grace: config.resume_grace,
             clients: BTreeMap::new(),
             breakouts: Vec::new(),
             next_number: 1,
             next_seq: 0,
             outputs: VecDeque::new(),
             media: crate::media::MediaState::new(config.media),
+            state_version: 0,
             last_now: now,
             ended: false,
         }
@@ -147,6 +160,9 @@ impl Family {
             self.last_now = self.last_now.max(input.now());
             return;
         }
+        let changes_state = !matches!(input, Input::Receive { .. } | Input::Timeout(_));
+        let clients_before = self.clients.len();
+        let rooms_before = self.breakouts.len();
         let now = match input {
             Input::Connect {
                 now,
@@ -176,6 +192,21 @@ impl Family {
                 self.leave_family(client);
                 now
             }
+            Input::Dropped { now, client } => {
+                let now = self.tick(now);
+                self.drop_client(now, client);
+                now
+            }
+            Input::Resume {
+                now,
+                client,
+                id,
+                version,
+            } => {
+                let now = self.tick(now);
+                self.resume(client, id, version);
+                now
+            }
             Input::Receive {
                 now,
                 source,
@@ -198,6 +229,12 @@ impl Family {
             }
         };
         self.media_after_input(now);
+        if changes_state
+            || self.clients.len() != clients_before
+            || self.breakouts.len() != rooms_before
+        {
+            self.state_version += 1;
+        }
     }
 
     /// The next output; `Output::Timeout` when there is nothing more to do now.
@@ -319,6 +356,7 @@ impl Family {
         let now = now.max(self.last_now);
         self.last_now = now;
         self.expire_never_joined(now);
+        self.expire_detached(now);
         now
     }
 
@@ -326,8 +364,32 @@ impl Family {
         self.last_now
     }
 
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub(crate) fn set_next_seq(&mut self, seq: u64) {
+        let highest = self.clients.values().map(|c| c.seq + 1).max().unwrap_or(0);
+        self.next_seq = seq.max(highest);
+    }
+
+    /// Changes whenever the break-out state may have changed (not on media-only inputs): the
+    /// shell persists a [`Family::snapshot`] when it moves.
+    pub fn state_version(&self) -> u64 {
+        self.state_version
+    }
+
     fn next_deadline(&self) -> Instant {
-        let breakouts = self.breakout_deadline();
+        let grace = self.resume_grace;
+        let detached = self
+            .clients
+            .values()
+            .filter_map(|c| c.detached_at.map(|t| t + grace))
+            .min();
+        let breakouts = match detached {
+            Some(d) => d.min(self.breakout_deadline()),
+            None => self.breakout_deadline(),
+        };
         match self.media.next_deadline() {
             Some(m) => m.min(breakouts),
             None => breakouts,
@@ -471,6 +533,7 @@ impl Family {
             location: Location::Parent,
             paused: false,
             muted: Muted::default(),
+            detached_at: None,
         };
         let info = user_info(&c);
         self.clients.insert(client.clone(), c);
@@ -485,10 +548,86 @@ impl Family {
             },
             users: self.users(),
             breakout_rooms: self.breakout_rooms(),
+            invitations: Vec::new(),
+            resumed: false,
+            media_kept: false,
+            resume_token: None,
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
         self.broadcast(&client, ServerMessage::UserConnected(info));
         self.route(&client);
+    }
+
+    /// A dropped connection: keep the place for the grace period.
+    fn drop_client(&mut self, now: Instant, client: ClientId) {
+        if self.resume_grace.is_zero() {
+            self.leave_family(client);
+            return;
+        }
+        if let Some(c) = self.clients.get_mut(&client) {
+            if c.detached_at.is_none() {
+                c.detached_at = Some(now);
+            }
+        }
+    }
+
+    /// A new connection takes a client's place back.
+    fn resume(&mut self, client: ClientId, id: RequestId, version: u32) {
+        let Some(c) = self.clients.get_mut(&client) else {
+            self.outputs.push_back(Output::Send {
+                to: client.clone(),
+                frame: ServerFrame {
+                    id: Some(id),
+                    msg: ServerMessage::Error(Status::err(ErrorCode::ResumeFailed)),
+                },
+            });
+            self.outputs.push_back(Output::Close {
+                client,
+                reason: CloseReason::Refused,
+            });
+            return;
+        };
+        // Also accepted while still attached: the server may learn of the drop after the
+        // client did (the shell has already replaced the old connection).
+        c.detached_at = None;
+        let invitations = self
+            .breakouts
+            .iter()
+            .filter(|b| b.invitations.contains(&client))
+            .map(|b| b.id.clone())
+            .collect();
+        let connected = RoomConnected {
+            result: 0,
+            version,
+            client_id: client.clone(),
+            room: RoomSummary {
+                room_id: self.room_id.clone(),
+                name: self.room_name.clone(),
+                settings: self.settings.clone(),
+            },
+            users: self.users(),
+            breakout_rooms: self.breakout_rooms(),
+            invitations,
+            resumed: true,
+            media_kept: self.media.has_session(&client),
+            resume_token: None,
+        };
+        self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
+        self.route(&client);
+    }
+
+    /// Dropped clients whose grace period is over leave the family.
+    fn expire_detached(&mut self, now: Instant) {
+        let grace = self.resume_grace;
+        let due: Vec<ClientId> = self
+            .clients
+            .values()
+            .filter(|c| c.detached_at.is_some_and(|t| now >= t + grace))
+            .map(|c| c.id.clone())
+            .collect();
+        for c in due {
+            self.leave_family(c);
+        }
     }
 
     fn leave_family(&mut self, client: ClientId) {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 /// A user admitted by the shell after its token was verified.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewClient {
     /// Display name (from the token).
     pub name: String,
@@ -58,12 +58,32 @@ pub enum Input {
         /// The request.
         msg: ClientMessage,
     },
-    /// A client's connection closed (or was dropped).
+    /// A client left on purpose (closed its connection normally): it leaves the family now.
     Disconnected {
         /// Current time.
         now: Instant,
         /// Who left.
         client: ClientId,
+    },
+    /// A client's connection was lost: it keeps its place (location, parent link, break-out
+    /// membership, invitations) for `FamilyConfig::resume_grace`, then leaves as by
+    /// `Disconnected`.
+    Dropped {
+        /// Current time.
+        now: Instant,
+        /// Whose connection was lost.
+        client: ClientId,
+    },
+    /// A new connection presented a valid resume credential for `client`.
+    Resume {
+        /// Current time.
+        now: Instant,
+        /// The client taking its place back.
+        client: ClientId,
+        /// The `connect` request id, echoed in `roomConnected`.
+        id: RequestId,
+        /// Negotiated protocol version.
+        version: u32,
     },
     /// A UDP datagram arrived for this family (media: ICE, DTLS, SRTP).
     Receive {
@@ -92,6 +112,8 @@ impl Input {
             Input::Connect { now, .. }
             | Input::Request { now, .. }
             | Input::Disconnected { now, .. }
+            | Input::Dropped { now, .. }
+            | Input::Resume { now, .. }
             | Input::Receive { now, .. }
             | Input::End { now } => *now,
             Input::Timeout(now) => *now,

@@ -50,8 +50,10 @@ mod family;
 mod io;
 pub mod media;
 mod rng;
+mod snapshot;
 
 pub use alcove_proto::signal::{Location, Muted, Role};
 pub use family::{Family, FamilyConfig};
 pub use io::{CloseReason, Input, NewClient, Output, Route};
 pub use rng::Rng;
+pub use snapshot::{BreakoutSnapshot, ClientSnapshot, FamilySnapshot};

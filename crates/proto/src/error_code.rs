@@ -76,6 +76,8 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// 4107: the room ended (deleted through the REST API).
     RoomEnded,
+    /// 4108: a `resume` came too late (grace period over) or names no client.
+    ResumeFailed,
     /// 4400: a REST request body is invalid.
     BadRequest,
     /// 4401: REST credentials missing or wrong.
@@ -122,6 +124,7 @@ impl ErrorCode {
         ErrorCode::RoomFull,
         ErrorCode::UnsupportedVersion,
         ErrorCode::RoomEnded,
+        ErrorCode::ResumeFailed,
         ErrorCode::BadRequest,
         ErrorCode::AuthenticationFailed,
         ErrorCode::NotFound,
@@ -165,6 +168,7 @@ impl ErrorCode {
             ErrorCode::RoomFull => 4105,
             ErrorCode::UnsupportedVersion => 4106,
             ErrorCode::RoomEnded => 4107,
+            ErrorCode::ResumeFailed => 4108,
             ErrorCode::BadRequest => 4400,
             ErrorCode::AuthenticationFailed => 4401,
             ErrorCode::NotFound => 4404,
@@ -218,6 +222,7 @@ impl ErrorCode {
             ErrorCode::RoomFull => "Room is full",
             ErrorCode::UnsupportedVersion => "Unsupported protocol version",
             ErrorCode::RoomEnded => "Room ended",
+            ErrorCode::ResumeFailed => "Resume failed: the grace period is over, connect again",
             ErrorCode::BadRequest => "Bad request",
             ErrorCode::AuthenticationFailed => "Authentication failed",
             ErrorCode::NotFound => "Not found",

@@ -152,7 +152,12 @@ impl ClientMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connect {
     /// A token minted by `POST /v1/rooms/{room_id}/tokens`.
+    #[serde(default)]
     pub token: String,
+    /// Instead of a token: the `resume_token` of an earlier connection, to take back that
+    /// client's place after a drop (within the grace period, also across a server restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
     /// Protocol versions the client speaks; the server picks the newest it shares.
     #[serde(default = "default_versions")]
     pub versions: Vec<u32>,

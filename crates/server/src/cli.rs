@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Serve without media (signalling and REST only).
     #[arg(long)]
     pub no_media: bool,
+    /// Seconds a dropped client keeps its place waiting for its SDK to resume (also after a
+    /// restart).
+    #[arg(long, env = "ALCOVE_RESUME_GRACE", default_value_t = 30)]
+    pub resume_grace: u64,
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -164,6 +168,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(args.udp_listen)
     };
     config.advertise_ip = args.advertise_ip;
+    config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

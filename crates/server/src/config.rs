@@ -1,4 +1,4 @@
-//! Server configuration: where to listen, where the data lives, token lifetime.
+//! Server configuration: where to listen, where the data lives, token lifetime, limits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +25,14 @@ pub struct Config {
     /// Folder holding `demo/` (served at `/`) and `sdk-js/src/` (served at `/sdk/`); the
     /// repository root by default.
     pub web_root: PathBuf,
+    /// Requests per second a signalling connection may send, sustained (the refill rate of
+    /// its token bucket). Requests over the limit get `error` 4006 and are not forwarded.
+    pub request_rate: u32,
+    /// Requests a signalling connection may send in one burst (the size of its token bucket).
+    pub request_burst: u32,
+    /// How long a dropped client keeps its place (location, break-out membership, parent
+    /// link, invitations) waiting for its SDK to resume; also the window after a restart.
+    pub resume_grace: Duration,
 }
 
 impl Config {
@@ -39,6 +47,9 @@ impl Config {
             udp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7881))),
             advertise_ip: None,
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
+            request_rate: 50,
+            request_burst: 100,
+            resume_grace: Duration::from_secs(30),
         }
     }
 }

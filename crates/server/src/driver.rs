@@ -12,9 +12,9 @@
 //! is deleted). Every mutation of family state happens inside its task, in input order, so an
 //! operation is atomic with respect to every other operation on the same family.
 
-use alcove_core::{CloseReason, Family, FamilyConfig, Input, NewClient, Output};
+use alcove_core::{CloseReason, Family, FamilyConfig, FamilySnapshot, Input, NewClient, Output};
 use alcove_proto::api::{Room, RoomSettings};
-use alcove_proto::signal::{BreakoutRoomInfo, ClientMessage, ServerFrame, UserInfo};
+use alcove_proto::signal::{BreakoutRoomInfo, ClientMessage, ServerFrame, ServerMessage, UserInfo};
 use alcove_proto::{ClientId, RequestId, RoomId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,10 +36,18 @@ pub enum Outbound {
 /// A connection as seen from its family: its bounded outbound queue and a kill switch.
 #[derive(Debug, Clone)]
 pub struct ConnTx {
+    /// Unique per connection: a resumed client's old connection must not detach the new one.
+    pub id: u64,
     /// Frames to write, in order.
     pub tx: mpsc::Sender<Outbound>,
     /// Set to true to drop the connection at once (its queue overflowed).
     pub kill: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// A fresh connection id.
+pub fn next_conn_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A snapshot query answered from the family task.
@@ -76,10 +84,30 @@ pub enum FamilyMsg {
         /// Request.
         msg: ClientMessage,
     },
-    /// The connection closed.
+    /// The client left on purpose (closing handshake, killed, abusive).
     Disconnected {
         /// Who.
         client: ClientId,
+        /// Which connection (ignored unless it is still the client's current one).
+        conn: u64,
+    },
+    /// The client's transport was lost: it keeps its place for the grace period.
+    Dropped {
+        /// Who.
+        client: ClientId,
+        /// Which connection (ignored unless it is still the client's current one).
+        conn: u64,
+    },
+    /// A verified resume credential: `client` takes its place back on a new connection.
+    Resume {
+        /// Who.
+        client: ClientId,
+        /// The connect request id.
+        id: RequestId,
+        /// Negotiated protocol version.
+        version: u32,
+        /// The new connection.
+        out: ConnTx,
     },
     /// A REST query.
     Query(Query),
@@ -111,6 +139,12 @@ pub struct MediaShell {
 pub struct Families {
     /// The media plane, when enabled.
     pub media: Option<MediaShell>,
+    /// Where family state is persisted (restart survival).
+    store: Arc<crate::store::Store>,
+    /// Signs resume credentials (never logged).
+    secret: Vec<u8>,
+    /// How long a dropped client keeps its place.
+    resume_grace: std::time::Duration,
     // std Mutex: held only to look up / insert / remove a sender, never across an await. Sends
     // to a family happen under it so that a family task's "am I idle and drained?" check
     // (also under it) cannot race with a new connect.
@@ -119,10 +153,56 @@ pub struct Families {
 
 impl Families {
     /// An empty registry; `media` is the media plane shared by every family, if enabled.
-    pub fn new(media: Option<MediaShell>) -> Families {
+    pub fn new(
+        media: Option<MediaShell>,
+        store: Arc<crate::store::Store>,
+        secret: Vec<u8>,
+        resume_grace: std::time::Duration,
+    ) -> Families {
         Families {
             media,
+            store,
+            secret,
+            resume_grace,
             inner: Mutex::default(),
+        }
+    }
+
+    /// Restores every family saved before a restart (each client gets the grace period to
+    /// resume). Must run inside the tokio runtime.
+    pub fn restore_saved(self: &Arc<Self>) {
+        let saved = match self.store.families() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("reading saved families: {e}");
+                return;
+            }
+        };
+        for (room_id, json) in saved {
+            let room = match self.store.room(&room_id) {
+                Ok(Some((app, room))) => Some((app, room)),
+                _ => None,
+            };
+            let snapshot: Option<FamilySnapshot> = serde_json::from_str(&json).ok();
+            match (room, snapshot) {
+                (Some((app, room)), Some(snapshot)) => {
+                    let mut map = self.lock();
+                    if map.contains_key(&room_id) {
+                        continue;
+                    }
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let span = info_span!("family", room = %room.room_id);
+                    info!(room = %room.room_id, clients = snapshot.clients.len(), "restoring family");
+                    tokio::spawn(
+                        run_family(room, app, Some(snapshot), rx, Arc::clone(self))
+                            .instrument(span),
+                    );
+                    map.insert(room_id, tx);
+                }
+                _ => {
+                    let _ = self.store.delete_family(&room_id);
+                }
+            }
         }
     }
 
@@ -131,12 +211,15 @@ impl Families {
     }
 
     /// Sends `msg` to the room's family, spawning the family if it is not live.
-    pub fn send_spawning(self: &Arc<Self>, room: &Room, msg: FamilyMsg) {
+    pub fn send_spawning(self: &Arc<Self>, room: &Room, app: &str, msg: FamilyMsg) {
         let mut map = self.lock();
         let tx = map.entry(room.room_id.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             let span = info_span!("family", room = %room.room_id);
-            tokio::spawn(run_family(room.clone(), rx, Arc::clone(self)).instrument(span));
+            tokio::spawn(
+                run_family(room.clone(), app.to_owned(), None, rx, Arc::clone(self))
+                    .instrument(span),
+            );
             tx
         });
         // The task only exits after removing its entry under this lock, so the send succeeds.
@@ -170,6 +253,8 @@ fn settings_seed(_settings: &RoomSettings) -> u64 {
 
 async fn run_family(
     room: Room,
+    app: String,
+    restore: Option<FamilySnapshot>,
     mut rx: mpsc::UnboundedReceiver<FamilyMsg>,
     families: Arc<Families>,
 ) {
@@ -187,8 +272,18 @@ async fn run_family(
             candidate: m.candidate,
             local: m.local,
         });
+    config.resume_grace = families.resume_grace;
     let media = families.media.clone();
-    let mut family = Family::new(config, Instant::now().into_std());
+    let mut family = match restore {
+        Some(snapshot) => Family::restore(config, snapshot, Instant::now().into_std()),
+        None => Family::new(config, Instant::now().into_std()),
+    };
+    let signer = ResumeSigner {
+        secret: families.secret.clone(),
+        room_id: room.room_id.clone(),
+        app_id: app,
+    };
+    let mut saved_version = family.state_version();
     let mut conns: HashMap<ClientId, ConnTx> = HashMap::new();
     let mut deadline = Instant::now() + std::time::Duration::from_secs(3600);
     loop {
@@ -205,9 +300,24 @@ async fn run_family(
                         trace!(client = %client, kind = msg.type_name(), "request");
                         family.handle_input(Input::Request { now, client, id, msg });
                     }
-                    FamilyMsg::Disconnected { client } => {
-                        conns.remove(&client);
-                        family.handle_input(Input::Disconnected { now, client });
+                    FamilyMsg::Disconnected { client, conn } => {
+                        if conns.get(&client).is_some_and(|c| c.id == conn) {
+                            conns.remove(&client);
+                            family.handle_input(Input::Disconnected { now, client });
+                        }
+                    }
+                    FamilyMsg::Dropped { client, conn } => {
+                        if conns.get(&client).is_some_and(|c| c.id == conn) {
+                            conns.remove(&client);
+                            family.handle_input(Input::Dropped { now, client });
+                        }
+                    }
+                    FamilyMsg::Resume { client, id, version, out } => {
+                        // A newer connection replaces an older one still open.
+                        if let Some(old) = conns.insert(client.clone(), out) {
+                            let _ = old.kill.send(true);
+                        }
+                        family.handle_input(Input::Resume { now, client, id, version });
                     }
                     FamilyMsg::Query(Query::Users(reply)) => { let _ = reply.send(family.users()); }
                     FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
@@ -223,12 +333,28 @@ async fn run_family(
                 family.handle_input(Input::Timeout(Instant::now().into_std()));
             }
         }
-        deadline = drain(&mut family, &mut conns, media.as_ref(), &room.room_id);
+        deadline = drain(&mut family, &mut conns, media.as_ref(), &signer);
         if family.is_idle() {
             let mut map = families.lock();
             if rx.is_empty() {
                 map.remove(&room.room_id);
+                drop(map);
+                if let Err(e) = families.store.delete_family(&room.room_id) {
+                    warn!("forgetting family state: {e}");
+                }
                 break;
+            }
+        }
+        if family.state_version() != saved_version {
+            saved_version = family.state_version();
+            // Synchronous and small (one SQLite row); a restart resumes from this.
+            match serde_json::to_string(&family.snapshot()) {
+                Ok(json) => {
+                    if let Err(e) = families.store.save_family(&room.room_id, &json) {
+                        warn!("saving family state: {e}");
+                    }
+                }
+                Err(e) => warn!("encoding family state: {e}"),
             }
         }
     }
@@ -236,16 +362,36 @@ async fn run_family(
 }
 
 /// Acts on every output of the family; returns the next deadline.
+/// Mints the resume credential put into each `roomConnected`.
+struct ResumeSigner {
+    secret: Vec<u8>,
+    room_id: RoomId,
+    app_id: String,
+}
+
 fn drain(
     family: &mut Family,
     conns: &mut HashMap<ClientId, ConnTx>,
     media: Option<&MediaShell>,
-    room: &RoomId,
+    signer: &ResumeSigner,
 ) -> Instant {
+    let room = &signer.room_id;
     let mut slow: Vec<ClientId> = Vec::new();
     loop {
         match family.poll_output() {
-            Output::Send { to, frame } => deliver(conns, &mut slow, &to, &frame),
+            Output::Send { to, mut frame } => {
+                if let ServerMessage::RoomConnected(rc) = &mut frame.msg {
+                    if rc.result == 0 && rc.resume_token.is_none() {
+                        let claims = crate::token::ResumeClaims {
+                            client_id: to.clone(),
+                            room_id: signer.room_id.clone(),
+                            app_id: signer.app_id.clone(),
+                        };
+                        rc.resume_token = Some(crate::token::sign_resume(&signer.secret, &claims));
+                    }
+                }
+                deliver(conns, &mut slow, &to, &frame)
+            }
             Output::Close { client, reason } => {
                 if let Some(conn) = conns.remove(&client) {
                     let _ = conn.tx.try_send(Outbound::Close(reason));

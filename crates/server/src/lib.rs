@@ -5,6 +5,7 @@
 //! * [`driver`]: one task per live family, owning its `alcove_core::Family`.
 //! * [`store`]: the embedded SQLite database (apps, rooms, used token ids, the signing secret).
 //! * [`token`]: signed, room-bound, single-use tokens.
+//! * [`limit`]: the per-connection request rate limit.
 //!
 //! Entry points: [`run`] serves on a listener until a shutdown future resolves (used by
 //! `main.rs`), [`start`] does the same in the background and returns the bound address (used
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod http;
+pub mod limit;
 pub mod store;
 pub mod token;
 pub mod udp;
@@ -36,8 +38,8 @@ use tracing::info;
 pub struct AppState {
     /// The configuration it was started with.
     pub config: Config,
-    /// The embedded database.
-    pub store: store::Store,
+    /// The embedded database (shared with the family tasks, which persist their state).
+    pub store: Arc<store::Store>,
     /// Live families.
     pub families: Arc<driver::Families>,
     /// Token-signing secret (never logged).
@@ -58,7 +60,7 @@ impl AppState {
     ) -> anyhow::Result<(Arc<AppState>, Option<Credentials>, bool)> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let store = store::Store::open(&config.data_dir).context("opening the database")?;
+        let store = Arc::new(store::Store::open(&config.data_dir).context("opening the database")?);
         let secret = store.token_secret()?;
         let cred_path = config.data_dir.join(DEV_CREDENTIALS_FILE);
         let mut created = false;
@@ -73,7 +75,14 @@ impl AppState {
                 .ok()
                 .and_then(|s| serde_json::from_str(&s).ok())
         };
-        let families = Arc::new(driver::Families::new(media));
+        let families = Arc::new(driver::Families::new(
+            media,
+            Arc::clone(&store),
+            secret.clone(),
+            config.resume_grace,
+        ));
+        // Families live before a restart come back, each client waiting to resume.
+        families.restore_saved();
         if let Some(m) = &families.media {
             tokio::spawn(udp::recv_loop(
                 Arc::clone(&m.socket),
@@ -107,6 +116,19 @@ impl AppState {
         match self.store.use_token(&claims.jti, claims.exp) {
             Ok(true) => Ok((claims, room)),
             Ok(false) => Err(ErrorCode::TokenReused),
+            Err(e) => {
+                tracing::error!("store: {e}");
+                Err(ErrorCode::Internal)
+            }
+        }
+    }
+
+    /// Verifies a resume credential: signature, then the room still exists for that app.
+    pub fn admit_resume(&self, token: &str) -> Result<(token::ResumeClaims, Room), ErrorCode> {
+        let claims = token::verify_resume(&self.secret, token)?;
+        match self.store.room(&claims.room_id) {
+            Ok(Some((app, room))) if app == claims.app_id => Ok((claims, room)),
+            Ok(_) => Err(ErrorCode::ResumeFailed),
             Err(e) => {
                 tracing::error!("store: {e}");
                 Err(ErrorCode::Internal)

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS rooms (
     settings TEXT NOT NULL, data TEXT NOT NULL, created TEXT NOT NULL,
     seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS used_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS family_state (room_id TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
 ";
 
 fn key_hash(key: &str) -> String {
@@ -243,6 +244,37 @@ impl Store {
             params![room_id.as_str()],
         )?;
         Ok(n > 0)
+    }
+
+    /// Saves a live family's break-out state (replaces the previous snapshot).
+    pub fn save_family(&self, room_id: &RoomId, snapshot: &str) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO family_state(room_id, snapshot) VALUES(?1, ?2)
+             ON CONFLICT(room_id) DO UPDATE SET snapshot=excluded.snapshot",
+            params![room_id.as_str(), snapshot],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a family's state (it ended).
+    pub fn delete_family(&self, room_id: &RoomId) -> Result<(), StoreError> {
+        self.lock().execute(
+            "DELETE FROM family_state WHERE room_id=?1",
+            params![room_id.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Every saved family state (read at start-up).
+    pub fn families(&self) -> Result<Vec<(RoomId, String)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT room_id, snapshot FROM family_state")?;
+        let rows = stmt.query_map([], |r| Ok((RoomId(r.get(0)?), r.get(1)?)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r?);
+        }
+        Ok(out)
     }
 
     /// Marks a token id used; false when it already was (replay).

@@ -6,6 +6,7 @@
 //! acknowledgement `alcove_proto::signal::decode_client_frame` names, and the connection stays.
 
 use crate::driver::{ConnTx, FamilyMsg, Outbound};
+use crate::limit::{RequestLimiter, Verdict};
 use crate::AppState;
 use alcove_core::{CloseReason, NewClient};
 use alcove_proto::signal::{
@@ -19,7 +20,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, info_span, Instrument};
+use tracing::{debug, info, info_span, trace, Instrument};
 
 /// How long a new connection may take to send `connect`.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,6 +51,7 @@ where
     let (tx, rx) = mpsc::channel::<Outbound>(state.config.outbound_queue);
     let (kill_tx, kill_rx) = watch::channel(false);
     let conn = ConnTx {
+        id: crate::driver::next_conn_id(),
         tx: tx.clone(),
         kill: Arc::new(kill_tx),
     };
@@ -67,13 +69,21 @@ where
         return;
     };
     let span = info_span!("conn", client = %client, room = %room_id);
-    read_loop(&mut stream, &tx, kill_rx, &client, &room_id, &state)
+    let left = read_loop(&mut stream, &tx, kill_rx, &client, &room_id, &state)
         .instrument(span.clone())
         .await;
     span.in_scope(|| debug!("connection closed"));
-    state
-        .families
-        .send(&room_id, FamilyMsg::Disconnected { client });
+    let msg = match left {
+        Left::Leave => FamilyMsg::Disconnected {
+            client,
+            conn: conn.id,
+        },
+        Left::Dropped => FamilyMsg::Dropped {
+            client,
+            conn: conn.id,
+        },
+    };
+    state.families.send(&room_id, msg);
     drop(tx);
     drop(conn);
     let _ = writer.await;
@@ -169,6 +179,30 @@ where
             let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
             return None;
         };
+        if let Some(resume) = &c.resume {
+            let (claims, room) = match state.admit_resume(resume) {
+                Ok(ok) => ok,
+                Err(code) => {
+                    info!(code = code.code(), "resume refused");
+                    let _ = tx.send(error(Some(id), code, code.message())).await;
+                    let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                    return None;
+                }
+            };
+            let client = claims.client_id;
+            let room_id = room.room_id.clone();
+            state.families.send_spawning(
+                &room,
+                &claims.app_id,
+                FamilyMsg::Resume {
+                    client: client.clone(),
+                    id,
+                    version: version.0,
+                    out: conn.clone(),
+                },
+            );
+            return Some((client, room_id));
+        }
         let (claims, room) = match state.admit(&c.token) {
             Ok(ok) => ok,
             Err(code) => {
@@ -188,6 +222,7 @@ where
         let room_id = room.room_id.clone();
         state.families.send_spawning(
             &room,
+            &claims.app_id,
             FamilyMsg::Connect {
                 client: client.clone(),
                 id,
@@ -209,6 +244,14 @@ where
     None
 }
 
+/// How a connection ended, as far as the family is concerned.
+enum Left {
+    /// On purpose (closing handshake, killed, abusive): leave the family now.
+    Leave,
+    /// The transport was lost: keep the client's place for the resume grace period.
+    Dropped,
+}
+
 async fn read_loop<S, E>(
     stream: &mut S,
     tx: &mpsc::Sender<Outbound>,
@@ -216,15 +259,45 @@ async fn read_loop<S, E>(
     client: &ClientId,
     room_id: &alcove_proto::RoomId,
     state: &Arc<AppState>,
-) where
+) -> Left
+where
     S: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let now = || tokio::time::Instant::now().into_std();
+    let config = &state.config;
+    let mut limiter = RequestLimiter::new(config.request_rate, config.request_burst, now());
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
-            _ = kill.changed() => return,
+            _ = kill.changed() => return Left::Leave,
         };
+        // Every frame costs a token: over the limit it is answered 4006 and dropped here, and a
+        // client that keeps flooding is closed with 1008.
+        if let Some(Ok(m)) = &msg {
+            if !matches!(m, Message::Close(_)) {
+                match limiter.check(now()) {
+                    Verdict::Allow => {}
+                    Verdict::Refuse => {
+                        let id = match m {
+                            Message::Text(t) => request_id(t),
+                            _ => None,
+                        };
+                        trace!("request over the rate limit");
+                        if matches!(m, Message::Text(_) | Message::Binary(_)) {
+                            let msg = ErrorCode::RateLimited.message();
+                            reply(tx, error(id, ErrorCode::RateLimited, msg));
+                        }
+                        continue;
+                    }
+                    Verdict::Flood => {
+                        info!("request flood: closing the connection");
+                        let _ = tx.try_send(Outbound::CloseCode(1008, "too many requests"));
+                        return Left::Leave;
+                    }
+                }
+            }
+        }
         let text = match msg {
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Binary(_))) => {
@@ -239,19 +312,22 @@ async fn read_loop<S, E>(
                 continue;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => return,
+            // A closing handshake is a leave; a transport that just ends is a drop (the
+            // client may resume within the grace period).
+            Some(Ok(Message::Close(_))) => return Left::Leave,
+            None => return Left::Dropped,
             Some(Err(e)) => {
                 // Oversize messages (over the 1 MiB transport limit) end up here; anything
                 // else is a broken stream (protocol error).
                 debug!("read error: {e}");
                 let text = e.to_string();
-                let close = if text.contains("too long") || text.contains("too big") {
-                    Outbound::CloseCode(1009, "message too big")
-                } else {
-                    Outbound::CloseCode(1002, "protocol error")
-                };
-                let _ = tx.try_send(close);
-                return;
+                if text.contains("too long") || text.contains("too big") {
+                    let _ = tx.try_send(Outbound::CloseCode(1009, "message too big"));
+                    return Left::Leave;
+                }
+                // A reset or broken connection: the client may resume.
+                let _ = tx.try_send(Outbound::CloseCode(1002, "protocol error"));
+                return Left::Dropped;
             }
         };
         if text.len() > MAX_FRAME_BYTES {
@@ -288,11 +364,22 @@ async fn read_loop<S, E>(
                         msg,
                     },
                 ) {
-                    return;
+                    return Left::Leave;
                 }
             }
             Err(e) => reply(tx, frame(e.id, *e.reply)),
         }
+    }
+}
+
+/// The request id of a text frame, when it has a readable one (for the 4006 answer).
+fn request_id(text: &str) -> Option<RequestId> {
+    if text.len() > MAX_FRAME_BYTES {
+        return None;
+    }
+    match decode_client_frame(text) {
+        Ok(f) => Some(f.id),
+        Err(e) => e.id,
     }
 }
 

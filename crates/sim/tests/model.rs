@@ -551,6 +551,10 @@ impl Model {
             },
             users: self.users(),
             breakout_rooms: self.rooms_info(),
+            invitations: vec![],
+            resumed: false,
+            media_kept: false,
+            resume_token: None,
         })
     }
 

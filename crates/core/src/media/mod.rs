@@ -140,6 +140,11 @@ impl MediaState {
         }
     }
 
+    /// True when `client` has a negotiated peer connection.
+    pub(crate) fn has_session(&self, client: &ClientId) -> bool {
+        self.sessions.contains_key(client)
+    }
+
     /// Number of negotiated sessions.
     pub(crate) fn session_count(&self) -> usize {
         self.sessions.len()
@@ -178,11 +183,6 @@ impl Family {
             );
             return;
         };
-        if self.media.sessions.contains_key(&caller) {
-            let code = ErrorCode::MediaAlreadyNegotiated;
-            self.send(&caller, Some(id), fail(code, code.message().into()));
-            return;
-        }
         let max = self.settings.max_active_talkers as usize;
         if offer.mids.audio_slots.len() > max {
             let msg = format!("at most {max} audio slots (max_active_talkers)");
@@ -200,6 +200,10 @@ impl Family {
                 return;
             }
         };
+        if self.media.sessions.contains_key(&caller) {
+            self.reoffer(now, caller, id, sdp, &offer.mids);
+            return;
+        }
         // ICE credentials must be unguessable (RFC 8445): str0m draws them from its own secure
         // generator (not the family's seeded one); the ufrag is read back for demultiplexing.
         let mut rtc = Rtc::builder()
@@ -278,6 +282,66 @@ impl Family {
         });
         self.drive(&caller, now);
         self.evaluate_talkers(now);
+    }
+
+    /// A second offer on a negotiated connection: an ICE restart after a resume (or any
+    /// renegotiation that keeps the m-line layout). The slots and routing stay as they are.
+    fn reoffer(
+        &mut self,
+        now: Instant,
+        caller: ClientId,
+        id: RequestId,
+        sdp: str0m::change::SdpOffer,
+        mids: &MediaMids,
+    ) {
+        let fail = |code: ErrorCode, msg: String| {
+            ServerMessage::SdpAnswer(SdpAnswer {
+                result: code.code(),
+                msg,
+                sdp: String::new(),
+            })
+        };
+        let Some(s) = self.media.sessions.get_mut(&caller) else {
+            return;
+        };
+        let same = resolve_mids(mids);
+        if same.mic != s.mids.mic || same.audio_slots != s.mids.audio_slots {
+            let code = ErrorCode::MediaAlreadyNegotiated;
+            let msg = format!(
+                "{}: a new offer must keep the m-line layout",
+                code.message()
+            );
+            self.send(&caller, Some(id), fail(code, msg));
+            return;
+        }
+        let answer = match s.rtc.sdp_api().accept_offer(sdp) {
+            Ok(a) => a,
+            Err(e) => {
+                self.send(
+                    &caller,
+                    Some(id),
+                    fail(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
+                );
+                return;
+            }
+        };
+        let ufrag = s.rtc.direct_api().local_ice_credentials().ufrag;
+        let old = std::mem::replace(&mut s.ufrag, ufrag.clone());
+        let ack = SdpAnswer {
+            result: 0,
+            msg: "Success".into(),
+            sdp: answer.to_sdp_string(),
+        };
+        self.send(&caller, Some(id), ServerMessage::SdpAnswer(ack));
+        if old != ufrag {
+            self.outputs.push_back(Output::IceUnbound { ufrag: old });
+            self.outputs.push_back(Output::IceBound {
+                client: caller.clone(),
+                ufrag,
+            });
+        }
+        self.media.by_addr.retain(|_, c| c != &caller);
+        self.drive(&caller, now);
     }
 
     pub(crate) fn start_sharing(

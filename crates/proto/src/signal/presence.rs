@@ -108,6 +108,20 @@ pub struct RoomConnected {
     pub users: Vec<UserInfo>,
     /// Live break-out rooms of the family.
     pub breakout_rooms: Vec<BreakoutRoomInfo>,
+    /// Break-out rooms this client holds a pending invitation to (after a resume).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invitations: Vec<RoomId>,
+    /// True when this answers a `resume`: the client kept its place (location, parent link,
+    /// invitations) through the drop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
+    /// After a resume: the server still has this client's peer connection (an ICE restart on
+    /// the same connection restores media); false means negotiate a new one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub media_kept: bool,
+    /// Secret to `resume` this client's place after a drop (set by the server shell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_token: Option<String>,
 }
 
 /// The parent room as a connected client sees it.

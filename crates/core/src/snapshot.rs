@@ -1,0 +1,183 @@
+//! Persisting a family's break-out state across a server restart.
+//!
+//! [`Family::snapshot`] captures who is where (clients with their location and parent link,
+//! break-out rooms with owner, definition, members and invitations). [`Family::restore`]
+//! rebuilds a family from it with every client *detached*: each has
+//! [`crate::FamilyConfig::resume_grace`] from the restore to `resume` (its SDK reconnects on
+//! its own); whoever does not come back leaves with the usual notifications. Media sessions are
+//! not persisted: DTLS state dies with the process, so resumed clients negotiate anew.
+
+use crate::family::{Breakout, Client, Family, FamilyConfig};
+use crate::io::NewClient;
+use alcove_proto::signal::{JoinRole, Location, Muted, RoomDefinition, UserRef};
+use alcove_proto::{ClientId, RoomId};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// One client's place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientSnapshot {
+    /// The client id (kept: resume credentials name it).
+    pub id: ClientId,
+    /// Connection order.
+    pub seq: u64,
+    /// Who it is.
+    pub user: NewClient,
+    /// Where it is.
+    pub location: Location,
+    /// Parent link paused.
+    pub paused: bool,
+    /// Parent link muted.
+    pub muted: Muted,
+}
+
+/// One break-out room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakoutSnapshot {
+    /// Room id.
+    pub id: RoomId,
+    /// "Breakout N".
+    pub name: String,
+    /// Owner.
+    pub owner: UserRef,
+    /// Definition.
+    pub def: RoomDefinition,
+    /// Members with the role they joined as.
+    pub members: Vec<(ClientId, JoinRole)>,
+    /// Pending invitations.
+    pub invitations: Vec<ClientId>,
+    /// Age at snapshot time, in milliseconds (for the never-joined timeout).
+    pub age_ms: u64,
+    /// Someone joined at least once.
+    pub ever_joined: bool,
+}
+
+/// Everything needed to rebuild a family's break-out state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilySnapshot {
+    /// Clients, in connection order.
+    pub clients: Vec<ClientSnapshot>,
+    /// Live break-out rooms, in creation order.
+    pub breakouts: Vec<BreakoutSnapshot>,
+    /// Next "Breakout N" number.
+    pub next_number: u32,
+    /// Next connection sequence number.
+    pub next_seq: u64,
+}
+
+impl Family {
+    /// The break-out state now (no media).
+    pub fn snapshot(&self) -> FamilySnapshot {
+        let now = self.last_now();
+        let mut clients: Vec<ClientSnapshot> = self
+            .clients
+            .values()
+            .map(|c| ClientSnapshot {
+                id: c.id.clone(),
+                seq: c.seq,
+                user: c.user.clone(),
+                location: c.location.clone(),
+                paused: c.paused,
+                muted: c.muted,
+            })
+            .collect();
+        clients.sort_by_key(|c| c.seq);
+        FamilySnapshot {
+            clients,
+            breakouts: self
+                .breakouts
+                .iter()
+                .map(|b| BreakoutSnapshot {
+                    id: b.id.clone(),
+                    name: b.name.clone(),
+                    owner: b.owner.clone(),
+                    def: b.def,
+                    members: b.members.clone(),
+                    invitations: b.invitations.clone(),
+                    age_ms: now.saturating_duration_since(b.created_at).as_millis() as u64,
+                    ever_joined: b.ever_joined,
+                })
+                .collect(),
+            next_number: self.next_number,
+            next_seq: self.next_seq(),
+        }
+    }
+
+    /// A family rebuilt from `snapshot` at `now`, every client detached (waiting to resume).
+    /// Inconsistent parts (a member not among the clients, say) are dropped rather than trusted:
+    /// the result always satisfies [`Family::check_invariants`].
+    pub fn restore(config: FamilyConfig, snapshot: FamilySnapshot, now: Instant) -> Family {
+        let mut f = Family::new(config, now);
+        for c in snapshot.clients {
+            f.clients.insert(
+                c.id.clone(),
+                Client {
+                    seq: c.seq,
+                    id: c.id,
+                    user: c.user,
+                    location: Location::Parent,
+                    paused: c.paused,
+                    muted: c.muted,
+                    detached_at: Some(now),
+                },
+            );
+        }
+        for b in snapshot.breakouts {
+            if f.breakouts.len() >= f.settings.max_breakout_rooms as usize {
+                break;
+            }
+            let members: Vec<(ClientId, JoinRole)> = b
+                .members
+                .into_iter()
+                .filter(|(m, _)| {
+                    f.clients.contains_key(m) && !f.breakouts.iter().any(|o| o.is_member(m))
+                })
+                .collect();
+            let mut counted = 0usize;
+            let members: Vec<(ClientId, JoinRole)> = members
+                .into_iter()
+                .filter(|(_, r)| {
+                    if *r == JoinRole::Participant {
+                        counted += 1;
+                        counted <= b.def.participants as usize
+                    } else {
+                        true
+                    }
+                })
+                .collect();
+            for (m, _) in &members {
+                if let Some(c) = f.clients.get_mut(m) {
+                    c.location = Location::Breakout(b.id.clone());
+                }
+            }
+            let mut invitations: Vec<ClientId> = Vec::new();
+            for i in b.invitations {
+                if f.clients.contains_key(&i)
+                    && !members.iter().any(|(m, _)| m == &i)
+                    && !invitations.contains(&i)
+                {
+                    invitations.push(i);
+                }
+            }
+            let ever_joined = b.ever_joined || !members.is_empty();
+            if ever_joined && members.is_empty() {
+                continue; // it would have been destroyed: its last member is gone
+            }
+            f.breakouts.push(Breakout {
+                id: b.id,
+                name: b.name,
+                owner: b.owner,
+                def: b.def,
+                members,
+                invitations,
+                created_at: now
+                    .checked_sub(Duration::from_millis(b.age_ms))
+                    .unwrap_or(now),
+                ever_joined,
+            });
+        }
+        f.next_number = snapshot.next_number.max(1);
+        f.set_next_seq(snapshot.next_seq);
+        f
+    }
+}

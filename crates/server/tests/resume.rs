@@ -1,0 +1,410 @@
+//! Resume after drops and restarts, with real sockets and real processes: a client whose
+//! connection drops keeps its place (location, break-out membership, parent link, pending
+//! invitations) for the grace period and its SDK lands it back there on its own; after
+//! `kill -9` and a restart of the server, clients that come back within the grace period are
+//! where they were.
+
+mod common;
+
+use alcove_client::{connect, ConnectionState, RestClient};
+use alcove_proto::api::{CreateRoomRequest, CreateTokenRequest, RoomSettingsInput};
+use alcove_proto::signal::{Invitee, Location, Role, RoomDefinition, ServerMessage};
+use common::TestServer;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn def(participants: u32, rooms: u32) -> RoomDefinition {
+    RoomDefinition {
+        participants,
+        audio: true,
+        video: false,
+        canvas: false,
+        share: false,
+        max_rooms: rooms,
+        force_join: false,
+    }
+}
+
+async fn wait_state(room: &alcove_client::Room, want: ConnectionState) {
+    let mut rx = room.connection_state();
+    let ok = tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| *s == want))
+        .await
+        .map(|r| r.is_ok());
+    assert!(
+        matches!(ok, Ok(true)),
+        "connection state never became {want:?}: now {:?}",
+        *rx.borrow()
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_client_resumes_on_its_own_and_is_still_in_its_breakout_room() {
+    let s = TestServer::start().await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let mut m = s.peer(&room, "M", Role::Moderator).await;
+    let mut a = s.peer(&room, "A", Role::Participant).await;
+    let b = s.peer(&room, "B", Role::Participant).await;
+    let rooms = m
+        .room
+        .create_break_out_room(&def(2, 2))
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms
+        .clone();
+    m.room
+        .invite_to_break_out_room(&Invitee {
+            clients: vec![a.id.clone()],
+            room_id: rooms[0].clone(),
+            force_join: true,
+        })
+        .await
+        .unwrap();
+    m.room
+        .invite_to_break_out_room(&Invitee {
+            clients: vec![b.id.clone()],
+            room_id: rooms[1].clone(),
+            force_join: false,
+        })
+        .await
+        .unwrap();
+    m.sync().await;
+    a.sync().await;
+
+    let mut state = a.room.connection_state();
+    a.room.drop_connection();
+    // The SDK notices, reconnects and resumes.
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        state.wait_for(|s| matches!(s, ConnectionState::Reconnecting(_))),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    wait_state(&a.room, ConnectionState::Reconnected).await;
+    let resumed = a
+        .events
+        .wait_for(Duration::from_secs(5), |f| {
+            f.msg.type_name() == "roomConnected"
+        })
+        .await
+        .expect("the resumed roomConnected is on Events");
+    let ServerMessage::RoomConnected(rc) = resumed.msg else {
+        unreachable!()
+    };
+    assert!(rc.resumed);
+    assert_eq!(rc.client_id, a.id, "same client id");
+    let me = rc.users.iter().find(|u| u.client_id == a.id).unwrap();
+    assert_eq!(me.location, Location::Breakout(rooms[0].clone()));
+    assert!(me.paused, "parent link still paused");
+    // It works again: a request on the same Room handle.
+    a.room
+        .mute_room(alcove_proto::signal::MediaFlags {
+            audio: true,
+            video: false,
+        })
+        .await
+        .unwrap();
+    // Nobody saw A leave; the moderator sees A's mute.
+    let notes = m.sync().await;
+    let types: Vec<&str> = notes.iter().map(|f| f.msg.type_name()).collect();
+    assert!(
+        !types.contains(&"userDisconnected") && !types.contains(&"didDestroyedBreakoutRoom"),
+        "{types:?}"
+    );
+    assert!(types.contains(&"userMuted"));
+
+    // B drops too and resumes: its pending invitation is still there.
+    let mut b = b;
+    b.room.drop_connection();
+    wait_state(&b.room, ConnectionState::Reconnected).await;
+    let f = b
+        .events
+        .wait_for(Duration::from_secs(5), |f| {
+            f.msg.type_name() == "roomConnected"
+        })
+        .await
+        .unwrap();
+    let ServerMessage::RoomConnected(rc) = f.msg else {
+        unreachable!()
+    };
+    assert_eq!(rc.invitations, vec![rooms[1].clone()]);
+    b.room
+        .join_breakout_room(
+            &rooms[1],
+            alcove_proto::signal::JoinRole::Participant,
+            Default::default(),
+        )
+        .await
+        .expect("the invitation survived the drop");
+}
+
+#[tokio::test]
+async fn after_the_grace_period_the_normal_leave_applies() {
+    use futures_util::{SinkExt, StreamExt};
+    let s = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.resume_grace = Duration::from_millis(800)
+    })
+    .await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let mut m = s.peer(&room, "M", Role::Moderator).await;
+    // A raw client that will vanish without a closing handshake and never come back.
+    let token = s.token(&room, "A", Role::Participant).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.running.signal_url())
+        .await
+        .unwrap();
+    let hello = serde_json::json!({"type": "connect", "id": 0, "token": token});
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        hello.to_string(),
+    ))
+    .await
+    .unwrap();
+    let first = ws.next().await.unwrap().unwrap();
+    let rc: serde_json::Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
+    assert_eq!(rc["type"], "roomConnected");
+    assert!(
+        rc["resume_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("r1.")),
+        "a resume credential"
+    );
+    let a_id = alcove_proto::ClientId(rc["clientId"].as_str().unwrap().to_owned());
+    let br = m
+        .room
+        .create_break_out_room(&def(2, 1))
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms[0]
+        .clone();
+    let inv = Invitee {
+        clients: vec![a_id.clone()],
+        room_id: br.clone(),
+        force_join: true,
+    };
+    m.room.invite_to_break_out_room(&inv).await.unwrap();
+    m.sync().await;
+    drop(ws); // TCP closed, no WebSocket closing handshake: a drop, not a leave
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let users = s.rest.users(&room).await.unwrap();
+    let a = users
+        .iter()
+        .find(|u| u.client_id == a_id)
+        .expect("within the grace period A keeps its place");
+    assert_eq!(
+        a.location,
+        alcove_proto::signal::Location::Breakout(br.clone())
+    );
+    assert!(m
+        .sync()
+        .await
+        .iter()
+        .all(|f| f.msg.type_name() != "userDisconnected"));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let notes = m.sync().await;
+    let types: Vec<&str> = notes.iter().map(|f| f.msg.type_name()).collect();
+    assert!(types.contains(&"userDisconnected"), "{types:?}");
+    assert!(
+        types.contains(&"didDestroyedBreakoutRoom"),
+        "A's room emptied when its grace ran out: {types:?}"
+    );
+    assert!(s
+        .rest
+        .users(&room)
+        .await
+        .unwrap()
+        .iter()
+        .all(|u| u.client_id != a_id));
+    // Too late to resume.
+    let (mut ws, _) = tokio_tungstenite::connect_async(s.running.signal_url())
+        .await
+        .unwrap();
+    let again = serde_json::json!({"type": "connect", "id": 0, "resume": rc["resume_token"]});
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        again.to_string(),
+    ))
+    .await
+    .unwrap();
+    let f = ws.next().await.unwrap().unwrap();
+    let err: serde_json::Value = serde_json::from_str(f.to_text().unwrap()).unwrap();
+    assert_eq!(err["result"], 4108);
+}
+
+struct Proc {
+    child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn_server(dir: &std::path::Path, http: u16, udp: u16) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_alcove"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{http}"),
+            "--udp-listen",
+            &format!("127.0.0.1:{udp}"),
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    Proc { child }
+}
+
+async fn wait_http(url: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://").to_owned();
+    for _ in 0..200 {
+        // A real answer to GET /healthz: the port accepts connections before the server has
+        // opened its database and written the development credentials.
+        if let Ok(mut c) = tokio::net::TcpStream::connect(&addr).await {
+            let req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            let mut out = String::new();
+            if c.write_all(req.as_bytes()).await.is_ok()
+                && c.read_to_string(&mut out).await.is_ok()
+                && out.starts_with("HTTP/1.1 200")
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {url} did not come up");
+}
+
+#[tokio::test]
+async fn after_kill_9_and_a_restart_every_client_is_back_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (http, udp) = (free_port(), free_port());
+    let url = format!("http://127.0.0.1:{http}");
+    let server = spawn_server(dir.path(), http, udp);
+    wait_http(&url).await;
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("dev-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let rest = RestClient::new(
+        &url,
+        creds["app_id"].as_str().unwrap(),
+        creds["app_key"].as_str().unwrap(),
+    );
+    let room = rest
+        .create_room(&CreateRoomRequest {
+            name: "restart".into(),
+            owner_ref: "t".into(),
+            settings: RoomSettingsInput::default(),
+            data: serde_json::Value::Null,
+        })
+        .await
+        .unwrap()
+        .room_id;
+    let mut peers = Vec::new();
+    for (name, role) in [
+        ("M", Role::Moderator),
+        ("A", Role::Participant),
+        ("B", Role::Participant),
+        ("C", Role::Participant),
+    ] {
+        let t = rest
+            .create_token(
+                &room,
+                &CreateTokenRequest {
+                    name: name.into(),
+                    role,
+                    user_ref: name.into(),
+                    data: serde_json::Value::Null,
+                },
+            )
+            .await
+            .unwrap();
+        peers.push(connect(&rest.signal_url(), &t.token).await.unwrap());
+    }
+    let m = peers[0].0.clone();
+    let rooms = m
+        .create_break_out_room(&def(2, 2))
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms
+        .clone();
+    let ids: Vec<_> = peers.iter().map(|(r, _)| r.client_id().clone()).collect();
+    m.invite_to_break_out_room(&Invitee {
+        clients: vec![ids[1].clone(), ids[2].clone()],
+        room_id: rooms[0].clone(),
+        force_join: true,
+    })
+    .await
+    .unwrap();
+    m.invite_to_break_out_room(&Invitee {
+        clients: vec![ids[3].clone()],
+        room_id: rooms[1].clone(),
+        force_join: false,
+    })
+    .await
+    .unwrap();
+    peers[2].0.resume().await.unwrap(); // B resumes its parent link inside the BR
+    let before = rest.users(&room).await.unwrap();
+
+    // kill -9, then the same command again on the same data dir and ports.
+    drop(server);
+    let _server = spawn_server(dir.path(), http, udp);
+    wait_http(&url).await;
+    for (r, _) in &peers {
+        wait_state(r, ConnectionState::Reconnected).await;
+    }
+    let after = rest.users(&room).await.unwrap();
+    assert_eq!(after.len(), 4, "everyone is back");
+    for u in &before {
+        let v = after
+            .iter()
+            .find(|x| x.client_id == u.client_id)
+            .expect("same client ids");
+        assert_eq!(
+            (v.location.clone(), v.paused, v.muted),
+            (u.location.clone(), u.paused, u.muted),
+            "{} is where it was",
+            u.name
+        );
+    }
+    let brs = rest.breakout_rooms(&room).await.unwrap();
+    assert_eq!(brs.len(), 2);
+    assert_eq!(
+        brs[1].invitations,
+        vec![ids[3].clone()],
+        "C's pending invitation survived the restart"
+    );
+    // And the family works: C accepts its invitation, the moderator destroys all.
+    peers[3]
+        .0
+        .join_breakout_room(
+            &rooms[1],
+            alcove_proto::signal::JoinRole::Participant,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let ack = m.destroy_all_break_out_session().await.unwrap();
+    assert_eq!(ack.result, 0);
+}
