@@ -69,10 +69,14 @@ pub async fn run(
     progress: &Progress,
 ) -> anyhow::Result<Report> {
     Ok(match scenario {
-        Scenario::Wave(c) => Report::Wave(scenario::wave::run(target, c, progress).await?),
-        Scenario::Steady(c) => Report::Steady(scenario::steady::run(target, c, progress).await?),
-        Scenario::FreshVsMove(c) => {
-            Report::FreshVsMove(scenario::fresh_vs_move::run(target, c, progress).await?)
+        Scenario::Wave(c) => {
+            Report::Wave(Box::new(scenario::wave::run(target, c, progress).await?))
         }
+        Scenario::Steady(c) => {
+            Report::Steady(Box::new(scenario::steady::run(target, c, progress).await?))
+        }
+        Scenario::FreshVsMove(c) => Report::FreshVsMove(Box::new(
+            scenario::fresh_vs_move::run(target, c, progress).await?,
+        )),
     })
 }

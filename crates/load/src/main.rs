@@ -91,10 +91,12 @@ async fn main_async(cli: Cli) -> anyhow::Result<bool> {
         eprintln!("alcove-load: no `alcove` process listens on that port here; server CPU and RSS will be missing (--server-pid)");
     }
     let progress = Progress::stderr(!cli.no_progress);
+    let machine = Machine::this();
     let report = run(&target, &cli.scenario, &progress).await?;
     let out = Run {
         command: std::env::args().collect(),
-        machine: Machine::this(),
+        machine,
+        load_average_after: Machine::this().load_average,
         report,
     };
     print!("{}", out.text());

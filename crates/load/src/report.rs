@@ -54,12 +54,15 @@ impl Checks {
 }
 
 /// The machine the run happened on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
     /// Cores available to this process (`nproc`).
     pub nproc: usize,
     /// `model name` from `/proc/cpuinfo`.
     pub cpu_model: String,
+    /// 1-, 5- and 15-minute load averages (`/proc/loadavg`) when these facts were read: other
+    /// work on the machine competes with the server and the load tool.
+    pub load_average: Option<[f64; 3]>,
 }
 
 impl Machine {
@@ -74,9 +77,18 @@ impl Machine {
                     .map(|(_, v)| v.trim().to_owned())
             })
             .unwrap_or_else(|| "unknown".into());
+        let load_average = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| {
+            let v: Vec<f64> = s
+                .split_whitespace()
+                .take(3)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            Some([*v.first()?, *v.get(1)?, *v.get(2)?])
+        });
         Machine {
             nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu_model,
+            load_average,
         }
     }
 }
@@ -86,11 +98,11 @@ impl Machine {
 #[serde(tag = "scenario", rename_all = "kebab-case")]
 pub enum Report {
     /// `wave`.
-    Wave(WaveReport),
+    Wave(Box<WaveReport>),
     /// `steady`.
-    Steady(SteadyReport),
+    Steady(Box<SteadyReport>),
     /// `fresh-vs-move`.
-    FreshVsMove(FreshVsMoveReport),
+    FreshVsMove(Box<FreshVsMoveReport>),
 }
 
 impl Report {
@@ -118,8 +130,10 @@ impl Report {
 pub struct Run {
     /// The command line as given.
     pub command: Vec<String>,
-    /// The machine.
+    /// The machine when the run started.
     pub machine: Machine,
+    /// Load averages when the run ended.
+    pub load_average_after: Option<[f64; 3]>,
     /// The result.
     #[serde(flatten)]
     pub report: Report,
@@ -128,10 +142,16 @@ pub struct Run {
 impl Run {
     /// Text for stdout.
     pub fn text(&self) -> String {
+        let load = |l: &Option<[f64; 3]>| match l {
+            Some([a, b, c]) => format!("{a:.2} {b:.2} {c:.2}"),
+            None => "unknown".into(),
+        };
         format!(
-            "alcove-load on {} cores ({})\ncommand: {}\n\n{}\n{}",
+            "alcove-load on {} cores ({}); load average before {}, after {}\ncommand: {}\n\n{}\n{}",
             self.machine.nproc,
             self.machine.cpu_model,
+            load(&self.machine.load_average),
+            load(&self.load_average_after),
             self.command.join(" "),
             self.report.text(),
             self.report.checks().text()

@@ -18,7 +18,7 @@ use crate::client::{wait, ClientSpec, SimClient, Until};
 use crate::payload::Clock;
 use crate::progress::Progress;
 use crate::report::{Checks, Machine};
-use crate::scenario::{close_all, connect_all, ms, WAIT};
+use crate::scenario::{close_all, connect_all, ms, Resources, ServerProbe, Span, WAIT};
 use crate::stats::{line, Summary};
 use crate::target::Target;
 use alcove_client::proto::api::RoomSettingsInput;
@@ -96,6 +96,10 @@ pub struct FreshVsMoveReport {
     pub moved: Option<Summary>,
     /// median(fresh) / median(move).
     pub ratio_of_medians: Option<f64>,
+    /// CPU over the measured iterations.
+    pub resources: Resources,
+    /// Where the ceiling of this run is, from the CPU readings.
+    pub limits: Vec<String>,
     /// Iterations that failed, and why.
     pub failures: Vec<String>,
     /// Sanity checks.
@@ -182,6 +186,10 @@ pub async fn run(
         .wait(Duration::from_millis(500), "talkers warming up")
         .await;
 
+    let probe = ServerProbe {
+        pid: target.server_pid,
+    };
+    let span = Span::start(&probe);
     let pb = progress.bar(u64::from(cfg.iterations), "fresh connection, then move");
     let mut iterations = Vec::new();
     let mut errors = Vec::new();
@@ -244,6 +252,7 @@ pub async fn run(
         pb.inc(1);
     }
     pb.finish_and_clear();
+    let resources = span.end(&probe, None);
     close_all(fixed).await;
 
     let col = |f: &dyn Fn(&Iteration) -> Option<f64>| {
@@ -300,6 +309,8 @@ pub async fn run(
         moved,
         ratio_of_medians: ratio,
         iterations,
+        limits: resources.limits(Machine::this().nproc),
+        resources,
         failures: errors,
         checks,
         notes,
@@ -341,6 +352,10 @@ impl FreshVsMoveReport {
         match self.ratio_of_medians {
             Some(r) => s.push_str(&format!("  ratio of medians (fresh / move): {r:.1}\n")),
             None => s.push_str("  ratio of medians: n/a\n"),
+        }
+        s.push_str(&self.resources.text(4, Machine::this().nproc));
+        for l in &self.limits {
+            s.push_str(&format!("  limit: {l}\n"));
         }
         for f in &self.failures {
             s.push_str(&format!("  failure: {f}\n"));

@@ -163,6 +163,41 @@ impl Span {
 }
 
 impl Resources {
+    /// What the CPU readings say about where this run's ceiling is.
+    pub fn limits(&self, nproc: usize) -> Vec<String> {
+        let span = self.span_s.max(1e-9);
+        let mut out = Vec::new();
+        let server = self.server_cpu_s.map(|c| c / span);
+        let tool = self.tool_cpu_s.map(|c| c / span);
+        if let Some(s) = server {
+            if s >= 0.85 {
+                out.push(format!(
+                    "the server used {:.0}% of one core: all media of a family runs on that family's one task, so one core is the ceiling of one family",
+                    s * 100.0
+                ));
+            }
+        }
+        let busy = server.unwrap_or(0.0) + tool.unwrap_or(0.0);
+        if busy >= 0.85 * nproc as f64 {
+            out.push(format!(
+                "server + load tool used {busy:.2} of {nproc} cores: the machine is saturated, so latency, jitter and loss include CPU contention"
+            ));
+        } else if let (Some(s), Some(t)) = (server, tool) {
+            out.push(format!(
+                "CPU headroom left: server {:.0}% and load tool {:.0}% of one core, {nproc} cores",
+                s * 100.0,
+                t * 100.0
+            ));
+        }
+        if self.server_pid.is_none() {
+            out.push(
+                "server CPU unknown; the load tool's CPU includes the server when both run in one process"
+                    .into(),
+            );
+        }
+        out
+    }
+
     /// Text lines for the report.
     pub fn text(&self, clients: usize, nproc: usize) -> String {
         let mut s = String::new();

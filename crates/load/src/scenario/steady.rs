@@ -127,6 +127,8 @@ pub struct SteadyReport {
     pub server_rss_growth_kib_per_client: Option<f64>,
     /// CPU and memory over the window.
     pub resources: Resources,
+    /// Where the ceiling of this run is, from the CPU readings and the send rate.
+    pub limits: Vec<String>,
     /// Sanity checks.
     pub checks: Checks,
     /// What to know when reading the numbers.
@@ -281,25 +283,31 @@ pub async fn run(
     let mut foreign = 0u64;
     let mut jitters = Vec::new();
     let mut latency_us: Vec<u32> = Vec::new();
+    // Every connected member is a receiver, even one whose task ended early (it then
+    // received nothing, and its room-mates' frames to it count as lost).
+    let no_streams = Vec::new();
     for sm in &summaries {
-        let Some(w) = &sm.window else { continue };
         let me = sm.index;
+        let streams = sm.window.as_ref().map_or(&no_streams, |w| &w.streams);
         for sender in 1..=members {
             if sender == me {
                 continue;
             }
-            let got = w.streams.get(sender as usize).map_or(0, |st| st.received);
+            let stream = streams.get(sender as usize);
+            let got = stream.map_or(0, |st| st.received);
             if room_of(sender) == room_of(me) {
                 expected += sent_by[sender as usize];
                 received += got;
-                if got > 1 {
-                    jitters.push(w.streams[sender as usize].jitter.ms());
+                if let Some(st) = stream.filter(|st| st.received > 1) {
+                    jitters.push(st.jitter.ms());
                 }
             } else {
                 foreign += got;
             }
         }
-        latency_us.extend_from_slice(&w.latency_us);
+        if let Some(w) = &sm.window {
+            latency_us.extend_from_slice(&w.latency_us);
+        }
     }
     let frames_sent: u64 = sent_by.iter().sum();
     let send_rate_per_talker = frames_sent as f64 / f64::from(members) / window.as_secs_f64();
@@ -380,6 +388,12 @@ pub async fn run(
              and the server share {nproc} cores; see the CPU lines"
         ),
     ];
+    let mut limits = resources.limits(nproc);
+    if send_rate_per_talker < 49.0 {
+        limits.push(format!(
+            "talkers sent {send_rate_per_talker:.1} of 50 frames/s: the load tool's send ticks ran more than 5 ms late and were skipped (CPU contention in the load tool)"
+        ));
+    }
     Ok(SteadyReport {
         config: cfg.clone(),
         room_id,
@@ -401,6 +415,7 @@ pub async fn run(
         server_rss_kib_per_client,
         server_rss_growth_kib_per_client,
         resources,
+        limits,
         checks,
         notes,
     })
@@ -450,6 +465,9 @@ impl SteadyReport {
             s.push('\n');
         }
         s.push_str(&self.resources.text(self.connected, Machine::this().nproc));
+        for l in &self.limits {
+            s.push_str(&format!("  limit: {l}\n"));
+        }
         for n in &self.notes {
             s.push_str(&format!("  note: {n}\n"));
         }

@@ -16,7 +16,7 @@
 //! It also counts isolation violations: frames from outside the participant's room that arrive
 //! more than [`ISOLATION_GRACE`] after its `connectedBreakoutRoom` and before the destroy.
 
-use crate::client::{ClientSpec, LogEntry, SimClient, Until};
+use crate::client::{ClientSpec, Ctl, LogEntry, SimClient, Until};
 use crate::payload::Clock;
 use crate::progress::Progress;
 use crate::report::Checks;
@@ -50,9 +50,9 @@ pub struct WaveConfig {
     /// Break-out rooms to create (each gets ceil(participants / rooms), at most 15).
     #[arg(long, default_value_t = 4)]
     pub rooms: u32,
-    /// Everyone talks at 50 frames/s from the start and the audio switch times are measured;
-    /// without it the clients still connect media but stay silent, and only signalling times
-    /// are measured.
+    /// Everyone talks at 50 frames/s from the moment all are connected, and the audio switch
+    /// times are measured; without it the clients still connect media but stay silent, and
+    /// only signalling times are measured.
     #[arg(long)]
     pub talk: bool,
     /// Audio receive slots each client negotiates (default: the room's 16).
@@ -117,6 +117,13 @@ pub struct WaveReport {
     pub parent_audio: Option<Summary>,
     /// Destroy → first audio from a moderator.
     pub moderator_audio: Option<Summary>,
+    /// End-to-end frame latency at the participants in the parent before the wave: shows
+    /// whether the server kept up with the crowded parent.
+    pub latency_parent_before: Option<Summary>,
+    /// End-to-end frame latency in the break-out rooms.
+    pub latency_in_rooms: Option<Summary>,
+    /// End-to-end frame latency in the parent after the return.
+    pub latency_parent_after: Option<Summary>,
     /// Participants alone in their room (no new-room audio to wait for).
     pub alone: usize,
     /// Frames from outside a participant's room while it was in the room (after the grace).
@@ -125,6 +132,8 @@ pub struct WaveReport {
     pub ice_disconnects: u32,
     /// Server and load tool resources from the first connect to the end.
     pub resources: Resources,
+    /// Where the ceiling of this run is, from the CPU readings.
+    pub limits: Vec<String>,
     /// Sanity checks.
     pub checks: Checks,
     /// What to know when reading the numbers.
@@ -140,6 +149,9 @@ struct Seen {
     parent_audio: Option<Duration>,
     moderator_audio: Option<Duration>,
     violations: u64,
+    /// End-to-end latency (µs) of frames heard in the parent before the wave, in the
+    /// break-out room (after the switch), and in the parent after the return.
+    latency_us: [Vec<u32>; 3],
 }
 
 /// Runs the scenario.
@@ -210,7 +222,9 @@ pub async fn run(
                 } else {
                     PARTICIPANT_LEVEL
                 },
-                talking: cfg.talk,
+                // Talking starts once everyone is connected (below), so the connect times
+                // measure connecting, not a parent room already full of talkers.
+                talking: false,
                 log: false,
             }
         })
@@ -229,7 +243,13 @@ pub async fn run(
         .collect();
     let participants: Vec<&SimClient> = clients.iter().filter(|c| c.index >= m).collect();
 
+    for p in &participants {
+        p.ctl(Ctl::StartLog);
+    }
     if cfg.talk {
+        for c in &clients {
+            c.talk(true);
+        }
         progress
             .wait(
                 Duration::from_secs_f64(cfg.settle_secs),
@@ -239,9 +259,6 @@ pub async fn run(
     }
 
     // The wave: one request moves everyone.
-    for p in &participants {
-        p.ctl(crate::client::Ctl::StartLog);
-    }
     let def = RoomDefinition {
         participants: per_room,
         audio: true,
@@ -267,14 +284,16 @@ pub async fn run(
         close_all(clients).await;
         anyhow::bail!("createAndInviteBreakoutRoom: no rooms in the ack");
     };
-    // Sender index → its break-out room (by position in `rooms`).
+    // Sender index → its break-out room (by position in the ack's `rooms`).
     let mut room_of: HashMap<u32, usize> = HashMap::new();
     let mut room_sizes = Vec::new();
     let mut members: Vec<Vec<u32>> = Vec::new();
-    for (k, inv) in result.invitations.iter().enumerate() {
-        let idx: Vec<u32> = inv
-            .clients
+    for (k, br) in result.rooms.iter().enumerate() {
+        let idx: Vec<u32> = result
+            .invitations
             .iter()
+            .filter(|inv| &inv.room_id == br)
+            .flat_map(|inv| inv.clients.iter())
             .filter_map(|c| index_of.get(c).copied())
             .collect();
         for i in &idx {
@@ -283,11 +302,7 @@ pub async fn run(
         room_sizes.push(idx.len());
         members.push(idx);
     }
-    let room_ids: Vec<RoomId> = result
-        .invitations
-        .iter()
-        .map(|i| i.room_id.clone())
-        .collect();
+    let room_ids: Vec<RoomId> = result.rooms.clone();
     let unassigned = result.unassigned.len();
     let assigned: Vec<&SimClient> = participants
         .iter()
@@ -338,6 +353,7 @@ pub async fn run(
     let mut alone = 0;
     let mut wrong_room = 0;
     for (p, (joined_at, left_at)) in assigned.iter().zip(joined.iter().zip(left.iter())) {
+        // `assigned` holds only participants found in `room_of`.
         let k = room_of[&p.index];
         let log = p.take_log().await;
         let summary = p.summary().await;
@@ -388,6 +404,15 @@ pub async fn run(
     let (parent_audio, n_parent) = collect(&|s| s.parent_audio);
     let (moderator_audio, _) = collect(&|s| s.moderator_audio);
     let violations: u64 = seen.iter().map(|(_, s)| s.violations).sum();
+    let latency = |i: usize| {
+        let all: Vec<u32> = seen
+            .iter()
+            .flat_map(|(_, s)| s.latency_us[i].iter().copied())
+            .collect();
+        Summary::of_micros(&all)
+    };
+    let (latency_parent_before, latency_in_rooms, latency_parent_after) =
+        (latency(0), latency(1), latency(2));
     let not_alone = seen.iter().filter(|(o, _)| *o > 0).count();
 
     let total = (m + n) as usize;
@@ -468,9 +493,13 @@ pub async fn run(
         leave_signal,
         parent_audio,
         moderator_audio,
+        latency_parent_before,
+        latency_in_rooms,
+        latency_parent_after,
         alone,
         isolation_violations: violations,
         ice_disconnects,
+        limits: resources.limits(crate::report::Machine::this().nproc),
         resources,
         checks,
         notes,
@@ -515,11 +544,23 @@ fn analyse(
             .find(|e| e.at_ns >= t1n && pred(e.sender))
             .map(|e| Duration::from_nanos(e.at_ns - t1n))
     };
+    let lat =
+        |e: &LogEntry| u32::try_from(e.at_ns.saturating_sub(e.sent_ns) / 1_000).unwrap_or(u32::MAX);
+    let latency_us = [
+        log.iter().filter(|e| e.at_ns < t0n).map(lat).collect(),
+        log.iter()
+            .filter(in_br)
+            .filter(|e| e.at_ns > last_out && in_room(e.sender))
+            .map(lat)
+            .collect(),
+        log.iter().filter(|e| e.at_ns >= t1n).map(lat).collect(),
+    ];
     Seen {
         new_room_audio,
         parent_audio: after(&|s| !in_room(s)),
         moderator_audio: after(&is_moderator),
         violations,
+        latency_us,
         ..Seen::default()
     }
 }
@@ -575,6 +616,18 @@ impl WaveReport {
                 line(&self.moderator_audio)
             ));
             s.push_str(&format!(
+                "  frame latency, parent before the wave  {}\n",
+                line(&self.latency_parent_before)
+            ));
+            s.push_str(&format!(
+                "  frame latency, in the break-out rooms  {}\n",
+                line(&self.latency_in_rooms)
+            ));
+            s.push_str(&format!(
+                "  frame latency, parent after the return {}\n",
+                line(&self.latency_parent_after)
+            ));
+            s.push_str(&format!(
                 "  isolation violations: {}; ICE disconnects: {}\n",
                 self.isolation_violations, self.ice_disconnects
             ));
@@ -599,6 +652,7 @@ mod tests {
         LogEntry {
             sender,
             seq: 0,
+            sent_ns: ms * 1_000_000 - 1_000_000,
             at_ns: ms * 1_000_000,
         }
     }

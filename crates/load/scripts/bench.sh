@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The measured runs of crates/load/RESULTS.md: each scenario against its own fresh release
+# server (new data dir, free ports), so server RSS and CPU belong to that scenario alone.
+#
+#   crates/load/scripts/bench.sh [OUT_DIR] [SCENARIO_NAME...]
+#
+# OUT_DIR (default target/load-results) receives <name>.txt (the report), <name>.json and
+# <name>-server.log. With scenario names, only those run (wave100, wave100-silent, steady10x5,
+# fresh20). Exit status: non-zero when a scenario's sanity checks failed.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+out=${1:-target/load-results}
+shift || true
+mkdir -p "$out"
+cargo build --release -q -p alcove-server -p alcove-load || exit 2
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+status=0
+bench() {
+  local name=$1; shift
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " =~ " $name " ]]; then return; fi
+  local dir http udp pid
+  dir=$(mktemp -d)
+  http=$(free_port); udp=$(free_udp_port)
+  target/release/alcove serve --listen "127.0.0.1:$http" --udp-listen "127.0.0.1:$udp" \
+    --data-dir "$dir/data" >"$out/$name-server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do [ -s "$dir/data/dev-credentials.json" ] && break; sleep 0.1; done
+  echo "== $name: alcove-load $*" >&2
+  target/release/alcove-load --url "http://127.0.0.1:$http" --creds-dir "$dir/data" \
+    --server-pid "$pid" --json "$out/$name.json" "$@" | tee "$out/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  [ "$rc" -ne 0 ] && status=$rc
+  kill "$pid"; wait "$pid" 2>/dev/null
+  rm -rf "$dir"
+  sleep 2
+}
+
+only=("$@")
+bench wave100 wave --moderators 1 --participants 100 --rooms 10 --talk
+bench wave100-silent wave --moderators 1 --participants 100 --rooms 10
+bench steady10x5 steady --rooms 10 --size 5 --seconds 20
+bench fresh20 fresh-vs-move --iterations 20
+exit $status
