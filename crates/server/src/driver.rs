@@ -44,6 +44,9 @@ pub struct ConnTx {
     pub kill: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
+/// The most often a family's state is written to the database.
+const SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A fresh connection id.
 pub fn next_conn_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -284,6 +287,7 @@ async fn run_family(
         app_id: app,
     };
     let mut saved_version = family.state_version();
+    let mut last_save = Instant::now() - SAVE_INTERVAL;
     let mut conns: HashMap<ClientId, ConnTx> = HashMap::new();
     let mut deadline = Instant::now() + std::time::Duration::from_secs(3600);
     loop {
@@ -346,15 +350,24 @@ async fn run_family(
             }
         }
         if family.state_version() != saved_version {
-            saved_version = family.state_version();
-            // Synchronous and small (one SQLite row); a restart resumes from this.
-            match serde_json::to_string(&family.snapshot()) {
-                Ok(json) => {
-                    if let Err(e) = families.store.save_family(&room.room_id, &json) {
-                        warn!("saving family state: {e}");
+            // At most one write per SAVE_INTERVAL: a wave of moves is one snapshot, and a crash
+            // loses at most the last SAVE_INTERVAL of changes (those clients resume into the
+            // state saved just before).
+            let now = Instant::now();
+            if now >= last_save + SAVE_INTERVAL {
+                saved_version = family.state_version();
+                last_save = now;
+                // Synchronous and small (one SQLite row); a restart resumes from this.
+                match serde_json::to_string(&family.snapshot()) {
+                    Ok(json) => {
+                        if let Err(e) = families.store.save_family(&room.room_id, &json) {
+                            warn!("saving family state: {e}");
+                        }
                     }
+                    Err(e) => warn!("encoding family state: {e}"),
                 }
-                Err(e) => warn!("encoding family state: {e}"),
+            } else {
+                deadline = deadline.min(last_save + SAVE_INTERVAL);
             }
         }
     }
@@ -418,7 +431,8 @@ fn drain(
                 }
             }
             Output::Route(route) => {
-                // The media plane (next milestone) consumes these; for now they are traced.
+                // The media plane lives in the core and consumes route changes there; the
+                // shell only traces them.
                 trace!(client = %route.client, location = ?route.location, paused = route.paused, "route");
             }
             Output::Timeout(at) => {

@@ -367,7 +367,10 @@ async fn after_kill_9_and_a_restart_every_client_is_back_where_it_was() {
     peers[2].0.resume().await.unwrap(); // B resumes its parent link inside the BR
     let before = rest.users(&room).await.unwrap();
 
-    // kill -9, then the same command again on the same data dir and ports.
+    // Saves coalesce over 50 ms (driver.rs SAVE_INTERVAL): what was done up to 50 ms before a
+    // crash survives it. Give the last change that long, then kill -9 and run the same command
+    // again on the same data dir and ports.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     drop(server);
     let _server = spawn_server(dir.path(), http, udp);
     wait_http(&url).await;
