@@ -134,6 +134,8 @@ jq -r -n --slurpfile j "$OUT/janus.json" --slurpfile a "$OUT/alcove.json" '
   row("RSS growth / client (KiB)"; $J.server_rss_growth_kib_per_client; $A.server_rss_growth_kib_per_client; 1; ratio($A.server_rss_growth_kib_per_client; $J.server_rss_growth_kib_per_client; 2)),
   row("RSS / client (KiB)"; $J.server_rss_kib_per_client; $A.server_rss_kib_per_client; 1; ratio($A.server_rss_kib_per_client; $J.server_rss_kib_per_client; 2)),
   row("load tool CPU in window (s)"; $J.resources.tool_cpu_s; $A.resources.tool_cpu_s; 2; "-"),
+  row("load average (1 min) before"; $J.machine.load_average[0]; $A.machine.load_average[0]; 2; "-"),
+  row("load average (1 min) after"; $J.load_average_after[0]; $A.load_average_after[0]; 2; "-"),
   row("checks passed"; ([$J.checks[] | select(.ok)] | length); ([$A.checks[] | select(.ok)] | length); 0; "of \($J.checks | length) / \($A.checks | length)")
 ' | tee "$OUT/side-by-side.txt"
 echo

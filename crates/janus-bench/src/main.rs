@@ -98,10 +98,12 @@ async fn main_async(cli: Cli) -> anyhow::Result<bool> {
         eprintln!("janus-bench: no `janus` process listens on that port here; server CPU and RSS will be missing (--janus-pid)");
     }
     let Scenario::Steady(cfg) = &cli.scenario;
+    let machine = Machine::this();
     let report = steady::run(&target, cfg).await?;
     let out = Run {
         command: std::env::args().collect(),
-        machine: Machine::this(),
+        machine,
+        load_average_after: report::load_average(),
         scenario: "steady",
         report,
     };

@@ -47,12 +47,15 @@ impl Checks {
 }
 
 /// The machine the run happened on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
     /// Cores available to this process (`nproc`).
     pub nproc: usize,
     /// `model name` from `/proc/cpuinfo`.
     pub cpu_model: String,
+    /// 1-, 5- and 15-minute load averages (`/proc/loadavg`) when these facts were read: other
+    /// work on the machine competes with the server and the load tool.
+    pub load_average: Option<[f64; 3]>,
 }
 
 impl Machine {
@@ -70,8 +73,20 @@ impl Machine {
         Machine {
             nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu_model,
+            load_average: load_average(),
         }
     }
+}
+
+/// The load averages now, from `/proc/loadavg`.
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let v: Vec<f64> = s
+        .split_whitespace()
+        .take(3)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    Some([*v.first()?, *v.get(1)?, *v.get(2)?])
 }
 
 /// What `--json` writes: the command, the machine, `"scenario": "steady"` and the report's
@@ -80,8 +95,10 @@ impl Machine {
 pub struct Run {
     /// The command line as given.
     pub command: Vec<String>,
-    /// The machine.
+    /// The machine when the run started.
     pub machine: Machine,
+    /// Load averages when the run ended.
+    pub load_average_after: Option<[f64; 3]>,
     /// `steady`.
     pub scenario: &'static str,
     /// The result.
@@ -92,10 +109,16 @@ pub struct Run {
 impl Run {
     /// Text for stdout.
     pub fn text(&self) -> String {
+        let load = |l: &Option<[f64; 3]>| match l {
+            Some([a, b, c]) => format!("{a:.2} {b:.2} {c:.2}"),
+            None => "unknown".into(),
+        };
         format!(
-            "janus-bench on {} cores ({})\ncommand: {}\n\n{}\n{}",
+            "janus-bench on {} cores ({}); load average before {}, after {}\ncommand: {}\n\n{}\n{}",
             self.machine.nproc,
             self.machine.cpu_model,
+            load(&self.machine.load_average),
+            load(&self.load_average_after),
             self.command.join(" "),
             self.report.text(),
             self.report.checks.text()

@@ -181,6 +181,8 @@ pub struct SteadyReport {
     pub server_rss_growth_kib_per_client: Option<f64>,
     /// CPU and memory over the window.
     pub resources: Resources,
+    /// Where the ceiling of this run is, from the CPU readings and the send rate.
+    pub limits: Vec<String>,
     /// Sanity checks.
     pub checks: Checks,
     /// What to know when reading the numbers.
@@ -468,6 +470,12 @@ pub async fn run(target: &Target, cfg: &SteadyConfig) -> anyhow::Result<SteadyRe
             2 * joined
         ),
     ];
+    let mut limits = resources.limits(nproc);
+    if send_rate_per_talker < 49.0 {
+        limits.push(format!(
+            "talkers sent {send_rate_per_talker:.1} of 50 frames/s: the load tool's send ticks ran late and were skipped (CPU contention in the load tool)"
+        ));
+    }
     Ok(SteadyReport {
         server: "janus".into(),
         server_version,
@@ -493,6 +501,7 @@ pub async fn run(target: &Target, cfg: &SteadyConfig) -> anyhow::Result<SteadyRe
         server_rss_kib_per_client,
         server_rss_growth_kib_per_client,
         resources,
+        limits,
         checks,
         notes,
     })
@@ -647,6 +656,31 @@ fn clock_seconds() -> u32 {
 }
 
 impl Resources {
+    /// What the CPU readings say about where this run's ceiling is (`alcove-load`'s rule; Janus
+    /// spreads its handles over many threads, so one core is not its ceiling).
+    pub fn limits(&self, nproc: usize) -> Vec<String> {
+        let span = self.span_s.max(1e-9);
+        let mut out = Vec::new();
+        let server = self.server_cpu_s.map(|c| c / span);
+        let tool = self.tool_cpu_s.map(|c| c / span);
+        let busy = server.unwrap_or(0.0) + tool.unwrap_or(0.0);
+        if busy >= 0.85 * nproc as f64 {
+            out.push(format!(
+                "server + load tool used {busy:.2} of {nproc} cores: the machine is saturated, so latency, jitter and loss include CPU contention"
+            ));
+        } else if let (Some(s), Some(t)) = (server, tool) {
+            out.push(format!(
+                "CPU headroom left: server {:.0}% and load tool {:.0}% of one core, {nproc} cores",
+                s * 100.0,
+                t * 100.0
+            ));
+        }
+        if self.server_pid.is_none() {
+            out.push("server CPU unknown: give --janus-pid".into());
+        }
+        out
+    }
+
     /// Text lines for the report (`alcove-load`'s wording).
     pub fn text(&self, clients: usize, nproc: usize) -> String {
         let mut s = String::new();
@@ -730,6 +764,9 @@ impl SteadyReport {
             s.push('\n');
         }
         s.push_str(&self.resources.text(self.connected, Machine::this().nproc));
+        for l in &self.limits {
+            s.push_str(&format!("  limit: {l}\n"));
+        }
         for n in &self.notes {
             s.push_str(&format!("  note: {n}\n"));
         }
