@@ -5,8 +5,9 @@
 #   crates/load/scripts/bench.sh [OUT_DIR] [SCENARIO_NAME...]
 #
 # OUT_DIR (default target/load-results) receives <name>.txt (the report), <name>.json and
-# <name>-server.log. With scenario names, only those run (wave100, wave100-silent, steady10x5,
-# fresh20). Exit status: non-zero when a scenario's sanity checks failed.
+# <name>-server.log. With scenario names, only those run (wave100, wave100-slots4,
+# wave100-silent, steady10x5, steady20x5, fresh20). Exit status: non-zero when a scenario's
+# sanity checks failed.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 out=${1:-target/load-results}
@@ -40,7 +41,9 @@ bench() {
 
 only=("$@")
 bench wave100 wave --moderators 1 --participants 100 --rooms 10 --talk
+bench wave100-slots4 wave --moderators 1 --participants 100 --rooms 10 --talk --slots 4
 bench wave100-silent wave --moderators 1 --participants 100 --rooms 10
 bench steady10x5 steady --rooms 10 --size 5 --seconds 20
+bench steady20x5 steady --rooms 20 --size 5 --seconds 20
 bench fresh20 fresh-vs-move --iterations 20
 exit $status
