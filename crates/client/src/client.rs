@@ -16,7 +16,7 @@ use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -75,6 +75,18 @@ struct Resume {
     token: Option<String>,
     window: Duration,
     state: watch::Sender<ConnectionState>,
+    /// Told about every successful resume (for [`crate::media::Media`]).
+    resumed: watch::Sender<Resumed>,
+}
+
+/// The latest successful resume of a connection, as [`crate::media::Media`] needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Resumed {
+    /// Successful resumes so far (0: never dropped).
+    pub(crate) count: u32,
+    /// `media_kept` of the latest resumed `roomConnected`: the server still has this client's
+    /// peer connection (restart ICE on it) or not (negotiate a new one).
+    pub(crate) media_kept: bool,
 }
 
 /// Connects to a server's signalling endpoint (`ws://HOST:PORT/v1/signal`) with a token minted
@@ -115,11 +127,13 @@ pub(crate) async fn connect_with(
     }
     tracing::debug!(parent: &span, version = connected.version, "connected");
     let (state_tx, state_rx) = watch::channel(ConnectionState::Connected);
+    let (resumed_tx, resumed_rx) = watch::channel(Resumed::default());
     let resume = Resume {
         url: url.to_owned(),
         token: connected.resume_token.clone(),
         window: config.resume_window,
         state: state_tx,
+        resumed: resumed_tx,
     };
     tokio::spawn(run(ws, session, cmd_rx, event_tx, resume).instrument(span));
 
@@ -129,6 +143,7 @@ pub(crate) async fn connect_with(
             connected,
             request_timeout: config.request_timeout,
             state: state_rx,
+            resumed: resumed_rx,
         }),
     };
     Ok((room, Events::new(event_rx)))
@@ -215,10 +230,16 @@ async fn run<S>(
         for (_, reply) in waiting.drain() {
             let _ = reply.send(Err(Error::Closed));
         }
-        let Some((ws, new_session)) = reconnect(&resume, token, &events).await else {
+        let Some((ws, new_session, connected)) = reconnect(&resume, token, &events).await else {
             break;
         };
         session = new_session;
+        // Before `Reconnected`: whoever wakes on the state sees this resume already. Requests
+        // sent from here on (a media restore's `sdpOffer`) go out on the new connection.
+        resume.resumed.send_modify(|r| {
+            r.count += 1;
+            r.media_kept = connected.media_kept;
+        });
         let _ = resume.state.send(ConnectionState::Reconnected);
         ended = serve(ws, &mut session, &mut cmds, &mut waiting, &events).await;
     }
@@ -232,7 +253,8 @@ async fn run<S>(
 }
 
 /// Tries to resume for the resume window, backing off from 50 ms to 1 s between attempts.
-/// Returns the new socket and session; the resumed `roomConnected` went to `events`.
+/// Returns the new socket, session and the resumed `roomConnected` (which also went to
+/// `events`).
 async fn reconnect(
     resume: &Resume,
     token: &str,
@@ -240,6 +262,7 @@ async fn reconnect(
 ) -> Option<(
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     ClientSession,
+    RoomConnected,
 )> {
     let deadline = tokio::time::Instant::now() + resume.window;
     let mut backoff = Duration::from_millis(50);
@@ -265,10 +288,12 @@ async fn reconnect(
                         SessionEvent::Connected(connected) => {
                             let frame = ServerFrame {
                                 id: Some(RequestId(0)),
-                                msg: alcove_proto::signal::ServerMessage::RoomConnected(*connected),
+                                msg: alcove_proto::signal::ServerMessage::RoomConnected(
+                                    (*connected).clone(),
+                                ),
                             };
                             let _ = events.send(frame);
-                            return Ok((ws, session));
+                            return Ok((ws, session, *connected));
                         }
                         SessionEvent::ConnectFailed(error) => return Err(error),
                         SessionEvent::Notification(frame) | SessionEvent::Stray(frame) => {
@@ -443,6 +468,20 @@ struct Inner {
     request_timeout: Duration,
     /// Connected / reconnecting / closed, from the connection task.
     state: watch::Receiver<ConnectionState>,
+    /// The latest successful resume, from the connection task.
+    resumed: watch::Receiver<Resumed>,
+}
+
+/// A [`Room`] that does not keep the connection open (held by [`crate::media::Media`], which
+/// must not outlive the app's interest in the connection).
+#[derive(Clone)]
+pub(crate) struct WeakRoom(Weak<Inner>);
+
+impl WeakRoom {
+    /// The room, while some [`Room`] handle still exists.
+    pub(crate) fn upgrade(&self) -> Option<Room> {
+        self.0.upgrade().map(|inner| Room { inner })
+    }
 }
 
 /// The parent-room handle of one connection: every break-out operation is called on it
@@ -505,6 +544,16 @@ impl Room {
     /// (reconnecting, reconnected, closed).
     pub fn connection_state(&self) -> watch::Receiver<ConnectionState> {
         self.inner.state.clone()
+    }
+
+    /// Every successful resume of this connection (`changed()` wakes on each).
+    pub(crate) fn resumes(&self) -> watch::Receiver<Resumed> {
+        self.inner.resumed.clone()
+    }
+
+    /// A handle that does not keep the connection open.
+    pub(crate) fn downgrade(&self) -> WeakRoom {
+        WeakRoom(Arc::downgrade(&self.inner))
     }
 
     /// Drops the transport without a closing handshake, as a network failure would. The SDK

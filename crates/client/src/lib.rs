@@ -46,8 +46,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Deliberately not here: reconnection (a dropped connection is final; connect again with a
-//! new token) and TLS (`ws://` and `http://` only).
+//! Reconnection is automatic: a dropped connection is resumed within [`RESUME_WINDOW`] (same
+//! client id, same place; see [`Room::connection_state`]), and a running [`media::Media`]
+//! restores its audio on its own (an ICE restart, or a new peer connection after a server
+//! restart). Deliberately not here: TLS (`ws://` and `http://` only).
 #![deny(missing_docs)]
 
 mod breakout;

@@ -8,20 +8,38 @@
 //! [`Media::recv`] yields the frames arriving on the slots. Which client is heard in which slot
 //! is announced by `activeTalkersUpdated` on [`crate::Events`]. Moving between rooms changes
 //! nothing here: the server re-maps the slots.
+//!
+//! **After a resume** (the signalling connection dropped and the SDK took the client's place
+//! back, see [`Room::connection_state`]) the media restores itself, without the app:
+//! * the server kept this client's peer connection (`media_kept`): an ICE restart on it (a new
+//!   offer with new ICE credentials, same m-lines), in case the network path changed;
+//! * it did not (the server restarted): a new peer connection with the same layout, negotiated
+//!   from scratch on the same UDP socket.
+//!
+//! Either way the [`Media`] handle stays the same: [`Media::send_opus`] and [`Media::recv`] keep
+//! working and slot indices keep their meaning. [`Media::restarts`] counts the restores,
+//! [`MediaState`] tells which kind.
 
-use crate::client::Room;
+use crate::client::{Room, WeakRoom};
 use crate::error::Error;
 use alcove_proto::signal::{ClientMessage, MediaMids, SdpOffer, ServerMessage};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::change::SdpAnswer;
+use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
+
+/// How often a failed restore (other than by a new drop) is tried again, and how long to wait
+/// in between.
+const RESTORE_ATTEMPTS: u32 = 5;
+const RESTORE_RETRY: Duration = Duration::from_millis(500);
 
 /// One Opus frame received on an audio slot.
 #[derive(Debug, Clone)]
@@ -41,10 +59,28 @@ pub struct ReceivedFrame {
 /// Connection facts for measurements.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MediaState {
-    /// ICE and DTLS are up.
+    /// ICE and DTLS are up (false while ICE is disconnected, and on a new peer connection
+    /// until its DTLS handshake is done).
     pub connected: bool,
     /// Number of times str0m reported ICE `Disconnected` (a move must never cause one).
     pub ice_disconnects: u32,
+    /// ICE restarts completed on the same peer connection, after resumes where the server
+    /// kept it (`media_kept`).
+    pub ice_restarts: u32,
+    /// New peer connections negotiated to replace one the server lost (a server restart).
+    pub renegotiations: u32,
+    /// A restore is under way: an offer was sent after a resume and its answer is not applied
+    /// yet.
+    pub restoring: bool,
+    /// Restore attempts that failed (each is retried a few times, a new resume starts over).
+    pub restore_failures: u32,
+}
+
+impl MediaState {
+    /// Restores completed: ICE restarts plus new peer connections.
+    pub fn restarts(&self) -> u32 {
+        self.ice_restarts + self.renegotiations
+    }
 }
 
 enum Cmd {
@@ -94,9 +130,23 @@ impl Media {
         matches!(tokio::time::timeout(d, fut).await, Ok(Ok(_)))
     }
 
+    /// Waits until at least `n` restores completed and the (restored) connection is up, or `d`
+    /// passes; true when so.
+    pub async fn wait_restored(&mut self, n: u32, d: Duration) -> bool {
+        let fut = self
+            .state
+            .wait_for(|s| s.restarts() >= n && s.connected && !s.restoring);
+        matches!(tokio::time::timeout(d, fut).await, Ok(Ok(_)))
+    }
+
     /// Connection facts now.
     pub fn state(&self) -> MediaState {
         *self.state.borrow()
+    }
+
+    /// Restores completed after resumes (ICE restarts plus new peer connections).
+    pub fn restarts(&self) -> u32 {
+        self.state.borrow().restarts()
     }
 
     /// Number of audio receive slots negotiated.
@@ -116,9 +166,87 @@ impl Drop for Media {
     }
 }
 
+/// The m-lines of one peer connection: which mid is what.
+#[derive(Clone)]
+struct Layout {
+    mic: Mid,
+    slots: Vec<Mid>,
+    mids: MediaMids,
+}
+
+/// A new offerer with this SDK's layout and one host candidate, and its first offer.
+fn offerer(
+    local: SocketAddr,
+    slots: usize,
+) -> Result<(Rtc, Layout, str0m::change::SdpOffer, SdpPendingOffer), Error> {
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .build(Instant::now());
+    let cand = Candidate::host(local, "udp").map_err(|e| Error::Transport(e.to_string()))?;
+    rtc.add_local_candidate(cand);
+    let mut change = rtc.sdp_api();
+    let mic = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let share = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let canvas = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let slot_mids: Vec<Mid> = (0..slots)
+        .map(|_| change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None))
+        .collect();
+    let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+    let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+    let Some((offer, pending)) = change.apply() else {
+        return Err(Error::Protocol("no media to offer".into()));
+    };
+    let mids = MediaMids {
+        mic: Some(mic.to_string()),
+        share: Some(share.to_string()),
+        canvas: Some(canvas.to_string()),
+        audio_slots: slot_mids.iter().map(|m| m.to_string()).collect(),
+        share_slot: Some(share_slot.to_string()),
+        canvas_slot: Some(canvas_slot.to_string()),
+    };
+    let layout = Layout {
+        mic,
+        slots: slot_mids,
+        mids,
+    };
+    Ok((rtc, layout, offer, pending))
+}
+
+/// Sends `sdpOffer` and returns the server's answer; a refused offer is [`Error::Refused`].
+async fn negotiate(
+    room: &Room,
+    offer: str0m::change::SdpOffer,
+    mids: MediaMids,
+) -> Result<SdpAnswer, Error> {
+    let frame = room
+        .request(ClientMessage::SdpOffer(SdpOffer {
+            sdp: offer.to_sdp_string(),
+            mids,
+        }))
+        .await?;
+    let answer = match frame.msg {
+        ServerMessage::SdpAnswer(a) if a.result == 0 => a,
+        other => {
+            let result = other.result().unwrap_or(-1);
+            return Err(Error::Refused {
+                result,
+                msg: format!("{other:?}"),
+                ack: Box::new(other),
+            });
+        }
+    };
+    SdpAnswer::from_sdp_string(&answer.sdp).map_err(|e| Error::Protocol(e.to_string()))
+}
+
 impl Room {
     /// Negotiates this client's one peer connection (`sdpOffer`) and starts it on a UDP socket
     /// bound to `bind_ip`:0. `slots` defaults to the room's `max_active_talkers`.
+    ///
+    /// The returned [`Media`] restores itself after every resume of this connection (see the
+    /// [module docs](crate::media)). It does not keep the connection open: once every
+    /// [`Room`] handle is gone, the connection closes and restores stop.
     pub async fn start_media(
         &self,
         bind_ip: std::net::IpAddr,
@@ -132,61 +260,31 @@ impl Room {
         let local = socket
             .local_addr()
             .map_err(|e| Error::Transport(e.to_string()))?;
-        let mut rtc = Rtc::builder()
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .build(Instant::now());
-        let cand = Candidate::host(local, "udp").map_err(|e| Error::Transport(e.to_string()))?;
-        rtc.add_local_candidate(cand);
-        let mut change = rtc.sdp_api();
-        let mic = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let share = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-        let canvas = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-        let slot_mids: Vec<Mid> = (0..slots)
-            .map(|_| change.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None))
-            .collect();
-        let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-        let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-        let Some((offer, pending)) = change.apply() else {
-            return Err(Error::Protocol("no media to offer".into()));
-        };
-        let mids = MediaMids {
-            mic: Some(mic.to_string()),
-            share: Some(share.to_string()),
-            canvas: Some(canvas.to_string()),
-            audio_slots: slot_mids.iter().map(|m| m.to_string()).collect(),
-            share_slot: Some(share_slot.to_string()),
-            canvas_slot: Some(canvas_slot.to_string()),
-        };
-        let frame = self
-            .request(ClientMessage::SdpOffer(SdpOffer {
-                sdp: offer.to_sdp_string(),
-                mids,
-            }))
-            .await?;
-        let answer = match frame.msg {
-            ServerMessage::SdpAnswer(a) if a.result == 0 => a,
-            other => {
-                let result = other.result().unwrap_or(-1);
-                return Err(Error::Refused {
-                    result,
-                    msg: format!("{other:?}"),
-                    ack: Box::new(other),
-                });
-            }
-        };
-        let answer =
-            SdpAnswer::from_sdp_string(&answer.sdp).map_err(|e| Error::Protocol(e.to_string()))?;
+        // Resumes from here on concern this peer connection; earlier ones do not.
+        let mut resumes = self.resumes();
+        resumes.borrow_and_update();
+        let (mut rtc, layout, offer, pending) = offerer(local, slots)?;
+        let answer = negotiate(self, offer, layout.mids.clone()).await?;
         rtc.sdp_api()
             .accept_answer(pending, answer)
             .map_err(|e| Error::Protocol(e.to_string()))?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (frame_tx, frame_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(MediaState::default());
-        tokio::spawn(drive(
-            rtc, socket, local, mic, slot_mids, cmd_rx, frame_tx, state_tx,
-        ));
+        let driver = Driver {
+            rtc,
+            layout,
+            socket,
+            local,
+            slot_count: slots,
+            room: self.downgrade(),
+            frames: frame_tx,
+            state: state_tx,
+            dtls_up: false,
+            ice_down: false,
+            rtp_time: 0,
+        };
+        tokio::spawn(driver.run(cmd_rx, resumes));
         Ok(Media {
             cmds: cmd_tx,
             frames: frame_rx,
@@ -196,83 +294,271 @@ impl Room {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn drive(
-    mut rtc: Rtc,
+type AnswerFuture = Pin<Box<dyn Future<Output = Result<SdpAnswer, Error>> + Send>>;
+
+/// A restore in flight: the offer went out, the answer is awaited.
+struct Restore {
+    /// The new peer connection and its layout (the server lost ours), or `None` for an ICE
+    /// restart of the current one.
+    fresh: Option<(Rtc, Layout)>,
+    pending: SdpPendingOffer,
+    answer: AnswerFuture,
+}
+
+/// Awaits the answer of the restore in flight; never resolves without one.
+async fn answer_of(restore: &mut Option<Restore>) -> Result<SdpAnswer, Error> {
+    match restore {
+        Some(r) => r.answer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The task that owns the peer connection and its socket.
+struct Driver {
+    rtc: Rtc,
+    layout: Layout,
     socket: UdpSocket,
     local: SocketAddr,
-    mic: Mid,
-    slots: Vec<Mid>,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    slot_count: usize,
+    room: WeakRoom,
     frames: mpsc::UnboundedSender<ReceivedFrame>,
     state: watch::Sender<MediaState>,
-) {
-    let mut buf = vec![0u8; 2048];
-    let mut rtp_time: u64 = 0;
-    loop {
-        // Poll until str0m wants a timeout.
-        let deadline = loop {
-            match rtc.poll_output() {
-                Ok(str0m::Output::Timeout(t)) => break t,
-                Ok(str0m::Output::Transmit(t)) => {
-                    let _ = socket.try_send_to(&t.contents, t.destination);
+    /// DTLS of the current peer connection is up.
+    dtls_up: bool,
+    /// ICE of the current peer connection reported `Disconnected` and has not recovered.
+    ice_down: bool,
+    rtp_time: u64,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut cmds: mpsc::UnboundedReceiver<Cmd>,
+        mut resumes: watch::Receiver<crate::client::Resumed>,
+    ) {
+        let mut buf = vec![0u8; 2048];
+        let mut restore: Option<Restore> = None;
+        // (when, an ICE restart?) of the next attempt after a failed one.
+        let mut retry: Option<(Instant, bool)> = None;
+        let mut attempts = 0u32;
+        let mut resumes_open = true;
+        loop {
+            let Some(deadline) = self.poll() else { return };
+            let deadline = match retry {
+                Some((at, _)) => deadline.min(at),
+                None => deadline,
+            };
+            let wait = deadline.saturating_duration_since(Instant::now());
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => {
+                    let Ok((n, source)) = r else { continue };
+                    let Ok(contents) = buf[..n].try_into() else { continue };
+                    let input = str0m::Input::Receive(Instant::now(), Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: self.local,
+                        contents,
+                    });
+                    if self.rtc.handle_input(input).is_err() {
+                        return;
+                    }
                 }
-                Ok(str0m::Output::Event(e)) => match e {
-                    Event::Connected => state.send_modify(|s| s.connected = true),
-                    Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                        state.send_modify(|s| s.ice_disconnects += 1)
+                c = cmds.recv() => match c {
+                    Some(Cmd::Opus { data, audio_level }) => self.write_opus(data, audio_level),
+                    Some(Cmd::Close) | None => {
+                        self.rtc.disconnect();
+                        return;
                     }
-                    Event::MediaData(d) => {
-                        if let Some(slot) = slots.iter().position(|m| *m == d.mid) {
-                            let _ = frames.send(ReceivedFrame {
-                                slot,
-                                data: d.data.clone(),
-                                audio_level: d.ext_vals.audio_level,
-                                rtp_time: d.time.numer(),
-                                at: Instant::now(),
-                            });
-                        }
-                    }
-                    _ => {}
                 },
-                Err(_) => return,
-            }
-            if !rtc.is_alive() {
-                return;
-            }
-        };
-        let wait = deadline.saturating_duration_since(Instant::now());
-        tokio::select! {
-            r = socket.recv_from(&mut buf) => {
-                let Ok((n, source)) = r else { continue };
-                let Ok(contents) = buf[..n].try_into() else { continue };
-                let input = str0m::Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
-                if rtc.handle_input(input).is_err() {
-                    return;
+                changed = resumes.changed(), if resumes_open => {
+                    if changed.is_err() {
+                        // The connection ended for good: no more resumes.
+                        resumes_open = false;
+                        continue;
+                    }
+                    let kept = resumes.borrow_and_update().media_kept;
+                    attempts = 1;
+                    retry = None;
+                    // A restore still in flight is for an older connection: dropping its
+                    // pending offer rolls it back.
+                    restore = self.start_restore(kept);
                 }
-            }
-            c = cmds.recv() => match c {
-                Some(Cmd::Opus { data, audio_level }) => {
-                    if let Some(w) = rtc.writer(mic) {
-                        let pt = w.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt());
-                        if let Some(pt) = pt {
-                            let t = MediaTime::new(rtp_time, Frequency::FORTY_EIGHT_KHZ);
-                            rtp_time += 960;
-                            let _ = w.audio_level(audio_level, audio_level > -127).write(pt, Instant::now(), t, data);
+                answer = answer_of(&mut restore) => {
+                    let Some(r) = restore.take() else { continue };
+                    let kept = r.fresh.is_none();
+                    match answer.and_then(|a| self.finish_restore(r, a)) {
+                        Ok(()) => attempts = 0,
+                        // A new drop: the next resume starts over.
+                        Err(Error::Closed) => {
+                            self.state.send_modify(|s| s.restoring = false);
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, attempts, "media restore failed");
+                            self.state.send_modify(|s| {
+                                s.restore_failures += 1;
+                                s.restoring = false;
+                            });
+                            if attempts < RESTORE_ATTEMPTS {
+                                retry = Some((Instant::now() + RESTORE_RETRY, kept));
+                            }
                         }
                     }
                 }
-                Some(Cmd::Close) | None => {
-                    rtc.disconnect();
-                    return;
-                }
-            },
-            _ = tokio::time::sleep(wait) => {
-                if rtc.handle_input(str0m::Input::Timeout(Instant::now())).is_err() {
-                    return;
+                _ = tokio::time::sleep(wait) => {
+                    if self.rtc.handle_input(str0m::Input::Timeout(Instant::now())).is_err() {
+                        return;
+                    }
+                    if let Some((at, kept)) = retry {
+                        if Instant::now() >= at {
+                            retry = None;
+                            attempts += 1;
+                            restore = self.start_restore(kept);
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Polls str0m until it wants a timeout; `None` when the peer connection is over.
+    fn poll(&mut self) -> Option<Instant> {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(str0m::Output::Timeout(t)) => return Some(t),
+                Ok(str0m::Output::Transmit(t)) => {
+                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(str0m::Output::Event(e)) => self.on_event(e),
+                Err(_) => return None,
+            }
+            if !self.rtc.is_alive() {
+                return None;
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: Event) {
+        match e {
+            Event::Connected => {
+                self.dtls_up = true;
+                self.publish_connected();
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.ice_down = true;
+                self.state.send_modify(|s| s.ice_disconnects += 1);
+                self.publish_connected();
+            }
+            Event::IceConnectionStateChange(
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) => {
+                self.ice_down = false;
+                self.publish_connected();
+            }
+            Event::MediaData(d) => {
+                if let Some(slot) = self.layout.slots.iter().position(|m| *m == d.mid) {
+                    let _ = self.frames.send(ReceivedFrame {
+                        slot,
+                        data: d.data.clone(),
+                        audio_level: d.ext_vals.audio_level,
+                        rtp_time: d.time.numer(),
+                        at: Instant::now(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn publish_connected(&self) {
+        let up = self.dtls_up && !self.ice_down;
+        self.state.send_if_modified(|s| {
+            let changed = s.connected != up;
+            s.connected = up;
+            changed
+        });
+    }
+
+    fn write_opus(&mut self, data: Vec<u8>, audio_level: i8) {
+        let Some(w) = self.rtc.writer(self.layout.mic) else {
+            return;
+        };
+        let pt = w
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .map(|p| p.pt());
+        if let Some(pt) = pt {
+            let t = MediaTime::new(self.rtp_time, Frequency::FORTY_EIGHT_KHZ);
+            self.rtp_time += 960;
+            let _ =
+                w.audio_level(audio_level, audio_level > -127)
+                    .write(pt, Instant::now(), t, data);
+        }
+    }
+
+    /// Sends the offer that restores media after a resume: an ICE restart of the current peer
+    /// connection when the server `kept` it, else a new peer connection with the same layout.
+    fn start_restore(&mut self, kept: bool) -> Option<Restore> {
+        // No Room handle left: the connection is closing, nobody to restore for.
+        let room = self.room.upgrade()?;
+        let (fresh, offer, pending, mids) = if kept {
+            let mut change = self.rtc.sdp_api();
+            // Same host candidate (same socket); new ICE credentials.
+            change.ice_restart(true);
+            let (offer, pending) = change.apply()?;
+            (None, offer, pending, self.layout.mids.clone())
+        } else {
+            match offerer(self.local, self.slot_count) {
+                Ok((rtc, layout, offer, pending)) => {
+                    let mids = layout.mids.clone();
+                    (Some((rtc, layout)), offer, pending, mids)
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot build a new peer connection");
+                    self.state.send_modify(|s| s.restore_failures += 1);
+                    return None;
+                }
+            }
+        };
+        tracing::debug!(kept, "restoring media after a resume");
+        self.state.send_modify(|s| s.restoring = true);
+        let answer: AnswerFuture = Box::pin(async move { negotiate(&room, offer, mids).await });
+        Some(Restore {
+            fresh,
+            pending,
+            answer,
+        })
+    }
+
+    /// Applies the answer of a restore.
+    fn finish_restore(&mut self, r: Restore, answer: SdpAnswer) -> Result<(), Error> {
+        match r.fresh {
+            None => {
+                self.rtc
+                    .sdp_api()
+                    .accept_answer(r.pending, answer)
+                    .map_err(|e| Error::Protocol(e.to_string()))?;
+                self.state.send_modify(|s| {
+                    s.ice_restarts += 1;
+                    s.restoring = false;
+                });
+            }
+            Some((mut rtc, layout)) => {
+                rtc.sdp_api()
+                    .accept_answer(r.pending, answer)
+                    .map_err(|e| Error::Protocol(e.to_string()))?;
+                // The old peer connection's server side is gone: drop it without a word.
+                self.rtc = rtc;
+                self.layout = layout;
+                self.dtls_up = false;
+                self.ice_down = false;
+                self.state.send_modify(|s| {
+                    s.renegotiations += 1;
+                    s.restoring = false;
+                    s.connected = false;
+                });
+            }
+        }
+        Ok(())
     }
 }
 

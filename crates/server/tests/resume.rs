@@ -411,3 +411,267 @@ async fn after_kill_9_and_a_restart_every_client_is_back_where_it_was() {
     let ack = m.destroy_all_break_out_session().await.unwrap();
     assert_eq!(ack.result, 0);
 }
+
+/// Sends `name`-stamped Opus frames every 20 ms on `media` for `d` and returns the names of
+/// the senders heard meanwhile (frames that arrived before the call are not counted).
+async fn speak_and_listen(
+    media: &mut alcove_client::media::Media,
+    name: &str,
+    d: Duration,
+) -> std::collections::BTreeSet<String> {
+    use alcove_client::media::synthetic_opus_frame;
+    let start = std::time::Instant::now();
+    while media.try_recv().is_some() {}
+    let deadline = tokio::time::Instant::now() + d;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut seq: u32 = 0;
+    let mut heard = std::collections::BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let mut payload = name.as_bytes().to_vec();
+                payload.push(b':');
+                payload.extend_from_slice(&seq.to_be_bytes());
+                media.send_opus(&synthetic_opus_frame(&payload), -20);
+                seq += 1;
+            }
+            f = media.recv() => match f {
+                Some(f) if f.at >= start => {
+                    let body = &f.data[1..];
+                    let end = body.iter().position(|b| *b == b':').unwrap_or(body.len());
+                    heard.insert(String::from_utf8_lossy(&body[..end]).into_owned());
+                }
+                Some(_) => {}
+                None => break,
+            },
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    heard
+}
+
+fn names(list: &[&str]) -> std::collections::BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn after_kill_9_and_a_restart_breakout_members_hear_each_other_on_new_connections() {
+    use std::net::{IpAddr, Ipv4Addr};
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let dir = tempfile::tempdir().unwrap();
+    let (http, udp) = (free_port(), free_port());
+    let url = format!("http://127.0.0.1:{http}");
+    let server = spawn_server(dir.path(), http, udp);
+    wait_http(&url).await;
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("dev-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let rest = RestClient::new(
+        &url,
+        creds["app_id"].as_str().unwrap(),
+        creds["app_key"].as_str().unwrap(),
+    );
+    let room = rest
+        .create_room(&CreateRoomRequest {
+            name: "restart-media".into(),
+            owner_ref: "t".into(),
+            settings: RoomSettingsInput::default(),
+            data: serde_json::Value::Null,
+        })
+        .await
+        .unwrap()
+        .room_id;
+    let mut peers = Vec::new();
+    for (name, role) in [
+        ("M", Role::Moderator),
+        ("A", Role::Participant),
+        ("B", Role::Participant),
+    ] {
+        let t = rest
+            .create_token(
+                &room,
+                &CreateTokenRequest {
+                    name: name.into(),
+                    role,
+                    user_ref: name.into(),
+                    data: serde_json::Value::Null,
+                },
+            )
+            .await
+            .unwrap();
+        let (r, events) = connect(&rest.signal_url(), &t.token).await.unwrap();
+        let mut media = r.start_media(LOOPBACK, None).await.expect("sdp negotiated");
+        assert!(
+            media.wait_connected(Duration::from_secs(5)).await,
+            "{name}: ICE + DTLS up"
+        );
+        peers.push((r, events, media));
+    }
+    let [(m, _me, mut m_media), (a, _ae, mut a_media), (b, _be, mut b_media)] =
+        <[_; 3]>::try_from(peers).ok().unwrap();
+    let br = m
+        .create_break_out_room(&def(2, 1))
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms[0]
+        .clone();
+    m.invite_to_break_out_room(&Invitee {
+        clients: vec![a.client_id().clone(), b.client_id().clone()],
+        room_id: br.clone(),
+        force_join: true,
+    })
+    .await
+    .unwrap();
+
+    // Everyone speaks: A and B hear each other, the moderator in the parent hears neither
+    // (they are paused in their BR), and they do not hear the moderator.
+    let d = Duration::from_millis(1000);
+    let _warm = tokio::join!(
+        speak_and_listen(&mut m_media, "M", d),
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+    let (hm, ha, hb) = tokio::join!(
+        speak_and_listen(&mut m_media, "M", d),
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+    assert_eq!(
+        (hm, ha, hb),
+        (names(&[]), names(&["B"]), names(&["A"])),
+        "before the restart: (M, A, B) hear"
+    );
+
+    // kill -9, then the same command on the same data dir and ports.
+    drop(server);
+    let _server = spawn_server(dir.path(), http, udp);
+    wait_http(&url).await;
+    for r in [&m, &a, &b] {
+        wait_state(r, ConnectionState::Reconnected).await;
+    }
+    // The app did nothing: each Media negotiated a new peer connection on its own.
+    for (name, media) in [
+        ("M", &mut m_media),
+        ("A", &mut a_media),
+        ("B", &mut b_media),
+    ] {
+        assert!(
+            media.wait_restored(1, Duration::from_secs(20)).await,
+            "{name}: media restored, now {:?}",
+            media.state()
+        );
+        let st = media.state();
+        assert_eq!(
+            (st.renegotiations, st.ice_restarts),
+            (1, 0),
+            "{name}: a new peer connection, not an ICE restart: {st:?}"
+        );
+        assert_eq!(media.restarts(), 1);
+    }
+    let users = rest.users(&room).await.unwrap();
+    for id in [a.client_id(), b.client_id()] {
+        let u = users.iter().find(|u| &u.client_id == id).unwrap();
+        assert_eq!(
+            u.location,
+            Location::Breakout(br.clone()),
+            "{} in its BR",
+            u.name
+        );
+    }
+    let _warm = tokio::join!(
+        speak_and_listen(&mut m_media, "M", d),
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+    let (hm, ha, hb) = tokio::join!(
+        speak_and_listen(&mut m_media, "M", d),
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+    assert_eq!(
+        (hm, ha, hb),
+        (names(&[]), names(&["B"]), names(&["A"])),
+        "after the restart: (M, A, B) hear the same as before"
+    );
+    for (name, media) in [("M", &m_media), ("A", &a_media), ("B", &b_media)] {
+        assert!(media.state().connected, "{name} connected");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_client_with_media_restarts_ice_on_its_kept_peer_connection() {
+    use std::net::{IpAddr, Ipv4Addr};
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let s = TestServer::start().await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let m = s.peer(&room, "M", Role::Moderator).await;
+    let mut a = s.peer(&room, "A", Role::Participant).await;
+    let b = s.peer(&room, "B", Role::Participant).await;
+    let mut a_media = a.room.start_media(LOOPBACK, None).await.unwrap();
+    let mut b_media = b.room.start_media(LOOPBACK, None).await.unwrap();
+    assert!(a_media.wait_connected(Duration::from_secs(5)).await);
+    assert!(b_media.wait_connected(Duration::from_secs(5)).await);
+    let br = m
+        .room
+        .create_break_out_room(&def(2, 1))
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms[0]
+        .clone();
+    m.room
+        .invite_to_break_out_room(&Invitee {
+            clients: vec![a.id.clone(), b.id.clone()],
+            room_id: br,
+            force_join: true,
+        })
+        .await
+        .unwrap();
+    let d = Duration::from_millis(800);
+    let _warm = tokio::join!(
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+
+    a.room.drop_connection();
+    wait_state(&a.room, ConnectionState::Reconnected).await;
+    let f = a
+        .events
+        .wait_for(Duration::from_secs(5), |f| {
+            f.msg.type_name() == "roomConnected"
+        })
+        .await
+        .unwrap();
+    let ServerMessage::RoomConnected(rc) = f.msg else {
+        unreachable!()
+    };
+    assert!(
+        rc.resumed && rc.media_kept,
+        "the server kept A's peer connection"
+    );
+    assert!(
+        a_media.wait_restored(1, Duration::from_secs(10)).await,
+        "A restarted ICE: {:?}",
+        a_media.state()
+    );
+    let st = a_media.state();
+    assert_eq!((st.ice_restarts, st.renegotiations), (1, 0), "{st:?}");
+    assert_eq!(b_media.restarts(), 0, "B's connection never dropped");
+    // The same peer connection carries audio both ways after the restart.
+    let _warm = tokio::join!(
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+    let (ha, hb) = tokio::join!(
+        speak_and_listen(&mut a_media, "A", d),
+        speak_and_listen(&mut b_media, "B", d),
+    );
+    assert_eq!((ha, hb), (names(&["B"]), names(&["A"])));
+    assert!(a_media.state().connected);
+}
