@@ -160,6 +160,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let app = http::app(Arc::clone(&state));
     let families = Arc::clone(&state.families);
+    // Signalling is many small frames: send each at once rather than wait for the peer's
+    // delayed ACK (Nagle), which would add up to 40 ms to acks that follow a notification.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -419,12 +419,15 @@ async fn write_frames<K>(
         };
         match out {
             Some(Outbound::Frame(text)) => {
-                if sink
-                    .send(Message::Text(Utf8Bytes::from(text)))
-                    .await
-                    .is_err()
-                {
-                    return;
+                // A client that does not read blocks this send for good: the kill switch
+                // (its queue overflowed) must still end the connection.
+                tokio::select! {
+                    sent = sink.send(Message::Text(Utf8Bytes::from(text))) => {
+                        if sent.is_err() {
+                            return;
+                        }
+                    }
+                    _ = kill.changed() => return,
                 }
             }
             Some(Outbound::Close(reason)) => {
