@@ -157,6 +157,16 @@ pub enum TokenCmd {
     },
 }
 
+/// The log filter of the `alcove` binary: `spec` (the `ALCOVE_LOG` variable, in `EnvFilter`
+/// syntax; `info` when unset or invalid), with `tungstenite` held at `debug`: at `trace` it
+/// prints every frame it reads, and a `connect` frame carries the client's token (STYLE rule
+/// 9: tokens are never logged, at any level).
+pub fn log_filter(spec: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let spec = spec.unwrap_or("info");
+    tracing_subscriber::EnvFilter::try_new(format!("{spec},tungstenite=debug"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tungstenite=debug"))
+}
+
 /// Runs the server until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::new(args.data_dir.clone());

@@ -8,10 +8,7 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let args = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ALCOVE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(cli::log_filter(std::env::var("ALCOVE_LOG").ok().as_deref()))
         .with_writer(std::io::stderr)
         .init();
     match args.command {
