@@ -102,7 +102,19 @@ export class BreakoutRoom extends Emitter {
   }
 
   /**
-   * @param {ServerFrame} _frame the `didDisconnectedBreakoutRoom` frame
+   * This client is in the room after a resume (the parent's state was refreshed from the
+   * resumed `roomConnected`).
+   * @param {BreakoutRoomInfo | null} info
+   * @internal
+   */
+  _resumed(info) {
+    if (info) this._lastInfo = structuredClone(info);
+    this.connected = true;
+  }
+
+  /**
+   * @param {ServerFrame | null} _frame the `didDisconnectedBreakoutRoom` frame (null: the
+   *   client learnt it from a resume)
    * @internal
    */
   _disconnected(_frame) {

@@ -25,7 +25,8 @@ export class Emitter extends EventTarget {
   /**
    * Calls `fn(detail)` for every event `name`. Returns a function that removes the listener.
    * @param {string} name an event name: a wire type (`ackPause`, `userMoved`, …) or one of the
-   *   SDK's own events (`statechange`, `frame`, `close`, `mediastatechange`)
+   *   SDK's own events (`statechange`, `frame`, `close`, `reconnecting`,
+   *   `reconnected`, `mediastatechange`)
    * @param {Listener} fn
    * @returns {() => void}
    */

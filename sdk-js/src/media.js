@@ -21,6 +21,16 @@
  * Each audio slot plays through its own hidden `<audio autoplay>` element. Browsers may block
  * playback until the user interacted with the page: `state.autoplayBlocked` says so and
  * `resumeAudio()` (call it from a click handler) retries.
+ *
+ * After the room resumed a dropped signalling connection (event `reconnected`), media restores
+ * itself (state `restoring`, then `connected` again; `state.restarts` counts the restores):
+ * - the server kept this client's peer connection (`media_kept`): `pc.restartIce()` and a new
+ *   offer on the same transceivers, sent as `sdpOffer` (the network path may have changed);
+ * - it did not (the server restarted): the old `RTCPeerConnection` is closed and a new one with
+ *   the same layout is negotiated, reusing the microphone. The slot `<audio>` elements stay and
+ *   play the new tracks; `slotTrack(i)` returns the new track (an app that holds the old track
+ *   object takes the new one on `mediastatechange`). A local screen share or canvas ends (the
+ *   server forgot it): share again.
  */
 
 import { AlcoveError } from './protocol.js';
@@ -54,14 +64,18 @@ import { AlcoveError } from './protocol.js';
 
 /**
  * Where media is: `idle` (not started), `negotiating`, `connected` (answer applied; ICE/DTLS
- * may still be settling, see `iceState`), `failed`, `closed`, `disabled` (no media on this
+ * may still be settling, see `iceState`), `restoring` (after a resume: an ICE restart or a new
+ * peer connection is being negotiated), `failed`, `closed`, `disabled` (no media on this
  * platform or by option).
- * @typedef {"idle" | "negotiating" | "connected" | "failed" | "closed" | "disabled"} MediaStateName
+ * @typedef {"idle" | "negotiating" | "connected" | "restoring" | "failed" | "closed" | "disabled"} MediaStateName
  */
 
 /**
+ * `restarts`: restores completed after resumes; `lastRestore`: how the latest one was done
+ * (`"ice-restart"` on the kept peer connection, `"new-peer-connection"` after a server restart).
  * @typedef {{state: MediaStateName, error: Error | null, micError: Error | null,
- *   autoplayBlocked: boolean, iceState: string}} MediaState
+ *   autoplayBlocked: boolean, iceState: string, restarts: number,
+ *   lastRestore: "ice-restart" | "new-peer-connection" | null}} MediaState
  */
 
 /** `slotLevel` ignores audio-level reports older than this. */
@@ -102,9 +116,17 @@ export class MediaSession {
     /** @type {HTMLAudioElement[]} One per audio slot. */
     this.audioElements = [];
     /** @type {MediaState} */
-    this.state = { state: 'idle', error: null, micError: null, autoplayBlocked: false, iceState: 'new' };
+    this.state = {
+      state: 'idle', error: null, micError: null, autoplayBlocked: false, iceState: 'new', restarts: 0, lastRestore: null,
+    };
     /** @type {Promise<void> | null} @private */
     this._starting = null;
+    /** @type {Promise<void> | null} The restore in flight after a resume. @private */
+    this._restoring = null;
+    /** Bumped by every resume: a restore for an older connection gives up. @private */
+    this._epoch = 0;
+    /** The first negotiation succeeded. @private */
+    this._negotiated = false;
     /** @type {AudioContext | null} @private */
     this._audioContext = null;
     /** @type {AnalyserNode | null} @private */
@@ -146,13 +168,30 @@ export class MediaSession {
     const settings = this._room.settings;
     if (!settings) throw new AlcoveError('media: not connected to a room', { code: 'media' });
     this._setState({ state: 'negotiating' });
-
-    const pc = new Pc({ iceServers: this._options.iceServers ?? [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
-    this.pc = pc;
-    pc.addEventListener('connectionstatechange', () => this._setState({ iceState: pc.connectionState }));
-
     // 1. Microphone (sendonly). No microphone is not fatal: the m-line is offered without a track.
     const mic = await this._microphone();
+    const pc = this._build(Pc, mic, Math.max(1, settings.max_active_talkers | 0));
+    await this._negotiate(pc);
+    this._negotiated = true;
+    this._attachAudio();
+    this._setState({ state: 'connected' });
+  }
+
+  /**
+   * A new peer connection with the SDK's layout (see the module docs); becomes `this.pc`.
+   * @param {typeof RTCPeerConnection} Pc
+   * @param {MediaStreamTrack | null} mic
+   * @param {number} slots
+   * @returns {RTCPeerConnection}
+   * @private
+   */
+  _build(Pc, mic, slots) {
+    const pc = new Pc({ iceServers: this._options.iceServers ?? [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.pc = pc;
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.pc === pc) this._setState({ iceState: pc.connectionState });
+    });
+    // 1. Microphone (sendonly), with or without a track.
     this.micTransceiver = pc.addTransceiver(mic ?? 'audio', {
       direction: 'sendonly',
       streams: this.micStream ? [this.micStream] : [],
@@ -161,7 +200,6 @@ export class MediaSession {
     this.shareTransceiver = pc.addTransceiver('video', { direction: 'sendonly' });
     this.canvasTransceiver = pc.addTransceiver('video', { direction: 'sendonly' });
     // 4. Audio slots.
-    const slots = Math.max(1, settings.max_active_talkers | 0);
     this.slotTransceivers = [];
     for (let i = 0; i < slots; i++) {
       this.slotTransceivers.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
@@ -169,27 +207,132 @@ export class MediaSession {
     // 5, 6. The room's screen share and canvas.
     this.shareSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
     this.canvasSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+    return pc;
+  }
 
-    const offer = await pc.createOffer();
+  /**
+   * Offers (`sdpOffer` with the transceivers' mids) and applies the answer.
+   * @param {RTCPeerConnection} pc
+   * @param {{iceRestart?: boolean}} [options]
+   * @private
+   */
+  async _negotiate(pc, options = {}) {
+    if (pc.signalingState === 'have-local-offer') {
+      // An offer whose answer the drop cut off: roll it back first.
+      await pc.setLocalDescription({ type: 'rollback' });
+    }
+    const offer = await pc.createOffer(options.iceRestart ? { iceRestart: true } : undefined);
     await pc.setLocalDescription(offer);
     await this._iceGathered(pc, this._options.iceGatheringTimeoutMs ?? 2000);
     const local = pc.localDescription;
     if (!local) throw new AlcoveError('media: no local description', { code: 'media' });
-
+    const mic = this.micTransceiver;
+    const share = this.shareTransceiver;
+    const canvas = this.canvasTransceiver;
+    const shareSlot = this.shareSlotTransceiver;
+    const canvasSlot = this.canvasSlotTransceiver;
     /** @type {MediaMids} */
     const mids = {
-      mic: this.micTransceiver.mid ?? undefined,
-      share: this.shareTransceiver.mid ?? undefined,
-      canvas: this.canvasTransceiver.mid ?? undefined,
+      mic: mic?.mid ?? undefined,
+      share: share?.mid ?? undefined,
+      canvas: canvas?.mid ?? undefined,
       audio_slots: this.slotTransceivers.map((t) => t.mid ?? ''),
-      share_slot: this.shareSlotTransceiver.mid ?? undefined,
-      canvas_slot: this.canvasSlotTransceiver.mid ?? undefined,
+      share_slot: shareSlot?.mid ?? undefined,
+      canvas_slot: canvasSlot?.mid ?? undefined,
     };
     this.mids = mids;
     const answer = await this._room.request('sdpOffer', { sdp: local.sdp, mids });
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    this._attachAudio();
-    this._setState({ state: 'connected' });
+  }
+
+  /**
+   * Restores media after the room resumed its signalling connection (called by the room on
+   * `reconnected`): an ICE restart on the kept peer connection when `mediaKept`, else a new
+   * peer connection with the same layout. Media that never started stays as it is; a start
+   * that the drop interrupted is tried again. Resolves when done (failures are reported in
+   * `state`; a new drop during the restore leaves it to the next resume).
+   * @param {boolean} mediaKept the resumed `roomConnected.media_kept`
+   * @returns {Promise<void>}
+   * @internal
+   */
+  _resumed(mediaKept) {
+    const epoch = ++this._epoch;
+    const st = this.state.state;
+    if (st === 'idle' || st === 'disabled' || st === 'closed' || !this._starting) return Promise.resolve();
+    if (st === 'negotiating') return Promise.resolve(); // its sdpOffer goes on the new connection
+    if (st === 'failed' && !this._negotiated) {
+      // The first negotiation failed. Cut off by the drop: start over; refused: leave it.
+      const cutOff = this.state.error instanceof AlcoveError && this.state.error.code === 'closed';
+      if (!cutOff) return Promise.resolve();
+      this._starting = null;
+      return this.start().catch(() => {});
+    }
+    const closed = () => this.state.state === 'closed';
+    const run = async () => {
+      // Wait for an earlier restore (for an older connection) to give up.
+      if (this._restoring) await this._restoring.catch(() => {});
+      if (epoch !== this._epoch || closed()) return;
+      this._setState({ state: 'restoring', error: null });
+      const kind = mediaKept && this.pc ? 'ice-restart' : 'new-peer-connection';
+      try {
+        if (kind === 'ice-restart') {
+          const pc = /** @type {RTCPeerConnection} */ (this.pc);
+          pc.restartIce();
+          await this._negotiate(pc, { iceRestart: true });
+        } else {
+          await this._rebuild();
+        }
+        if (epoch !== this._epoch || closed()) return;
+        this._setState({ state: 'connected', restarts: this.state.restarts + 1, lastRestore: kind });
+      } catch (e) {
+        if (closed()) return;
+        const err = e instanceof Error ? e : new Error(String(e));
+        if (epoch !== this._epoch || (err instanceof AlcoveError && err.code === 'closed')) {
+          // Another drop: the next resume restores.
+          return;
+        }
+        this._setState({ state: 'failed', error: err });
+      }
+    };
+    const p = run();
+    this._restoring = p;
+    void p.finally(() => {
+      if (this._restoring === p) this._restoring = null;
+    });
+    return p;
+  }
+
+  /**
+   * Replaces the peer connection by a new one with the same layout (the server lost ours),
+   * reusing the microphone and the slot `<audio>` elements.
+   * @private
+   */
+  async _rebuild() {
+    const Pc = this._Pc();
+    if (typeof Pc !== 'function') throw new AlcoveError('media: no RTCPeerConnection', { code: 'media' });
+    void this._localShareEnded('share');
+    void this._localShareEnded('canvas');
+    const old = this.pc;
+    const slots = this.slotTransceivers.length || Math.max(1, this._room.settings?.max_active_talkers ?? 1);
+    const mic = this.micStream?.getAudioTracks()[0] ?? null;
+    try {
+      old?.close();
+    } catch {
+      // Already closed.
+    }
+    const pc = this._build(Pc, mic, slots);
+    this._setState({ iceState: pc.connectionState ?? 'new' });
+    await this._negotiate(pc);
+    if (this.pc !== pc) return;
+    // The same <audio> elements play the new slot tracks.
+    if (this.audioElements.length === this.slotTransceivers.length && typeof MediaStream !== 'undefined') {
+      this.audioElements.forEach((el, i) => {
+        el.srcObject = new MediaStream([this.slotTransceivers[i].receiver.track]);
+      });
+      void this.resumeAudio();
+    } else if (this.audioElements.length === 0) {
+      this._attachAudio();
+    }
   }
 
   /**

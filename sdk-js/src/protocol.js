@@ -175,7 +175,8 @@ export const SERVER_TYPES = Object.freeze(Object.keys(SERVER_FIELDS));
  * @type {Readonly<Record<string, readonly string[]>>}
  */
 export const CLIENT_FIELDS = Object.freeze({
-  connect: ['token'],
+  // `token`, or `resume` (the `resume_token` of an earlier connection): one of the two.
+  connect: [],
   createBreakOutRoom: [],
   inviteToBreakOutRoom: ['clients', 'room_id'],
   createAndInviteBreakoutRoom: [],
@@ -307,6 +308,7 @@ export const ErrorCode = Object.freeze({
   RoomFull: 4105,
   UnsupportedVersion: 4106,
   RoomEnded: 4107,
+  ResumeFailed: 4108,
   BadRequest: 4400,
   AuthenticationFailed: 4401,
   NotFound: 4404,
@@ -349,6 +351,7 @@ export const ERROR_MESSAGES = Object.freeze({
   4105: 'Room is full',
   4106: 'Unsupported protocol version',
   4107: 'Room ended',
+  4108: 'Resume failed: the grace period is over, connect again',
   4400: 'Bad request',
   4401: 'Authentication failed',
   4404: 'Not found',

@@ -17,7 +17,14 @@
  * Besides the wire names the room dispatches these SDK events:
  * - `frame`: every server frame, after the state was updated (detail: the frame);
  * - `statechange`: the family picture changed (detail: the frame that changed it);
- * - `close`: the signalling connection closed (detail: `{code, reason}`);
+ * - `reconnecting`: the connection dropped (closed without `disconnect()`, by a network
+ *   failure or a server restart) and the room is trying to resume it; fired before each
+ *   attempt (detail: `{attempt, code, reason}`, the close code of the drop);
+ * - `reconnected`: resumed: same `clientId`, same place; the state was refreshed from the
+ *   resumed `roomConnected` (detail: `{frame, attempts, mediaKept}`); media restores itself;
+ * - `close`: the signalling connection closed for good: `disconnect()`, closed by the server,
+ *   or a resume that failed (detail: `{code, reason, error?}`; `error` is the
+ *   {@link AlcoveError} of a failed resume, `result` 4108 when the grace period was over);
  * - `mediastatechange`: media progress (detail: `{state, error?}`), see media.js;
  * - `protocolerror`: the server sent a frame the SDK could not decode (detail: the error).
  *
@@ -57,11 +64,39 @@ import { AlcoveError, SUPPORTED_VERSIONS, breakoutOf, isAck, isSuccess } from '.
 
 /**
  * Options of {@link Room} / `connect()`.
+ *
+ * - `reconnect`: resume a dropped connection (default true);
+ * - `reconnectWindowMs`: how long to keep trying (default 30000, the server's default grace
+ *   period);
+ * - `reconnectDelayMs` / `reconnectMaxDelayMs`: the backoff between attempts, doubling from
+ *   the first to the second (defaults 100 and 2000).
  * @typedef {{
  *   WebSocket?: import('./connection.js').WebSocketConstructor,
  *   timeoutMs?: number,
+ *   reconnect?: boolean,
+ *   reconnectWindowMs?: number,
+ *   reconnectDelayMs?: number,
+ *   reconnectMaxDelayMs?: number,
  * } & MediaOptions} RoomOptions
  */
+
+/**
+ * Where the signalling connection is: `connecting` (before `roomConnected`), `connected`,
+ * `reconnecting` (dropped; resuming), `closed` (for good).
+ * @typedef {"connecting" | "connected" | "reconnecting" | "closed"} ConnectionStateName
+ */
+
+/**
+ * A resume in progress.
+ * @typedef {{info: {code: number, reason: string}, attempt: number, deadline: number,
+ *   timer: ReturnType<typeof setTimeout> | undefined, conn: Connection | null}} Reconnecting
+ */
+
+/** Default of `reconnectWindowMs`. */
+export const DEFAULT_RECONNECT_WINDOW_MS = 30_000;
+
+/** Close codes after which the room does not try to resume (the server meant it). */
+const FINAL_CLOSE_CODES = [1000, 1008, 1009];
 
 /**
  * The parent-room handle. Get one from `connect()` in alcove.js.
@@ -77,13 +112,17 @@ export class Room extends Emitter {
     /** @type {RoomOptions} */
     this.options = options;
     /** @private */
-    this._connection = new Connection(url, {
-      WebSocket: options.WebSocket,
-      timeoutMs: options.timeoutMs,
-      onFrame: (frame, request) => this._onFrame(frame, request),
-      onClose: (info) => this._onClose(info),
-      onProtocolError: (err) => this.emit('protocolerror', err),
-    });
+    this._url = url;
+    /** @private */
+    this._connection = this._newConnection();
+    /** @type {ConnectionStateName} Where the signalling connection is. */
+    this.connectionState = 'connecting';
+    /** @type {string | null} The credential to resume this client's place after a drop. @private */
+    this._resumeToken = null;
+    /** `disconnect()` was called. @private */
+    this._leaving = false;
+    /** @type {Reconnecting | null} @private */
+    this._reconnecting = null;
     /** This connection's client id (from `roomConnected`). */
     this.clientId = '';
     /** The parent room's id. */
@@ -133,6 +172,28 @@ export class Room extends Emitter {
   // Connection.
 
   /**
+   * A signalling connection whose frames and close reach this room while it is the room's
+   * connection (or the one a resume is trying).
+   * @returns {Connection}
+   * @private
+   */
+  _newConnection() {
+    /** @type {Connection} */
+    const conn = new Connection(this._url, {
+      WebSocket: this.options.WebSocket,
+      timeoutMs: this.options.timeoutMs,
+      onFrame: (frame, request) => {
+        if (conn === this._connection || conn === this._reconnecting?.conn) this._onFrame(frame, request);
+      },
+      onClose: (info) => {
+        if (conn === this._connection) this._onClose(info);
+      },
+      onProtocolError: (err) => this.emit('protocolerror', err),
+    });
+    return conn;
+  }
+
+  /**
    * Opens the WebSocket and sends `connect` with `token`. Resolves with the `roomConnected`
    * frame; rejects with an {@link AlcoveError} (`result` 4101 token invalid, 4103 reused, …).
    * @param {string} token a token minted by `POST /v1/rooms/{room_id}/tokens`
@@ -151,14 +212,25 @@ export class Room extends Emitter {
       this._connection.close(1000, 'connect refused');
       throw AlcoveError.fromAck(ack);
     }
+    if (this.connectionState === 'connecting') this.connectionState = 'connected';
     return ack;
   }
 
   /**
-   * Leaves the family: closes the signalling connection and the peer connection.
+   * Leaves the family: closes the signalling connection and the peer connection. Also stops a
+   * resume in progress. The room never reconnects after this.
    */
   disconnect() {
+    this._leaving = true;
     this.media.close();
+    const r = this._reconnecting;
+    if (r) {
+      this._reconnecting = null;
+      if (r.timer !== undefined) clearTimeout(r.timer);
+      r.conn?.close(1000, 'client left');
+      this._finalClose({ code: 1000, reason: 'client left' });
+      return;
+    }
     this._connection.close(1000, 'client left');
   }
 
@@ -432,6 +504,8 @@ export class Room extends Emitter {
     switch (f.type) {
       case 'roomConnected': {
         if (!ok) return false;
+        const wasIn = this.breakoutRoom?.roomId ?? null;
+        if (typeof f.resume_token === 'string') this._resumeToken = f.resume_token;
         this.clientId = f.clientId;
         this.version = f.version;
         this.roomId = f.room.room_id;
@@ -439,12 +513,20 @@ export class Room extends Emitter {
         this.settings = f.room.settings;
         this.users = new Map(f.users.map((/** @type {UserInfo} */ u) => [u.clientId, structuredClone(u)]));
         this.breakoutRooms = new Map(f.breakout_rooms.map((/** @type {BreakoutRoomInfo} */ b) => [b.room_id, structuredClone(b)]));
-        for (const b of this.breakoutRooms.values()) {
-          if (b.invitations.includes(this.clientId)) {
-            // Not reachable today (a fresh client holds no invitation), kept for reconnects.
-            this.invitations.set(b.room_id, { room_id: b.room_id, requestor: b.owner, force_join: false });
-          }
+        // A fresh client holds no invitation; a resumed one gets its pending ones.
+        const before = this.invitations;
+        this.invitations = new Map();
+        const held = new Set([
+          ...(Array.isArray(f.invitations) ? f.invitations : []),
+          ...[...this.breakoutRooms.values()].filter((b) => b.invitations.includes(this.clientId)).map((b) => b.room_id),
+        ]);
+        for (const roomId of held) {
+          const b = this.breakoutRooms.get(roomId);
+          this.invitations.set(roomId, before.get(roomId) ?? {
+            room_id: roomId, requestor: b?.owner ?? { clientId: '', name: '' }, force_join: false,
+          });
         }
+        if (f.resumed) this._resumedPlace(wasIn, !!f.media_kept);
         return true;
       }
       case 'userConnected': {
@@ -670,6 +752,47 @@ export class Room extends Emitter {
     }
   }
 
+  /**
+   * After a resume: the break-out handle of the room this client is in (the same handle as
+   * before the drop when it did not move), shares and talkers that may be stale forgotten.
+   * @param {string | null} wasIn the break-out room this client was in before the drop
+   * @param {boolean} mediaKept
+   * @private
+   */
+  _resumedPlace(wasIn, mediaKept) {
+    const now = breakoutOf(this.location);
+    if (wasIn && wasIn !== now) {
+      // Moved back while dropped (destroy-all, say).
+      const old = this._handles.get(wasIn);
+      if (old) old._disconnected(null);
+      this.breakoutRoom = null;
+    }
+    if (now) {
+      let handle = this._handles.get(now);
+      if (!handle) {
+        handle = new BreakoutRoom(this, now);
+        this._handles.set(now, handle);
+      }
+      handle._resumed(this.breakoutRooms.get(now) ?? null);
+      this.breakoutRoom = handle;
+    }
+    if (wasIn !== now) this._locationChanged();
+    // Notifications sent during the drop are lost: keep only what the new picture confirms.
+    const room = this._currentRoomId();
+    const here = (/** @type {Sharing | null} */ s) => {
+      if (!s || !mediaKept) return null; // a restarted server forgot every share
+      const u = this.users.get(s.clientId);
+      return u && (breakoutOf(u.location) ?? this.roomId) === room ? s : null;
+    };
+    this.share = here(this.share);
+    this.canvas = here(this.canvas);
+    if (!mediaKept) {
+      // A new peer connection: the server announces its slots after the new sdpAnswer.
+      this.talkers = new Map();
+      this.talkersRoomId = null;
+    }
+  }
+
   /** The id of the room this client is in now (parent or break-out). @private */
   _currentRoomId() {
     return breakoutOf(this.location) ?? this.roomId;
@@ -745,14 +868,116 @@ export class Room extends Emitter {
   }
 
   /**
+   * The room's connection closed: resume when it dropped, else close for good.
    * @param {{code: number, reason: string}} info
    * @private
    */
   _onClose(info) {
+    if (this.connectionState === 'closed') return;
+    const resumable = !this._leaving
+      && !this.closed
+      && this.connectionState === 'connected'
+      && this.options.reconnect !== false
+      && !!this._resumeToken
+      && !FINAL_CLOSE_CODES.includes(info.code);
+    if (!resumable) {
+      this._finalClose(info);
+      return;
+    }
+    // Requests in flight were rejected with code "closed" by the connection; new ones are
+    // rejected the same way until the resume succeeded.
+    this.connectionState = 'reconnecting';
+    this._reconnecting = {
+      info,
+      attempt: 0,
+      deadline: Date.now() + (this.options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS),
+      timer: undefined,
+      conn: null,
+    };
+    void this._attempt(this._reconnecting);
+  }
+
+  /**
+   * One resume attempt: a new WebSocket, `connect` with `resume`. On a transport failure the
+   * next attempt follows after the backoff while the window lasts; a refusal (4108) is final.
+   * @param {Reconnecting} r
+   * @private
+   */
+  async _attempt(r) {
+    if (this._reconnecting !== r) return;
+    r.timer = undefined;
+    r.attempt += 1;
+    this.emit('reconnecting', { attempt: r.attempt, code: r.info.code, reason: r.info.reason });
+    if (this._reconnecting !== r) return; // a listener called disconnect()
+    const conn = this._newConnection();
+    r.conn = conn;
+    /** @type {ServerFrame | null} */
+    let ack = null;
+    /** @type {unknown} */
+    let failure = null;
+    const limit = Math.max(1, Math.min(this.options.timeoutMs ?? 10_000, r.deadline - Date.now()));
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    try {
+      ack = await Promise.race([
+        (async () => {
+          await conn.open();
+          return conn.request('connect', { resume: this._resumeToken, versions: [...SUPPORTED_VERSIONS] });
+        })(),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new AlcoveError(`resume attempt: no answer within ${limit} ms`, { code: 'timeout' })), limit);
+        }),
+      ]);
+    } catch (e) {
+      failure = e;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    if (this._reconnecting !== r) {
+      conn.close(1000, 'client left');
+      return;
+    }
+    if (ack && ack.type === 'roomConnected' && isSuccess(ack)) {
+      this._reconnecting = null;
+      this._connection = conn;
+      this.connectionState = 'connected';
+      this.emit('reconnected', { frame: ack, attempts: r.attempt, mediaKept: !!ack.media_kept });
+      void this.media._resumed(!!ack.media_kept);
+      return;
+    }
+    r.conn = null;
+    if (ack) {
+      // The server answered no: the place is gone (grace period over, room ended).
+      conn.close(1000, 'resume refused');
+      this._reconnecting = null;
+      this._finalClose(r.info, AlcoveError.fromAck(ack));
+      return;
+    }
+    conn.close(1000, 'resume attempt failed');
+    const first = this.options.reconnectDelayMs ?? 100;
+    const delay = Math.min(this.options.reconnectMaxDelayMs ?? 2000, first * 2 ** (r.attempt - 1));
+    if (Date.now() + delay >= r.deadline) {
+      this._reconnecting = null;
+      const why = failure instanceof Error ? failure.message : String(failure);
+      this._finalClose(r.info, new AlcoveError(`resume failed: no server within the reconnect window (${why})`, { code: 'closed', cause: failure }));
+      return;
+    }
+    r.timer = setTimeout(() => void this._attempt(r), delay);
+  }
+
+  /**
+   * Closed for good.
+   * @param {{code: number, reason: string}} info
+   * @param {AlcoveError} [error] why a resume failed
+   * @private
+   */
+  _finalClose(info, error) {
+    if (this.connectionState === 'closed') return;
+    this.connectionState = 'closed';
     this.closed = true;
     this.closeInfo = info;
     this.media.close();
-    this.emit('close', info);
+    this.emit('close', error ? { ...info, error } : info);
   }
 }
 

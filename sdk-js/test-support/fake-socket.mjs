@@ -4,10 +4,15 @@ export class FakeWebSocket {
   /** @type {FakeWebSocket[]} */
   static instances = [];
 
+  /** How many of the next sockets fail to open (closed with 1006 instead of opening). */
+  static refuseNext = 0;
+
   /** @param {string} url */
   constructor(url) {
     this.url = url;
     this.readyState = 0;
+    const refuse = FakeWebSocket.refuseNext > 0;
+    if (refuse) FakeWebSocket.refuseNext -= 1;
     /** @type {any[]} frames the client sent, parsed */
     this.sent = [];
     /** @type {((frame: any) => void)[]} */
@@ -20,9 +25,21 @@ export class FakeWebSocket {
     this.onerror = null;
     FakeWebSocket.instances.push(this);
     queueMicrotask(() => {
+      if (refuse) {
+        this.readyState = 3;
+        this.onclose?.({ code: 1006, reason: '' });
+        return;
+      }
       this.readyState = 1;
       this.onopen?.({});
     });
+  }
+
+  /** The transport fails without a closing handshake (what a network drop looks like). */
+  drop() {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    queueMicrotask(() => this.onclose?.({ code: 1006, reason: '' }));
   }
 
   /** @param {string} text */

@@ -29,13 +29,15 @@ export function serverBinary(diagnostic) {
 }
 
 /**
- * @param {{media?: boolean, diagnostic?: (msg: string) => void}} [options]
+ * @param {{media?: boolean, args?: string[], diagnostic?: (msg: string) => void}} [options]
+ *   `args`: more `alcove serve` arguments (e.g. `['--resume-grace', '1']`)
  */
 export async function startServer(options = {}) {
   const bin = serverBinary(options.diagnostic ?? (() => {}));
   const dataDir = mkdtempSync(join(tmpdir(), 'alcove-js-'));
   const media = options.media ? ['--udp-listen', '127.0.0.1:0'] : ['--no-media'];
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, '--data-dir', dataDir], {
+  const extra = options.args ?? [];
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, ...extra, '--data-dir', dataDir], {
     env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
