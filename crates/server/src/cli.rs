@@ -61,6 +61,12 @@ pub struct ServeArgs {
     /// restart).
     #[arg(long, env = "ALCOVE_RESUME_GRACE", default_value_t = 30)]
     pub resume_grace: u64,
+    /// TLS certificate chain (PEM): serve HTTPS and WSS only on the listen address.
+    #[arg(long, env = "ALCOVE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM; PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(long, env = "ALCOVE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -179,6 +185,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.advertise_ip = args.advertise_ip;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
+    config.tls = args.tls_cert.zip(args.tls_key);
+    if let Some((cert, key)) = &config.tls {
+        // Refuse to start on unreadable or mismatched files, before saying we listen.
+        crate::tls_config(cert, key).await?;
+    }
+    let (http, ws) = if config.tls.is_some() {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -193,11 +209,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let (state, creds, created) = AppState::open(config, media)?;
     println!(
-        "Alcove {} listening on http://{addr}   demo page: http://{addr}/",
+        "Alcove {} listening on {http}://{addr}   demo page: {http}://{addr}/",
         env!("CARGO_PKG_VERSION")
     );
     println!("  {media_line}");
-    println!("  signalling: ws://{addr}/v1/signal    REST: http://{addr}/v1/rooms");
+    println!("  signalling: {ws}://{addr}/v1/signal    REST: {http}://{addr}/v1/rooms");
     println!(
         "  data dir:   {} (database alcove.db)",
         args.data_dir.display()

@@ -33,6 +33,9 @@ pub struct Config {
     /// How long a dropped client keeps its place (location, break-out membership, parent
     /// link, invitations) waiting for its SDK to resume; also the window after a restart.
     pub resume_grace: Duration,
+    /// TLS certificate chain and private key (PEM files). When set, everything on `listen`
+    /// (REST, signalling, demo) is HTTPS / WSS; `None` serves plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             request_rate: 50,
             request_burst: 100,
             resume_grace: Duration::from_secs(30),
+            tls: None,
         }
     }
 }

@@ -152,7 +152,8 @@ fn restrict(path: &std::path::Path) {
 fn restrict(_path: &std::path::Path) {}
 
 /// Serves on `listener` until `shutdown` resolves; then ends every live family (clients get
-/// `roomDisconnected`) and returns once connections have closed.
+/// `roomDisconnected`) and returns once connections have closed. With `config.tls`, every
+/// connection on `listener` is TLS (HTTPS, WSS).
 pub async fn run(
     state: Arc<AppState>,
     listener: TcpListener,
@@ -160,17 +161,63 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let app = http::app(Arc::clone(&state));
     let families = Arc::clone(&state.families);
+    let shutdown = async move {
+        shutdown.await;
+        info!("shutting down");
+        families.end_all();
+    };
+    if let Some((cert, key)) = &state.config.tls {
+        let tls = tls_config(cert, key).await?;
+        return serve_tls(app, listener, tls, shutdown).await;
+    }
     // Signalling is many small frames: send each at once rather than wait for the peer's
     // delayed ACK (Nagle), which would add up to 40 ms to acks that follow a notification.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down");
-            families.end_all();
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Loads a PEM certificate chain and private key for [`Config::tls`] (rustls, aws-lc-rs).
+pub async fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!(
+                "loading the TLS certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
         })
+}
+
+/// The same router as plain [`run`], with a TLS handshake (10 s at most) before each
+/// connection; TCP_NODELAY as there.
+async fn serve_tls(
+    app: axum::Router,
+    listener: TcpListener,
+    tls: axum_server::tls_rustls::RustlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stop = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        // As axum::serve's graceful shutdown: stop accepting, let open connections finish.
+        stop.graceful_shutdown(None);
+    });
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::from_tcp(listener.into_std()?)?
+        .acceptor(acceptor)
+        .handle(handle)
+        .serve(app.into_make_service())
         .await?;
     Ok(())
 }
@@ -212,9 +259,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// `http://ADDR`.
+    /// `http://ADDR` (`https://` with TLS).
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.state.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The media socket's address, when media is enabled.
@@ -222,9 +274,14 @@ impl Running {
         self.state.families.media.as_ref().map(|m| m.local)
     }
 
-    /// `ws://ADDR/v1/signal`.
+    /// `ws://ADDR/v1/signal` (`wss://` with TLS).
     pub fn signal_url(&self) -> String {
-        format!("ws://{}/v1/signal", self.addr)
+        let scheme = if self.state.config.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}/v1/signal", self.addr)
     }
 
     /// Stops the server and waits for it.

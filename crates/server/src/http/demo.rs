@@ -94,10 +94,15 @@ pub async fn join(
         .get("host")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:7880");
+    let scheme = if state.config.tls.is_some() {
+        "wss"
+    } else {
+        "ws"
+    };
     Ok(Json(DemoJoined {
         result: 0,
         token,
         room_id: room.room_id,
-        signal_url: format!("ws://{host}/v1/signal"),
+        signal_url: format!("{scheme}://{host}/v1/signal"),
     }))
 }
