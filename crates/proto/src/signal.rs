@@ -151,8 +151,8 @@ impl ClientMessage {
 /// The `connect` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connect {
-    /// A token minted by `POST /v1/rooms/{room_id}/tokens`.
-    #[serde(default)]
+    /// A token minted by `POST /v1/rooms/{room_id}/tokens` (empty when resuming).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// Instead of a token: the `resume_token` of an earlier connection, to take back that
     /// client's place after a drop (within the grace period, also across a server restart).
