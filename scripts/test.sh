@@ -36,4 +36,12 @@ export ALCOVE_BIN="$PWD/target/debug/alcove"
 echo
 echo "== browser media test (tests/browser/run.sh) =="
 tests/browser/run.sh || status=1
+
+# Bounded fuzzing (fuzz/README.md): signalling decode, REST bodies, the family core. In CI, or
+# when ALCOVE_FUZZ is set; 5 s per target after the first build.
+if [ -n "${CI:-}" ] || [ -n "${ALCOVE_FUZZ:-}" ]; then
+  echo
+  echo "== fuzz (fuzz/run.sh 5) =="
+  fuzz/run.sh 5 || status=1
+fi
 exit "$status"
