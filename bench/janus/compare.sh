@@ -75,6 +75,11 @@ JRC=${PIPESTATUS[0]}
 set -e
 "$HERE/stop.sh" "$JANUS_RUN"
 cp "$JANUS_RUN/janus.log" "$OUT/janus.log" 2>/dev/null || true
+# Record Janus's threading in its report (null: one event loop thread per handle, the default).
+if [ -f "$OUT/janus.json" ]; then
+  jq --argjson n "${JANUS_EVENT_LOOPS:-null}" '.janus_event_loops = $n' "$OUT/janus.json" >"$OUT/janus.json.tmp"
+  mv "$OUT/janus.json.tmp" "$OUT/janus.json"
+fi
 [ "$JRC" -le 1 ] || { echo "janus-bench broke off (exit $JRC)" >&2; exit 1; }
 
 # --- Alcove ------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ jq -r -n --slurpfile j "$OUT/janus.json" --slurpfile a "$OUT/alcove.json" '
   def pad(n): tostring as $s | $s + ([range(0; ([n - ($s | length), 0] | max))] | map(" ") | join(""));
   def line(a; b; c; d): "\(a | pad(30)) \(b | pad(18)) \(c | pad(14)) \(d)";
   def row(name; jv; av; d; r): line(name; jv | f(d); av | f(d); r);
-  "steady: \($A.config.rooms) rooms x \($A.config.size) members, \($A.window_s) s window, \($A.machine.nproc) cores (\($A.machine.cpu_model))",
+  "steady: \($A.config.rooms) rooms x \($A.config.size) members, \($A.window_s) s window, \($A.machine.nproc) cores (\($A.machine.cpu_model)); Janus event loops: \($J.janus_event_loops // "one per handle (default)")",
   line("metric"; "Janus \($J.server_version)"; "Alcove"; "Alcove/Janus"),
   row("peer connections per member"; $J.peer_connections_per_member; 1; 0; "-"),
   row("frames sent (window)"; $J.frames_sent; $A.frames_sent; 0; "-"),
