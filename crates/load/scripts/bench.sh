@@ -14,6 +14,7 @@ out=${1:-target/load-results}
 shift || true
 mkdir -p "$out"
 cargo build --release -q -p alcove-server -p alcove-load || exit 2
+bin=${CARGO_TARGET_DIR:-target}/release
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -25,12 +26,12 @@ bench() {
   local dir http udp pid
   dir=$(mktemp -d)
   http=$(free_port); udp=$(free_udp_port)
-  target/release/alcove serve --listen "127.0.0.1:$http" --udp-listen "127.0.0.1:$udp" \
+  "$bin/alcove" serve --listen "127.0.0.1:$http" --udp-listen "127.0.0.1:$udp" \
     --data-dir "$dir/data" >"$out/$name-server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do [ -s "$dir/data/dev-credentials.json" ] && break; sleep 0.1; done
   echo "== $name: alcove-load $*" >&2
-  target/release/alcove-load --url "http://127.0.0.1:$http" --creds-dir "$dir/data" \
+  "$bin/alcove-load" --url "http://127.0.0.1:$http" --creds-dir "$dir/data" \
     --server-pid "$pid" --json "$out/$name.json" "$@" | tee "$out/$name.txt"
   local rc=${PIPESTATUS[0]}
   [ "$rc" -ne 0 ] && status=$rc

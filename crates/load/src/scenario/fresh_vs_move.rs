@@ -82,7 +82,9 @@ pub struct FreshVsMoveReport {
     pub iterations: Vec<Iteration>,
     /// Fresh connection → first audio.
     pub fresh: Option<Summary>,
-    /// Steps of the fresh connection.
+    /// Fresh connection ready: token → ICE + DTLS up (no media yet).
+    pub fresh_ready: Option<Summary>,
+    /// Steps of the fresh connection: the REST token.
     pub fresh_token: Option<Summary>,
     /// `connect` → `roomConnected`.
     pub fresh_signal: Option<Summary>,
@@ -301,6 +303,7 @@ pub async fn run(
         config: cfg.clone(),
         room_id,
         fresh,
+        fresh_ready: col(&|i| Some(i.token_ms + i.signal_ms + i.sdp_ms + i.ice_dtls_ms)),
         fresh_token: col(&|i| Some(i.token_ms)),
         fresh_signal: col(&|i| Some(i.signal_ms)),
         fresh_sdp: col(&|i| Some(i.sdp_ms)),
@@ -324,6 +327,10 @@ impl FreshVsMoveReport {
         s.push_str(&format!(
             "  fresh connection → first audio  {}\n",
             line(&self.fresh)
+        ));
+        s.push_str(&format!(
+            "    ready (token → ICE+DTLS up)   {}\n",
+            line(&self.fresh_ready)
         ));
         s.push_str(&format!(
             "    token                         {}\n",
