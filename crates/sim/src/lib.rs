@@ -2,7 +2,8 @@
 //!
 //! * [`clock`]: the virtual clock (a base `Instant` plus an offset the test advances).
 //! * [`world`]: [`World`], one [`alcove_core::Family`] and its simulated clients, driven
-//!   through the core's run-loop contract, with SPEC §3's invariants checked after every step.
+//!   through the core's run-loop contract (with lost connections, resumes and server restarts
+//!   from the family's snapshot), with SPEC §3's invariants checked after every step.
 //! * [`req`]: request builders and acknowledgement readers for tests.
 //!
 //! Scenario tests (one behaviour per file) live in `tests/`; `tests/model.rs` is the proptest

@@ -8,9 +8,15 @@
 //! * [`Family::check_invariants`] (SPEC §3's invariants);
 //! * every request got exactly one acknowledgement, of its request's type, carrying its id,
 //!   sent to the requester only, and before any other frame that request caused the requester;
-//! * no frame goes to a client that is unknown or whose connection closed or dropped;
-//! * the media plane knows where everyone is: the last [`Route`] of every connected client
-//!   equals its location and parent link, and a client that left has a last route with no
+//! * no frame goes to a client that is unknown or that left the family (closed its connection,
+//!   was closed by the core, or stayed detached past the grace period); a frame addressed to a
+//!   *detached* client (its connection was lost, [`World::drop_connection`]) is discarded, as
+//!   on a real dead socket, and counted ([`World::discarded`]);
+//! * a restart ([`World::restart`]) loses nothing: the family rebuilt from its snapshot, after
+//!   a JSON round trip, has the same `users()` and `breakout_rooms()`;
+//! * the media plane knows where everyone is: the last [`Route`] of every attached client
+//!   equals its location and parent link (a detached one's too, unless a restart emptied the
+//!   media plane and it was not routed since), and a client that left has a last route with no
 //!   location (so nobody receives media from a room they are not in);
 //! * the core never asks to be woken in the past.
 //!
@@ -34,6 +40,9 @@ use std::time::{Duration, Instant};
 pub const SIM_PROTOCOL_VERSION: u32 = 1;
 
 /// Where a simulated client's connection stands.
+///
+/// In the family: `Connected` and `Detached`. Left it: `Dropped`, `Expired`, `Closed` (a
+/// refused connect never was in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
     /// `connect` sent, no answer yet (only inside one step).
@@ -42,8 +51,19 @@ pub enum Connection {
     Connected,
     /// The core closed the connection.
     Closed(CloseReason),
-    /// The test dropped the connection.
+    /// The client closed its connection on purpose ([`World::drop_client`],
+    /// `Input::Disconnected`): it left the family.
     Dropped,
+    /// The connection was lost ([`World::drop_connection`], `Input::Dropped`, or every client
+    /// at a [`World::restart`]): the client keeps its place, and frames addressed to it are
+    /// lost, until it resumes ([`World::resume`]) or the grace period runs out.
+    Detached,
+    /// A new connection presented the client's resume credential, no answer yet (only inside
+    /// one step).
+    Resuming,
+    /// Detached until the grace period ran out: it left the family (the core routed it
+    /// nowhere).
+    Expired,
 }
 
 /// One simulated client: who it is and what it received.
@@ -60,6 +80,8 @@ struct SimClient {
     /// Frames received and not yet taken by the test; acknowledgements are removed by the
     /// call that made the request.
     inbox: Vec<ServerFrame>,
+    /// Frames addressed to it while detached (lost with the dead connection).
+    discarded: u64,
 }
 
 /// A deterministic test world: one family, its clients, a virtual clock.
@@ -71,6 +93,12 @@ struct SimClient {
 #[derive(Debug)]
 pub struct World {
     clock: Clock,
+    /// The family's configuration (a restart rebuilds the family with it, new seed).
+    config: FamilyConfig,
+    /// Restarts so far (each gives the rebuilt family a new seed, as the server does).
+    restarts: u64,
+    /// The instant of the last input fed to the family (or of its creation / restore).
+    last_input: Instant,
     family: Family,
     /// Every client ever created, by id; ids are `c001`, `c002`, … so map order is creation
     /// order.
@@ -86,14 +114,29 @@ pub struct World {
 }
 
 impl World {
-    /// A world with a fresh family whose parent room has `settings`, seeded with `seed`.
+    /// A world with a fresh family whose parent room has `settings`, seeded with `seed`, and
+    /// the default resume grace period ([`FamilyConfig::resume_grace`], 30 s).
     pub fn new(settings: RoomSettings, seed: u64) -> World {
+        let config = FamilyConfig::new(RoomId::from("parent"), "Sim room", settings, seed);
+        World::with_config(config)
+    }
+
+    /// A world whose dropped clients keep their place for `grace` (zero: a drop is a leave).
+    pub fn with_resume_grace(settings: RoomSettings, seed: u64, grace: Duration) -> World {
+        let mut config = FamilyConfig::new(RoomId::from("parent"), "Sim room", settings, seed);
+        config.resume_grace = grace;
+        World::with_config(config)
+    }
+
+    fn with_config(config: FamilyConfig) -> World {
         // The one wall-clock read of the simulation: the base of the virtual clock.
         let clock = Clock::starting_at(Instant::now());
-        let config = FamilyConfig::new(RoomId::from("parent"), "Sim room", settings, seed);
-        let family = Family::new(config, clock.now());
+        let family = Family::new(config.clone(), clock.now());
         let mut w = World {
             deadline: clock.now(),
+            last_input: clock.now(),
+            config,
+            restarts: 0,
             clock,
             family,
             clients: BTreeMap::new(),
@@ -131,6 +174,22 @@ impl World {
         self.deadline
     }
 
+    /// The instant of the last input the family was fed (or of its creation or restore). It
+    /// is behind [`World::now`] after an [`World::advance`] that ended between deadlines.
+    pub fn last_input(&self) -> Instant {
+        self.last_input
+    }
+
+    /// How long a dropped client keeps its place.
+    pub fn resume_grace(&self) -> Duration {
+        self.config.resume_grace
+    }
+
+    /// Server restarts so far ([`World::restart`]).
+    pub fn restarts(&self) -> u64 {
+        self.restarts
+    }
+
     // ----- driving -----
 
     /// Connects a new client; panics if the family refuses it.
@@ -159,6 +218,7 @@ impl World {
                 conn: Connection::Connecting,
                 joined: false,
                 inbox: Vec::new(),
+                discarded: 0,
             },
         );
         let input = Input::Connect {
@@ -207,7 +267,8 @@ impl World {
         self.step_expecting_ack(input, client, id, ty)
     }
 
-    /// The client's connection drops (closed by the client or lost).
+    /// The client closes its connection on purpose (`Input::Disconnected`): it leaves the
+    /// family now. (For a lost connection see [`World::drop_connection`].)
     pub fn drop_client(&mut self, client: &ClientId) {
         let c = self.sim_mut(client);
         assert_eq!(
@@ -222,6 +283,124 @@ impl World {
         };
         let frames = self.step(input);
         assert_no_acks(&frames, "a drop");
+    }
+
+    /// The client's connection is lost (`Input::Dropped`): it stays in the family, keeping its
+    /// place, and receives nothing (frames to it are discarded) until it resumes; after the
+    /// grace period the normal leave applies (the world wakes the core then, see
+    /// [`World::advance`], and marks the client [`Connection::Expired`]).
+    pub fn drop_connection(&mut self, client: &ClientId) {
+        let c = self.sim_mut(client);
+        assert_eq!(
+            c.conn,
+            Connection::Connected,
+            "{client} cannot lose its connection: not connected"
+        );
+        c.conn = Connection::Detached;
+        let input = Input::Dropped {
+            now: self.clock.now(),
+            client: client.clone(),
+        };
+        let frames = self.step(input);
+        assert_no_acks(&frames, "a lost connection");
+    }
+
+    /// A new connection of a client that is not attached (detached, or gone: left, expired,
+    /// closed) presents its resume credential (`Input::Resume`); returns the answer:
+    /// `roomConnected` with `resumed: true` (the client is then [`Connection::Connected`]), or
+    /// an error (the connection is then [`Connection::Closed`]). Frames the core addresses to
+    /// the client in this step before its answer are discarded (it was still detached); the
+    /// answer must be the only acknowledgement.
+    pub fn resume(&mut self, client: &ClientId) -> ServerFrame {
+        let c = self.sim_mut(client);
+        assert!(
+            !matches!(
+                c.conn,
+                Connection::Connected | Connection::Connecting | Connection::Resuming
+            ),
+            "{client} cannot resume: {:?}",
+            c.conn
+        );
+        c.conn = Connection::Resuming;
+        let id = self.next_request_id();
+        let input = Input::Resume {
+            now: self.clock.now(),
+            client: client.clone(),
+            id,
+            version: SIM_PROTOCOL_VERSION,
+        };
+        let ack = self.step_expecting_ack(input, client, id, "connect");
+        let conn = self.sim(client).conn;
+        match &ack.msg {
+            ServerMessage::RoomConnected(rc) => {
+                assert!(rc.resumed, "resume of {client} answered without `resumed`");
+                assert_eq!(&rc.client_id, client, "resume answered for another client");
+                assert_eq!(conn, Connection::Connected);
+            }
+            _ => assert_eq!(
+                conn,
+                Connection::Closed(CloseReason::Refused),
+                "refused resume of {client} was not closed"
+            ),
+        }
+        ack
+    }
+
+    /// The server restarts now: the family is rebuilt with [`Family::restore`] from its
+    /// [`Family::snapshot`] after a round trip through JSON (as the server stores it), with a
+    /// new seed (the server draws one per family run; with the same seed the rebuilt family
+    /// would hand out again the ids of rooms destroyed before the restart, since the snapshot
+    /// does not carry the generator's state). Every client in the family is detached
+    /// and must [`World::resume`] within the grace period; the media plane starts empty (the
+    /// routes of the clients in the family are forgotten). Panics if the rebuilt family's
+    /// `users()` or `breakout_rooms()` differ from the old one's.
+    ///
+    /// The snapshot is the family's own: it measures room ages at the family's last input
+    /// ([`World::last_input`]), which is behind [`World::now`] after an `advance` that ended
+    /// between deadlines (see `tests/restart_keeps_room_deadlines.rs`).
+    pub fn restart(&mut self) {
+        let users = self.family.users();
+        let rooms = self.family.breakout_rooms();
+        let snapshot = self.family.snapshot();
+        let json = serde_json::to_string(&snapshot).expect("a snapshot serialises");
+        let stored = serde_json::from_str(&json).expect("a stored snapshot parses");
+        assert_eq!(
+            snapshot, stored,
+            "the snapshot's JSON round trip loses something"
+        );
+        self.restarts += 1;
+        let mut config = self.config.clone();
+        config.seed ^= self.restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let now = self.clock.now();
+        self.family = Family::restore(config, stored, now);
+        self.last_input = now;
+        for (id, c) in self.clients.iter_mut() {
+            if matches!(c.conn, Connection::Connected | Connection::Detached) {
+                c.conn = Connection::Detached;
+                self.routes.remove(id);
+            }
+        }
+        let frames = self.drain(None);
+        assert!(frames.is_empty(), "a restore sent frames: {frames:?}");
+        assert_eq!(self.family.users(), users, "a restart changed users()");
+        assert_eq!(
+            self.family.breakout_rooms(),
+            rooms,
+            "a restart changed breakout_rooms()"
+        );
+        self.check_invariants();
+    }
+
+    /// Wakes the family at the current instant with `Input::Timeout(now)`, before the deadline
+    /// it asked for (a spurious timer wake-up: nothing is due, so nothing may happen). Brings
+    /// [`World::last_input`] up to [`World::now`].
+    pub fn wake_now(&mut self) {
+        let now = self.clock.now();
+        let frames = self.step(Input::Timeout(now));
+        assert!(
+            frames.is_empty(),
+            "a wake-up before the deadline sent {frames:?}"
+        );
     }
 
     /// The parent room ends (REST delete or shutdown).
@@ -395,11 +574,30 @@ impl World {
         self.sim(client).conn == Connection::Connected
     }
 
-    /// Connected clients, in connection order.
+    /// Connected (attached) clients, in connection order.
     pub fn connected(&self) -> Vec<ClientId> {
+        self.with_connection(|c| c == Connection::Connected)
+    }
+
+    /// Detached clients (connection lost, place kept), in connection order.
+    pub fn detached(&self) -> Vec<ClientId> {
+        self.with_connection(|c| c == Connection::Detached)
+    }
+
+    /// Clients in the family (attached or detached), in connection order.
+    pub fn in_family(&self) -> Vec<ClientId> {
+        self.with_connection(|c| matches!(c, Connection::Connected | Connection::Detached))
+    }
+
+    /// Frames addressed to `client` while it was detached (lost with its connection).
+    pub fn discarded(&self, client: &ClientId) -> u64 {
+        self.sim(client).discarded
+    }
+
+    fn with_connection(&self, f: impl Fn(Connection) -> bool) -> Vec<ClientId> {
         self.clients
             .iter()
-            .filter(|(_, c)| c.conn == Connection::Connected)
+            .filter(|(_, c)| f(c.conn))
             .map(|(id, _)| id.clone())
             .collect()
     }
@@ -464,11 +662,11 @@ impl World {
         }
         let users = self.family.users();
         let family_ids: Vec<&ClientId> = users.iter().map(|u| &u.client_id).collect();
-        let connected = self.connected();
-        let sim_ids: Vec<&ClientId> = connected.iter().collect();
+        let in_family = self.in_family();
+        let sim_ids: Vec<&ClientId> = in_family.iter().collect();
         assert_eq!(
             family_ids, sim_ids,
-            "the family's users are not the connected clients"
+            "the family's users are not the connected and detached clients"
         );
         for u in &users {
             let want = Route {
@@ -477,15 +675,22 @@ impl World {
                 paused: u.paused,
                 muted: u.muted,
             };
-            assert_eq!(
-                self.routes.get(&u.client_id),
-                Some(&want),
-                "media routing of {} is stale (a client must receive media only from where it is)",
+            let got = self.routes.get(&u.client_id);
+            let detached = self.sim(&u.client_id).conn == Connection::Detached;
+            assert!(
+                got == Some(&want) || (detached && got.is_none()),
+                "media routing of {} is stale (a client must receive media only from where it \
+                 is): {got:?}, want {want:?}",
                 u.client_id
             );
         }
         for (id, c) in &self.clients {
-            if c.joined && c.conn != Connection::Connected {
+            if c.joined
+                && matches!(
+                    c.conn,
+                    Connection::Dropped | Connection::Expired | Connection::Closed(_)
+                )
+            {
                 let route = self.routes.get(id);
                 assert!(
                     matches!(route, Some(Route { location: None, .. })),
@@ -521,6 +726,7 @@ impl World {
 
     /// One input, drained and checked; returns the frames delivered, in order.
     fn step(&mut self, input: Input) -> Vec<(ClientId, ServerFrame)> {
+        self.last_input = input.now();
         self.family.handle_input(input);
         let frames = self.drain(None);
         self.check_invariants();
@@ -537,6 +743,7 @@ impl World {
         req_type: &str,
     ) -> ServerFrame {
         let before = self.sim(client).inbox.len();
+        self.last_input = input.now();
         self.family.handle_input(input);
         let frames = self.drain(Some((client, id)));
         let acks: Vec<&(ClientId, ServerFrame)> =
@@ -572,6 +779,8 @@ impl World {
     }
 
     /// Polls until `Output::Timeout`, delivering frames and recording routes and closes.
+    /// `connecting` names the client whose `connect` (or resume) is being answered, and the
+    /// request id of the answer.
     fn drain(
         &mut self,
         connecting: Option<(&ClientId, RequestId)>,
@@ -584,18 +793,43 @@ impl World {
                         .clients
                         .get_mut(&to)
                         .unwrap_or_else(|| panic!("frame to unknown client {to}: {frame:?}"));
-                    assert!(
-                        matches!(c.conn, Connection::Connected | Connection::Connecting),
-                        "frame to {to} whose connection is {:?}: {frame:?}",
-                        c.conn
-                    );
-                    if c.conn == Connection::Connecting {
-                        let is_our_ack =
-                            connecting.is_some_and(|(cl, id)| cl == &to && frame.id == Some(id));
-                        assert!(
-                            is_our_ack,
-                            "frame to {to} before its roomConnected: {frame:?}"
-                        );
+                    let is_our_ack =
+                        connecting.is_some_and(|(cl, id)| cl == &to && frame.id == Some(id));
+                    match c.conn {
+                        Connection::Connected => {}
+                        Connection::Connecting => {
+                            assert!(
+                                is_our_ack,
+                                "frame to {to} before its roomConnected: {frame:?}"
+                            );
+                        }
+                        Connection::Detached => {
+                            assert!(
+                                frame.id.is_none(),
+                                "acknowledgement to detached {to}: {frame:?}"
+                            );
+                            c.discarded += 1;
+                            continue;
+                        }
+                        Connection::Resuming if is_our_ack => {}
+                        Connection::Resuming => {
+                            // Still detached in the core until its answer: the old connection
+                            // is dead and the new one is not attached yet.
+                            assert!(
+                                frame.id.is_none(),
+                                "acknowledgement to resuming {to} that is not its answer: {frame:?}"
+                            );
+                            c.discarded += 1;
+                            continue;
+                        }
+                        Connection::Closed(_) | Connection::Dropped | Connection::Expired => {
+                            panic!(
+                                "frame to {to}, which left the family ({:?}): {frame:?}",
+                                c.conn
+                            )
+                        }
+                    }
+                    if matches!(c.conn, Connection::Connecting | Connection::Resuming) {
                         if let ServerMessage::RoomConnected(_) = frame.msg {
                             c.conn = Connection::Connected;
                             c.joined = true;
@@ -610,17 +844,27 @@ impl World {
                         .get_mut(&client)
                         .unwrap_or_else(|| panic!("close of unknown client {client}"));
                     assert!(
-                        matches!(c.conn, Connection::Connected | Connection::Connecting),
+                        matches!(
+                            c.conn,
+                            Connection::Connected
+                                | Connection::Connecting
+                                | Connection::Resuming
+                                | Connection::Detached
+                        ),
                         "close of {client} whose connection is already {:?}",
                         c.conn
                     );
                     c.conn = Connection::Closed(reason);
                 }
                 Output::Route(r) => {
-                    assert!(
-                        self.clients.contains_key(&r.client),
-                        "route of unknown client {r:?}"
-                    );
+                    let c = self
+                        .clients
+                        .get_mut(&r.client)
+                        .unwrap_or_else(|| panic!("route of unknown client {r:?}"));
+                    if r.location.is_none() && c.conn == Connection::Detached {
+                        // Its grace period ran out: the normal leave.
+                        c.conn = Connection::Expired;
+                    }
                     self.routes.insert(r.client.clone(), r.clone());
                     self.route_log.push(r);
                 }
