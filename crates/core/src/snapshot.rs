@@ -63,12 +63,17 @@ pub struct FamilySnapshot {
     pub next_number: u32,
     /// Next connection sequence number.
     pub next_seq: u64,
+    /// Wall-clock time the snapshot was taken (Unix milliseconds), set by the shell so that a
+    /// restore can count the downtime; 0 when unknown.
+    #[serde(default)]
+    pub taken_at_unix_ms: u64,
 }
 
 impl Family {
-    /// The break-out state now (no media).
-    pub fn snapshot(&self) -> FamilySnapshot {
-        let now = self.last_now();
+    /// The break-out state at `now` (no media). Room ages are measured at `now`, so quiet time
+    /// since the family's last input counts.
+    pub fn snapshot(&self, now: Instant) -> FamilySnapshot {
+        let now = now.max(self.last_now());
         let mut clients: Vec<ClientSnapshot> = self
             .clients
             .values()
@@ -100,13 +105,22 @@ impl Family {
                 .collect(),
             next_number: self.next_number,
             next_seq: self.next_seq(),
+            taken_at_unix_ms: 0,
         }
     }
 
     /// A family rebuilt from `snapshot` at `now`, every client detached (waiting to resume).
-    /// Inconsistent parts (a member not among the clients, say) are dropped rather than trusted:
-    /// the result always satisfies [`Family::check_invariants`].
-    pub fn restore(config: FamilyConfig, snapshot: FamilySnapshot, now: Instant) -> Family {
+    /// `since_snapshot` is the time that passed between the snapshot and now (the downtime):
+    /// it counts towards every room's never-joined timeout. Use a fresh seed in `config` (the
+    /// snapshot does not carry the random generator's state). Inconsistent parts (a member not
+    /// among the clients, say) are dropped rather than trusted: the result always satisfies
+    /// [`Family::check_invariants`].
+    pub fn restore(
+        config: FamilyConfig,
+        snapshot: FamilySnapshot,
+        now: Instant,
+        since_snapshot: Duration,
+    ) -> Family {
         let mut f = Family::new(config, now);
         for c in snapshot.clients {
             f.clients.insert(
@@ -171,7 +185,7 @@ impl Family {
                 members,
                 invitations,
                 created_at: now
-                    .checked_sub(Duration::from_millis(b.age_ms))
+                    .checked_sub(Duration::from_millis(b.age_ms) + since_snapshot)
                     .unwrap_or(now),
                 ever_joined,
             });

@@ -278,7 +278,17 @@ async fn run_family(
     config.resume_grace = families.resume_grace;
     let media = families.media.clone();
     let mut family = match restore {
-        Some(snapshot) => Family::restore(config, snapshot, Instant::now().into_std()),
+        Some(snapshot) => {
+            let now_ms = crate::util::unix_now_ms();
+            let down = now_ms.saturating_sub(snapshot.taken_at_unix_ms);
+            let since = if snapshot.taken_at_unix_ms == 0 {
+                0
+            } else {
+                down
+            };
+            let since = std::time::Duration::from_millis(since);
+            Family::restore(config, snapshot, Instant::now().into_std(), since)
+        }
         None => Family::new(config, Instant::now().into_std()),
     };
     let signer = ResumeSigner {
@@ -358,7 +368,9 @@ async fn run_family(
                 saved_version = family.state_version();
                 last_save = now;
                 // Synchronous and small (one SQLite row); a restart resumes from this.
-                match serde_json::to_string(&family.snapshot()) {
+                let mut snapshot = family.snapshot(now.into_std());
+                snapshot.taken_at_unix_ms = crate::util::unix_now_ms();
+                match serde_json::to_string(&snapshot) {
                     Ok(json) => {
                         if let Err(e) = families.store.save_family(&room.room_id, &json) {
                             warn!("saving family state: {e}");

@@ -30,6 +30,14 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// `secs` since the epoch as RFC 3339 UTC (`2026-11-27T07:38:00Z`).
 pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;

@@ -355,13 +355,12 @@ impl World {
     /// routes of the clients in the family are forgotten). Panics if the rebuilt family's
     /// `users()` or `breakout_rooms()` differ from the old one's.
     ///
-    /// The snapshot is the family's own: it measures room ages at the family's last input
-    /// ([`World::last_input`]), which is behind [`World::now`] after an `advance` that ended
-    /// between deadlines (see `tests/restart_keeps_room_deadlines.rs`).
+    /// The snapshot is taken at [`World::now`], so quiet time since the family's last input
+    /// counts towards the rooms' deadlines (see `tests/restart_keeps_room_deadlines.rs`).
     pub fn restart(&mut self) {
         let users = self.family.users();
         let rooms = self.family.breakout_rooms();
-        let snapshot = self.family.snapshot();
+        let snapshot = self.family.snapshot(self.clock.now());
         let json = serde_json::to_string(&snapshot).expect("a snapshot serialises");
         let stored = serde_json::from_str(&json).expect("a stored snapshot parses");
         assert_eq!(
@@ -372,7 +371,7 @@ impl World {
         let mut config = self.config.clone();
         config.seed ^= self.restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let now = self.clock.now();
-        self.family = Family::restore(config, stored, now);
+        self.family = Family::restore(config, stored, now, Duration::ZERO);
         self.last_input = now;
         for (id, c) in self.clients.iter_mut() {
             if matches!(c.conn, Connection::Connected | Connection::Detached) {

@@ -1474,13 +1474,6 @@ fn apply(step: usize, label: &str, op: Op, w: &mut World, m: &mut Model, r: &mut
             }
         }
         Op::Restart => {
-            if w.last_input() < w.now() {
-                // The snapshot measures room ages at the family's last input: let it see the
-                // current instant first, so the restart is exactly "now" (otherwise rooms
-                // nobody joined would live longer by the gap: see
-                // tests/restart_keeps_room_deadlines.rs).
-                w.wake_now();
-            }
             w.restart();
             m.restart();
         }

@@ -1,19 +1,9 @@
 //! A restart must not give a break-out room nobody joined more time: SPEC §3 auto-destroys "a
 //! BR nobody joined within `breakout_empty_timeout`", counted from its creation.
 //!
-//! CORE FINDING (open, the test below that shows it is `#[ignore]`d so CI stays green):
-//! `Family::snapshot` (crates/core/src/snapshot.rs:71) measures each room's `age_ms` against
-//! `self.last_now()`, the time of the family's last input, not the time of the snapshot, and
-//! `Family::restore` (snapshot.rs:173-175) sets `created_at = now - age_ms` at the restore's
-//! `now`. Every instant between the family's last input and the restore is therefore not
-//! counted, and every room nobody joined lives that much longer than `breakout_empty_timeout`.
-//! In the server the gap is the quiet time since the last state change (the snapshot is saved
-//! after a change) plus the downtime: a room created at 0 s in a family that then stays quiet,
-//! with a restart at 200 s, is destroyed at 500 s instead of 300 s. A `snapshot(now)` (or
-//! persisting the creation instant on a clock that survives the process) would fix it.
-//!
-//! Run the failing case with
-//! `cargo test -p alcove-sim --test restart_keeps_room_deadlines -- --ignored`.
+//! Found by the model test and fixed: `Family::snapshot(now)` measures room ages at the
+//! snapshot's instant (not the family's last input), and `Family::restore(…, since_snapshot)`
+//! adds the downtime the server measured on the wall clock (`taken_at_unix_ms`).
 
 use alcove_proto::signal::{Role, ServerMessage};
 use alcove_sim::World;
@@ -38,7 +28,6 @@ fn quiet_family_restarted_at(restart_at: u64, wake_first: bool) -> (World, alcov
 }
 
 #[test]
-#[ignore = "core finding: snapshot ages are measured at the last input, see the module docs"]
 fn a_room_nobody_joined_is_destroyed_on_time_after_a_restart() {
     let (mut w, room) = quiet_family_restarted_at(200, false);
     // 300 s after its creation.

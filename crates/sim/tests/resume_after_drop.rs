@@ -192,12 +192,17 @@ fn when_the_grace_period_runs_out_the_normal_leave_applies() {
 #[test]
 fn a_family_restored_from_a_snapshot_waits_for_everyone_to_resume() {
     let (t, _m, a, b, br) = setup();
-    let snap = t.f.snapshot();
+    let snap = t.f.snapshot(t.now);
     let json = serde_json::to_string(&snap).unwrap();
     let config = FamilyConfig::new(RoomId::from("p"), "t", RoomSettings::default(), 2);
     let now = Instant::now();
     let mut r = F {
-        f: Family::restore(config, serde_json::from_str(&json).unwrap(), now),
+        f: Family::restore(
+            config,
+            serde_json::from_str(&json).unwrap(),
+            now,
+            Duration::ZERO,
+        ),
         now,
         id: 100,
         sent: vec![],
