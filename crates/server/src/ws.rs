@@ -86,7 +86,12 @@ where
     state.families.send(&room_id, msg);
     drop(tx);
     drop(conn);
-    let _ = writer.await;
+    // A peer that never reads can block the writer forever: give it a moment to flush, then
+    // end it (dropping the socket).
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        abort.abort();
+    }
 }
 
 /// Reads until a valid `connect`; verifies the token and hands the connection to its family.
