@@ -117,8 +117,8 @@ pub struct WaveReport {
     pub parent_audio: Option<Summary>,
     /// Destroy → first audio from a moderator.
     pub moderator_audio: Option<Summary>,
-    /// End-to-end frame latency at the participants in the parent before the wave: shows
-    /// whether the server kept up with the crowded parent.
+    /// End-to-end latency of the frames sent in the parent before the wave (as far as they
+    /// arrived while logging): shows whether the server kept up with the crowded parent.
     pub latency_parent_before: Option<Summary>,
     /// End-to-end frame latency in the break-out rooms.
     pub latency_in_rooms: Option<Summary>,
@@ -149,8 +149,8 @@ struct Seen {
     parent_audio: Option<Duration>,
     moderator_audio: Option<Duration>,
     violations: u64,
-    /// End-to-end latency (µs) of frames heard in the parent before the wave, in the
-    /// break-out room (after the switch), and in the parent after the return.
+    /// End-to-end latency (µs) of frames sent in the parent before the wave, sent in the
+    /// break-out room (and heard after the switch), and sent after the return.
     latency_us: [Vec<u32>; 3],
 }
 
@@ -566,14 +566,16 @@ fn analyse(
     };
     let lat =
         |e: &LogEntry| u32::try_from(e.at_ns.saturating_sub(e.sent_ns) / 1_000).unwrap_or(u32::MAX);
+    // Phases by *send* time, so frames queued in an overloaded server count where they
+    // were sent (a backlog shows as latency, not as a phase without frames).
     let latency_us = [
-        log.iter().filter(|e| e.at_ns < t0n).map(lat).collect(),
+        log.iter().filter(|e| e.sent_ns < t0n).map(lat).collect(),
         log.iter()
-            .filter(in_br)
+            .filter(|e| (t0n..t1n).contains(&e.sent_ns))
             .filter(|e| e.at_ns > last_out && in_room(e.sender))
             .map(lat)
             .collect(),
-        log.iter().filter(|e| e.at_ns >= t1n).map(lat).collect(),
+        log.iter().filter(|e| e.sent_ns >= t1n).map(lat).collect(),
     ];
     Seen {
         new_room_audio,
@@ -636,15 +638,15 @@ impl WaveReport {
                 line(&self.moderator_audio)
             ));
             s.push_str(&format!(
-                "  frame latency, parent before the wave  {}\n",
+                "  latency of frames sent in the parent before the wave  {}\n",
                 line(&self.latency_parent_before)
             ));
             s.push_str(&format!(
-                "  frame latency, in the break-out rooms  {}\n",
+                "  latency of frames sent in the break-out rooms        {}\n",
                 line(&self.latency_in_rooms)
             ));
             s.push_str(&format!(
-                "  frame latency, parent after the return {}\n",
+                "  latency of frames sent in the parent after return    {}\n",
                 line(&self.latency_parent_after)
             ));
             s.push_str(&format!(
