@@ -84,6 +84,9 @@ pub struct FreshVsMoveReport {
     pub fresh: Option<Summary>,
     /// Fresh connection ready: token → ICE + DTLS up (no media yet).
     pub fresh_ready: Option<Summary>,
+    /// Fresh connection: ICE + DTLS up → first audio frame (waiting for the talker's next
+    /// frame and the server's first forward on the new peer connection).
+    pub fresh_first_audio_after_ready: Option<Summary>,
     /// Steps of the fresh connection: the REST token.
     pub fresh_token: Option<Summary>,
     /// `connect` → `roomConnected`.
@@ -304,6 +307,10 @@ pub async fn run(
         room_id,
         fresh,
         fresh_ready: col(&|i| Some(i.token_ms + i.signal_ms + i.sdp_ms + i.ice_dtls_ms)),
+        fresh_first_audio_after_ready: col(&|i| {
+            i.fresh_ms
+                .map(|f| f - (i.token_ms + i.signal_ms + i.sdp_ms + i.ice_dtls_ms))
+        }),
         fresh_token: col(&|i| Some(i.token_ms)),
         fresh_signal: col(&|i| Some(i.signal_ms)),
         fresh_sdp: col(&|i| Some(i.sdp_ms)),
@@ -331,6 +338,10 @@ impl FreshVsMoveReport {
         s.push_str(&format!(
             "    ready (token → ICE+DTLS up)   {}\n",
             line(&self.fresh_ready)
+        ));
+        s.push_str(&format!(
+            "    DTLS up → first audio         {}\n",
+            line(&self.fresh_first_audio_after_ready)
         ));
         s.push_str(&format!(
             "    token                         {}\n",
