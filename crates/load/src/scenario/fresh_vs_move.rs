@@ -14,7 +14,7 @@
 //!
 //! The client then closes, and the next iteration starts with a new one.
 
-use crate::client::{wait, ClientSpec, SimClient, Until};
+use crate::client::{wait, ClientSpec, SimClient, Until, FRAME_INTERVAL};
 use crate::payload::Clock;
 use crate::progress::Progress;
 use crate::report::{Checks, Machine};
@@ -204,6 +204,10 @@ pub async fn run(
             talking: false,
             ..base(3 + i, &format!("fresh-{i}"), Role::Participant, true)
         };
+        // Both measurements end at the talker's next 20 ms frame. Iterations that start at a
+        // fixed phase of that schedule would all wait the same 0–20 ms; spreading the start
+        // (and the move) over the frame interval averages that wait out.
+        tokio::time::sleep(spread(i, 0.0)).await;
         let t0 = Instant::now();
         let (c, timings) = match SimClient::connect(target, &room_id, spec, clock).await {
             Ok(x) => x,
@@ -233,7 +237,7 @@ pub async fn run(
         if first.is_none() {
             errors.push(format!("iteration {i}: no audio from the parent talker"));
         }
-        tokio::time::sleep(Duration::from_millis(cfg.pause_ms)).await;
+        tokio::time::sleep(Duration::from_millis(cfg.pause_ms) + spread(i, 0.5)).await;
         let t1 = Instant::now();
         let heard = c.watch(Until::FrameFrom {
             senders: vec![ROOM_TALKER],
@@ -295,7 +299,7 @@ pub async fn run(
          move = forced inviteToBreakOutRoom → first frame of the new room, on the same peer connection"
             .into(),
         "both end at a frame of a talker sending every 20 ms, so each includes a wait of 0–20 ms \
-         for the next frame"
+         for the next frame (iteration starts are spread over the 20 ms so that wait averages ≈ 10 ms)"
             .into(),
         format!(
             "the load tool and the server share {} cores",
@@ -325,6 +329,13 @@ pub async fn run(
         checks,
         notes,
     })
+}
+
+/// A delay in `[0, 20 ms)` for iteration `i`: golden-ratio steps, shifted by `shift`, so the
+/// iterations cover the frame interval evenly.
+fn spread(i: u32, shift: f64) -> Duration {
+    let frac = ((f64::from(i) + shift) * 0.618_033_988_75).fract();
+    FRAME_INTERVAL.mul_f64(frac)
 }
 
 impl FreshVsMoveReport {
