@@ -389,6 +389,14 @@ pub async fn run(
         ),
     ];
     let mut limits = resources.limits(nproc);
+    if let Some(l) = latency.filter(|l| l.p50_ms > crate::scenario::wave::QUEUEING_MS) {
+        limits.push(format!(
+            "frames took {:.0} ms (p50) end to end: {} frames/s is at or beyond what the server \
+             and the load tool process on this machine, so datagrams queue",
+            l.p50_ms,
+            members * (s - 1) * 50
+        ));
+    }
     if send_rate_per_talker < 49.0 {
         limits.push(format!(
             "talkers sent {send_rate_per_talker:.1} of 50 frames/s: the load tool's send ticks ran more than 5 ms late and were skipped (CPU contention in the load tool)"

@@ -35,6 +35,8 @@ use std::time::{Duration, Instant};
 
 /// The parent's `max_active_talkers`: the most the server allows, so rooms can be large.
 pub const MAX_ACTIVE_TALKERS: u32 = 16;
+/// A median frame latency above this means frames queue somewhere (loopback is ~1 ms).
+pub const QUEUEING_MS: f64 = 50.0;
 /// Frames from the old room may still be in flight this long after `connectedBreakoutRoom`.
 pub const ISOLATION_GRACE: Duration = Duration::from_millis(200);
 
@@ -479,13 +481,37 @@ pub async fn run(
         ice_disconnects == 0,
         format!("{ice_disconnects}"),
     );
-    notes.push(format!(
-        "the load tool and the server share {} cores: with --talk the parent forwards up to \
-         {} frames/s before the wave (every client receives min(slots, talkers) streams at 50 frames/s)",
-        crate::report::Machine::this().nproc,
-        total * cfg.slots.unwrap_or(MAX_ACTIVE_TALKERS as usize).min(total - 1) * 50
-    ));
+    if cfg.talk {
+        notes.push(format!(
+            "the load tool and the server share {} cores: the parent forwards up to {} frames/s \
+             before the wave (every client receives min(slots, talkers) streams at 50 frames/s)",
+            crate::report::Machine::this().nproc,
+            total
+                * cfg
+                    .slots
+                    .unwrap_or(MAX_ACTIVE_TALKERS as usize)
+                    .min(total - 1)
+                * 50
+        ));
+    }
 
+    let offered = total
+        * cfg
+            .slots
+            .unwrap_or(MAX_ACTIVE_TALKERS as usize)
+            .min(total - 1)
+        * 50;
+    let mut limits = resources.limits(crate::report::Machine::this().nproc);
+    if let Some(l) = latency_parent_before.filter(|l| l.p50_ms > QUEUEING_MS) {
+        limits.push(format!(
+            "frames sent in the parent took {:.0} ms (p50) end to end: up to {offered} frames/s \
+             offered in the parent is more than the server and the load tool process here, so \
+             datagrams queue (the family's queue is unbounded) and the break-out requests wait \
+             behind them (createAndInviteBreakoutRoom ack {:.0} ms)",
+            l.p50_ms,
+            ms(create_ack)
+        ));
+    }
     Ok(WaveReport {
         config: cfg.clone(),
         room_id,
@@ -510,7 +536,7 @@ pub async fn run(
         alone,
         isolation_violations: violations,
         ice_disconnects,
-        limits: resources.limits(crate::report::Machine::this().nproc),
+        limits,
         resources,
         checks,
         notes,
