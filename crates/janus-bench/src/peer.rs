@@ -19,7 +19,7 @@ use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Rtc};
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// One frame every 20 ms: 50 frames per second.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(20);
@@ -78,13 +78,20 @@ pub struct Link {
     pub ice_disconnects: u32,
 }
 
-/// What a publisher did.
+/// What a member's voice ([`talk`]) produced.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Sent {
+pub struct Talked {
     /// Frames stamped with a send time inside the window (what `alcove-load` counts).
     pub in_window: u64,
-    /// Frames sent in all.
+    /// Frames stamped in all.
     pub total: u64,
+}
+
+/// What a publisher's peer task ([`publish`]) did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sent {
+    /// Frames written to str0m.
+    pub written: u64,
     /// Frames str0m's writer refused (no Opus negotiated, or not connected).
     pub refused: u64,
     /// The connection.
@@ -182,10 +189,6 @@ struct Ticks {
 }
 
 impl Ticks {
-    fn due(&self, now: Instant) -> bool {
-        now >= self.next
-    }
-
     fn advance(&mut self, now: Instant) {
         let behind = now.saturating_duration_since(self.next);
         let periods = behind.as_nanos() / FRAME_INTERVAL.as_nanos() + 1;
@@ -193,12 +196,14 @@ impl Ticks {
     }
 }
 
-/// Drives a publisher: connects, then talks as `phase` says.
+/// Drives a publisher's peer connection, as `alcove-client`'s media task does: frames arrive
+/// on `frames` (from [`talk`]) and are written at once with `level`; everything else is ICE,
+/// DTLS, RTCP and timers.
 pub async fn publish(
     peer: Peer,
     mid: Mid,
-    voice: Voice,
-    clock: Clock,
+    level: i8,
+    mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
     mut phase: watch::Receiver<Phase>,
     up: watch::Sender<bool>,
 ) -> Sent {
@@ -208,58 +213,23 @@ pub async fn publish(
         local,
     } = peer;
     let mut buf = vec![0u8; 2048];
-    let mut frame = FrameBuf::new();
     let mut sent = Sent::default();
-    let mut seq: u32 = 0;
-    let mut ticks: Option<Ticks> = None;
-    let mut window: Option<(u64, u64)> = None;
-    let mut ice_disconnects = 0u32;
+    let mut rtp_seq: u64 = 0;
+    let mut frames_open = true;
     loop {
         let mut on_event = |e: Event| match e {
             Event::Connected => {
                 let _ = up.send(true);
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                ice_disconnects += 1;
+                sent.link.ice_disconnects += 1;
             }
             _ => {}
         };
-        let Some(mut deadline) = drain(&mut rtc, &socket, &mut on_event) else {
+        let Some(deadline) = drain(&mut rtc, &socket, &mut on_event) else {
             break;
         };
-        if let Some(t) = ticks.as_mut() {
-            let now = Instant::now();
-            if t.due(now) {
-                let sent_ns = clock.ns(now);
-                let stamp = Stamp {
-                    sender: voice.sender,
-                    seq,
-                    sent_ns,
-                };
-                let data = frame.stamp(stamp).to_vec();
-                if write_opus(&mut rtc, mid, voice.level, seq, now, data) {
-                    sent.total += 1;
-                    if window.is_some_and(|(a, b)| (a..b).contains(&sent_ns)) {
-                        sent.in_window += 1;
-                    }
-                } else {
-                    sent.refused += 1;
-                }
-                seq = seq.wrapping_add(1);
-                t.advance(now);
-                // A written frame changes what str0m wants (its pacer asks for an immediate
-                // timeout to send it): poll again and wait for the new deadline.
-                match drain(&mut rtc, &socket, &mut on_event) {
-                    Some(d) => deadline = d,
-                    None => break,
-                }
-            }
-        }
-        let wake = match ticks {
-            Some(t) => deadline.min(t.next),
-            None => deadline,
-        };
-        let wait = wake.saturating_duration_since(Instant::now());
+        let wait = deadline.saturating_duration_since(Instant::now());
         tokio::select! {
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = r else { continue };
@@ -267,20 +237,23 @@ pub async fn publish(
                     break;
                 }
             }
+            f = frames.recv(), if frames_open => match f {
+                Some(data) => {
+                    if write_opus(&mut rtc, mid, level, rtp_seq, Instant::now(), data) {
+                        sent.written += 1;
+                    } else {
+                        sent.refused += 1;
+                    }
+                    rtp_seq += 1;
+                }
+                None => frames_open = false,
+            },
             c = phase.changed() => {
                 let p = if c.is_err() { Phase::Close } else { *phase.borrow_and_update() };
-                match p {
-                    Phase::Idle => ticks = None,
-                    Phase::Talk { start, .. } => {
-                        window = p.window();
-                        ticks = Some(Ticks { next: start + voice.offset });
-                    }
-                    Phase::Close => {
-                        sent.link.connected = *up.borrow() && rtc.is_alive();
-                        rtc.disconnect();
-                        sent.link.ice_disconnects = ice_disconnects;
-                        return sent;
-                    }
+                if p == Phase::Close {
+                    sent.link.connected = *up.borrow() && rtc.is_alive();
+                    rtc.disconnect();
+                    return sent;
                 }
             }
             _ = tokio::time::sleep(wait) => {
@@ -291,12 +264,71 @@ pub async fn publish(
         }
     }
     // The Rtc died before it was told to close.
-    sent.link.ice_disconnects = ice_disconnects;
     sent
 }
 
+/// A member's voice, as `alcove-load`'s client task: from the start of talking, a tick every
+/// 20 ms at the member's phase; each tick stamps a frame (sender, sequence number, send time)
+/// and hands it to the peer task. Counts the frames stamped inside the window.
+pub async fn talk(
+    voice: Voice,
+    clock: Clock,
+    mut phase: watch::Receiver<Phase>,
+    frames: mpsc::UnboundedSender<Vec<u8>>,
+) -> Talked {
+    let mut frame = FrameBuf::new();
+    let mut talked = Talked::default();
+    let mut seq: u32 = 0;
+    let mut ticks: Option<Ticks> = None;
+    let mut window: Option<(u64, u64)> = None;
+    loop {
+        let next = ticks.map(|t| t.next);
+        tokio::select! {
+            c = phase.changed() => {
+                let p = if c.is_err() { Phase::Close } else { *phase.borrow_and_update() };
+                match p {
+                    Phase::Idle => ticks = None,
+                    Phase::Talk { start, .. } => {
+                        window = p.window();
+                        ticks = Some(Ticks { next: start + voice.offset });
+                    }
+                    Phase::Close => return talked,
+                }
+            }
+            _ = sleep_until_opt(next) => {
+                let now = Instant::now();
+                let sent_ns = clock.ns(now);
+                let stamp = Stamp {
+                    sender: voice.sender,
+                    seq,
+                    sent_ns,
+                };
+                if frames.send(frame.stamp(stamp).to_vec()).is_err() {
+                    return talked;
+                }
+                seq = seq.wrapping_add(1);
+                talked.total += 1;
+                if window.is_some_and(|(a, b)| (a..b).contains(&sent_ns)) {
+                    talked.in_window += 1;
+                }
+                if let Some(t) = ticks.as_mut() {
+                    t.advance(now);
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Writes one Opus frame with its level; false when str0m refuses it.
-fn write_opus(rtc: &mut Rtc, mid: Mid, level: i8, seq: u32, now: Instant, data: Vec<u8>) -> bool {
+fn write_opus(rtc: &mut Rtc, mid: Mid, level: i8, seq: u64, now: Instant, data: Vec<u8>) -> bool {
     let Some(w) = rtc.writer(mid) else {
         return false;
     };
@@ -307,10 +339,7 @@ fn write_opus(rtc: &mut Rtc, mid: Mid, level: i8, seq: u32, now: Instant, data: 
     else {
         return false;
     };
-    let t = MediaTime::new(
-        u64::from(seq) * RTP_TICKS_PER_FRAME,
-        Frequency::FORTY_EIGHT_KHZ,
-    );
+    let t = MediaTime::new(seq * RTP_TICKS_PER_FRAME, Frequency::FORTY_EIGHT_KHZ);
     w.audio_level(level, level > -127)
         .write(pt, now, t, data)
         .is_ok()
@@ -437,15 +466,13 @@ mod tests {
     fn ticks_skip_what_they_missed() {
         let t0 = Instant::now();
         let mut t = Ticks { next: t0 };
-        assert!(t.due(t0));
         t.advance(t0);
         assert_eq!(t.next, t0 + FRAME_INTERVAL);
         // 75 ms late: one tick now, the next on the period grid after now.
         let late = t.next + Duration::from_millis(75);
-        assert!(t.due(late));
         t.advance(late);
         assert_eq!(t.next, t0 + FRAME_INTERVAL * 5);
-        assert!(!t.due(late));
+        assert!(t.next > late);
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use crate::janus::{Handle, Jsep, Session, VIDEOROOM};
 use crate::payload::Clock;
-use crate::peer::{self, Peer, Phase, Received, Sent, Voice};
+use crate::peer::{self, Peer, Phase, Received, Sent, Talked, Voice};
 use crate::procfs;
 use crate::report::{Checks, Machine};
 use crate::stats::{line, Summary};
@@ -199,6 +199,7 @@ struct Member {
     /// Kept for the run: its events stay routed while it lives.
     _publisher: Handle,
     feed: u64,
+    voice: JoinHandle<Talked>,
     send: JoinHandle<Sent>,
     subscriber: Option<Subscription>,
 }
@@ -340,8 +341,9 @@ pub async fn run(target: &Target, cfg: &SteadyConfig) -> anyhow::Result<SteadyRe
     let mut refused = 0u64;
     let mut received: Vec<(u32, Received)> = Vec::new();
     for m in &mut joined_members {
+        let talked = (&mut m.voice).await.context("talker task")?;
+        sent_by[m.index as usize] = talked.in_window;
         let sent = (&mut m.send).await.context("publisher task")?;
-        sent_by[m.index as usize] = sent.in_window;
         refused += sent.refused;
         ice_disconnects += sent.link.ice_disconnects;
         let mut down = !sent.link.connected;
@@ -546,7 +548,16 @@ async fn join_publisher(
     let answer = answer.ok_or_else(|| anyhow!("member {index}: no SDP answer to publish"))?;
     p.accept_answer(pending, &answer.sdp)?;
     let (up_tx, mut up_rx) = watch::channel(false);
-    let send = tokio::spawn(peer::publish(p, mid, voice, clock, phase, up_tx));
+    let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
+    let send = tokio::spawn(peer::publish(
+        p,
+        mid,
+        voice.level,
+        frames_rx,
+        phase.clone(),
+        up_tx,
+    ));
+    let voice = tokio::spawn(peer::talk(voice, clock, phase, frames_tx));
     wait_up(&mut publisher, &mut up_rx)
         .await
         .with_context(|| format!("member {index}: publisher"))?;
@@ -556,6 +567,7 @@ async fn join_publisher(
         session,
         _publisher: publisher,
         feed,
+        voice,
         send,
         subscriber: None,
     })
