@@ -685,6 +685,9 @@ impl WaveReport {
                 .resources
                 .text(self.connected, crate::report::Machine::this().nproc),
         );
+        for l in &self.limits {
+            s.push_str(&format!("  limit: {l}\n"));
+        }
         for n in &self.notes {
             s.push_str(&format!("  note: {n}\n"));
         }
