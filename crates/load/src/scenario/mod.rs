@@ -184,7 +184,8 @@ impl Resources {
             ));
         } else if let (Some(s), Some(t)) = (server, tool) {
             out.push(format!(
-                "CPU headroom left: server {:.0}% and load tool {:.0}% of one core, {nproc} cores",
+                "CPU used: server {:.0}% and load tool {:.0}% of one core, of {nproc} cores \
+                 (other work on the machine takes the rest; see the load averages)",
                 s * 100.0,
                 t * 100.0
             ));
