@@ -89,7 +89,10 @@ where
     // A peer that never reads can block the writer forever: give it a moment to flush, then
     // end it (dropping the socket).
     let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
         abort.abort();
     }
 }
