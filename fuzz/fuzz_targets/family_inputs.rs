@@ -124,8 +124,9 @@ enum Op {
         client: u8,
     },
     /// The server restarts: the family is rebuilt from its snapshot (after a JSON round trip),
-    /// possibly tampered with as a damaged database could be.
+    /// possibly tampered with as a damaged database could be, after some downtime.
     Restart {
+        downtime_ms: u32,
         tamper: Vec<Tamper>,
     },
     /// Time passes; with `wake`, the core is woken at every instant it asked for on the way.
@@ -594,7 +595,13 @@ impl Harness {
                 };
                 self.step(input, Expect::Admit(&client, id, ErrorCode::ResumeFailed));
             }
-            Op::Restart { tamper } => self.restart(tamper),
+            Op::Restart {
+                downtime_ms,
+                tamper,
+            } => self.restart(
+                Duration::from_millis(u64::from(downtime_ms % 600_000)),
+                tamper,
+            ),
             Op::Advance { millis, wake } => {
                 let target = self.offset + Duration::from_millis(u64::from(millis % 2_400_000));
                 if *wake {
@@ -644,11 +651,13 @@ impl Harness {
 
     /// A server restart: snapshot, JSON round trip, (damage,) restore with every client
     /// detached.
-    fn restart(&mut self, tamper: &[Tamper]) {
+    fn restart(&mut self, downtime: Duration, tamper: &[Tamper]) {
         if self.family.has_ended() {
             return;
         }
-        let snapshot = self.family.snapshot();
+        // The process stops some time after its last input, and comes back `downtime` later.
+        let taken = self.now().max(self.latest);
+        let snapshot = self.family.snapshot(taken);
         let text = serde_json::to_string(&snapshot).expect("a snapshot serialises");
         let mut copy: alcove_core::FamilySnapshot =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("snapshot JSON: {e}: {text}"));
@@ -661,10 +670,10 @@ impl Harness {
         self.restarts += 1;
         let mut config = self.config.clone();
         config.seed = config.seed.wrapping_add(self.restarts);
-        // The process restarts later, never earlier, than the last input it handled.
-        let now = self.now().max(self.latest);
+        let now = taken + downtime;
+        self.offset = now.saturating_duration_since(self.base);
         self.latest = now;
-        self.family = Family::restore(config, copy, now);
+        self.family = Family::restore(config, copy, now, downtime);
         self.just_restored = true;
         self.routes.clear();
         self.routed.clear();
