@@ -48,6 +48,7 @@ pub use target::Target;
 
 use progress::Progress;
 use scenario::fresh_vs_move::FreshVsMoveConfig;
+use scenario::soak::SoakConfig;
 use scenario::steady::SteadyConfig;
 use scenario::wave::WaveConfig;
 
@@ -60,6 +61,9 @@ pub enum Scenario {
     Steady(SteadyConfig),
     /// A brand-new connection against a break-out move, to the first audio frame.
     FreshVsMove(FreshVsMoveConfig),
+    /// Churn (connect, leave, drop and resume, moves) for a long time; server memory and open
+    /// file descriptors sampled, and checked to stay flat.
+    Soak(SoakConfig),
 }
 
 /// Runs one scenario against `target`.
@@ -78,5 +82,8 @@ pub async fn run(
         Scenario::FreshVsMove(c) => Report::FreshVsMove(Box::new(
             scenario::fresh_vs_move::run(target, c, progress).await?,
         )),
+        Scenario::Soak(c) => {
+            Report::Soak(Box::new(scenario::soak::run(target, c, progress).await?))
+        }
     })
 }

@@ -103,6 +103,8 @@ pub enum Report {
     Steady(Box<SteadyReport>),
     /// `fresh-vs-move`.
     FreshVsMove(Box<FreshVsMoveReport>),
+    /// `soak`.
+    Soak(Box<crate::scenario::soak::SoakReport>),
 }
 
 impl Report {
@@ -112,6 +114,7 @@ impl Report {
             Report::Wave(r) => &r.checks,
             Report::Steady(r) => &r.checks,
             Report::FreshVsMove(r) => &r.checks,
+            Report::Soak(r) => &r.checks,
         }
     }
 
@@ -121,6 +124,7 @@ impl Report {
             Report::Wave(r) => r.text(),
             Report::Steady(r) => r.text(),
             Report::FreshVsMove(r) => r.text(),
+            Report::Soak(r) => r.text(),
         }
     }
 }

@@ -89,3 +89,37 @@ async fn every_scenario_runs_tiny_and_reports_sane_numbers() {
 
     running.stop().await.expect("server stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_churns_and_samples_memory_and_descriptors() {
+    let (running, _dir, mut target) = server().await;
+    // The server runs in this process: its readings include the clients (still a valid
+    // leak check for a smoke run).
+    target.server_pid = Some(std::process::id());
+    let soak = alcove_load::scenario::soak::SoakConfig {
+        clients: 6,
+        seconds: 4,
+        sample_secs: 1,
+        ops_per_sec: 10,
+        seed: 7,
+    };
+    let Report::Soak(s) = run_ok(&target, Scenario::Soak(soak)).await else {
+        panic!("soak report");
+    };
+    assert!(s.samples.len() >= 4, "{:?}", s.samples);
+    assert!(s
+        .samples
+        .iter()
+        .all(|x| x.rss_bytes.is_some() && x.fds.is_some()));
+    assert!(
+        s.actions.get("connect").copied().unwrap_or(0) >= 3,
+        "{:?}",
+        s.actions
+    );
+    assert!(
+        s.actions.len() >= 3,
+        "several kinds of churn: {:?}",
+        s.actions
+    );
+    running.stop().await.expect("server stops");
+}

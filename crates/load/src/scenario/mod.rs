@@ -2,6 +2,7 @@
 //! closing them, reading the server process.
 
 pub mod fresh_vs_move;
+pub mod soak;
 pub mod steady;
 pub mod wave;
 
