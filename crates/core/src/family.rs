@@ -343,6 +343,12 @@ impl Family {
                 return Err(format!("{} emptied but not destroyed", b.id));
             }
         }
+        let mut ids: Vec<&RoomId> = self.breakouts.iter().map(|b| &b.id).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.len() != self.breakouts.len() {
+            return Err("two break-out rooms share an id".into());
+        }
         if self.breakouts.len() > self.settings.max_breakout_rooms as usize {
             return Err("more live break-out rooms than the limit".into());
         }

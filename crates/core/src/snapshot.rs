@@ -140,6 +140,9 @@ impl Family {
             if f.breakouts.len() >= f.settings.max_breakout_rooms as usize {
                 break;
             }
+            if f.breakouts.iter().any(|o| o.id == b.id) {
+                continue; // a damaged snapshot: the first room with this id wins
+            }
             let members: Vec<(ClientId, JoinRole)> = b
                 .members
                 .into_iter()
