@@ -65,6 +65,12 @@ pub fn comm(pid: u32) -> Option<String> {
 
 /// The process named [`SERVER_COMM`] that has a TCP socket listening on `port`, if any.
 pub fn find_server(port: u16) -> Option<u32> {
+    find_process(SERVER_COMM, port)
+}
+
+/// The process named `comm_name` (`/proc/<pid>/comm`) that has a TCP socket listening on
+/// `port`, if any (in this process's network namespace: `/proc/net/tcp` is per namespace).
+pub fn find_process(comm_name: &str, port: u16) -> Option<u32> {
     let inodes = listening_inodes(port);
     if inodes.is_empty() {
         return None;
@@ -78,7 +84,7 @@ pub fn find_server(port: u16) -> Option<u32> {
         else {
             continue;
         };
-        if comm(pid).as_deref() != Some(SERVER_COMM) {
+        if comm(pid).as_deref() != Some(comm_name) {
             continue;
         }
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
