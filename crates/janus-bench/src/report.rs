@@ -4,79 +4,8 @@
 use crate::steady::SteadyReport;
 use serde::Serialize;
 
-/// One sanity check of a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// What is checked.
-    pub name: String,
-    /// It held.
-    pub ok: bool,
-    /// The numbers behind it.
-    pub detail: String,
-}
-
-/// The checks of one report, in the order they were made.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Checks(pub Vec<Check>);
-
-impl Checks {
-    /// Records one check.
-    pub fn check(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
-        self.0.push(Check {
-            name: name.into(),
-            ok,
-            detail: detail.into(),
-        });
-    }
-
-    /// The checks that failed.
-    pub fn failed(&self) -> Vec<&Check> {
-        self.0.iter().filter(|c| !c.ok).collect()
-    }
-
-    /// One line per check.
-    pub fn text(&self) -> String {
-        let mut s = String::from("checks:\n");
-        for c in &self.0 {
-            let mark = if c.ok { "ok  " } else { "FAIL" };
-            s.push_str(&format!("  [{mark}] {}: {}\n", c.name, c.detail));
-        }
-        s
-    }
-}
-
-/// The machine the run happened on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Machine {
-    /// Cores available to this process (`nproc`).
-    pub nproc: usize,
-    /// `model name` from `/proc/cpuinfo`.
-    pub cpu_model: String,
-    /// 1-, 5- and 15-minute load averages (`/proc/loadavg`) when these facts were read: other
-    /// work on the machine competes with the server and the load tool.
-    pub load_average: Option<[f64; 3]>,
-}
-
-impl Machine {
-    /// Reads the facts of this machine.
-    pub fn this() -> Machine {
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, v)| v.trim().to_owned())
-            })
-            .unwrap_or_else(|| "unknown".into());
-        Machine {
-            nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            cpu_model,
-            load_average: load_average(),
-        }
-    }
-}
+// The checks and the machine facts are alcove-load's own types: one definition for both tools.
+pub use alcove_load::report::{Checks, Machine};
 
 /// The load averages now, from `/proc/loadavg`.
 pub fn load_average() -> Option<[f64; 3]> {
