@@ -46,6 +46,11 @@ struct Peer {
     slots: Vec<Mid>,
     rtp_time: u64,
     heard: Vec<Heard>,
+    share: Mid,
+    share_slot: Mid,
+    video_time: u64,
+    /// Frames received on the share slot.
+    seen_share: Vec<Arc<[u8]>>,
     frames: Vec<ServerFrame>,
     connected: bool,
 }
@@ -150,6 +155,10 @@ impl MediaWorld {
                 slots: slots.clone(),
                 rtp_time: 0,
                 heard: Vec::new(),
+                share,
+                share_slot,
+                video_time: 0,
+                seen_share: Vec::new(),
                 frames: Vec::new(),
                 connected: false,
             },
@@ -243,6 +252,32 @@ impl MediaWorld {
                 let _ = w.audio_level(-20, true).write(pt, now, t, frame);
             }
         }
+    }
+
+    /// `client` publishes one video frame (VP8, `payload` as the frame's bytes) on its share
+    /// m-line; the frame is large enough to span several RTP packets when `payload` is.
+    pub fn share_frame(&mut self, client: &ClientId, payload: &[u8]) {
+        let now = self.clock.now();
+        let peer = self.peers.get_mut(client).expect("known client");
+        let t = MediaTime::new(peer.video_time, Frequency::NINETY_KHZ);
+        peer.video_time += 3000;
+        if let Some(w) = peer.rtc.writer(peer.share) {
+            let pt = w
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Vp8)
+                .map(|p| p.pt());
+            if let Some(pt) = pt {
+                let _ = w.write(pt, now, t, payload.to_vec());
+            }
+        }
+    }
+
+    /// Video frames `client` received on its share slot since the last call.
+    pub fn take_share_seen(&mut self, client: &ClientId) -> Vec<Arc<[u8]>> {
+        self.peers
+            .get_mut(client)
+            .map(|p| std::mem::take(&mut p.seen_share))
+            .unwrap_or_default()
     }
 
     /// Frames `client` heard since the last call.
@@ -377,6 +412,9 @@ impl MediaWorld {
                             progressed = true;
                         }
                         Ok(str0m::Output::Event(Event::Connected)) => p.connected = true,
+                        Ok(str0m::Output::Event(Event::MediaData(d))) if d.mid == p.share_slot => {
+                            p.seen_share.push(d.data.clone());
+                        }
                         Ok(str0m::Output::Event(Event::MediaData(d))) => {
                             if let Some(slot) = p.slots.iter().position(|m| *m == d.mid) {
                                 p.heard.push(Heard {

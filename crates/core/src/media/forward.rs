@@ -257,7 +257,7 @@ impl Family {
             let out = r
                 .video_rewrite
                 .entry(kind)
-                .or_default()
+                .or_insert_with(super::rewrite::Rewrite::video)
                 .map(src, seq, time, rate, now);
             let Some(pt) = r.send_pt(spec) else { continue };
             let mut api = r.rtc.direct_api();

@@ -44,9 +44,29 @@ pub struct Rewrite {
     src: Option<(ClientId, i64, i64)>,
     /// The last packet written on this slot: its sequence number, time and wall time.
     last: Option<(u64, u64, Instant)>,
+    /// The source media time of the last packet written (a packet with the same time belongs
+    /// to the same frame and is never re-anchored apart from it).
+    last_in: Option<u64>,
+    /// Video: the same source is never re-anchored (a video sender's clock does not stand
+    /// still, and a frame's packets must keep one timestamp even when the sender's pacer or a
+    /// busy machine spreads them over more than [`REANCHOR_GAP`]).
+    video: bool,
 }
 
 impl Rewrite {
+    /// The rewrite of an audio slot (the default).
+    pub fn audio() -> Rewrite {
+        Rewrite::default()
+    }
+
+    /// The rewrite of a video (share / canvas) slot.
+    pub fn video() -> Rewrite {
+        Rewrite {
+            video: true,
+            ..Rewrite::default()
+        }
+    }
+
     /// The slot-continuous sequence number and time for a packet of `src` with extended
     /// sequence number `seq` and extended media time `time` (at `clock_rate` Hz), arriving at
     /// `now`.
@@ -66,6 +86,7 @@ impl Rewrite {
             self.src = Some((src.clone(), 1 - seq_in, 0));
             let out = Rewritten { seq: 1, time };
             self.last = Some((out.seq, out.time, now));
+            self.last_in = Some(time);
             return out;
         };
         let elapsed = now.saturating_duration_since(last_at);
@@ -74,7 +95,11 @@ impl Rewrite {
         let (seq_off, time_off) = match &self.src {
             Some((s, so, to)) if s == src => {
                 let own = time_in + to;
-                let stale = elapsed >= REANCHOR_GAP && (own - wall).abs() > ticks(FRAME);
+                let new_frame = self.last_in != Some(time);
+                let stale = !self.video
+                    && new_frame
+                    && elapsed >= REANCHOR_GAP
+                    && (own - wall).abs() > ticks(FRAME);
                 // Never step backwards on the slot (a source restarting its clock).
                 let backwards = own <= last_time as i64 - ticks(Duration::from_secs(1));
                 if stale || backwards {
@@ -98,6 +123,7 @@ impl Rewrite {
         };
         if out.seq > last_seq {
             self.last = Some((out.seq, out.time, now));
+            self.last_in = Some(time);
         }
         out
     }
@@ -207,6 +233,40 @@ mod tests {
         let at = t1 - ms(20) + ms(2_000);
         let x = r.map(&a, 6, 4 * F + 2_000 * 48 + 30, HZ, at);
         assert_eq!(x.time - last.time, 2_000 * 48 + 30);
+    }
+
+    #[test]
+    fn a_video_frame_keeps_one_timestamp_however_slowly_it_arrives() {
+        let mut r = Rewrite::video();
+        let a = ClientId::from("a");
+        let t0 = epoch();
+        let first = r.map(&a, 10, 90_000, 90_000, t0);
+        // The frame's packets spread over 400 ms (a starved sender), then the next frame.
+        let mid = r.map(&a, 11, 90_000, 90_000, t0 + ms(200));
+        let end = r.map(&a, 12, 90_000, 90_000, t0 + ms(400));
+        assert_eq!((mid.time, end.time), (first.time, first.time));
+        let next = r.map(&a, 13, 93_000, 90_000, t0 + ms(900));
+        assert_eq!(
+            next.time,
+            first.time + 3_000,
+            "the sender's own clock is kept"
+        );
+        assert_eq!(next.seq, 4);
+        // A new sharer on the slot: time advances with the wall clock.
+        let b = ClientId::from("b");
+        let x = r.map(&b, 500, 7, 90_000, t0 + ms(1_900));
+        assert_eq!(x.seq, 5);
+        assert!(x.time.abs_diff(next.time + 90_000) <= 1_800, "{x:?}");
+    }
+
+    #[test]
+    fn an_audio_frame_is_never_split_either() {
+        let mut r = Rewrite::audio();
+        let a = ClientId::from("a");
+        let t0 = epoch();
+        let first = r.map(&a, 1, 0, HZ, t0);
+        let again = r.map(&a, 2, 0, HZ, t0 + ms(300));
+        assert_eq!(again.time, first.time);
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl Family {
                 ufrag: ufrag.clone(),
                 mids,
                 slots: vec![None; n],
-                rewrite: vec![Rewrite::default(); n],
+                rewrite: vec![Rewrite::audio(); n],
                 video_src: BTreeMap::new(),
                 video_rewrite: BTreeMap::new(),
                 video_in_seq: BTreeMap::new(),
