@@ -637,7 +637,7 @@ async fn after_kill_9_and_a_restart_breakout_members_hear_each_other_on_new_conn
         let (r, events) = connect(&rest.signal_url(), &t.token).await.unwrap();
         let mut media = r.start_media(LOOPBACK, None).await.expect("sdp negotiated");
         assert!(
-            media.wait_connected(Duration::from_secs(5)).await,
+            media.wait_connected(Duration::from_secs(20)).await,
             "{name}: ICE + DTLS up"
         );
         peers.push((r, events, media));
@@ -737,8 +737,8 @@ async fn a_dropped_client_with_media_restarts_ice_on_its_kept_peer_connection() 
     let b = s.peer(&room, "B", Role::Participant).await;
     let mut a_media = a.room.start_media(LOOPBACK, None).await.unwrap();
     let mut b_media = b.room.start_media(LOOPBACK, None).await.unwrap();
-    assert!(a_media.wait_connected(Duration::from_secs(5)).await);
-    assert!(b_media.wait_connected(Duration::from_secs(5)).await);
+    assert!(a_media.wait_connected(Duration::from_secs(20)).await);
+    assert!(b_media.wait_connected(Duration::from_secs(20)).await);
     let br = m
         .room
         .create_break_out_room(&def(2, 1))
