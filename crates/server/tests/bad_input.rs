@@ -27,7 +27,7 @@ async fn send(ws: &mut Ws, text: &str) {
 /// The next server frame (skipping pings); panics on close or timeout.
 async fn recv(ws: &mut Ws) -> ServerFrame {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        let m = tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("a frame in time");
         match m {
@@ -43,7 +43,7 @@ async fn recv(ws: &mut Ws) -> ServerFrame {
 /// Waits for the close frame and returns its code.
 async fn close_code(ws: &mut Ws) -> Option<u16> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        match tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("close in time")
         {

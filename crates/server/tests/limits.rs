@@ -31,7 +31,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        let m = tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("a frame in time");
         match m {
@@ -207,7 +207,7 @@ async fn a_client_that_keeps_flooding_is_closed_with_1008() {
     let _ = flooder.flush().await;
     let (mut answered, mut close) = (0, None);
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), flooder.next())
+        match tokio::time::timeout(Duration::from_secs(30), flooder.next())
             .await
             .expect("closed in time")
         {
