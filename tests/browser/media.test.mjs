@@ -419,8 +419,11 @@ async function main() {
       // A starved machine can miss ICE consent checks for a few seconds: the browser then
       // reports `disconnected` and recovers on its own, on the same connection, with no ICE
       // restart (checked above). That is reported, not failed; `failed` or `closed` fail.
-      const recovered = states.slice(firstConnected).filter((s) => s === 'disconnected').length;
-      if (recovered > 0) console.log(`# ${p.name}: ${recovered} transient ICE disconnect(s), recovered without a restart: ${ice.join(' → ')}`);
+      const drops = states.slice(firstConnected).filter((s) => s === 'disconnected').length;
+      if (drops > 0) {
+        const how = r.connectionState === 'connected' ? 'recovered without a restart' : `not recovered (now ${r.connectionState})`;
+        console.log(`# ${p.name}: ${drops} ICE disconnect(s), ${how}: ${ice.join(' → ')}`);
+      }
       check(`${p.name}: connectionState reached connected and ended connected, never failed or closed`,
         r.connectionState === 'connected' && firstConnected >= 0 && !states.some((s) => ['failed', 'closed'].includes(s)) && r.signalingState === 'stable',
         { states, ice, now: r.connectionState });
