@@ -919,12 +919,6 @@ impl Harness {
     }
 }
 
-/// `ALCOVE_FUZZ_STRICT=1`: no tolerance for the known findings (to check a fix).
-fn strict() -> bool {
-    static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *STRICT.get_or_init(|| std::env::var_os("ALCOVE_FUZZ_STRICT").is_some())
-}
-
 fn damage(s: &mut alcove_core::FamilySnapshot, t: &Tamper) {
     let nb = s.breakouts.len();
     let nc = s.clients.len();
@@ -953,10 +947,9 @@ fn damage(s: &mut alcove_core::FamilySnapshot, t: &Tamper) {
                 s.breakouts[usize::from(to) % nb].members.push(m);
             }
         }
-        // Known finding F1 (fuzz/README.md): `Family::restore` keeps rooms whose id repeats,
-        // and the family breaks its invariants afterwards. Done only with
-        // `ALCOVE_FUZZ_STRICT` set, until the restore drops such rooms.
-        Tamper::DuplicateRoom { room } if nb > 0 && strict() => {
+        // Finding F1 (fuzz/README.md), fixed: `Family::restore` keeps the first room of an
+        // id. Replayed by crates/sim/tests/restore_duplicate_room_f1.rs.
+        Tamper::DuplicateRoom { room } if nb > 0 => {
             let b = s.breakouts[usize::from(room) % nb].clone();
             s.breakouts.push(b);
         }

@@ -45,7 +45,7 @@ after(async () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value (or throws after `ms`). */
-async function until(what, fn, ms = 10_000) {
+async function until(what, fn, ms = 30_000) {
   const deadline = Date.now() + ms;
   let last;
   while (Date.now() < deadline) {

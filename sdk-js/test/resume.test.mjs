@@ -26,7 +26,26 @@ after(() => {
   shortGrace?.stop();
 });
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits until `pred()` holds (checked every 20 ms), failing with `what` after `ms`.
+ * @param {() => boolean} pred @param {string} what @param {number} [ms]
+ */
+async function until(pred, what, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Returns once every frame that earlier operations sent to `c` has arrived: a request that
+ * changes nothing (`muteRoom` with no flag, answered 1155) is answered after them, because
+ * the family handles requests in order and queues a client's frames in order.
+ */
+async function sync(c) {
+  await assert.rejects(c.room.request('muteRoom', { audio: false, video: false }), (e) => e.result === 1155);
+}
 
 async function parentRoom(srv) {
   const { room } = await srv.rest('POST', '/v1/rooms', {
@@ -87,7 +106,7 @@ test('a dropped client resumes into the same break-out room with the same handle
   const left = await handle.disconnect();
   assert.equal(left.type, 'didDisconnectedBreakoutRoom');
   assert.equal(ben.room.location, 'parent');
-  await sleep(150);
+  await sync(ada);
   const adaTypes = ada.frames.slice(adaSeen).map((f) => f.type);
   assert.ok(!adaTypes.includes('userDisconnected'), `Ada never saw Ben leave: ${adaTypes}`);
   assert.ok(adaTypes.includes('userPaused'), `Ada saw Ben resume: ${adaTypes}`);
@@ -123,12 +142,15 @@ test('coming back after the grace period: 4108 and the room closes for good', as
   });
   const attempts = [];
   ben.room.on('reconnecting', (d) => attempts.push(d.attempt));
-  const closed = ben.room.once('close', { timeoutMs: 15_000 });
+  const closed = ben.room.once('close', { timeoutMs: 30_000 });
   blocked = true;
+  const droppedAt = Date.now();
   dropTransport(ben.room);
-  await sleep(1800); // the server's grace (1 s) runs out meanwhile
-  const gone = ada.frames.some((f) => f.type === 'userDisconnected' && f.clientId === ben.id);
-  assert.ok(gone, 'after the grace period Ben left the family');
+  // The server's grace (1 s) runs out: Ada sees Ben leave, never before the grace is over.
+  await until(() => ada.frames.some((f) => f.type === 'userDisconnected' && f.clientId === ben.id),
+    'after the grace period Ben left the family');
+  assert.ok(Date.now() - droppedAt >= 1000, `Ben left ${Date.now() - droppedAt} ms after the drop`);
+  assert.ok(attempts.length >= 1, `retried while the network was down: ${attempts}`);
   blocked = false;
   const info = await closed;
   assert.equal(info.error?.result, 4108, JSON.stringify(info));

@@ -134,6 +134,9 @@ T.join = async (signalUrl, token) => {
   const room = await T.sdk.connect(signalUrl, token, {
     // A pure tone must reach the wire as it is: no echo cancellation, noise suppression or AGC.
     audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    // A deadline, not a measurement: on a machine starved of CPU (five browsers and the
+    // server on two loaded cores) an acknowledgement can take longer than the SDK's 10 s.
+    timeoutMs: 60_000,
   });
   T.room = room;
   for (const type of LOGGED) {

@@ -102,24 +102,31 @@ impl AppState {
         ))
     }
 
-    /// Verifies a token for a connect: signature, expiry, room, single use (in that order).
+    /// Verifies a token for a connect, in this order (docs/errors.md, "Connect (token)
+    /// errors"): signature (4101), not used before (4103), not expired (4102), room (4104),
+    /// then marks it used (4103 if another connect used it meanwhile). Replay comes before
+    /// expiry so that a replayed token reports 4103 whether or not it has expired since.
     pub fn admit(&self, token: &str) -> Result<(token::Claims, Room), ErrorCode> {
-        let claims = token::verify(&self.secret, token, util::unix_now())?;
+        let claims = token::verify_signature(&self.secret, token)?;
+        let internal = |e: store::StoreError| {
+            tracing::error!("store: {e}");
+            ErrorCode::Internal
+        };
+        if self.store.token_used(&claims.jti).map_err(internal)? {
+            return Err(ErrorCode::TokenReused);
+        }
+        if claims.expired(util::unix_now_ms()) {
+            return Err(ErrorCode::TokenExpired);
+        }
         let room = match self.store.room(&claims.room_id) {
             Ok(Some((app, room))) if app == claims.app_id => room,
             Ok(_) => return Err(ErrorCode::RoomNotFound),
-            Err(e) => {
-                tracing::error!("store: {e}");
-                return Err(ErrorCode::Internal);
-            }
+            Err(e) => return Err(internal(e)),
         };
         match self.store.use_token(&claims.jti, claims.exp) {
             Ok(true) => Ok((claims, room)),
             Ok(false) => Err(ErrorCode::TokenReused),
-            Err(e) => {
-                tracing::error!("store: {e}");
-                Err(ErrorCode::Internal)
-            }
+            Err(e) => Err(internal(e)),
         }
     }
 

@@ -277,14 +277,30 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks a token id used; false when it already was (replay).
+    /// Whether a token id was used already (a replay). Read before the expiry check, so that
+    /// a replayed token reports 4103 whether or not it has expired since.
+    pub fn token_used(&self, jti: &str) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM used_tokens WHERE jti = ?1",
+                params![jti],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Marks a token id used; false when it already was (replay). `exp` is the token's expiry
+    /// (Unix seconds): the id is kept [`REPLAY_MEMORY_SECS`] past it, then dropped.
     pub fn use_token(&self, jti: &str, exp: u64) -> Result<bool, StoreError> {
         let conn = self.lock();
         let now = unix_now();
-        // Expired ids can never be replayed (the expiry check comes first), so drop them.
+        // An expired token never connects, so its id only serves to answer a replay with 4103
+        // rather than 4102; a day past its expiry it is dropped (docs/errors.md).
         conn.execute(
             "DELETE FROM used_tokens WHERE exp < ?1",
-            params![now as i64],
+            params![now.saturating_sub(REPLAY_MEMORY_SECS) as i64],
         )?;
         let n = conn.execute(
             "INSERT OR IGNORE INTO used_tokens(jti, exp) VALUES(?1, ?2)",
@@ -293,3 +309,7 @@ impl Store {
         Ok(n == 1)
     }
 }
+
+/// How long past its expiry a used token's id is remembered (a replay within it reports 4103,
+/// later 4102): one day.
+pub const REPLAY_MEMORY_SECS: u64 = 86_400;

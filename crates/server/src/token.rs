@@ -1,8 +1,12 @@
 //! Signed room tokens: `v1.<base64url(JSON claims)>.<base64url(HMAC-SHA256(secret, "v1." + claims))>`.
 //!
 //! A token is bound to one room, carries the role, name, user_ref and app data, expires
-//! (15 minutes by default) and is single use: its `jti` is recorded in the store at connect.
-//! Tokens and the secret are never logged.
+//! (15 minutes by default, to the millisecond) and is single use: its `jti` is recorded in the
+//! store at connect. Tokens and the secret are never logged.
+//!
+//! This module checks what the token itself says ([`verify_signature`], [`Claims::expired`]);
+//! the order of all connect checks, replay before expiry, is `AppState::admit`'s
+//! (docs/errors.md, "Connect (token) errors").
 
 use alcove_proto::signal::Role;
 use alcove_proto::{ErrorCode, RoomId};
@@ -32,8 +36,26 @@ pub struct Claims {
     /// App data.
     #[serde(default)]
     pub data: serde_json::Value,
-    /// Unix seconds after which it no longer connects.
+    /// Unix seconds from which it no longer connects: [`Claims::exp_ms`] rounded up (what
+    /// `POST …/tokens` reports as `expires_at`). Tokens minted before `exp_ms` existed carry
+    /// only this.
     pub exp: u64,
+    /// Unix milliseconds from which it no longer connects: the exact expiry. Absent in tokens
+    /// minted before it existed (then `exp` × 1000 counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp_ms: Option<u64>,
+}
+
+impl Claims {
+    /// Unix milliseconds from which the token no longer connects.
+    pub fn expires_at_ms(&self) -> u64 {
+        self.exp_ms.unwrap_or(self.exp.saturating_mul(1000))
+    }
+
+    /// Whether the token has expired at `now_ms` (Unix milliseconds): at or after its expiry.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        now_ms >= self.expires_at_ms()
+    }
 }
 
 fn mac(secret: &[u8], body: &str) -> HmacSha256 {
@@ -51,8 +73,9 @@ pub fn sign(secret: &[u8], claims: &Claims) -> String {
     format!("v1.{body}.{sig}")
 }
 
-/// Checks the signature and expiry (not single use: that needs the store).
-pub fn verify(secret: &[u8], token: &str, now: u64) -> Result<Claims, ErrorCode> {
+/// Checks the format and the signature and returns the claims. Expiry ([`Claims::expired`])
+/// and single use (the store) are checked by the caller, in the documented order.
+pub fn verify_signature(secret: &[u8], token: &str) -> Result<Claims, ErrorCode> {
     let mut parts = token.split('.');
     let (Some("v1"), Some(body), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -64,11 +87,7 @@ pub fn verify(secret: &[u8], token: &str, now: u64) -> Result<Claims, ErrorCode>
         .verify_slice(&sig)
         .map_err(|_| ErrorCode::TokenInvalid)?;
     let raw = B64.decode(body).map_err(|_| ErrorCode::TokenInvalid)?;
-    let claims: Claims = serde_json::from_slice(&raw).map_err(|_| ErrorCode::TokenInvalid)?;
-    if now >= claims.exp {
-        return Err(ErrorCode::TokenExpired);
-    }
-    Ok(claims)
+    serde_json::from_slice(&raw).map_err(|_| ErrorCode::TokenInvalid)
 }
 
 #[cfg(test)]
@@ -77,6 +96,7 @@ mod tests {
 
     fn claims(exp: u64) -> Claims {
         Claims {
+            exp_ms: None,
             jti: "j1".into(),
             app_id: "dev".into(),
             room_id: RoomId::from("r1"),
@@ -91,31 +111,55 @@ mod tests {
     #[test]
     fn signed_token_verifies() {
         let t = sign(b"secret", &claims(100));
-        assert_eq!(verify(b"secret", &t, 99), Ok(claims(100)));
+        assert_eq!(verify_signature(b"secret", &t), Ok(claims(100)));
     }
 
     #[test]
-    fn expired_token_is_refused() {
-        let t = sign(b"secret", &claims(100));
-        assert_eq!(verify(b"secret", &t, 100), Err(ErrorCode::TokenExpired));
+    fn expiry_counts_milliseconds() {
+        let c = Claims {
+            exp_ms: Some(100_250),
+            ..claims(101)
+        };
+        let t = sign(b"secret", &c);
+        let c = verify_signature(b"secret", &t).unwrap();
+        assert_eq!(c.exp_ms, Some(100_250), "exp_ms survives signing");
+        assert!(!c.expired(100_249));
+        assert!(
+            c.expired(100_250),
+            "expired at exp_ms, not at the next second"
+        );
+        assert!(c.expired(100_999));
+    }
+
+    #[test]
+    fn tokens_without_exp_ms_expire_at_exp_seconds() {
+        let raw = r#"{"jti":"j","app_id":"dev","room_id":"r1","role":"participant","name":"A","user_ref":"","exp":100}"#;
+        let c: Claims = serde_json::from_str(raw).unwrap();
+        assert_eq!(c.exp_ms, None);
+        assert!(!c.expired(99_999));
+        assert!(c.expired(100_000));
+        assert!(
+            !serde_json::to_string(&c).unwrap().contains("exp_ms"),
+            "an absent exp_ms stays absent"
+        );
     }
 
     #[test]
     fn forged_tokens_are_refused() {
         let t = sign(b"secret", &claims(100));
-        assert_eq!(verify(b"other", &t, 1), Err(ErrorCode::TokenInvalid));
+        assert_eq!(verify_signature(b"other", &t), Err(ErrorCode::TokenInvalid));
         // Same signature, claims changed to moderator.
         let mut forged = claims(100);
         forged.role = Role::Moderator;
         let body = B64.encode(serde_json::to_vec(&forged).unwrap());
         let sig = t.rsplit('.').next().unwrap();
         assert_eq!(
-            verify(b"secret", &format!("v1.{body}.{sig}"), 1),
+            verify_signature(b"secret", &format!("v1.{body}.{sig}")),
             Err(ErrorCode::TokenInvalid)
         );
         for junk in ["", "v1", "v1..", "v2.a.b", "v1.a.b.c", "v1.!!.??"] {
             assert_eq!(
-                verify(b"secret", junk, 1),
+                verify_signature(b"secret", junk),
                 Err(ErrorCode::TokenInvalid),
                 "{junk}"
             );
@@ -185,6 +229,6 @@ mod resume_tests {
             verify_resume(b"s", &t.replacen("r1.", "v1.", 1)),
             Err(ErrorCode::ResumeFailed)
         );
-        assert!(verify(b"s", &t.replacen("r1.", "v1.", 1), 0).is_err());
+        assert!(verify_signature(b"s", &t.replacen("r1.", "v1.", 1)).is_err());
     }
 }

@@ -27,7 +27,7 @@ async fn send(ws: &mut Ws, text: &str) {
 /// The next server frame (skipping pings); panics on close or timeout.
 async fn recv(ws: &mut Ws) -> ServerFrame {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        let m = tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("a frame in time");
         match m {
@@ -43,7 +43,7 @@ async fn recv(ws: &mut Ws) -> ServerFrame {
 /// Waits for the close frame and returns its code.
 async fn close_code(ws: &mut Ws) -> Option<u16> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        match tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("close in time")
         {
@@ -213,58 +213,112 @@ async fn requests_before_connect_are_refused_with_4004() {
     assert_eq!((f.id.map(|i| i.0), code(&f)), (Some(1), 4004));
 }
 
+/// Sends `connect` with `token` on a new connection; returns the answer's type and code and,
+/// when refused, the close code that follows.
+async fn try_token(s: &TestServer, token: &str) -> (&'static str, i32, Option<u16>) {
+    let mut ws = raw(s).await;
+    send(
+        &mut ws,
+        &serde_json::json!({"type":"connect","id":0,"token":token}).to_string(),
+    )
+    .await;
+    let f = recv(&mut ws).await;
+    let closed = if code(&f) != 0 {
+        close_code(&mut ws).await
+    } else {
+        None
+    };
+    (f.msg.type_name(), code(&f), closed)
+}
+
+/// The claims of a token (the test reads them; clients treat tokens as opaque).
+fn claims_of(token: &str) -> alcove_server::token::Claims {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let body = token.split('.').nth(1).expect("v1.<claims>.<mac>");
+    serde_json::from_slice(&b64.decode(body).expect("base64url")).expect("claims")
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64
+}
+
+/// Every refusal is decided by what the token is, never by how long the test took: tokens
+/// live 15 minutes here, and the expired ones are signed with the server's own secret and an
+/// expiry in the past (the server cannot tell them from tokens it minted, which is the point).
 #[tokio::test]
 async fn bad_tokens_are_refused_and_the_connection_closed() {
-    let s = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
-        c.token_ttl = Duration::from_secs(1)
-    })
-    .await;
+    let s = TestServer::start().await;
+    let secret = s.running.state.store.token_secret().expect("the secret");
     let room = s.room(RoomSettingsInput::default()).await;
-
-    let try_token = |token: String| {
-        let s = &s;
-        async move {
-            let mut ws = raw(s).await;
-            send(
-                &mut ws,
-                &serde_json::json!({"type":"connect","id":0,"token":token}).to_string(),
-            )
-            .await;
-            let f = recv(&mut ws).await;
-            let closed = if code(&f) != 0 {
-                close_code(&mut ws).await
-            } else {
-                None
-            };
-            (f.msg.type_name(), code(&f), closed)
-        }
+    let resign =
+        |claims: &alcove_server::token::Claims| alcove_server::token::sign(&secret, claims);
+    let past = |c: &mut alcove_server::token::Claims| {
+        c.exp_ms = Some(unix_ms() - 60_000);
+        c.exp = c.exp_ms.unwrap() / 1000;
     };
-    assert_eq!(
-        try_token("garbage".into()).await,
-        ("error", 4101, Some(1008))
-    );
+
+    assert_eq!(try_token(&s, "garbage").await, ("error", 4101, Some(1008)));
     let good = s.token(&room, "Ada", Role::Participant).await;
     // Forge: keep the signature, change the role in the claims.
     let parts: Vec<&str> = good.split('.').collect();
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut claims: serde_json::Value =
+    let mut forged: serde_json::Value =
         serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
-    claims["role"] = "moderator".into();
-    let forged = format!("v1.{}.{}", b64.encode(claims.to_string()), parts[2]);
-    assert_eq!(try_token(forged).await.1, 4101, "forged");
+    forged["role"] = "moderator".into();
+    let forged = format!("v1.{}.{}", b64.encode(forged.to_string()), parts[2]);
+    assert_eq!(
+        try_token(&s, &forged).await,
+        ("error", 4101, Some(1008)),
+        "forged"
+    );
+
     // Used once: fine. Twice: 4103.
-    assert_eq!(try_token(good.clone()).await.1, 0);
-    assert_eq!(try_token(good).await.1, 4103, "replayed");
-    // Expired.
-    let stale = s.token(&room, "Bob", Role::Participant).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(try_token(stale).await.1, 4102, "expired");
+    assert_eq!(try_token(&s, &good).await, ("roomConnected", 0, None));
+    assert_eq!(
+        try_token(&s, &good).await,
+        ("error", 4103, Some(1008)),
+        "replayed"
+    );
+    // The same token once it has expired too: still 4103 (replay is checked before expiry).
+    let mut used_then_expired = claims_of(&good);
+    past(&mut used_then_expired);
+    assert_eq!(
+        try_token(&s, &resign(&used_then_expired)).await,
+        ("error", 4103, Some(1008)),
+        "replayed and expired since"
+    );
+
+    // Expired, never used: 4102, and an expired token is not used up by the attempt.
+    let mut stale = claims_of(&s.token(&room, "Bob", Role::Participant).await);
+    past(&mut stale);
+    let stale = resign(&stale);
+    assert_eq!(
+        try_token(&s, &stale).await,
+        ("error", 4102, Some(1008)),
+        "expired"
+    );
+    assert_eq!(
+        try_token(&s, &stale).await.1,
+        4102,
+        "expired again, not 4103"
+    );
+
     // Room deleted after the token was minted.
     let doomed = s.token(&room, "Cy", Role::Participant).await;
     s.rest.delete_room(&room).await.unwrap();
-    assert_eq!(try_token(doomed).await.1, 4104);
-    // Unsupported protocol version.
+    assert_eq!(try_token(&s, &doomed).await, ("error", 4104, Some(1008)));
+    // Expired beats a deleted room; a replay beats both.
+    let mut doomed_expired = claims_of(&doomed);
+    past(&mut doomed_expired);
+    assert_eq!(try_token(&s, &resign(&doomed_expired)).await.1, 4102);
+    assert_eq!(try_token(&s, &good).await.1, 4103, "replayed, room deleted");
+
+    // Unsupported protocol version: checked first, so the token is not used up.
     let room2 = s.room(RoomSettingsInput::default()).await;
     let t = s.token(&room2, "Di", Role::Participant).await;
     let mut ws = raw(&s).await;
@@ -274,6 +328,52 @@ async fn bad_tokens_are_refused_and_the_connection_closed() {
     )
     .await;
     assert_eq!(code(&recv(&mut ws).await), 4106);
+    assert_eq!(try_token(&s, &t).await.1, 0, "the token survived the 4106");
+}
+
+/// Token lifetimes count milliseconds: a token minted with a 300 ms lifetime expires 300 ms
+/// after minting (not at the end of a whole second). The wait is
+/// for the wall clock to pass the token's own expiry, the same clock the server reads.
+#[tokio::test]
+async fn a_token_expires_to_the_millisecond() {
+    let ttl = Duration::from_millis(300);
+    let s = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.token_ttl = ttl).await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let req = alcove_proto::api::CreateTokenRequest {
+        name: "Ada".into(),
+        role: Role::Participant,
+        user_ref: String::new(),
+        data: serde_json::Value::Null,
+    };
+    let before = unix_ms();
+    let minted = s.rest.create_token(&room, &req).await.expect("token");
+    let after = unix_ms();
+    let claims = claims_of(&minted.token);
+    let exp_ms = claims.exp_ms.expect("new tokens carry exp_ms");
+    assert!(
+        (before + 300..=after + 300).contains(&exp_ms),
+        "expiry {exp_ms} is 300 ms after minting ({before}..={after})"
+    );
+    assert_eq!(
+        minted.expires_at,
+        exp_ms.div_ceil(1000),
+        "expires_at rounds up"
+    );
+    assert_eq!(claims.exp, minted.expires_at);
+
+    // Wait (condition with a deadline) until the wall clock is past the expiry.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while unix_ms() < exp_ms {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock stands still"
+        );
+        tokio::time::sleep(Duration::from_millis(exp_ms - unix_ms().min(exp_ms) + 1)).await;
+    }
+    assert_eq!(
+        try_token(&s, &minted.token).await,
+        ("error", 4102, Some(1008))
+    );
 }
 
 #[tokio::test]

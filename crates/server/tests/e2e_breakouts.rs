@@ -971,7 +971,7 @@ async fn dropping_the_last_member_auto_destroys_and_deleting_the_room_ends_the_f
     for peer in p.iter_mut().filter(|x| x.name != "A") {
         let f = peer
             .events
-            .wait_for(std::time::Duration::from_secs(5), |f| {
+            .wait_for(std::time::Duration::from_secs(30), |f| {
                 f.msg.type_name() == "roomDisconnected"
             })
             .await;

@@ -31,7 +31,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        let m = tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("a frame in time");
         match m {
@@ -83,6 +83,8 @@ async fn a_request_flood_gets_4006_answers_and_the_polite_client_and_the_family_
     })
     .await;
     let room = s.room(RoomSettingsInput::default()).await;
+    // The flooder's bucket is created (full) during its connect, after this instant.
+    let bucket_born_after = Instant::now();
     let (mut flooder, _) = connected(&s, &room, Role::Moderator).await;
     let mut polite = s.peer(&room, "Polite", Role::Participant).await;
 
@@ -121,6 +123,7 @@ async fn a_request_flood_gets_4006_answers_and_the_polite_client_and_the_family_
             id.0
         );
     }
+    let lived = bucket_born_after.elapsed();
     let limited = answers
         .values()
         .filter(|f| f.msg.type_name() == "error" && result(f) == 4006)
@@ -130,11 +133,17 @@ async fn a_request_flood_gets_4006_answers_and_the_polite_client_and_the_family_
         .filter(|f| f.msg.type_name() == "ackMuteRoom" && result(f) == 1155)
         .count();
     assert_eq!(limited + served, N as usize, "only 4006 or the real ack");
-    assert!((20..=30).contains(&served), "the burst is served: {served}");
-    assert!(limited >= 70, "the rest is refused: {limited}");
+    // The full bucket serves the burst; beyond it, only what refilled (10/s) while the
+    // bucket lived: a bound taken from the clock, so a slow machine cannot fail it.
+    let refilled = (10.0 * lived.as_secs_f64()).ceil() as usize;
+    assert!(
+        (20..=20 + refilled).contains(&served),
+        "the burst is served, then only what refilled in {lived:?}: {served}"
+    );
     // The first requests found a full bucket.
-    assert_eq!(answers[&1].msg.type_name(), "ackMuteRoom");
-    assert_eq!(result(&answers[&N]), 4006);
+    for i in 1..=20 {
+        assert_eq!(answers[&i].msg.type_name(), "ackMuteRoom", "request {i}");
+    }
 
     // Nothing more comes: exactly one answer per request.
     let extra = tokio::time::timeout(Duration::from_millis(300), flooder.next()).await;
@@ -148,13 +157,27 @@ async fn a_request_flood_gets_4006_answers_and_the_polite_client_and_the_family_
         );
     }
 
-    // Once its bucket has refilled, the flooder is served again, and the family works.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    send(&mut flooder, &format!(r#"{{"id":500,{CREATE_ONE_BR}}}"#)).await;
-    let f = recv(&mut flooder).await.expect("answer");
+    // Once its bucket has refilled, the flooder is served again, and the family works. A
+    // request refused meanwhile (4006) is not applied; it is retried (deadline 10 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut id = 500;
+    let f = loop {
+        send(&mut flooder, &format!(r#"{{"id":{id},{CREATE_ONE_BR}}}"#)).await;
+        let f = recv(&mut flooder).await.expect("answer");
+        assert_eq!(f.id.map(|i| i.0), Some(id));
+        if result(&f) != 4006 {
+            break f;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still rate limited 10 s after the flood"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        id += 1;
+    };
     assert_eq!(
-        (f.id.map(|i| i.0), f.msg.type_name(), result(&f)),
-        (Some(500), "ackCreateBreakOutRoom", 0)
+        (f.msg.type_name(), result(&f)),
+        ("ackCreateBreakOutRoom", 0)
     );
     assert_eq!(s.rest.breakout_rooms(&room).await.unwrap().len(), 1);
     assert_eq!(polite.notes().await, Vec::<&str>::new());
@@ -184,7 +207,7 @@ async fn a_client_that_keeps_flooding_is_closed_with_1008() {
     let _ = flooder.flush().await;
     let (mut answered, mut close) = (0, None);
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), flooder.next())
+        match tokio::time::timeout(Duration::from_secs(30), flooder.next())
             .await
             .expect("closed in time")
         {
@@ -240,6 +263,10 @@ fn server_end_state(server: std::net::SocketAddr, peer: std::net::SocketAddr) ->
         (f[1] == local && f[2] == remote).then(|| u8::from_str_radix(f[3], 16).unwrap())
     })
 }
+
+/// A round trip that waited for the stalled client would last as long as it stalls (until
+/// the end of the test); anything under this bound did not wait for it.
+const STALL_BOUND: Duration = Duration::from_secs(5);
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_while_the_others_stay_prompt() {
@@ -306,15 +333,18 @@ async fn a_client_that_stops_reading_is_dropped_while_the_others_stay_prompt() {
             }
         }
     }
+    // "Prompt" is not timed against the machine's speed (benchmarks measure that): a family
+    // that waited for the stalled reader would wait as long as the stall lasts, so no round
+    // trip may come near the seconds the stall lasts here.
     assert!(
-        slowest < Duration::from_millis(500),
+        slowest < STALL_BOUND,
         "a round trip took {slowest:?} during the stall"
     );
 
-    // The others saw it leave and are still served promptly.
+    // The others saw it leave and are still served.
     let t = Instant::now();
     let notes = other.sync().await;
-    assert!(t.elapsed() < Duration::from_millis(500));
+    assert!(t.elapsed() < STALL_BOUND);
     assert!(notes.iter().any(
         |f| matches!(&f.msg, ServerMessage::UserDisconnected(u) if u.client_id == stalled_id)
     ));

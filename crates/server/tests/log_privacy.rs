@@ -116,7 +116,7 @@ async fn tokens_keys_and_secrets_are_never_logged_nor_addresses_and_names_at_deb
             .start_media(std::net::Ipv4Addr::LOCALHOST.into(), None)
             .await
             .expect("sdp negotiated");
-        assert!(media.wait_connected(Duration::from_secs(5)).await);
+        assert!(media.wait_connected(Duration::from_secs(30)).await);
         medias.push(media);
     }
     let ack = ada.request(request(CREATE)).await.unwrap();

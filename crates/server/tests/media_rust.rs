@@ -56,6 +56,34 @@ async fn drain(media: &mut Media) {
     while media.try_recv().is_some() {}
 }
 
+/// One listening window of [`hears_exactly`].
+const WINDOW: Duration = Duration::from_millis(500);
+
+/// Waits for the routes to settle: listens in windows of [`WINDOW`] (frames queued before a
+/// window do not count) until one window in which `media` hears exactly `want` (deadline
+/// 20 s), then checks that the next window holds nobody outside `want`. No fixed wait decides
+/// the outcome: a slow machine only takes more windows.
+async fn hears_exactly(media: &mut Media, want: &[&str], what: &str) {
+    let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        drain(media).await;
+        let h = heard(media, WINDOW).await;
+        if h == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: wanted {want:?}, still hearing {h:?} after 20 s"
+        );
+    }
+    let h = heard(media, WINDOW).await;
+    assert!(
+        h.is_subset(&want),
+        "{what}: once settled, heard {h:?}, more than {want:?}"
+    );
+}
+
 async fn media_peer(
     s: &TestServer,
     room: &alcove_proto::RoomId,
@@ -69,7 +97,7 @@ async fn media_peer(
         .await
         .expect("sdp negotiated");
     assert!(
-        m.wait_connected(Duration::from_secs(5)).await,
+        m.wait_connected(Duration::from_secs(20)).await,
         "{name}: ICE + DTLS up"
     );
     (p, m)
@@ -90,14 +118,7 @@ async fn breakout_members_hear_only_their_room_and_the_parent_again_after_leavin
     talk(Arc::clone(&c_media), "C", Arc::clone(&stop));
 
     // Everyone in the parent: B hears A and C.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    drain(&mut b_media).await;
-    let h = heard(&mut b_media, Duration::from_millis(600)).await;
-    assert_eq!(
-        h,
-        BTreeSet::from(["A".to_owned(), "C".to_owned()]),
-        "parent: B hears A and C"
-    );
+    hears_exactly(&mut b_media, &["A", "C"], "parent: B hears A and C").await;
 
     // A goes into a break-out room first (forced join): the parent stops hearing A.
     let def = RoomDefinition {
@@ -125,14 +146,12 @@ async fn breakout_members_hear_only_their_room_and_the_parent_again_after_leavin
         force_join: true,
     };
     m.room.invite_to_break_out_room(&inv).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drain(&mut b_media).await;
-    let h = heard(&mut b_media, Duration::from_millis(800)).await;
-    assert_eq!(
-        h,
-        BTreeSet::from(["C".to_owned()]),
-        "A is in the BR, paused: the parent hears only C"
-    );
+    hears_exactly(
+        &mut b_media,
+        &["C"],
+        "A is in the BR, paused: the parent hears only C",
+    )
+    .await;
 
     // Now B is moved in: the first frame from A at B measures the move (a slot remap).
     drain(&mut b_media).await;
@@ -144,7 +163,7 @@ async fn breakout_members_hear_only_their_room_and_the_parent_again_after_leavin
     };
     m.room.invite_to_break_out_room(&inv).await.unwrap();
     let first = loop {
-        let f = tokio::time::timeout(Duration::from_secs(3), b_media.recv())
+        let f = tokio::time::timeout(Duration::from_secs(20), b_media.recv())
             .await
             .expect("audio after the move")
             .unwrap();
@@ -156,32 +175,17 @@ async fn breakout_members_hear_only_their_room_and_the_parent_again_after_leavin
         "move: invite(force_join) sent → first audio from the new room at B: {:?}",
         first - asked
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drain(&mut b_media).await;
-    let h = heard(&mut b_media, Duration::from_millis(800)).await;
-    assert_eq!(
-        h,
-        BTreeSet::from(["A".to_owned()]),
-        "in the BR, paused: B hears only A"
-    );
-    drain(&mut m_media).await;
-    let h = heard(&mut m_media, Duration::from_millis(800)).await;
-    assert_eq!(
-        h,
-        BTreeSet::from(["C".to_owned()]),
-        "the parent does not hear the paused BR members"
-    );
+    hears_exactly(&mut b_media, &["A"], "in the BR, paused: B hears only A").await;
+    hears_exactly(
+        &mut m_media,
+        &["C"],
+        "the parent does not hear the paused BR members",
+    )
+    .await;
 
     // B resumes its parent link: it hears the parent (C) again, A too.
     b.room.resume().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drain(&mut b_media).await;
-    let h = heard(&mut b_media, Duration::from_millis(800)).await;
-    assert_eq!(
-        h,
-        BTreeSet::from(["A".to_owned(), "C".to_owned()]),
-        "resumed: BR + parent"
-    );
+    hears_exactly(&mut b_media, &["A", "C"], "resumed: BR + parent").await;
 
     // B leaves: back in the parent, it hears C, and A stays inaudible (A is paused in its BR).
     let notes = b.sync().await;
@@ -198,14 +202,12 @@ async fn breakout_members_hear_only_their_room_and_the_parent_again_after_leavin
         },
     );
     handle.disconnect().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drain(&mut b_media).await;
-    let h = heard(&mut b_media, Duration::from_millis(800)).await;
-    assert_eq!(
-        h,
-        BTreeSet::from(["C".to_owned()]),
-        "back in the parent: B hears C, not the paused A"
-    );
+    hears_exactly(
+        &mut b_media,
+        &["C"],
+        "back in the parent: B hears C, not the paused A",
+    )
+    .await;
 
     // The same peer connection carried every move.
     for (name, media) in [("B", &b_media), ("M", &m_media)] {

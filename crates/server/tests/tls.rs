@@ -94,7 +94,7 @@ async fn send(ws: &mut Wss, v: Value) {
 
 async fn recv(ws: &mut Wss) -> ServerFrame {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        match tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await
             .expect("a frame in time")
         {

@@ -14,7 +14,9 @@
 //! A cell where the core answers otherwise than SPEC keeps SPEC's expectation and is listed in
 //! [`CORE_DEVIATIONS`] with what the core answers and why; `matrix_matches_the_core` checks
 //! that the core still deviates exactly so (a fixed core makes it fail, so the entry gets
-//! removed), and the ignored test `matrix_matches_spec_strictly` fails on any deviation.
+//! removed), and `matrix_matches_spec_strictly` fails on any deviation: while the list is empty
+//! (the core follows SPEC in every cell) both run, and a new entry makes the strict test fail
+//! until the core is fixed.
 //!
 //! `World::request` accepts only the break-out requests (its `ack_types` has no media acks),
 //! so the `startShare` / `startCanvas` cells run on [`Bare`], a minimal driver of the family's
@@ -585,7 +587,6 @@ fn matrix_matches_the_core() {
 
 /// Fails on every cell where the core deviates from SPEC (the known ones included).
 #[test]
-#[ignore = "fails while CORE_DEVIATIONS lists known deviations from SPEC"]
 fn matrix_matches_spec_strictly() {
     for op in Op::ALL {
         for caller in Caller::ALL {

@@ -3,7 +3,7 @@
 use super::rooms::{body, owned_room};
 use super::{ApiError, AppAuth};
 use crate::token::{sign, Claims};
-use crate::util::{random_hex, unix_now};
+use crate::util::{random_hex, unix_now_ms};
 use crate::AppState;
 use alcove_proto::api::{CreateTokenRequest, TokenResponse};
 use alcove_proto::RoomId;
@@ -53,9 +53,13 @@ pub async fn create(
 }
 
 impl AppState {
-    /// Mints a token for `room_id` (also used by the demo page in development mode).
+    /// Mints a token for `room_id` (also used by the demo page in development mode). Returns
+    /// the token and its expiry in Unix seconds, rounded up (from then on it no longer
+    /// connects; the exact expiry is the claim `exp_ms`).
     pub fn mint(&self, app: &str, room_id: &RoomId, req: CreateTokenRequest) -> (String, u64) {
-        let exp = unix_now() + self.config.token_ttl.as_secs().max(1);
+        let ttl_ms = u64::try_from(self.config.token_ttl.as_millis()).unwrap_or(u64::MAX);
+        let exp_ms = unix_now_ms().saturating_add(ttl_ms.max(1));
+        let exp = exp_ms.div_ceil(1000);
         let claims = Claims {
             jti: random_hex(12),
             app_id: app.to_owned(),
@@ -65,6 +69,7 @@ impl AppState {
             user_ref: req.user_ref,
             data: req.data,
             exp,
+            exp_ms: Some(exp_ms),
         };
         (sign(&self.secret, &claims), exp)
     }

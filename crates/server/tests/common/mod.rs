@@ -102,7 +102,7 @@ impl Peer {
         loop {
             let f = self
                 .events
-                .next_within(Duration::from_secs(10))
+                .next_within(Duration::from_secs(30))
                 .await
                 .expect("frames before the sync ack");
             if f.id == Some(probe_id) {
