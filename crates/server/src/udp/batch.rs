@@ -70,7 +70,11 @@ impl RecvBuffers {
 
 /// Splits a message of `len` bytes received at `offset` into its datagrams: one when `stride`
 /// is `None` (no GRO), else pieces of `stride` bytes, the last one possibly shorter.
-pub fn split_gro(offset: usize, len: usize, stride: Option<usize>) -> impl Iterator<Item = Range<usize>> {
+pub fn split_gro(
+    offset: usize,
+    len: usize,
+    stride: Option<usize>,
+) -> impl Iterator<Item = Range<usize>> {
     let step = match stride {
         Some(s) if s > 0 && s < len => s,
         _ => len.max(1),
@@ -256,7 +260,9 @@ impl MediaSocket {
 
 #[cfg(target_os = "linux")]
 mod sys {
-    use super::{split_gro, MediaSocket, Outgoing, PlannedSend, Received, RecvBuffers, SEND_MMSG_MAX};
+    use super::{
+        split_gro, MediaSocket, Outgoing, PlannedSend, Received, RecvBuffers, SEND_MMSG_MAX,
+    };
     use crate::udp::stats::UdpStats;
     use nix::errno::Errno;
     use nix::sys::socket::{
@@ -290,13 +296,23 @@ mod sys {
         a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
     }
 
+    /// One message of a `recvmmsg`, read out of its header.
+    struct Message {
+        source: Option<SocketAddr>,
+        /// Where it starts in the buffer (its slot).
+        offset: usize,
+        len: usize,
+        /// The GRO segment size, when the kernel merged datagrams.
+        stride: Option<usize>,
+        /// Longer than the slot: cut by the kernel.
+        cut: bool,
+    }
+
     /// One `recvmmsg` (MSG_DONTWAIT). Fills `bufs.datagrams`.
     pub fn recv(socket: &MediaSocket, bufs: &mut RecvBuffers) -> io::Result<()> {
         let slot = bufs.slot;
         let fd = socket.io.as_raw_fd();
-        // (source, offset, length, GRO stride, cut) of each message.
-        let mut messages: Vec<(Option<SocketAddr>, usize, usize, Option<usize>, bool)> =
-            Vec::with_capacity(super::RECV_BATCH);
+        let mut messages: Vec<Message> = Vec::with_capacity(super::RECV_BATCH);
         let mut kernel_drops: Option<u32> = None;
         {
             // Headers are built per call: the kernel shrinks each header's control length to
@@ -310,8 +326,14 @@ mod sys {
                 .chunks_mut(slot)
                 .map(|c| [IoSliceMut::new(c)])
                 .collect();
-            let results = recvmmsg(fd, &mut headers, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
-                .map_err(io::Error::from)?;
+            let results = recvmmsg(
+                fd,
+                &mut headers,
+                iovs.iter_mut(),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            )
+            .map_err(io::Error::from)?;
             for (i, msg) in results.enumerate() {
                 let mut stride = None;
                 if let Ok(cmsgs) = msg.cmsgs() {
@@ -329,18 +351,24 @@ mod sys {
                 }
                 let cut = msg.flags.contains(MsgFlags::MSG_TRUNC);
                 let source = msg.address.as_ref().and_then(socket_addr);
-                messages.push((source, i * slot, msg.bytes.min(slot), stride, cut));
+                messages.push(Message {
+                    source,
+                    offset: i * slot,
+                    len: msg.bytes.min(slot),
+                    stride,
+                    cut,
+                });
             }
         }
         if let Some(n) = kernel_drops {
             socket.stats.dropped_kernel.fetch_max(u64::from(n), Relaxed);
         }
-        for (source, offset, len, stride, cut) in messages {
-            let Some(source) = source.filter(|_| !cut) else {
+        for m in messages {
+            let Some(source) = m.source.filter(|_| !m.cut) else {
                 UdpStats::add(&socket.stats.dropped_truncated, 1);
                 continue;
             };
-            for range in split_gro(offset, len, stride) {
+            for range in split_gro(m.offset, m.len, m.stride) {
                 bufs.datagrams.push(Received { source, range });
             }
         }
@@ -356,8 +384,10 @@ mod sys {
         sizes.sort_unstable();
         sizes.dedup();
         for size in sizes {
-            let group: Vec<&PlannedSend> =
-                messages.iter().filter(|m| m.segment == Some(size)).collect();
+            let group: Vec<&PlannedSend> = messages
+                .iter()
+                .filter(|m| m.segment == Some(size))
+                .collect();
             if full {
                 drop_rest(socket, &group);
                 continue;
@@ -426,8 +456,15 @@ mod sys {
                 Some(s) => vec![ControlMessage::UdpGsoSegments(s)],
                 None => Vec::new(),
             };
-            let result = sendmmsg(fd, &mut headers, &iovs, &addrs, &cmsgs, MsgFlags::MSG_DONTWAIT)
-                .map(|r| r.count());
+            let result = sendmmsg(
+                fd,
+                &mut headers,
+                &iovs,
+                &addrs,
+                &cmsgs,
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map(|r| r.count());
             match result {
                 Ok(n) if n > 0 => {
                     let sent: usize = chunk[..n].iter().map(|m| m.items.len()).sum();
@@ -471,7 +508,10 @@ mod sys {
         let slot = bufs.slot;
         for i in 0..super::RECV_BATCH {
             let offset = i * slot;
-            match socket.io.try_recv_from(&mut bufs.buf[offset..offset + slot]) {
+            match socket
+                .io
+                .try_recv_from(&mut bufs.buf[offset..offset + slot])
+            {
                 Ok((n, source)) => bufs.datagrams.push(Received {
                     source,
                     range: offset..offset + n,
@@ -512,7 +552,11 @@ mod tests {
         let r: Vec<_> = split_gro(4096, 120, None).collect();
         assert_eq!(r, vec![4096..4216]);
         let r: Vec<_> = split_gro(0, 120, Some(120)).collect();
-        assert_eq!(r, vec![0..120], "a stride as long as the message is one datagram");
+        assert_eq!(
+            r,
+            vec![0..120],
+            "a stride as long as the message is one datagram"
+        );
     }
 
     #[test]
@@ -565,7 +609,14 @@ mod tests {
 
     #[test]
     fn a_longer_datagram_starts_a_new_message_and_nothing_is_lost_or_reordered() {
-        let t = [(a(1), 80), (a(1), 100), (a(1), 100), (a(1), 120), (a(1), 50), (a(1), 50)];
+        let t = [
+            (a(1), 80),
+            (a(1), 100),
+            (a(1), 100),
+            (a(1), 120),
+            (a(1), 50),
+            (a(1), 50),
+        ];
         let p = plan(&t, true);
         let items: Vec<_> = p.iter().map(|m| m.items.clone()).collect();
         assert_eq!(items, vec![vec![0], vec![1, 2], vec![3, 4], vec![5]]);
@@ -603,7 +654,10 @@ mod tests {
         assert!(batch.is_empty());
         let sent = tx.stats().snapshot();
         assert_eq!(sent.sent + sent.send_dropped, 40);
-        assert_eq!(sent.sent, 40, "a fresh socket buffer takes 40 small datagrams");
+        assert_eq!(
+            sent.sent, 40,
+            "a fresh socket buffer takes 40 small datagrams"
+        );
         assert!(sent.send_calls < 40, "batched: {} calls", sent.send_calls);
         if tx.gso() {
             // One sendmmsg of the single datagrams, one of the GSO messages (all of size 100).
@@ -624,7 +678,11 @@ mod tests {
         assert_eq!(firsts, (0..40).collect::<Vec<u8>>(), "every datagram once");
         for d in &got {
             let want = if d[0] % 5 == 0 { 33 } else { 100 };
-            assert_eq!(d.len(), want, "datagram boundaries kept (GSO/GRO split right)");
+            assert_eq!(
+                d.len(),
+                want,
+                "datagram boundaries kept (GSO/GRO split right)"
+            );
             assert!(d.iter().all(|b| *b == d[0]));
         }
         let r = rx.stats().snapshot();

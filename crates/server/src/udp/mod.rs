@@ -393,10 +393,21 @@ mod tests {
         // The real client, then a flood of binding requests from ever new ports.
         assert!(d.route(addr(1), &stun).is_some());
         for p in 100..10_100 {
-            assert!(d.route(addr(p), &stun).is_some(), "STUN with the ufrag routes");
+            assert!(
+                d.route(addr(p), &stun).is_some(),
+                "STUN with the ufrag routes"
+            );
         }
-        assert_eq!(d.remembered_addrs(), ADDRS_PER_UFRAG, "bounded, not one per flood port");
-        assert_eq!(d.route(addr(1), &[0x80, 0]), None, "the oldest address was forgotten");
+        assert_eq!(
+            d.remembered_addrs(),
+            ADDRS_PER_UFRAG,
+            "bounded, not one per flood port"
+        );
+        assert_eq!(
+            d.route(addr(1), &[0x80, 0]),
+            None,
+            "the oldest address was forgotten"
+        );
         // The client's next consent check brings it back.
         assert!(d.route(addr(1), &stun).is_some());
         assert_eq!(d.route(addr(1), &[0x80, 0]), Some(RoomId::from("r1")));
@@ -416,7 +427,11 @@ mod tests {
         d.route(a, &binding_request("bbbb:x"));
         assert_eq!(d.route(a, &[0x80, 0]), Some(RoomId::from("r2")));
         d.unbind("aaaa");
-        assert_eq!(d.route(a, &[0x80, 0]), Some(RoomId::from("r2")), "not forgotten with aaaa");
+        assert_eq!(
+            d.route(a, &[0x80, 0]),
+            Some(RoomId::from("r2")),
+            "not forgotten with aaaa"
+        );
         assert_eq!(d.remembered_addrs(), 1);
     }
 
@@ -424,7 +439,11 @@ mod tests {
     fn the_bound_of_queued_bytes_holds_and_frees_up() {
         let f = Inflight::default();
         assert_eq!(f.try_reserve(600, 1000), Some(600));
-        assert_eq!(f.try_reserve(600, 1000), None, "over the bound: nothing reserved");
+        assert_eq!(
+            f.try_reserve(600, 1000),
+            None,
+            "over the bound: nothing reserved"
+        );
         assert_eq!(f.try_reserve(400, 1000), Some(1000), "exactly at the bound");
         f.release(1000);
         assert_eq!(f.queued(), 0);
@@ -463,7 +482,10 @@ mod tests {
         let s = server.stats().snapshot();
         assert_eq!(s.received, 25);
         assert_eq!(s.dropped_unroutable, 5, "garbage from an unknown address");
-        assert_eq!(s.dropped_overload, 8, "r1 and r2 each over their bound by 4");
+        assert_eq!(
+            s.dropped_overload, 8,
+            "r1 and r2 each over their bound by 4"
+        );
         let n1: usize = out
             .iter()
             .filter(|(r, _)| r.room == RoomId::from("r1"))

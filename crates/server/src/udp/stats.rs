@@ -90,27 +90,87 @@ impl UdpStats {
 impl UdpStatsSnapshot {
     /// Datagrams dropped on the receive side, for any reason.
     pub fn dropped_in(&self) -> u64 {
-        self.dropped_unroutable + self.dropped_overload + self.dropped_truncated + self.dropped_kernel
+        self.dropped_unroutable
+            + self.dropped_overload
+            + self.dropped_truncated
+            + self.dropped_kernel
     }
 
     /// The counters in Prometheus text exposition format (`GET /metrics`).
     pub fn prometheus(&self) -> String {
         let rows: [(&str, &str, &str, u64); 11] = [
-            ("alcove_udp_received_datagrams_total", "counter", "Datagrams read from the media socket.", self.received),
-            ("alcove_udp_recv_batches_total", "counter", "recvmmsg calls that returned datagrams.", self.recv_batches),
-            ("alcove_udp_routed_datagrams_total", "counter", "Datagrams handed to a family.", self.routed),
-            ("alcove_udp_dropped_unroutable_total", "counter", "Datagrams for no family (unknown address, unknown ufrag, ended family).", self.dropped_unroutable),
-            ("alcove_udp_dropped_overload_total", "counter", "Datagrams dropped because their family's queue was at its bound.", self.dropped_overload),
-            ("alcove_udp_dropped_truncated_total", "counter", "Datagrams larger than the receive buffer.", self.dropped_truncated),
-            ("alcove_udp_dropped_kernel_total", "counter", "Datagrams the kernel dropped on a full receive buffer (SO_RXQ_OVFL).", self.dropped_kernel),
-            ("alcove_udp_sent_datagrams_total", "counter", "Datagrams sent on the media socket.", self.sent),
-            ("alcove_udp_send_calls_total", "counter", "sendmmsg/sendmsg calls.", self.send_calls),
-            ("alcove_udp_send_dropped_total", "counter", "Datagrams not sent (full socket buffer or send error).", self.send_dropped),
-            ("alcove_udp_family_queued_bytes_max", "gauge", "Most bytes ever queued toward one family.", self.queued_bytes_max),
+            (
+                "alcove_udp_received_datagrams_total",
+                "counter",
+                "Datagrams read from the media socket.",
+                self.received,
+            ),
+            (
+                "alcove_udp_recv_batches_total",
+                "counter",
+                "recvmmsg calls that returned datagrams.",
+                self.recv_batches,
+            ),
+            (
+                "alcove_udp_routed_datagrams_total",
+                "counter",
+                "Datagrams handed to a family.",
+                self.routed,
+            ),
+            (
+                "alcove_udp_dropped_unroutable_total",
+                "counter",
+                "Datagrams for no family (unknown address, unknown ufrag, ended family).",
+                self.dropped_unroutable,
+            ),
+            (
+                "alcove_udp_dropped_overload_total",
+                "counter",
+                "Datagrams dropped because their family's queue was at its bound.",
+                self.dropped_overload,
+            ),
+            (
+                "alcove_udp_dropped_truncated_total",
+                "counter",
+                "Datagrams larger than the receive buffer.",
+                self.dropped_truncated,
+            ),
+            (
+                "alcove_udp_dropped_kernel_total",
+                "counter",
+                "Datagrams the kernel dropped on a full receive buffer (SO_RXQ_OVFL).",
+                self.dropped_kernel,
+            ),
+            (
+                "alcove_udp_sent_datagrams_total",
+                "counter",
+                "Datagrams sent on the media socket.",
+                self.sent,
+            ),
+            (
+                "alcove_udp_send_calls_total",
+                "counter",
+                "sendmmsg/sendmsg calls.",
+                self.send_calls,
+            ),
+            (
+                "alcove_udp_send_dropped_total",
+                "counter",
+                "Datagrams not sent (full socket buffer or send error).",
+                self.send_dropped,
+            ),
+            (
+                "alcove_udp_family_queued_bytes_max",
+                "gauge",
+                "Most bytes ever queued toward one family.",
+                self.queued_bytes_max,
+            ),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in rows {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
         }
         out
     }
@@ -125,7 +185,10 @@ pub async fn metrics(
     use axum::response::IntoResponse;
     match &state.families.media {
         Some(m) => (
-            [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
             m.socket.stats().snapshot().prometheus(),
         )
             .into_response(),
