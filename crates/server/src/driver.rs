@@ -114,13 +114,9 @@ pub enum FamilyMsg {
     },
     /// A REST query.
     Query(Query),
-    /// A media datagram for this family.
-    Datagram {
-        /// Sender.
-        source: std::net::SocketAddr,
-        /// The datagram.
-        contents: Vec<u8>,
-    },
+    /// The media datagrams of one read batch for this family (one wake-up for all of them);
+    /// their bytes count against the family's bound until the task takes them.
+    Datagrams(crate::udp::DatagramBatch),
     /// The room was deleted.
     End,
 }
@@ -128,8 +124,8 @@ pub enum FamilyMsg {
 /// What a family task needs of the media plane: the shared socket and the demux table.
 #[derive(Clone)]
 pub struct MediaShell {
-    /// The media socket.
-    pub socket: Arc<tokio::net::UdpSocket>,
+    /// The media socket (batched I/O and its counters).
+    pub socket: Arc<crate::udp::MediaSocket>,
     /// Its local address.
     pub local: std::net::SocketAddr,
     /// The ICE host candidate given to clients.
@@ -276,7 +272,7 @@ async fn run_family(
             local: m.local,
         });
     config.resume_grace = families.resume_grace;
-    let media = families.media.clone();
+    let mut media = families.media.clone().map(FamilyMedia::new);
     let mut family = match restore {
         Some(snapshot) => {
             let now_ms = crate::util::unix_now_ms();
@@ -335,9 +331,20 @@ async fn run_family(
                     }
                     FamilyMsg::Query(Query::Users(reply)) => { let _ = reply.send(family.users()); }
                     FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
-                    FamilyMsg::Datagram { source, contents } => {
+                    FamilyMsg::Datagrams(batch) => {
                         if let Some(m) = &media {
-                            family.handle_input(Input::Receive { now, source, destination: m.local, contents });
+                            m.inflight.release(batch.reserved);
+                            // Every datagram of the batch goes in before one drain: the core
+                            // queues outputs in order, so the drain below acts on all of them
+                            // and sends their transmits together.
+                            for d in batch.datagrams {
+                                family.handle_input(Input::Receive {
+                                    now,
+                                    source: d.source,
+                                    destination: m.shell.local,
+                                    contents: d.contents,
+                                });
+                            }
                         }
                     }
                     FamilyMsg::End => family.handle_input(Input::End { now }),
@@ -347,7 +354,11 @@ async fn run_family(
                 family.handle_input(Input::Timeout(Instant::now().into_std()));
             }
         }
-        deadline = drain(&mut family, &mut conns, media.as_ref(), &signer);
+        deadline = drain(&mut family, &mut conns, media.as_mut(), &signer);
+        if let Some(m) = &mut media {
+            // One batched send per wake-up (sendmmsg, GSO where possible).
+            m.tx.flush(&m.shell.socket);
+        }
         if family.is_idle() {
             let mut map = families.lock();
             if rx.is_empty() {
@@ -386,7 +397,6 @@ async fn run_family(
     info!("family ended");
 }
 
-/// Acts on every output of the family; returns the next deadline.
 /// Mints the resume credential put into each `roomConnected`.
 struct ResumeSigner {
     secret: Vec<u8>,
@@ -394,10 +404,32 @@ struct ResumeSigner {
     app_id: String,
 }
 
+/// A family task's part of the media plane: the shared socket, its bound of datagram bytes
+/// queued toward it, and the transmits of the current wake-up.
+struct FamilyMedia {
+    shell: MediaShell,
+    /// Bytes of datagrams read for this family and not taken yet (the reader's bound).
+    inflight: Arc<crate::udp::Inflight>,
+    /// Transmits collected by `drain`, sent together by `TxBatch::flush`.
+    tx: crate::udp::TxBatch,
+}
+
+impl FamilyMedia {
+    fn new(shell: MediaShell) -> FamilyMedia {
+        FamilyMedia {
+            shell,
+            inflight: Arc::default(),
+            tx: crate::udp::TxBatch::default(),
+        }
+    }
+}
+
+/// Acts on every output of the family; returns the next deadline. Transmits are collected in
+/// `media.tx` (flushed by the caller once per wake-up, or here when the batch is large).
 fn drain(
     family: &mut Family,
     conns: &mut HashMap<ClientId, ConnTx>,
-    media: Option<&MediaShell>,
+    mut media: Option<&mut FamilyMedia>,
     signer: &ResumeSigner,
 ) -> Instant {
     let room = &signer.room_id;
@@ -427,19 +459,25 @@ fn drain(
                 contents,
                 ..
             } => {
-                if let Some(m) = media {
-                    // UDP: a full socket buffer drops the datagram, as the network would.
-                    let _ = m.socket.try_send_to(&contents, destination);
+                if let Some(m) = media.as_deref_mut() {
+                    // UDP: a full socket buffer drops the datagram (counted), as the network
+                    // would; the send never waits.
+                    m.tx.push(destination, contents);
+                    if m.tx.len() >= crate::udp::batch::TX_FLUSH_AT {
+                        m.tx.flush(&m.shell.socket);
+                    }
                 }
             }
             Output::IceBound { ufrag, .. } => {
-                if let Some(m) = media {
-                    m.demux.bind(ufrag, room.clone());
+                if let Some(m) = media.as_deref() {
+                    m.shell
+                        .demux
+                        .bind(ufrag, room.clone(), Arc::clone(&m.inflight));
                 }
             }
             Output::IceUnbound { ufrag } => {
-                if let Some(m) = media {
-                    m.demux.unbind(&ufrag);
+                if let Some(m) = media.as_deref() {
+                    m.shell.demux.unbind(&ufrag);
                 }
             }
             Output::Route(route) => {

@@ -237,6 +237,8 @@ pub async fn bind_media(config: &Config) -> anyhow::Result<Option<driver::MediaS
     let socket = tokio::net::UdpSocket::bind(addr)
         .await
         .with_context(|| format!("binding UDP {addr}"))?;
+    // Larger kernel buffers, GRO, GSO and drop counting where the kernel has them.
+    let socket = udp::MediaSocket::new(socket);
     let local = socket.local_addr()?;
     let ip = match config.advertise_ip {
         Some(ip) => ip,

@@ -30,6 +30,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let web = state.config.web_root.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(crate::udp::stats::metrics))
         .route("/v1/signal", get(signal))
         .route("/v1/rooms", post(rooms::create).get(rooms::list))
         .route("/v1/rooms/{room_id}", get(rooms::get).delete(rooms::delete))
