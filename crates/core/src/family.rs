@@ -534,7 +534,7 @@ impl Family {
         };
         let info = user_info(&c);
         self.clients.insert(client.clone(), c);
-        self.presence.set_version(&client, version);
+        self.presence.connected(&client, version);
         let connected = RoomConnected {
             result: 0,
             version,
@@ -588,7 +588,7 @@ impl Family {
         // Also accepted while still attached: the server may learn of the drop after the
         // client did (the shell has already replaced the old connection).
         c.detached_at = None;
-        self.presence.set_version(&client, version);
+        self.presence.connected(&client, version);
         let invitations = self
             .breakouts
             .iter()

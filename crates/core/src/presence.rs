@@ -34,11 +34,16 @@ pub(crate) struct Presence {
     changed: Vec<ClientId>,
     /// Clients who left the family during this input; emptied by [`Family::flush_presence`].
     left: Vec<ClientId>,
+    /// Clients answered with `roomConnected` during this input (connect, resume): that answer
+    /// already holds everyone's state after the input, so they get no batch for it.
+    fresh: Vec<ClientId>,
 }
 
 impl Presence {
-    /// Records the version a client negotiated (at connect and at resume).
-    pub(crate) fn set_version(&mut self, client: &ClientId, version: u32) {
+    /// Records the version a client negotiated at connect or resume, where it is answered
+    /// with `roomConnected` (so it needs no batch for this input).
+    pub(crate) fn connected(&mut self, client: &ClientId, version: u32) {
+        self.fresh.push(client.clone());
         if ProtocolVersion(version).supports_users_updated() {
             self.batched.insert(client.clone());
         } else {
@@ -85,8 +90,10 @@ impl Family {
     /// End of an input: one `usersUpdated` to every batched client, if any presence changed.
     pub(crate) fn flush_presence(&mut self) {
         if self.presence.changed.is_empty() && self.presence.left.is_empty() {
+            self.presence.fresh.clear();
             return;
         }
+        let fresh = std::mem::take(&mut self.presence.fresh);
         let changed = std::mem::take(&mut self.presence.changed);
         let left = std::mem::take(&mut self.presence.left);
         let mut users: Vec<(u64, alcove_proto::signal::UserInfo)> = changed
@@ -106,7 +113,7 @@ impl Family {
         let mut to: Vec<(u64, ClientId)> = self
             .clients
             .values()
-            .filter(|c| self.presence.batched.contains(&c.id))
+            .filter(|c| self.presence.batched.contains(&c.id) && !fresh.contains(&c.id))
             .map(|c| (c.seq, c.id.clone()))
             .collect();
         to.sort();
