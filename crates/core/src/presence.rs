@@ -29,9 +29,9 @@ pub(crate) struct Presence {
     /// when the client leaves. A client restored after a restart is not in it until it resumes
     /// (frames to a detached client are discarded by the shell anyway).
     batched: BTreeSet<ClientId>,
-    /// Clients whose presence changed during this input, in the order of their first change;
-    /// emptied by [`Family::flush_presence`].
-    changed: Vec<ClientId>,
+    /// Clients whose presence changed during this input (sent in connection order); emptied
+    /// by [`Family::flush_presence`].
+    changed: BTreeSet<ClientId>,
     /// Clients who left the family during this input; emptied by [`Family::flush_presence`].
     left: Vec<ClientId>,
     /// Clients answered with `roomConnected` during this input (connect, resume): that answer
@@ -58,7 +58,7 @@ impl Family {
     pub(crate) fn broadcast_presence(&mut self, subject: &ClientId, msg: ServerMessage) {
         match &msg {
             ServerMessage::UserDisconnected(_) => {
-                self.presence.changed.retain(|c| c != subject);
+                self.presence.changed.remove(subject);
                 self.presence.batched.remove(subject);
                 if !self.presence.left.contains(subject) {
                     self.presence.left.push(subject.clone());
@@ -66,7 +66,7 @@ impl Family {
             }
             _ => {
                 if !self.presence.changed.contains(subject) {
-                    self.presence.changed.push(subject.clone());
+                    self.presence.changed.insert(subject.clone());
                 }
             }
         }
