@@ -13,11 +13,14 @@
  * this SDK's tests, so a wire change shows up here.
  */
 
-/** The newest protocol version this SDK speaks (`connect.versions`). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The newest protocol version this SDK speaks (`connect.versions`). Version 2 batches presence
+ * into one `usersUpdated` per family step; the SDK turns it back into the per-user events.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Every protocol version this SDK speaks, newest last. */
-export const SUPPORTED_VERSIONS = Object.freeze([1]);
+export const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
 
 // ---------------------------------------------------------------------------------------------
 // Types shared with the rest of the SDK (JSDoc only).
@@ -153,6 +156,7 @@ export const SERVER_FIELDS = Object.freeze({
   userMoved: ['clientId', 'location'],
   userPaused: ['clientId', 'paused'],
   userMuted: ['clientId', 'muted'],
+  usersUpdated: ['users', 'left'],
   roomDisconnected: ['result', 'msg'],
   sdpAnswer: ['result', 'msg'],
   ackStartShare: ['result', 'msg'],

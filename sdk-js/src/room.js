@@ -484,12 +484,59 @@ export class Room extends Emitter {
    * @private
    */
   _onFrame(frame, request) {
+    if (frame.type === 'usersUpdated') {
+      this._onUsersUpdated(frame);
+      return;
+    }
     const changed = this._apply(frame, request);
     this.emit(frame.type, frame);
     const handle = this._handleFor(frame);
     if (handle) handle.emit(frame.type, frame);
     this.emit('frame', frame);
     if (changed) this.emit('statechange', frame);
+  }
+
+  /**
+   * Protocol 2's batched presence (`usersUpdated`: the latest state of every user whose
+   * presence changed in one family step, and who left). It is applied as the per-user frames a
+   * version-1 server sends (`userConnected`, `userMoved`, `userPaused`, `userMuted`,
+   * `userDisconnected`), built from the difference with the user list, so an app sees the
+   * same events and the same list whichever version the server speaks. This client's own entry
+   * updates its list entry without an event (version 1 never told a client about itself).
+   * The batch itself is then emitted as `usersUpdated`.
+   * @param {ServerFrame} f
+   * @private
+   */
+  _onUsersUpdated(f) {
+    const users = Array.isArray(f.users) ? f.users : [];
+    const left = Array.isArray(f.left) ? f.left : [];
+    for (const u of /** @type {UserInfo[]} */ (users)) {
+      const before = this.users.get(u.clientId);
+      if (u.clientId === this.clientId) {
+        this.users.set(u.clientId, structuredClone(u));
+        continue;
+      }
+      if (!before) {
+        this._onFrame({ type: 'userConnected', ...structuredClone(u) }, null);
+        continue;
+      }
+      if (breakoutOf(before.location) !== breakoutOf(u.location)) {
+        this._onFrame({ type: 'userMoved', clientId: u.clientId, location: structuredClone(u.location) }, null);
+      }
+      if (before.paused !== u.paused) {
+        this._onFrame({ type: 'userPaused', clientId: u.clientId, paused: u.paused }, null);
+      }
+      if (before.muted.audio !== u.muted.audio || before.muted.video !== u.muted.video) {
+        this._onFrame({ type: 'userMuted', clientId: u.clientId, muted: { ...u.muted } }, null);
+      }
+      // Anything else (name, data) is taken as it is.
+      this.users.set(u.clientId, structuredClone(u));
+    }
+    for (const clientId of /** @type {string[]} */ (left)) {
+      const before = this.users.get(clientId);
+      if (before) this._onFrame({ type: 'userDisconnected', clientId, name: before.name }, null);
+    }
+    this.emit('usersUpdated', f);
   }
 
   /**

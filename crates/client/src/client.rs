@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::events::Events;
 use crate::session::{ClientSession, SessionEvent};
 use alcove_proto::ids::{ClientId, RequestId};
-use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame};
+use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame, UserInfo};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::fmt;
@@ -190,6 +190,8 @@ enum Command {
         msg: ClientMessage,
         reply: oneshot::Sender<Result<ServerFrame, Error>>,
     },
+    /// Answer with the session's user list.
+    Users(oneshot::Sender<Vec<UserInfo>>),
     /// Close the connection.
     Close,
     /// Drop the transport without a closing handshake (a simulated network failure).
@@ -348,6 +350,9 @@ where
                         tracing::debug!(error = %e, "write failed");
                         break Ended::Lost;
                     }
+                }
+                Some(Command::Users(reply)) => {
+                    let _ = reply.send(session.users().users().to_vec());
                 }
                 // `None`: every Room handle was dropped; nobody can send requests any more.
                 Some(Command::Close) | None => {
@@ -540,6 +545,21 @@ impl Room {
         }
     }
 
+    /// Who is in the family now, in connection order, as this connection has heard: the
+    /// `roomConnected` list with every presence notification received since applied
+    /// (`userConnected` … `userMuted` from a version-1 server, `usersUpdated` from version 2).
+    /// Answered by the connection task after the frames it already read; while the SDK is
+    /// resuming after a drop, the answer waits for the resume. [`Error::Closed`] once the
+    /// connection ended.
+    pub async fn users(&self) -> Result<Vec<UserInfo>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .cmds
+            .send(Command::Users(reply))
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)
+    }
+
     /// Where the connection stands now; `changed()` on a clone wakes on every change
     /// (reconnecting, reconnected, closed).
     pub fn connection_state(&self) -> watch::Receiver<ConnectionState> {
@@ -642,7 +662,7 @@ mod tests {
         let hello = recv_json(ws).await;
         assert_eq!(
             hello,
-            json!({"type":"connect","id":0,"token":"tok","versions":[1]})
+            json!({"type":"connect","id":0,"token":"tok","versions":[1,2]})
         );
         send(ws, room_connected()).await;
     }

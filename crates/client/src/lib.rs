@@ -59,6 +59,7 @@ mod events;
 pub mod media;
 mod rest;
 pub mod session;
+mod users;
 
 /// The wire protocol crate (`alcove-proto`): message, REST body and id types.
 pub use alcove_proto as proto;
@@ -69,3 +70,4 @@ pub use error::Error;
 pub use events::Events;
 pub use rest::{signal_url, RestClient, RestError};
 pub use session::{ClientSession, SessionEvent};
+pub use users::UserList;

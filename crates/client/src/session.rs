@@ -17,11 +17,12 @@
 //! Timeouts are the caller's business: the session never gives up on a request by itself.
 
 use crate::error::{check_result, Error};
+use crate::users::UserList;
 use alcove_proto::ids::{ClientId, RequestId};
 use alcove_proto::signal::{
     ClientFrame, ClientMessage, Connect, RoomConnected, ServerFrame, ServerMessage,
 };
-use alcove_proto::version::PROTOCOL_VERSION;
+use alcove_proto::version::ProtocolVersion;
 use std::collections::{BTreeMap, VecDeque};
 
 /// The request id of the `connect` frame; later requests count up from 1.
@@ -83,6 +84,9 @@ pub struct ClientSession {
     transmit: VecDeque<ClientFrame>,
     /// Events for the driver, oldest first.
     events: VecDeque<SessionEvent>,
+    /// Who is in the family: set from `roomConnected`, then kept up to date by every presence
+    /// notification (version 1's per-user frames or version 2's `usersUpdated`).
+    users: UserList,
 }
 
 impl ClientSession {
@@ -91,7 +95,7 @@ impl ClientSession {
         Self::with_connect(Connect {
             token: token.to_owned(),
             resume: None,
-            versions: vec![PROTOCOL_VERSION],
+            versions: ProtocolVersion::supported(),
         })
     }
 
@@ -100,7 +104,7 @@ impl ClientSession {
         Self::with_connect(Connect {
             token: String::new(),
             resume: Some(resume_token.to_owned()),
-            versions: vec![PROTOCOL_VERSION],
+            versions: ProtocolVersion::supported(),
         })
     }
 
@@ -115,6 +119,7 @@ impl ClientSession {
             outstanding: BTreeMap::new(),
             transmit: VecDeque::from([connect]),
             events: VecDeque::new(),
+            users: UserList::default(),
         }
     }
 
@@ -124,6 +129,11 @@ impl ClientSession {
             State::Connected(id) => Some(id),
             _ => None,
         }
+    }
+
+    /// The family's users as this connection last heard (empty before `roomConnected`).
+    pub fn users(&self) -> &UserList {
+        &self.users
     }
 
     /// True once `roomConnected` arrived and until the connection ends.
@@ -203,6 +213,7 @@ impl ClientSession {
     /// Takes in one decoded frame from the server.
     pub fn handle_frame(&mut self, frame: ServerFrame) {
         let Some(id) = frame.id else {
+            self.users.apply(&frame.msg);
             self.events.push_back(SessionEvent::Notification(frame));
             return;
         };
@@ -233,6 +244,7 @@ impl ClientSession {
         match check_result(msg) {
             Ok(ServerMessage::RoomConnected(connected)) => {
                 self.state = State::Connected(connected.client_id.clone());
+                self.users = UserList::new(connected.users.clone());
                 self.events
                     .push_back(SessionEvent::Connected(Box::new(connected)));
             }
@@ -305,7 +317,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"type":"connect","id":0,"token":"tok-123","versions":[1]})
+            serde_json::json!({"type":"connect","id":0,"token":"tok-123","versions":[1,2]})
         );
         assert_eq!(s.poll_transmit(), None);
     }

@@ -490,7 +490,7 @@ impl Family {
         for m in earlier {
             self.send(&m, None, ServerMessage::UserJoinedBreakoutRoom(n.clone()));
         }
-        self.broadcast(
+        self.broadcast_presence(
             client,
             ServerMessage::UserMoved(UserMoved {
                 client_id: client.clone(),
@@ -562,7 +562,7 @@ impl Family {
             client_id: client.clone(),
             paused: c.paused,
         };
-        self.broadcast(client, ServerMessage::UserPaused(n));
+        self.broadcast_presence(client, ServerMessage::UserPaused(n));
         self.route(client);
     }
 
@@ -607,7 +607,7 @@ impl Family {
             client_id: client.clone(),
             muted: c.muted,
         };
-        self.broadcast(client, ServerMessage::UserMuted(n));
+        self.broadcast_presence(client, ServerMessage::UserMuted(n));
         self.route(client);
     }
 
@@ -688,7 +688,7 @@ impl Family {
         };
         c.location = Location::Parent;
         let was_paused = std::mem::replace(&mut c.paused, false);
-        self.broadcast(
+        self.broadcast_presence(
             client,
             ServerMessage::UserMoved(UserMoved {
                 client_id: client.clone(),
@@ -784,7 +784,7 @@ impl Family {
         c.location = Location::Parent;
         let was_paused = std::mem::replace(&mut c.paused, false);
         let was_muted = std::mem::take(&mut c.muted);
-        self.broadcast(
+        self.broadcast_presence(
             client,
             ServerMessage::UserMoved(UserMoved {
                 client_id: client.clone(),
@@ -796,14 +796,14 @@ impl Family {
                 client_id: client.clone(),
                 paused: false,
             };
-            self.broadcast(client, ServerMessage::UserPaused(n));
+            self.broadcast_presence(client, ServerMessage::UserPaused(n));
         }
         if was_muted != Muted::default() {
             let n = UserMuted {
                 client_id: client.clone(),
                 muted: Muted::default(),
             };
-            self.broadcast(client, ServerMessage::UserMuted(n));
+            self.broadcast_presence(client, ServerMessage::UserMuted(n));
         }
         self.route(client);
     }

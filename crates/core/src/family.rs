@@ -125,6 +125,8 @@ pub struct Family {
     state_version: u64,
     /// Peer connections, slots, sharing.
     pub(crate) media: crate::media::MediaState,
+    /// Who gets batched presence, and whose presence changed during the current input.
+    pub(crate) presence: crate::presence::Presence,
     /// The latest time seen (creation time, then every input's `now`).
     last_now: Instant,
     /// Set once the parent ended; every later input is ignored.
@@ -146,6 +148,7 @@ impl Family {
             next_seq: 0,
             outputs: VecDeque::new(),
             media: crate::media::MediaState::new(config.media),
+            presence: crate::presence::Presence::default(),
             state_version: 0,
             last_now: now,
             ended: false,
@@ -228,6 +231,8 @@ impl Family {
                 now
             }
         };
+        // Presence batched for this input goes out after everything the input caused.
+        self.flush_presence();
         self.media_after_input(now);
         if changes_state
             || self.clients.len() != clients_before
@@ -424,20 +429,6 @@ impl Family {
         }
     }
 
-    /// Sends `msg` to every connected client except `except`.
-    pub(crate) fn broadcast(&mut self, except: &ClientId, msg: ServerMessage) {
-        let mut to: Vec<(u64, ClientId)> = self
-            .clients
-            .values()
-            .filter(|c| &c.id != except)
-            .map(|c| (c.seq, c.id.clone()))
-            .collect();
-        to.sort();
-        for (_, c) in to {
-            self.send(&c, None, msg.clone());
-        }
-    }
-
     /// Connected moderators, in connection order.
     pub(crate) fn moderators(&self) -> Vec<ClientId> {
         let mut v: Vec<(u64, ClientId)> = self
@@ -543,6 +534,7 @@ impl Family {
         };
         let info = user_info(&c);
         self.clients.insert(client.clone(), c);
+        self.presence.connected(&client, version);
         let connected = RoomConnected {
             result: 0,
             version,
@@ -560,7 +552,7 @@ impl Family {
             resume_token: None,
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
-        self.broadcast(&client, ServerMessage::UserConnected(info));
+        self.broadcast_presence(&client, ServerMessage::UserConnected(info));
         self.route(&client);
     }
 
@@ -596,6 +588,7 @@ impl Family {
         // Also accepted while still attached: the server may learn of the drop after the
         // client did (the shell has already replaced the old connection).
         c.detached_at = None;
+        self.presence.connected(&client, version);
         let invitations = self
             .breakouts
             .iter()
@@ -648,7 +641,7 @@ impl Family {
             b.invitations.retain(|i| i != &client);
         }
         self.clients.remove(&client);
-        self.broadcast(&client, ServerMessage::UserDisconnected(user));
+        self.broadcast_presence(&client, ServerMessage::UserDisconnected(user));
         self.route(&client);
         self.destroy_emptied();
     }

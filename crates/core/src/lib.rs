@@ -49,6 +49,7 @@ mod breakout;
 mod family;
 mod io;
 pub mod media;
+mod presence;
 mod rng;
 mod snapshot;
 

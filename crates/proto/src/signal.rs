@@ -163,8 +163,10 @@ pub struct Connect {
     pub versions: Vec<u32>,
 }
 
+/// A `connect` without `versions` comes from a client written before the list existed: it
+/// speaks version 1 (not the newest, which it may not understand).
 fn default_versions() -> Vec<u32> {
-    vec![crate::version::PROTOCOL_VERSION]
+    vec![1]
 }
 
 /// A frame from the server: an acknowledgement (with the request's `id`) or a notification.
@@ -265,6 +267,11 @@ pub enum ServerMessage {
     /// Presence: a user's parent mute state changed.
     #[serde(rename = "userMuted")]
     UserMuted(UserMuted),
+    /// Presence, batched (protocol version 2): the latest state of every user whose presence
+    /// changed in one family step, and who left. Replaces the five presence frames above for
+    /// clients that negotiated it. Shared, not copied, between its recipients.
+    #[serde(rename = "usersUpdated")]
+    UsersUpdated(std::sync::Arc<UsersUpdated>),
     /// The connection to the room ends (room deleted, server shutdown); sent before closing.
     #[serde(rename = "roomDisconnected")]
     RoomDisconnected(Status),
@@ -333,6 +340,7 @@ impl ServerMessage {
             ServerMessage::UserMoved(_) => "userMoved",
             ServerMessage::UserPaused(_) => "userPaused",
             ServerMessage::UserMuted(_) => "userMuted",
+            ServerMessage::UsersUpdated(_) => "usersUpdated",
             ServerMessage::RoomDisconnected(_) => "roomDisconnected",
             ServerMessage::SdpAnswer(_) => "sdpAnswer",
             ServerMessage::AckStartShare(_) => "ackStartShare",

@@ -1,8 +1,13 @@
 //! The protocol version. The client's `connect` lists the versions it speaks and the server
 //! answers with the one it chose; capability checks are named predicates, never `v > n`.
+//!
+//! * **1**: the first version.
+//! * **2**: presence is batched: one `usersUpdated` per family step replaces `userConnected`,
+//!   `userDisconnected`, `userMoved`, `userPaused` and `userMuted`
+//!   ([`ProtocolVersion::supports_users_updated`]). Everything else is as in version 1.
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The oldest protocol version this build still speaks.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -14,6 +19,11 @@ pub struct ProtocolVersion(pub u32);
 impl ProtocolVersion {
     /// The current version.
     pub const CURRENT: ProtocolVersion = ProtocolVersion(PROTOCOL_VERSION);
+
+    /// Every version this build speaks, oldest first (what a client offers in `connect`).
+    pub fn supported() -> Vec<u32> {
+        (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).collect()
+    }
 
     /// Picks the newest version both sides speak, from the versions a client offered.
     pub fn negotiate(offered: &[u32]) -> Option<ProtocolVersion> {
@@ -33,5 +43,34 @@ impl ProtocolVersion {
     /// `createAndInviteBreakoutRoom` reports `invitations` and `unassigned` in its ack.
     pub fn supports_assignment_report(self) -> bool {
         self.0 >= 1
+    }
+
+    /// Presence comes batched: one `usersUpdated` per family step (latest state of every user
+    /// whose presence changed, and who left) instead of `userConnected`, `userDisconnected`,
+    /// `userMoved`, `userPaused` and `userMuted` (version 2 on).
+    pub fn supports_users_updated(self) -> bool {
+        self.0 >= 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_picks_the_newest_shared_version() {
+        assert_eq!(ProtocolVersion::negotiate(&[1]), Some(ProtocolVersion(1)));
+        assert_eq!(
+            ProtocolVersion::negotiate(&[1, 2]),
+            Some(ProtocolVersion(2))
+        );
+        assert_eq!(
+            ProtocolVersion::negotiate(&[2, 9]),
+            Some(ProtocolVersion(2))
+        );
+        assert_eq!(ProtocolVersion::negotiate(&[9]), None);
+        assert!(!ProtocolVersion(1).supports_users_updated());
+        assert!(ProtocolVersion(2).supports_users_updated());
+        assert_eq!(ProtocolVersion::supported(), vec![1, 2]);
     }
 }

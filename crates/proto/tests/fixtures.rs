@@ -97,6 +97,7 @@ const SERVER_TYPES: &[&str] = &[
     "userMoved",
     "userPaused",
     "userMuted",
+    "usersUpdated",
     "roomDisconnected",
     "sdpAnswer",
     "ackStartShare",
@@ -611,7 +612,7 @@ fn the_connect_fixture_is_the_documented_first_frame() {
     assert_eq!(connect.json["id"], Value::from(0));
     assert_eq!(
         connect.json["versions"],
-        serde_json::json!([alcove_proto::version::PROTOCOL_VERSION])
+        serde_json::json!(alcove_proto::version::ProtocolVersion::supported())
     );
     let token = connect.json["token"].as_str().expect("a token");
     assert!(token.starts_with("v1.") && token.split('.').count() == 3);

@@ -15,8 +15,12 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Create a development app on first start and print its credentials.
     pub dev_app: bool,
-    /// Capacity of each connection's outbound queue; a client that lets it fill is dropped.
-    pub outbound_queue: usize,
+    /// Bytes a connection's outbound queue may hold once its pending presence is collapsed to
+    /// the latest state; a client that lets it fill beyond that is dropped.
+    pub outbound_bytes: usize,
+    /// How long a connection's outbound queue may stay non-empty without its writer finishing
+    /// a send; a client that reads nothing for that long is dropped.
+    pub outbound_stall: Duration,
     /// UDP address of the media socket (ICE, DTLS, SRTP); `None` disables media.
     pub udp_listen: Option<SocketAddr>,
     /// IP given to clients in the ICE host candidate (default: the UDP bind IP; required when
@@ -46,7 +50,8 @@ impl Config {
             data_dir,
             token_ttl: Duration::from_secs(15 * 60),
             dev_app: true,
-            outbound_queue: 1024,
+            outbound_bytes: 8 << 20,
+            outbound_stall: Duration::from_secs(30),
             udp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7881))),
             advertise_ip: None,
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),

@@ -12,9 +12,12 @@
 //! is deleted). Every mutation of family state happens inside its task, in input order, so an
 //! operation is atomic with respect to every other operation on the same family.
 
+use crate::outbound::{Batch, Refused};
 use alcove_core::{CloseReason, Family, FamilyConfig, FamilySnapshot, Input, NewClient, Output};
 use alcove_proto::api::{Room, RoomSettings};
-use alcove_proto::signal::{BreakoutRoomInfo, ClientMessage, ServerFrame, ServerMessage, UserInfo};
+use alcove_proto::signal::{
+    BreakoutRoomInfo, ClientMessage, ServerFrame, ServerMessage, UserInfo, UsersUpdated,
+};
 use alcove_proto::{ClientId, RequestId, RoomId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,20 +30,24 @@ use tracing::{debug, info, info_span, trace, warn, Instrument};
 pub enum Outbound {
     /// Send this text frame.
     Frame(String),
+    /// Send this presence batch (`usersUpdated`); merged with the batches still waiting right
+    /// before it (see `outbound.rs`).
+    Presence(Arc<crate::outbound::Batch>),
     /// Close the connection (after the frames queued before).
     Close(CloseReason),
     /// Close with an explicit WebSocket close code (e.g. 1009 for an oversize message).
     CloseCode(u16, &'static str),
 }
 
-/// A connection as seen from its family: its bounded outbound queue and a kill switch.
+/// A connection as seen from its family: its outbound queue (bounded in bytes, presence
+/// collapsing) and a kill switch.
 #[derive(Debug, Clone)]
 pub struct ConnTx {
     /// Unique per connection: a resumed client's old connection must not detach the new one.
     pub id: u64,
     /// Frames to write, in order.
-    pub tx: mpsc::Sender<Outbound>,
-    /// Set to true to drop the connection at once (its queue overflowed).
+    pub tx: crate::outbound::OutboundTx,
+    /// Set to true to drop the connection at once (it does not read).
     pub kill: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -433,7 +440,10 @@ fn drain(
     signer: &ResumeSigner,
 ) -> Instant {
     let room = &signer.room_id;
-    let mut slow: Vec<ClientId> = Vec::new();
+    let mut slow: Vec<(ClientId, Refused)> = Vec::new();
+    // The last presence batch and its encoding: the core sends the same batch to every
+    // recipient in a row, so it is encoded once per family step.
+    let mut batch: Option<(Arc<UsersUpdated>, Arc<Batch>)> = None;
     loop {
         match family.poll_output() {
             Output::Send { to, mut frame } => {
@@ -447,11 +457,11 @@ fn drain(
                         rc.resume_token = Some(crate::token::sign_resume(&signer.secret, &claims));
                     }
                 }
-                deliver(conns, &mut slow, &to, &frame)
+                deliver(conns, &mut slow, &mut batch, &to, &frame)
             }
             Output::Close { client, reason } => {
                 if let Some(conn) = conns.remove(&client) {
-                    let _ = conn.tx.try_send(Outbound::Close(reason));
+                    let _ = conn.tx.push(Outbound::Close(reason));
                 }
             }
             Output::Transmit {
@@ -492,8 +502,8 @@ fn drain(
                 if slow.is_empty() {
                     return Instant::now() + wait;
                 }
-                for client in slow.drain(..) {
-                    warn!(client = %client, "outbound queue full: dropping slow client");
+                for (client, why) in slow.drain(..) {
+                    warn!(client = %client, ?why, "client does not read: dropping it");
                     if let Some(conn) = conns.remove(&client) {
                         let _ = conn.kill.send(true);
                     }
@@ -504,15 +514,38 @@ fn drain(
     }
 }
 
+/// Queues one frame for its connection. Presence batches are encoded once and shared; a
+/// connection that refuses the frame (over its byte bound with nothing left to collapse, or no
+/// progress for the stall time) is marked to be dropped.
 fn deliver(
     conns: &HashMap<ClientId, ConnTx>,
-    slow: &mut Vec<ClientId>,
+    slow: &mut Vec<(ClientId, Refused)>,
+    batch: &mut Option<(Arc<UsersUpdated>, Arc<Batch>)>,
     to: &ClientId,
     frame: &ServerFrame,
 ) {
     let Some(conn) = conns.get(to) else { return };
     debug!(to = %to, kind = frame.msg.type_name(), "send");
-    if conn.tx.try_send(Outbound::Frame(frame.encode())).is_err() && !slow.contains(to) {
-        slow.push(to.clone());
+    let out = match &frame.msg {
+        ServerMessage::UsersUpdated(update) => {
+            let encoded = match batch {
+                Some((u, b)) if Arc::ptr_eq(u, update) => Arc::clone(b),
+                _ => {
+                    let b = Arc::new(Batch::new(update));
+                    *batch = Some((Arc::clone(update), Arc::clone(&b)));
+                    b
+                }
+            };
+            Outbound::Presence(encoded)
+        }
+        _ => Outbound::Frame(frame.encode()),
+    };
+    match conn.tx.push(out) {
+        Ok(()) | Err(Refused::Closed) => {}
+        Err(why) => {
+            if !slow.iter().any(|(c, _)| c == to) {
+                slow.push((to.clone(), why));
+            }
+        }
     }
 }

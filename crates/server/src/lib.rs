@@ -16,6 +16,7 @@ pub mod config;
 pub mod driver;
 pub mod http;
 pub mod limit;
+pub mod outbound;
 pub mod store;
 pub mod token;
 pub mod udp;

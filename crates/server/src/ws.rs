@@ -7,6 +7,7 @@
 
 use crate::driver::{ConnTx, FamilyMsg, Outbound};
 use crate::limit::{RequestLimiter, Verdict};
+use crate::outbound::{Limits, Next, OutboundRx, OutboundTx};
 use crate::AppState;
 use alcove_core::{CloseReason, NewClient};
 use alcove_proto::signal::{
@@ -19,7 +20,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tracing::{debug, info, info_span, trace, Instrument};
 
 /// How long a new connection may take to send `connect`.
@@ -48,7 +49,10 @@ where
     E: std::fmt::Display,
 {
     let (sink, mut stream) = socket.split();
-    let (tx, rx) = mpsc::channel::<Outbound>(state.config.outbound_queue);
+    let (tx, rx) = crate::outbound::queue(Limits {
+        max_bytes: state.config.outbound_bytes,
+        stall: state.config.outbound_stall,
+    });
     let (kill_tx, kill_rx) = watch::channel(false);
     let conn = ConnTx {
         id: crate::driver::next_conn_id(),
@@ -100,7 +104,7 @@ where
 /// Reads until a valid `connect`; verifies the token and hands the connection to its family.
 async fn handshake<S, E>(
     stream: &mut S,
-    tx: &mpsc::Sender<Outbound>,
+    tx: &OutboundTx,
     conn: &ConnTx,
     state: &Arc<AppState>,
 ) -> Option<(ClientId, alcove_proto::RoomId)>
@@ -114,19 +118,17 @@ where
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => {
                 debug!("handshake read error: {e}");
-                let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
             }
             Ok(None) => return None,
             Err(_) => {
-                let _ = tx
-                    .send(error(
-                        None,
-                        ErrorCode::NotConnected,
-                        "no connect within 10 s",
-                    ))
-                    .await;
-                let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                let _ = tx.push(error(
+                    None,
+                    ErrorCode::NotConnected,
+                    "no connect within 10 s",
+                ));
+                let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
             }
         };
@@ -135,56 +137,48 @@ where
             Message::Close(_) => return None,
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Binary(_) => {
-                let _ = tx
-                    .send(error(
-                        None,
-                        ErrorCode::MalformedFrame,
-                        "binary frames are not accepted",
-                    ))
-                    .await;
+                let _ = tx.push(error(
+                    None,
+                    ErrorCode::MalformedFrame,
+                    "binary frames are not accepted",
+                ));
                 continue;
             }
         };
         if text.len() > MAX_FRAME_BYTES {
-            let _ = tx
-                .send(error(
-                    None,
-                    ErrorCode::FrameTooLarge,
-                    format!("frame over {MAX_FRAME_BYTES} bytes"),
-                ))
-                .await;
+            let _ = tx.push(error(
+                None,
+                ErrorCode::FrameTooLarge,
+                format!("frame over {MAX_FRAME_BYTES} bytes"),
+            ));
             continue;
         }
         let ClientFrame { id, msg } = match decode_client_frame(&text) {
             Ok(f) => f,
             Err(e) => {
-                let _ = tx.send(frame(e.id, *e.reply)).await;
+                let _ = tx.push(frame(e.id, *e.reply));
                 continue;
             }
         };
         let ClientMessage::Connect(c) = msg else {
-            let _ = tx
-                .send(error(
-                    Some(id),
-                    ErrorCode::NotConnected,
-                    ErrorCode::NotConnected.message(),
-                ))
-                .await;
+            let _ = tx.push(error(
+                Some(id),
+                ErrorCode::NotConnected,
+                ErrorCode::NotConnected.message(),
+            ));
             continue;
         };
         let Some(version) = ProtocolVersion::negotiate(&c.versions) else {
-            let _ = tx
-                .send(error(
-                    Some(id),
-                    ErrorCode::UnsupportedVersion,
-                    format!(
-                        "server speaks versions {}..={}",
-                        alcove_proto::version::MIN_PROTOCOL_VERSION,
-                        alcove_proto::version::PROTOCOL_VERSION
-                    ),
-                ))
-                .await;
-            let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+            let _ = tx.push(error(
+                Some(id),
+                ErrorCode::UnsupportedVersion,
+                format!(
+                    "server speaks versions {}..={}",
+                    alcove_proto::version::MIN_PROTOCOL_VERSION,
+                    alcove_proto::version::PROTOCOL_VERSION
+                ),
+            ));
+            let _ = tx.push(Outbound::Close(CloseReason::Refused));
             return None;
         };
         if let Some(resume) = &c.resume {
@@ -192,8 +186,8 @@ where
                 Ok(ok) => ok,
                 Err(code) => {
                     info!(code = code.code(), "resume refused");
-                    let _ = tx.send(error(Some(id), code, code.message())).await;
-                    let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                    let _ = tx.push(error(Some(id), code, code.message()));
+                    let _ = tx.push(Outbound::Close(CloseReason::Refused));
                     return None;
                 }
             };
@@ -215,8 +209,8 @@ where
             Ok(ok) => ok,
             Err(code) => {
                 info!(code = code.code(), "connect refused");
-                let _ = tx.send(error(Some(id), code, code.message())).await;
-                let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+                let _ = tx.push(error(Some(id), code, code.message()));
+                let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
             }
         };
@@ -241,14 +235,12 @@ where
         );
         return Some((client, room_id));
     }
-    let _ = tx
-        .send(error(
-            None,
-            ErrorCode::NotConnected,
-            "too many frames before connect",
-        ))
-        .await;
-    let _ = tx.send(Outbound::Close(CloseReason::Refused)).await;
+    let _ = tx.push(error(
+        None,
+        ErrorCode::NotConnected,
+        "too many frames before connect",
+    ));
+    let _ = tx.push(Outbound::Close(CloseReason::Refused));
     None
 }
 
@@ -262,7 +254,7 @@ enum Left {
 
 async fn read_loop<S, E>(
     stream: &mut S,
-    tx: &mpsc::Sender<Outbound>,
+    tx: &OutboundTx,
     mut kill: watch::Receiver<bool>,
     client: &ClientId,
     room_id: &alcove_proto::RoomId,
@@ -300,7 +292,7 @@ where
                     }
                     Verdict::Flood => {
                         info!("request flood: closing the connection");
-                        let _ = tx.try_send(Outbound::CloseCode(1008, "too many requests"));
+                        let _ = tx.push(Outbound::CloseCode(1008, "too many requests"));
                         return Left::Leave;
                     }
                 }
@@ -330,11 +322,11 @@ where
                 debug!("read error: {e}");
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("too big") {
-                    let _ = tx.try_send(Outbound::CloseCode(1009, "message too big"));
+                    let _ = tx.push(Outbound::CloseCode(1009, "message too big"));
                     return Left::Leave;
                 }
                 // A reset or broken connection: the client may resume.
-                let _ = tx.try_send(Outbound::CloseCode(1002, "protocol error"));
+                let _ = tx.push(Outbound::CloseCode(1002, "protocol error"));
                 return Left::Dropped;
             }
         };
@@ -393,13 +385,13 @@ fn request_id(text: &str) -> Option<RequestId> {
 
 /// Queues a reply from the connection task itself; a full queue means a slow client, whose
 /// family will drop it, so the reply is simply lost with the connection.
-fn reply(tx: &mpsc::Sender<Outbound>, out: Outbound) {
-    let _ = tx.try_send(out);
+fn reply(tx: &OutboundTx, out: Outbound) {
+    let _ = tx.push(out);
 }
 
 async fn write_loop<K>(
     sink: K,
-    rx: mpsc::Receiver<Outbound>,
+    rx: OutboundRx,
     kill: watch::Receiver<bool>,
     done: Arc<watch::Sender<bool>>,
 ) where
@@ -410,35 +402,33 @@ async fn write_loop<K>(
     let _ = done.send(true);
 }
 
-async fn write_frames<K>(
-    mut sink: K,
-    mut rx: mpsc::Receiver<Outbound>,
-    mut kill: watch::Receiver<bool>,
-) where
+async fn write_frames<K>(mut sink: K, mut rx: OutboundRx, mut kill: watch::Receiver<bool>)
+where
     K: Sink<Message> + Unpin,
 {
     loop {
         let out = tokio::select! {
             o = rx.recv() => o,
             _ = kill.changed() => {
-                let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(close_frame(1008, "too slow: outbound queue full"))).await;
+                let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(close_frame(1008, "too slow: does not read"))).await;
                 return;
             }
         };
         match out {
-            Some(Outbound::Frame(text)) => {
+            Some(Next::Text(text)) => {
                 // A client that does not read blocks this send for good: the kill switch
-                // (its queue overflowed) must still end the connection.
+                // (it stopped reading) must still end the connection.
                 tokio::select! {
                     sent = sink.send(Message::Text(Utf8Bytes::from(text))) => {
                         if sent.is_err() {
                             return;
                         }
+                        rx.sent();
                     }
                     _ = kill.changed() => return,
                 }
             }
-            Some(Outbound::Close(reason)) => {
+            Some(Next::Close(reason)) => {
                 let (code, why) = match reason {
                     CloseReason::Refused => (1008, "refused"),
                     CloseReason::RoomEnded => (1000, "room ended"),
@@ -446,7 +436,7 @@ async fn write_frames<K>(
                 let _ = sink.send(close_frame(code, why)).await;
                 return;
             }
-            Some(Outbound::CloseCode(code, why)) => {
+            Some(Next::CloseCode(code, why)) => {
                 let _ = sink.send(close_frame(code, why)).await;
                 return;
             }

@@ -12,7 +12,7 @@ use alcove_proto::signal::{
     StreamInfo,
 };
 use alcove_proto::{ErrorCode, RoomId};
-use common::{breakout_notes, of_type, Peer, TestServer};
+use common::{breakout_notes, left_in, of_type, presence_of, Peer, TestServer};
 
 fn def(participants: u32, max_rooms: u32) -> RoomDefinition {
     RoomDefinition {
@@ -295,9 +295,15 @@ async fn invite_without_force_join_notifies_invitees_and_moderators_and_join_mov
             "{} sees only presence",
             p[i].name
         );
-        // Presence: A and B moved and were auto-paused.
-        assert_eq!(of_type(&notes, "userMoved").len(), 2);
-        assert_eq!(of_type(&notes, "userPaused").len(), 2);
+        // Presence (protocol 2, one usersUpdated per join): A and B moved and were
+        // auto-paused.
+        assert_eq!(of_type(&notes, "usersUpdated").len(), 2);
+        for who in [&p[2].id, &p[3].id] {
+            let seen = presence_of(&notes, who);
+            assert_eq!(seen.len(), 1);
+            assert_eq!(seen[0].location, Location::Breakout(br.clone()));
+            assert!(seen[0].paused);
+        }
     }
     let users = s.rest.users(&room).await.unwrap();
     let a = users.iter().find(|u| u.client_id == p[2].id).unwrap();
@@ -651,17 +657,25 @@ async fn pause_resume_mute_unmute_ack_and_show_in_presence() {
         .unwrap_err();
     assert_eq!(e.result(), Some(1155), "at least one flag");
     let notes = p[0].sync().await;
-    let seen: Vec<_> = notes
+    // Protocol 2: one usersUpdated per change, each with A's state after it; the refused
+    // mute changed nothing and is not news.
+    assert_eq!(of_type(&notes, "usersUpdated").len(), 3);
+    let seen: Vec<_> = presence_of(&notes, &p[1].id)
         .iter()
-        .map(|f| match &f.msg {
-            ServerMessage::UserPaused(u) => format!("paused={}", u.paused),
-            ServerMessage::UserMuted(u) => format!("muted={}/{}", u.muted.audio, u.muted.video),
-            other => other.type_name().to_owned(),
+        .map(|u| {
+            format!(
+                "paused={} muted={}/{}",
+                u.paused, u.muted.audio, u.muted.video
+            )
         })
         .collect();
     assert_eq!(
         seen,
-        vec!["paused=true", "paused=false", "muted=true/false"]
+        vec![
+            "paused=true muted=false/false",
+            "paused=false muted=false/false",
+            "paused=false muted=true/false"
+        ]
     );
     let ack = p[1]
         .room
@@ -674,7 +688,9 @@ async fn pause_resume_mute_unmute_ack_and_show_in_presence() {
     assert_eq!((ack.result, ack.msg.as_str()), (0, "Room unmuted"));
     let users = s.rest.users(&room).await.unwrap();
     assert_eq!(users[1].muted, Muted::default());
-    assert_eq!(of_type(&p[0].sync().await, "userMuted").len(), 1);
+    let notes = p[0].sync().await;
+    assert_eq!(of_type(&notes, "usersUpdated").len(), 1);
+    assert_eq!(presence_of(&notes, &p[1].id)[0].muted, Muted::default());
 }
 
 #[tokio::test]
@@ -965,7 +981,7 @@ async fn dropping_the_last_member_auto_destroys_and_deleting_the_room_ends_the_f
     p[1].room.close().await;
     let notes = p[0].sync().await;
     assert_eq!(breakout_notes(&notes), vec!["didDestroyedBreakoutRoom"]);
-    assert_eq!(of_type(&notes, "userDisconnected").len(), 1);
+    assert_eq!(left_in(&notes), vec![p[1].id.clone()]);
     // Deleting the room ends the live family: everyone gets roomDisconnected 4107.
     s.rest.delete_room(&room).await.unwrap();
     for peer in p.iter_mut().filter(|x| x.name != "A") {

@@ -132,6 +132,9 @@ pub struct WaveReport {
     pub isolation_violations: u64,
     /// ICE disconnects over all clients (a move must cause none).
     pub ice_disconnects: u32,
+    /// Moderators whose signalling connection was still open at the end (a teacher the server
+    /// dropped, e.g. as a slow reader, loses control of the class).
+    pub moderators_connected: usize,
     /// Server and load tool resources from the first connect to the end.
     pub resources: Resources,
     /// Where the ceiling of this run is, from the CPU readings.
@@ -389,8 +392,12 @@ pub async fn run(
     let resources = span.end(&probe, rss_before);
     let mut ice_disconnects = 0;
     let mut media_down = 0;
+    let mut moderators_connected = 0;
     for c in &clients {
         let s = c.summary().await;
+        if c.index < m && !s.closed {
+            moderators_connected += 1;
+        }
         ice_disconnects += s.media.ice_disconnects;
         if !s.media.connected {
             media_down += 1;
@@ -536,6 +543,7 @@ pub async fn run(
         alone,
         isolation_violations: violations,
         ice_disconnects,
+        moderators_connected,
         limits,
         resources,
         checks,
@@ -635,6 +643,10 @@ impl WaveReport {
         s.push_str(&format!(
             "  rooms {:?}, unassigned {}, alone {}\n",
             self.room_sizes, self.unassigned, self.alone
+        ));
+        s.push_str(&format!(
+            "  moderators connected at the end: {}/{}\n",
+            self.moderators_connected, c.moderators
         ));
         s.push_str(&format!(
             "  createAndInviteBreakoutRoom ack: {:.2} ms; destroyAllBreakOutSession ack: {:.2} ms\n",

@@ -164,3 +164,105 @@ pub struct UserMuted {
     /// New mute state.
     pub muted: Muted,
 }
+
+/// `usersUpdated` (protocol version 2): presence batched per family step.
+///
+/// `users` holds the latest state of every user whose presence changed (connected, moved,
+/// paused or resumed, muted or unmuted), the recipient included, in connection order; `left`
+/// the users who left the family. A client applies it to its user list: an entry replaces the
+/// user's state (or adds the user), a `left` id removes it. When several steps are merged for a
+/// client that reads slowly, the latest state wins, and a user is in at most one of the lists.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UsersUpdated {
+    /// Users whose presence changed, with their state after the step.
+    #[serde(default)]
+    pub users: Vec<UserInfo>,
+    /// Users who left the family.
+    #[serde(default)]
+    pub left: Vec<ClientId>,
+}
+
+impl UsersUpdated {
+    /// True when it tells nothing.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.left.is_empty()
+    }
+
+    /// One user's entry as it appears in `users` (JSON text), for a sender that encodes each
+    /// entry once and shares it between many recipients (see [`UsersUpdated::encode_parts`]).
+    pub fn encode_user(user: &UserInfo) -> String {
+        // Plain data with string keys: serialising cannot fail.
+        serde_json::to_string(user).unwrap_or_default()
+    }
+
+    /// The whole `usersUpdated` notification frame from entries already encoded with
+    /// [`UsersUpdated::encode_user`]: the same text as encoding the `ServerFrame`.
+    pub fn encode_parts<'a>(
+        users: impl IntoIterator<Item = &'a str>,
+        left: impl IntoIterator<Item = &'a ClientId>,
+    ) -> String {
+        let mut out = String::from(r#"{"type":"usersUpdated","users":["#);
+        for (i, u) in users.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(u);
+        }
+        out.push_str(r#"],"left":["#);
+        for (i, c) in left.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(c).unwrap_or_default());
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::{ServerFrame, ServerMessage};
+    use std::sync::Arc;
+
+    fn user(id: &str, location: Location) -> UserInfo {
+        UserInfo {
+            client_id: ClientId(id.into()),
+            name: format!("N \"{id}\""),
+            role: Role::Participant,
+            user_ref: "u-1".into(),
+            data: serde_json::json!({"k": [1, 2]}),
+            location,
+            paused: true,
+            muted: Muted::default(),
+        }
+    }
+
+    #[test]
+    fn encoding_from_parts_equals_encoding_the_frame() {
+        for batch in [
+            UsersUpdated::default(),
+            UsersUpdated {
+                users: vec![user("c-1", Location::Parent)],
+                left: vec![],
+            },
+            UsersUpdated {
+                users: vec![
+                    user("c-1", Location::Parent),
+                    user("c-2", Location::Breakout(RoomId("r-br1".into()))),
+                ],
+                left: vec![ClientId("c-3".into()), ClientId("c-4".into())],
+            },
+        ] {
+            let frame = ServerFrame {
+                id: None,
+                msg: ServerMessage::UsersUpdated(Arc::new(batch.clone())),
+            };
+            let users: Vec<String> = batch.users.iter().map(UsersUpdated::encode_user).collect();
+            let parts = UsersUpdated::encode_parts(users.iter().map(String::as_str), &batch.left);
+            assert_eq!(parts, frame.encode());
+            assert_eq!(ServerFrame::decode(&parts).unwrap(), frame);
+        }
+    }
+}

@@ -141,8 +141,40 @@ pub fn breakout_notes(frames: &[ServerFrame]) -> Vec<&'static str> {
         .filter(|t| {
             !matches!(
                 *t,
-                "userConnected" | "userDisconnected" | "userMoved" | "userPaused" | "userMuted"
+                "userConnected"
+                    | "userDisconnected"
+                    | "userMoved"
+                    | "userPaused"
+                    | "userMuted"
+                    | "usersUpdated"
             )
         })
+        .collect()
+}
+
+/// Presence (protocol 2): every `usersUpdated` entry about `client`, in order.
+pub fn presence_of(
+    frames: &[ServerFrame],
+    client: &ClientId,
+) -> Vec<alcove_proto::signal::UserInfo> {
+    frames
+        .iter()
+        .filter_map(|f| match &f.msg {
+            ServerMessage::UsersUpdated(b) => Some(b),
+            _ => None,
+        })
+        .flat_map(|b| b.users.iter().filter(|u| &u.client_id == client).cloned())
+        .collect()
+}
+
+/// Presence (protocol 2): the clients the `usersUpdated` frames say left, in order.
+pub fn left_in(frames: &[ServerFrame]) -> Vec<ClientId> {
+    frames
+        .iter()
+        .filter_map(|f| match &f.msg {
+            ServerMessage::UsersUpdated(b) => Some(b.left.clone()),
+            _ => None,
+        })
+        .flatten()
         .collect()
 }
