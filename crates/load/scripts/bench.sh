@@ -6,8 +6,10 @@
 #
 # OUT_DIR (default target/load-results) receives <name>.txt (the report), <name>.json and
 # <name>-server.log. With scenario names, only those run (wave100, wave100-slots4,
-# wave100-silent, steady10x5, steady20x5, fresh20). Exit status: non-zero when a scenario's
-# sanity checks failed.
+# wave100-silent, steady10x5, steady20x5, fresh20, and the long class1000). The long steps run
+# only when named, or with LONG=1: class1000 is a class of 1,000 clients in one family, 100
+# rooms × 10, 2 talkers per room, 60 s. Exit status: non-zero when a scenario's sanity checks
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 out=${1:-target/load-results}
@@ -23,6 +25,7 @@ status=0
 bench() {
   local name=$1; shift
   if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " =~ " $name " ]]; then return; fi
+  if [ "${long:-0}" = 1 ] && [ ${#only[@]} -eq 0 ] && [ "${LONG:-0}" != 1 ]; then return; fi
   local dir http udp pid
   dir=$(mktemp -d)
   http=$(free_port); udp=$(free_udp_port)
@@ -47,4 +50,6 @@ bench wave100-silent wave --moderators 1 --participants 100 --rooms 10
 bench steady10x5 steady --rooms 10 --size 5 --seconds 20
 bench steady20x5 steady --rooms 20 --size 5 --seconds 20
 bench fresh20 fresh-vs-move --iterations 20
+# Long: only when named or with LONG=1.
+long=1 bench class1000 class --rooms 100 --size 10 --talkers 2 --seconds 60
 exit $status

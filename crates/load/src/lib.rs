@@ -16,6 +16,10 @@
 //!   latency, server CPU per million forwarded frames, server memory per client.
 //! * [`scenario::fresh_vs_move`] — a brand-new connection against a break-out move, to the
 //!   first audio frame.
+//! * [`scenario::soak`] — churn for a long time; server memory and descriptors sampled.
+//! * [`scenario::class`] — a class in ONE family: K rooms × S members force-joined by one
+//!   moderator, T talkers per room, the rest listening; loss per listener, latency, jitter,
+//!   server cost, and whether the family's server used more than one core.
 //!
 //! Each returns a [`report::Report`] with sanity [`report::Checks`]; the binary prints it,
 //! writes it as JSON on request, and exits non-zero when a check failed.
@@ -47,6 +51,7 @@ pub use report::{Report, Run};
 pub use target::Target;
 
 use progress::Progress;
+use scenario::class::ClassConfig;
 use scenario::fresh_vs_move::FreshVsMoveConfig;
 use scenario::soak::SoakConfig;
 use scenario::steady::SteadyConfig;
@@ -64,6 +69,9 @@ pub enum Scenario {
     /// Churn (connect, leave, drop and resume, moves) for a long time; server memory and open
     /// file descriptors sampled, and checked to stay flat.
     Soak(SoakConfig),
+    /// One family: K break-out rooms × S members force-joined by a moderator, T talkers per
+    /// room, the rest listening; loss, latency, jitter, server cost and cores used.
+    Class(ClassConfig),
 }
 
 /// Runs one scenario against `target`.
@@ -84,6 +92,9 @@ pub async fn run(
         )),
         Scenario::Soak(c) => {
             Report::Soak(Box::new(scenario::soak::run(target, c, progress).await?))
+        }
+        Scenario::Class(c) => {
+            Report::Class(Box::new(scenario::class::run(target, c, progress).await?))
         }
     })
 }

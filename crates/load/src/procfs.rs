@@ -19,6 +19,40 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     ))
 }
 
+/// CPU time one thread has used so far, as `/proc/<pid>/task/<tid>/stat` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadCpu {
+    /// Thread id.
+    pub tid: u32,
+    /// Thread name (`comm`), e.g. `tokio-runtime-w`.
+    pub name: String,
+    /// User + system time so far.
+    pub cpu: Duration,
+}
+
+/// Every thread of a process with its CPU time so far (empty when the process is gone).
+pub fn thread_cpu_times(pid: u32) -> Vec<ThreadCpu> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let tck = clock_ticks_per_second() as f64;
+    let mut out: Vec<ThreadCpu> = dir
+        .flatten()
+        .filter_map(|e| {
+            let tid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let name = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            Some(ThreadCpu {
+                tid,
+                name: name.trim().to_owned(),
+                cpu: Duration::from_secs_f64(parse_stat_ticks(&stat)? as f64 / tck),
+            })
+        })
+        .collect();
+    out.sort_by_key(|t| t.tid);
+    out
+}
+
 /// `utime + stime` in clock ticks from the text of `/proc/<pid>/stat`.
 fn parse_stat_ticks(stat: &str) -> Option<u64> {
     // The command name (field 2) is in parentheses and may contain spaces: split after it.
@@ -159,5 +193,7 @@ mod tests {
         let me = std::process::id();
         assert!(cpu_time(me).is_some());
         assert!(rss_bytes(me).unwrap() > 0);
+        let threads = thread_cpu_times(me);
+        assert!(threads.iter().any(|t| t.tid == me), "{threads:?}");
     }
 }

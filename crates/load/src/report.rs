@@ -105,6 +105,8 @@ pub enum Report {
     FreshVsMove(Box<FreshVsMoveReport>),
     /// `soak`.
     Soak(Box<crate::scenario::soak::SoakReport>),
+    /// `class`.
+    Class(Box<crate::scenario::class::ClassReport>),
 }
 
 impl Report {
@@ -115,6 +117,7 @@ impl Report {
             Report::Steady(r) => &r.checks,
             Report::FreshVsMove(r) => &r.checks,
             Report::Soak(r) => &r.checks,
+            Report::Class(r) => &r.checks,
         }
     }
 
@@ -125,6 +128,7 @@ impl Report {
             Report::Steady(r) => r.text(),
             Report::FreshVsMove(r) => r.text(),
             Report::Soak(r) => r.text(),
+            Report::Class(r) => r.text(),
         }
     }
 }

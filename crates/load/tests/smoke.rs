@@ -2,6 +2,7 @@
 //! data dir, ports chosen by the OS), through the library API. The reports must be sane.
 
 use alcove_load::progress::Progress;
+use alcove_load::scenario::class::ClassConfig;
 use alcove_load::scenario::fresh_vs_move::FreshVsMoveConfig;
 use alcove_load::scenario::steady::SteadyConfig;
 use alcove_load::scenario::wave::WaveConfig;
@@ -90,6 +91,39 @@ async fn every_scenario_runs_tiny_and_reports_sane_numbers() {
     let lat = s.latency.expect("latency");
     assert!(lat.p50_ms > 0.0, "{lat:?}");
     assert!(s.jitter.streams == 12, "{:?}", s.jitter);
+
+    // One family: 3 rooms × 4, 2 talkers and 2 listeners in each.
+    let class = ClassConfig {
+        rooms: 3,
+        size: 4,
+        talkers: 2,
+        seconds: 3.0,
+        warmup_secs: 0.5,
+        sample_ms: 500,
+        max_loss: 0.5,
+        ..ClassConfig::default()
+    };
+    // The server runs in this process: its CPU readings include the clients, which is enough
+    // to see the sampler work.
+    let mut in_process = target.clone();
+    in_process.server_pid = Some(std::process::id());
+    let Report::Class(c) = run_ok(&in_process, Scenario::Class(class)).await else {
+        panic!("class report");
+    };
+    assert_eq!((c.connected, c.joined), (13, 12));
+    assert_eq!((c.talkers, c.listeners), (6, 6));
+    // Each of 3 rooms: 2 talkers × 3 receivers; 50 frames/s × 3 s = 2700 at full rate; a busy
+    // CI machine skips some send ticks, so only ask for a fifth of it.
+    assert!(c.frames_expected > 540, "{}", c.frames_expected);
+    assert_eq!(c.frames_foreign, 0);
+    assert_eq!(c.listeners_hearing_all_talkers, 6);
+    assert_eq!(c.jitter.streams, 18, "{:?}", c.jitter);
+    let lat = c.latency.expect("latency");
+    assert!(lat.p50_ms > 0.0 && lat.p50_ms < 1_000.0, "{lat:?}");
+    let cpu = c.server_cpu.as_ref().expect("server CPU sampled");
+    assert!(cpu.cores.len() >= 4, "{cpu:?}");
+    assert!(cpu.threads.iter().any(|t| t.cpu_s > 0.0), "{cpu:?}");
+    assert!(c.more_than_one_core.is_some());
 
     let fvm = FreshVsMoveConfig {
         iterations: 3,

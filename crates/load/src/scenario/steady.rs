@@ -1,38 +1,29 @@
 //! `steady`: K break-out rooms of S members each, everyone talking, for T seconds.
 //!
 //! A moderator (signalling only, no media) creates the rooms and force-joins S members into
-//! each with one `inviteToBreakOutRoom` per room. Then every member talks at 50 frames/s.
-//! After a warm-up, a measurement window `[w0, w1)` over *send* times starts: a frame counts
-//! when its stamped send time is inside it, wherever it arrives, so frames in flight at either
-//! edge are neither lost nor double-counted. Receivers keep counting for a grace period after
-//! `w1`.
-//!
-//! * expected = Σ over receivers of the frames its room-mates sent in the window (each sender
-//!   counts what it stamped, i.e. by sequence number);
-//! * loss = 1 − received / expected;
-//! * jitter: RFC 3550 interarrival jitter per (receiver, sender) stream, on receive times
-//!   against the stamped send times;
-//! * latency: receive time − stamped send time (one process, one monotonic clock);
-//! * server CPU (`/proc/<pid>/stat`) over the window per million forwarded frames, where
-//!   forwarded = received by all clients; server RSS per connected client.
+//! each with one `inviteToBreakOutRoom` per room ([`force_into_rooms`]). Then every member
+//! talks at 50 frames/s. After a warm-up, a measurement window over *send* times
+//! ([`measure_window`]) gives loss, jitter and latency per (receiver, room-mate) stream
+//! ([`Tally`]); server CPU (`/proc/<pid>/stat`) over the window per million forwarded frames,
+//! where forwarded = received by all clients; server RSS per connected client.
 
-use crate::client::{ClientSpec, Ctl, SimClient, Until};
+use crate::client::{ClientSpec, SimClient, Until};
 use crate::payload::Clock;
 use crate::progress::Progress;
 use crate::report::{Checks, Machine};
 use crate::scenario::{
-    close_all, connect_all, until_all, Resources, ServerProbe, Span, PARTICIPANT_LEVEL, WAIT,
+    close_all, connect_all, force_into_rooms, measure_window, until_all, Resources, ServerProbe,
+    Tally, PARTICIPANT_LEVEL, WAIT,
 };
 use crate::stats::{line, Summary};
 use crate::target::Target;
 use alcove_client::proto::api::RoomSettingsInput;
-use alcove_client::proto::signal::{Invitee, Role, RoomDefinition};
+use alcove_client::proto::signal::Role;
 use alcove_client::proto::RoomId;
 use serde::Serialize;
 use std::time::Duration;
 
-/// How long receivers keep counting after the window closes.
-pub const GRACE: Duration = Duration::from_millis(500);
+pub use crate::scenario::{JitterReport, GRACE};
 
 /// `steady` options.
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize)]
@@ -68,19 +59,6 @@ impl Default for SteadyConfig {
             max_loss: 0.5,
         }
     }
-}
-
-/// Jitter over all streams, milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct JitterReport {
-    /// Streams (receiver, sender) measured.
-    pub streams: usize,
-    /// Mean of the streams' final jitter.
-    pub mean_ms: f64,
-    /// 95th percentile over streams.
-    pub p95_ms: f64,
-    /// Largest.
-    pub max_ms: f64,
 }
 
 /// The result of `steady`.
@@ -191,42 +169,20 @@ pub async fn run(
     let room_of = |i: u32| (i - 1) / s;
 
     // Rooms, then one forced invite per room.
-    let def = RoomDefinition {
-        participants: s,
-        audio: true,
-        video: false,
-        canvas: false,
-        share: false,
-        max_rooms: k,
-        force_join: false,
-    };
-    let created = lead.room.create_break_out_room(&def).await;
-    let rooms: Vec<RoomId> = match created.as_ref().ok().and_then(|a| a.msg.data()) {
-        Some(r) => r.rooms.clone(),
-        None => {
-            close_all(clients).await;
-            anyhow::bail!("createBreakOutRoom failed: {created:?}");
-        }
-    };
     let member_clients: Vec<&SimClient> = clients.iter().filter(|c| c.index > 0).collect();
-    let pb = progress.bar(u64::from(k), "inviteToBreakOutRoom (forced)");
-    for (r, br) in rooms.iter().enumerate() {
-        let inv = Invitee {
-            clients: member_clients
+    let groups: Vec<Vec<&SimClient>> = (0..k)
+        .map(|r| {
+            member_clients
                 .iter()
-                .filter(|c| room_of(c.index) as usize == r)
-                .map(|c| c.client_id.clone())
-                .collect(),
-            room_id: br.clone(),
-            force_join: true,
-        };
-        if let Err(e) = lead.room.invite_to_break_out_room(&inv).await {
-            close_all(clients).await;
-            anyhow::bail!("inviteToBreakOutRoom failed: {e}");
-        }
-        pb.inc(1);
+                .copied()
+                .filter(|c| room_of(c.index) == r)
+                .collect()
+        })
+        .collect();
+    if let Err(e) = force_into_rooms(lead, &groups, progress).await {
+        close_all(clients).await;
+        return Err(e);
     }
-    pb.finish_and_clear();
     let joined_at = until_all(
         member_clients.iter().copied(),
         |_| Until::JoinedBreakout { after: clock.epoch },
@@ -241,91 +197,44 @@ pub async fn run(
     for c in &member_clients {
         c.talk(true);
     }
-    progress
-        .wait(Duration::from_secs_f64(cfg.warmup_secs), "warming up")
-        .await;
-    let window = Duration::from_secs_f64(cfg.seconds);
-    let w0 = std::time::Instant::now() + Duration::from_millis(50);
-    let w1 = w0 + window;
-    for c in &member_clients {
-        c.ctl(Ctl::Window {
-            start_ns: clock.ns(w0),
-            end_ns: clock.ns(w1),
-            senders: members as usize + 1,
-        });
-    }
-    tokio::time::sleep_until(w0.into()).await;
-    let span = Span::start(&probe);
-    progress.wait(window, "measuring").await;
-    tokio::time::sleep_until(w1.into()).await;
-    let resources = span.end(&probe, rss_before);
-    progress.wait(GRACE, "grace for frames in flight").await;
-    let mut summaries = Vec::new();
-    for c in &member_clients {
-        summaries.push(c.summary().await);
-    }
+    let senders = members as usize + 1;
+    let measured = measure_window(
+        &member_clients,
+        clock,
+        senders,
+        Duration::from_secs_f64(cfg.warmup_secs),
+        cfg.seconds,
+        &probe,
+        rss_before,
+        None,
+        progress,
+    )
+    .await;
     for c in &member_clients {
         c.talk(false);
     }
+    let (summaries, resources, window) = (measured.summaries, measured.resources, measured.length);
     let media_down = summaries.iter().filter(|s| !s.media.connected).count();
     let ice_disconnects: u32 = summaries.iter().map(|s| s.media.ice_disconnects).sum();
     close_all(clients).await;
 
-    // What each sender stamped inside the window.
-    let mut sent_by = vec![0u64; members as usize + 1];
-    for sm in &summaries {
-        if let Some(w) = &sm.window {
-            sent_by[sm.index as usize] = w.sent;
-        }
-    }
-    let mut expected = 0u64;
-    let mut received = 0u64;
-    let mut foreign = 0u64;
-    let mut jitters = Vec::new();
-    let mut latency_us: Vec<u32> = Vec::new();
-    // Every connected member is a receiver, even one whose task ended early (it then
-    // received nothing, and its room-mates' frames to it count as lost).
-    let no_streams = Vec::new();
-    for sm in &summaries {
-        let me = sm.index;
-        let streams = sm.window.as_ref().map_or(&no_streams, |w| &w.streams);
-        for sender in 1..=members {
-            if sender == me {
-                continue;
-            }
-            let stream = streams.get(sender as usize);
-            let got = stream.map_or(0, |st| st.received);
-            if room_of(sender) == room_of(me) {
-                expected += sent_by[sender as usize];
-                received += got;
-                if let Some(st) = stream.filter(|st| st.received > 1) {
-                    jitters.push(st.jitter.ms());
-                }
-            } else {
-                foreign += got;
-            }
-        }
-        if let Some(w) = &sm.window {
-            latency_us.extend_from_slice(&w.latency_us);
-        }
-    }
-    let frames_sent: u64 = sent_by.iter().sum();
+    let tally = Tally::of(
+        &summaries,
+        senders,
+        |i| (i >= 1).then(|| room_of(i) as usize),
+        |i| i >= 1,
+    );
+    let Tally {
+        frames_sent,
+        expected,
+        received,
+        foreign,
+        loss,
+        jitter,
+        latency,
+        ..
+    } = tally;
     let send_rate_per_talker = frames_sent as f64 / f64::from(members) / window.as_secs_f64();
-    let loss = if expected == 0 {
-        1.0
-    } else {
-        1.0 - received as f64 / expected as f64
-    };
-    let jitter = match Summary::of_ms(jitters.clone()) {
-        Some(j) => JitterReport {
-            streams: j.n,
-            mean_ms: j.mean_ms,
-            p95_ms: j.p95_ms,
-            max_ms: j.max_ms,
-        },
-        None => JitterReport::default(),
-    };
-    let latency = Summary::of_micros(&latency_us);
     let forwarded = received + foreign;
     let connected = clients_total(members) - failures.len();
     let server_cpu_s_per_million = resources
