@@ -478,7 +478,7 @@ function renderMedia() {
   switch (st.state) {
     case 'idle': parts.push('Audio: not started'); break;
     case 'negotiating': parts.push('Audio: connecting…'); break;
-    case 'connected': parts.push(`Audio: ${st.iceState === 'connected' ? 'connected' : `negotiated (transport ${st.iceState})`}`); break;
+    case 'connected': parts.push(`Audio: ${st.connectionState === 'connected' ? 'connected' : `negotiated (transport ${st.connectionState})`}`); break;
     case 'failed': parts.push(`Audio unavailable: ${st.error ? describe(st.error) : 'failed'}`); break;
     case 'closed': parts.push('Audio: closed'); break;
     case 'disabled': parts.push('Audio: not supported in this browser'); break;
