@@ -154,6 +154,8 @@ const GATE_DRY_MS = 60;
 const GATE_POLL_MS = 10;
 /** How often each slot's jitter-buffer delay is sampled. */
 const GATE_STATS_MS = 1000;
+/** A played frame at least this loud (linear, 0..1; −60 dBov) counts as audible. */
+const AUDIBLE_MIN_LEVEL = 0.001;
 /** `slotAudible` is given up after this long without audio. */
 const AUDIBLE_GIVE_UP_MS = 10_000;
 
@@ -707,7 +709,8 @@ export class MediaSession {
         }
         return;
       }
-      const since = g.open || g.closedAt === 0 ? now : g.closedAt;
+      // slotAudible's `ms` counts from this client's move (the slot closed then), else from now.
+      const since = g.moved ? g.closedAt : now;
       if (g.open) this._close(i, now);
       g.talker = next;
       g.moved = false;
@@ -744,7 +747,7 @@ export class MediaSession {
       }
       const a = g.audible;
       if (a && g.open) {
-        if (p && p.age < GATE_DRY_MS && p.level > 0 && passed()) {
+        if (p && p.age < GATE_DRY_MS && p.level >= AUDIBLE_MIN_LEVEL && passed()) {
           g.audible = null;
           g.waitRtp = null;
           this._room.emit('slotAudible', { slot: i, clientId: a.clientId, roomId: a.roomId, ms: Math.round(now - a.since) });
