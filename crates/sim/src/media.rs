@@ -33,6 +33,10 @@ pub struct Heard {
     pub slot: usize,
     /// The frame bytes.
     pub data: Arc<[u8]>,
+    /// Its media time on the slot (48 kHz ticks, extended), as the receiver's stack reads it.
+    pub time: u64,
+    /// When it was received, in virtual time.
+    pub at: std::time::Instant,
 }
 
 struct Peer {
@@ -378,6 +382,8 @@ impl MediaWorld {
                                 p.heard.push(Heard {
                                     slot,
                                     data: d.data.clone(),
+                                    time: d.time.numer(),
+                                    at: self.clock.now(),
                                 });
                             }
                         }

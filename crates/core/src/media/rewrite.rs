@@ -1,71 +1,232 @@
-//! Per-slot RTP time rewriting: a receiver sees one continuous stream per slot, whoever is
-//! mapped onto it. Sequence numbers and SSRC are already per slot (the slot is its own str0m
-//! send stream); only the media time needs carrying across a change of source.
+//! Per-slot RTP rewriting: a receiver sees one continuous stream per slot, whoever is mapped
+//! onto it. The slot is its own send stream (its own SSRC, negotiated once); this module keeps
+//! its **sequence numbers** continuous and its **media time following the wall clock**.
+//!
+//! The rule ([protocol §13.5](../../../../docs/protocol.md)):
+//!
+//! * While one source stays mapped and keeps sending, its own timestamps are kept (only
+//!   offset), so the receiver sees the source's real timing, gaps and jitter.
+//! * When a source is mapped onto the slot (a new talker, a move, a share switching sharer),
+//!   the slot's media time advances by the wall time elapsed since the slot's last packet (at
+//!   least one frame), so a receiver's arrival-time / RTP-time relation does not jump and its
+//!   jitter buffer is not fooled into waiting seconds.
+//! * The same source after a silence of at least [`REANCHOR_GAP`] keeps its own timestamps if
+//!   they agree with the wall clock within one frame, and is re-anchored to the wall clock
+//!   otherwise (a source whose clock stood still while it was silent).
+//! * Sequence numbers continue by one across a change of source; within one source, its own
+//!   gaps (losses) are kept so that the receiver can ask for them (NACK).
+//!
+//! Pure and sans-IO: `now` comes from the caller.
 
 use alcove_proto::ClientId;
-use str0m::media::MediaTime;
+use std::time::{Duration, Instant};
 
-/// The time mapping of one outgoing slot.
+/// A silence after which the same source's timestamps are checked against the wall clock.
+pub const REANCHOR_GAP: Duration = Duration::from_millis(100);
+
+/// One frame: the least a slot's time advances across a change of source, and the tolerance
+/// when a returning source's own timestamps are compared with the wall clock.
+pub const FRAME: Duration = Duration::from_millis(20);
+
+/// What to write on the slot for one incoming packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewritten {
+    /// Extended outgoing sequence number (starts at 1, never reuses a value).
+    pub seq: u64,
+    /// Extended outgoing media time, in the stream's clock rate.
+    pub time: u64,
+}
+
+/// The mapping of one outgoing slot.
 #[derive(Debug, Clone, Default)]
 pub struct Rewrite {
-    /// The source currently mapped, and the offset added to its media time.
-    src: Option<(ClientId, i64)>,
-    /// The last time written on this slot.
-    last_out: Option<u64>,
+    /// The source currently mapped, with the offsets added to its sequence numbers and time.
+    src: Option<(ClientId, i64, i64)>,
+    /// The last packet written on this slot: its sequence number, time and wall time.
+    last: Option<(u64, u64, Instant)>,
 }
 
 impl Rewrite {
-    /// The slot-continuous time for a frame of `src` at `t`.
-    pub fn map(&mut self, src: &ClientId, t: MediaTime) -> MediaTime {
-        let n = t.numer() as i64;
-        // One 20 ms frame (audio) / a little under one 30 fps frame (video) after the last.
-        let step = i64::from(t.denom() / 50);
-        let offset = match &self.src {
-            Some((s, off)) if s == src => *off,
-            _ => {
-                let off = match self.last_out {
-                    Some(last) => last as i64 + step - n,
-                    None => 0,
-                };
-                self.src = Some((src.clone(), off));
-                off
-            }
+    /// The slot-continuous sequence number and time for a packet of `src` with extended
+    /// sequence number `seq` and extended media time `time` (at `clock_rate` Hz), arriving at
+    /// `now`.
+    pub fn map(
+        &mut self,
+        src: &ClientId,
+        seq: u64,
+        time: u64,
+        clock_rate: u32,
+        now: Instant,
+    ) -> Rewritten {
+        let ticks = |d: Duration| (d.as_micros() as u64 * u64::from(clock_rate) / 1_000_000) as i64;
+        let (seq_in, time_in) = (seq as i64, time as i64);
+        let Some((last_seq, last_time, last_at)) = self.last else {
+            // The first packet of the slot: sequence numbers start at 1 (rollover counter 0,
+            // which a receiver assumes), time at the source's own.
+            self.src = Some((src.clone(), 1 - seq_in, 0));
+            let out = Rewritten { seq: 1, time };
+            self.last = Some((out.seq, out.time, now));
+            return out;
         };
-        let mut out = n + offset;
-        if let Some(last) = self.last_out {
-            // Never step backwards on the slot (a source restarting its clock).
-            if out <= last as i64 - i64::from(t.denom()) {
-                let off = last as i64 + step - n;
-                self.src = Some((src.clone(), off));
-                out = n + off;
+        let elapsed = now.saturating_duration_since(last_at);
+        // Where the wall clock says this packet belongs on the slot.
+        let wall = last_time as i64 + ticks(elapsed.max(FRAME));
+        let (seq_off, time_off) = match &self.src {
+            Some((s, so, to)) if s == src => {
+                let own = time_in + to;
+                let stale = elapsed >= REANCHOR_GAP && (own - wall).abs() > ticks(FRAME);
+                // Never step backwards on the slot (a source restarting its clock).
+                let backwards = own <= last_time as i64 - ticks(Duration::from_secs(1));
+                if stale || backwards {
+                    (*so, wall - time_in)
+                } else {
+                    (*so, *to)
+                }
             }
+            _ => (last_seq as i64 + 1 - seq_in, wall - time_in),
+        };
+        let mut seq_out = seq_in + seq_off;
+        if seq_out <= last_seq as i64 - 1000 {
+            // The source's sequence numbers jumped far back (a restarted sender): continue.
+            seq_out = last_seq as i64 + 1;
         }
-        let out = out.max(0) as u64;
-        self.last_out = Some(out);
-        MediaTime::new(out, t.frequency())
+        let seq_off = seq_out - seq_in;
+        self.src = Some((src.clone(), seq_off, time_off));
+        let out = Rewritten {
+            seq: seq_out.max(1) as u64,
+            time: (time_in + time_off).max(0) as u64,
+        };
+        if out.seq > last_seq {
+            self.last = Some((out.seq, out.time, now));
+        }
+        out
+    }
+
+    /// The source mapped last, if any.
+    pub fn source(&self) -> Option<&ClientId> {
+        self.src.as_ref().map(|(s, _, _)| s)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use str0m::media::Frequency;
 
-    fn t(n: u64) -> MediaTime {
-        MediaTime::new(n, Frequency::FORTY_EIGHT_KHZ)
+    const HZ: u32 = 48_000;
+    const F: u64 = 960; // one 20 ms frame at 48 kHz
+
+    /// Any instant will do: only differences matter.
+    #[allow(clippy::disallowed_methods)] // a test's fixed origin, not the core reading a clock
+    fn epoch() -> Instant {
+        Instant::now()
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Feeds `n` frames of `src` every 20 ms from `(seq, time)` at `at`; returns the last output
+    /// and the time after it.
+    fn talk(
+        r: &mut Rewrite,
+        src: &ClientId,
+        seq: u64,
+        time: u64,
+        at: Instant,
+        n: u64,
+    ) -> (Rewritten, Instant) {
+        let mut out = None;
+        for i in 0..n {
+            out = Some(r.map(src, seq + i, time + i * F, HZ, at + ms(20 * i)));
+        }
+        (out.expect("n > 0"), at + ms(20 * n))
     }
 
     #[test]
-    fn switching_sources_keeps_the_slot_continuous() {
+    fn one_source_keeps_its_own_timing_and_losses() {
         let mut r = Rewrite::default();
         let a = ClientId::from("a");
-        let b = ClientId::from("b");
-        assert_eq!(r.map(&a, t(1000)).numer(), 1000);
-        assert_eq!(r.map(&a, t(1960)).numer(), 1960);
-        // b's clock is somewhere else entirely: it continues one frame after a's last.
-        assert_eq!(r.map(&b, t(5_000_000)).numer(), 2920);
-        assert_eq!(r.map(&b, t(5_000_960)).numer(), 3880);
-        // Back to a, whose clock went on meanwhile.
-        assert_eq!(r.map(&a, t(100_000)).numer(), 4840);
+        let t0 = epoch();
+        let x = r.map(&a, 500, 10_000, HZ, t0);
+        assert_eq!(
+            x,
+            Rewritten {
+                seq: 1,
+                time: 10_000
+            }
+        );
+        // A packet lost (seq 501): the gap stays, so the receiver can NACK it.
+        let y = r.map(&a, 502, 10_000 + 2 * F, HZ, t0 + ms(45));
+        assert_eq!(
+            y,
+            Rewritten {
+                seq: 3,
+                time: 10_000 + 2 * F
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_talker_on_an_idle_slot_advances_by_the_idle_time() {
+        for idle_ms in [0u64, 7, 20, 150, 1_100, 3_300] {
+            let mut r = Rewrite::default();
+            let (a, b) = (ClientId::from("a"), ClientId::from("b"));
+            let t0 = epoch();
+            let (last, t1) = talk(&mut r, &a, 100, 0, t0, 10);
+            let at = t1 - ms(20) + ms(idle_ms);
+            // b's clock is somewhere else entirely.
+            let x = r.map(&b, 40_000, 5_000_000, HZ, at);
+            assert_eq!(x.seq, last.seq + 1, "sequence numbers continue");
+            let advance = x.time - last.time;
+            let want = idle_ms.max(20) * 48;
+            assert!(
+                advance.abs_diff(want) <= F,
+                "idle {idle_ms} ms: advanced {advance} ticks, want {want} ± one frame"
+            );
+            // b's next frame follows b's own clock.
+            let y = r.map(&b, 40_001, 5_000_000 + F, HZ, at + ms(20));
+            assert_eq!((y.seq, y.time), (x.seq + 1, x.time + F));
+        }
+    }
+
+    #[test]
+    fn the_same_talker_after_silence_follows_the_wall_clock() {
+        let mut r = Rewrite::default();
+        let a = ClientId::from("a");
+        let t0 = epoch();
+        let (last, t1) = talk(&mut r, &a, 1, 0, t0, 5);
+        // Silent for 2 s, and its clock stood still (it continues one frame after its last).
+        let at = t1 - ms(20) + ms(2_000);
+        let x = r.map(&a, 6, 5 * F, HZ, at);
+        let advance = x.time - last.time;
+        assert!(advance.abs_diff(2_000 * 48) <= F, "advanced {advance}");
+        assert_eq!(x.seq, last.seq + 1);
+        // Silent for 2 s with a clock that ran on (DTX): its own timestamps are kept.
+        let mut r = Rewrite::default();
+        let (last, t1) = talk(&mut r, &a, 1, 0, t0, 5);
+        let at = t1 - ms(20) + ms(2_000);
+        let x = r.map(&a, 6, 4 * F + 2_000 * 48 + 30, HZ, at);
+        assert_eq!(x.time - last.time, 2_000 * 48 + 30);
+    }
+
+    #[test]
+    fn switching_back_and_forth_never_steps_backwards() {
+        let mut r = Rewrite::default();
+        let (a, b) = (ClientId::from("a"), ClientId::from("b"));
+        let t0 = epoch();
+        let mut prev = r.map(&a, 10, 1_000_000, HZ, t0);
+        for i in 1..50u64 {
+            let (src, seq, time) = if i % 3 == 0 {
+                (&b, 7 + i, 3 + i * F)
+            } else {
+                (&a, 10 + i, 1_000_000 + i * F)
+            };
+            let x = r.map(src, seq, time, HZ, t0 + ms(20 * i));
+            assert!(
+                x.seq > prev.seq && x.time > prev.time,
+                "step {i}: {prev:?} → {x:?}"
+            );
+            prev = x;
+        }
     }
 }

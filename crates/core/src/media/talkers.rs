@@ -20,32 +20,29 @@ pub struct Candidate<K> {
 
 /// Re-assigns `slots` for one receiver; returns true when anything changed.
 ///
-/// Candidates must not contain the same key twice. Ties are broken by candidate order.
-pub fn assign<K: Clone + PartialEq>(slots: &mut [Option<K>], candidates: &[Candidate<K>]) -> bool {
+/// * `keep(k)`: whether occupant `k` is still audible to this receiver (it loses its slot at
+///   once otherwise);
+/// * `speaking`: the audible sources that speak now, loudest first, without duplicates (only
+///   the first `slots.len() + 1` can ever matter);
+/// * `loudness_of(k)`: an occupant's loudness now (0 when silent), to decide displacement.
+///
+/// Cost: O(slots²), whatever the size of the room.
+pub fn assign<K: Clone + PartialEq>(
+    slots: &mut [Option<K>],
+    keep: impl Fn(&K) -> bool,
+    speaking: &[Candidate<K>],
+    loudness_of: impl Fn(&K) -> u8,
+) -> bool {
     let mut changed = false;
     // 1. Drop occupants that are no longer audible.
     for s in slots.iter_mut() {
-        if let Some(k) = s {
-            if !candidates.iter().any(|c| &c.key == k) {
-                *s = None;
-                changed = true;
-            }
+        if s.as_ref().is_some_and(|k| !keep(k)) {
+            *s = None;
+            changed = true;
         }
     }
     // 2. Active speakers, loudest first.
-    let mut active: Vec<&Candidate<K>> = candidates
-        .iter()
-        .filter(|c| c.loudness >= ACTIVE_LOUDNESS)
-        .collect();
-    active.sort_by_key(|c| std::cmp::Reverse(c.loudness));
-    let loudness_of = |k: &K| {
-        candidates
-            .iter()
-            .find(|c| &c.key == k)
-            .map(|c| c.loudness)
-            .unwrap_or(0)
-    };
-    for c in active {
+    for c in speaking.iter().filter(|c| c.loudness >= ACTIVE_LOUDNESS) {
         if slots.iter().any(|s| s.as_ref() == Some(&c.key)) {
             continue;
         }
@@ -60,11 +57,13 @@ pub fn assign<K: Clone + PartialEq>(slots: &mut [Option<K>], candidates: &[Candi
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|k| (i, loudness_of(k))))
             .min_by_key(|(_, l)| *l);
-        if let Some((i, l)) = quietest {
-            if c.loudness > l {
+        match quietest {
+            Some((i, l)) if c.loudness > l => {
                 slots[i] = Some(c.key.clone());
                 changed = true;
             }
+            // Speakers come loudest first: nobody after this one displaces anyone either.
+            _ => break,
         }
     }
     changed
@@ -78,37 +77,52 @@ mod tests {
         Candidate { key, loudness }
     }
 
+    /// The whole audible set with loudness, as a room would give it.
+    fn run(slots: &mut [Option<u32>], audible: &[Candidate<u32>]) -> bool {
+        let mut speaking: Vec<Candidate<u32>> = audible.to_vec();
+        speaking.sort_by_key(|c| std::cmp::Reverse(c.loudness));
+        let keep = |k: &u32| audible.iter().any(|c| c.key == *k);
+        let loud = |k: &u32| {
+            audible
+                .iter()
+                .find(|c| c.key == *k)
+                .map(|c| c.loudness)
+                .unwrap_or(0)
+        };
+        assign(slots, keep, &speaking, loud)
+    }
+
     #[test]
     fn speakers_fill_free_slots_and_stay_put() {
         let mut slots = vec![None, None];
-        assert!(assign(&mut slots, &[c(1, 50), c(2, 0), c(3, 60)]));
+        assert!(run(&mut slots, &[c(1, 50), c(2, 0), c(3, 60)]));
         assert_eq!(slots, vec![Some(3), Some(1)]);
         // Same candidates, louder order swapped: nobody moves.
-        assert!(!assign(&mut slots, &[c(1, 90), c(2, 0), c(3, 20)]));
+        assert!(!run(&mut slots, &[c(1, 90), c(2, 0), c(3, 20)]));
         assert_eq!(slots, vec![Some(3), Some(1)]);
     }
 
     #[test]
     fn silent_occupants_stay_until_displaced_by_a_louder_speaker() {
         let mut slots = vec![Some(1), Some(3)];
-        assert!(!assign(&mut slots, &[c(1, 0), c(3, 0)]));
-        assert!(assign(&mut slots, &[c(1, 0), c(3, 20), c(4, 30)]));
+        assert!(!run(&mut slots, &[c(1, 0), c(3, 0)]));
+        assert!(run(&mut slots, &[c(1, 0), c(3, 20), c(4, 30)]));
         assert_eq!(slots, vec![Some(4), Some(3)]);
     }
 
     #[test]
     fn inaudible_occupants_leave_at_once() {
         let mut slots = vec![Some(1), Some(2)];
-        assert!(assign(&mut slots, &[c(2, 0)]));
+        assert!(run(&mut slots, &[c(2, 0)]));
         assert_eq!(slots, vec![None, Some(2)]);
-        assert!(assign(&mut slots, &[]));
+        assert!(run(&mut slots, &[]));
         assert_eq!(slots, vec![None, None]);
     }
 
     #[test]
     fn quiet_sources_do_not_take_slots() {
         let mut slots = vec![None];
-        assert!(!assign(&mut slots, &[c(1, ACTIVE_LOUDNESS - 1)]));
+        assert!(!run(&mut slots, &[c(1, ACTIVE_LOUDNESS - 1)]));
         assert_eq!(slots, vec![None]);
     }
 }

@@ -1,0 +1,73 @@
+//! The core's cost to forward audio, counted in instructions rather than timed, so that it can
+//! be compared across commits on a busy machine (wall-clock benchmarks are not repeatable on a
+//! shared 2-core machine; instruction counts are):
+//!
+//! ```sh
+//! cargo build --release -p alcove-sim --example forward_count
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*deliver_all*' \
+//!     target/release/examples/forward_count 2000
+//! ```
+//!
+//! A break-out room of 5 (the moderator outside); one member talks; `N` of its SRTP packets,
+//! pre-encrypted by its real str0m peer, are delivered to the family core in `deliver_all`,
+//! which is the only function callgrind counts. Instructions per incoming packet = the total
+//! divided by N; each incoming packet goes out to the 4 other members. The same program, run
+//! without valgrind, prints the wall time per packet as well.
+
+use alcove_proto::api::RoomSettings;
+use alcove_proto::signal::{ClientMessage, Invitee, Role};
+use alcove_sim::{req, MediaWorld};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+#[inline(never)]
+fn deliver_all(w: &mut MediaWorld, from: SocketAddr, packets: Vec<Vec<u8>>) {
+    for p in packets {
+        w.deliver_to_family(Duration::from_micros(100), from, p);
+    }
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
+    let mut w = MediaWorld::new(RoomSettings::default(), 5);
+    let m = w.join("M", Role::Moderator);
+    let members: Vec<_> = (0..5)
+        .map(|i| w.join(&format!("P{i}"), Role::Participant))
+        .collect();
+    let ack = w.request(&m, req::create(5, 1));
+    let room = req::rooms(&ack)[0].clone();
+    let inv = Invitee {
+        clients: members.clone(),
+        room_id: room,
+        force_join: true,
+    };
+    w.request(&m, ClientMessage::InviteToBreakOutRoom(inv));
+    for _ in 0..30 {
+        w.talk(&members[0], b"P0:");
+        w.pump(Duration::from_millis(20));
+    }
+    let from = w.addr_of(&members[0]);
+    let mut packets = Vec::with_capacity(n);
+    while packets.len() < n {
+        w.talk(
+            &members[0],
+            b"P0:benchmark-frame-of-about-sixty-bytes-like-real-opus-audio",
+        );
+        packets.extend(w.capture_from_peer(&members[0]).into_iter().map(|(_, p)| p));
+        w.advance_clock(Duration::from_micros(100));
+    }
+    packets.truncate(n);
+    let before = w.transmitted;
+    let t = Instant::now();
+    deliver_all(&mut w, from, packets);
+    let took = t.elapsed();
+    let out = w.transmitted - before;
+    println!(
+        "forward_count: {n} packets in, {out} datagrams out ({:.2} per in), {:.2} µs per packet in (wall, unreliable on a busy machine)",
+        out as f64 / n as f64,
+        took.as_secs_f64() * 1e6 / n as f64
+    );
+}
