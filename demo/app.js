@@ -72,6 +72,8 @@ let meterTimer;
 let canvasAnimation;
 /** Audio slot levels above this count as speaking. */
 const SPEAKING_LEVEL = 0.02;
+/** @type {string | null} The room whose audio the SDK last reported audible (`slotAudible`). */
+let hearing = null;
 
 // ---------------------------------------------------------------------------------------------
 // Messages to the person.
@@ -236,6 +238,13 @@ function wire(r) {
   });
   r.on('statechange', () => render());
   r.on('mediastatechange', () => renderMedia());
+  // The SDK says when a room's audio is really playing (after a move, once the old room's
+  // buffered audio is gone): show it, and log it with how long it took.
+  r.on('slotAudible', (/** @type {{slot: number, clientId: string, roomId: string, ms: number}} */ e) => {
+    hearing = e.roomId;
+    logLine('slotAudible', `${r.users.get(e.clientId)?.name ?? e.clientId} audible in ${roomName(r, e.roomId)} (slot ${e.slot}, ${e.ms} ms)`);
+    renderMedia();
+  });
   r.on('protocolerror', (/** @type {Error} */ e) => logLine('error', `undecodable frame: ${e.message}`));
   r.on('close', (/** @type {{code: number, reason: string}} */ info) => {
     logLine('close', `connection closed (${info.code}${info.reason ? ` ${info.reason}` : ''})`);
@@ -478,12 +487,13 @@ function renderMedia() {
   switch (st.state) {
     case 'idle': parts.push('Audio: not started'); break;
     case 'negotiating': parts.push('Audio: connecting…'); break;
-    case 'connected': parts.push(`Audio: ${st.iceState === 'connected' ? 'connected' : `negotiated (transport ${st.iceState})`}`); break;
+    case 'connected': parts.push(`Audio: ${st.connectionState === 'connected' ? 'connected' : `negotiated (transport ${st.connectionState})`}`); break;
     case 'failed': parts.push(`Audio unavailable: ${st.error ? describe(st.error) : 'failed'}`); break;
     case 'closed': parts.push('Audio: closed'); break;
     case 'disabled': parts.push('Audio: not supported in this browser'); break;
     default:
   }
+  if (st.state === 'connected' && hearing) parts.push(`hearing ${roomName(r, hearing)}`);
   if (st.micError) parts.push(`microphone unavailable (${describe(st.micError)})`);
   else if (!m.micStream) parts.push('no microphone');
   const status = $('media-status');

@@ -24,7 +24,7 @@ import { Room } from './room.js';
 export { Room, EnxRoom, DEFAULT_RECONNECT_WINDOW_MS } from './room.js';
 export { BreakoutRoom } from './breakout.js';
 export { Connection, DEFAULT_ACK_TIMEOUT_MS, toWebSocketUrl } from './connection.js';
-export { MediaSession } from './media.js';
+export { MediaSession, DEFAULT_AUDIO_CONSTRAINTS } from './media.js';
 export { Emitter } from './events.js';
 export {
   ACK_TYPES,

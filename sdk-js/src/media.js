@@ -22,6 +22,25 @@
  * playback until the user interacted with the page: `state.autoplayBlocked` says so and
  * `resumeAudio()` (call it from a click handler) retries.
  *
+ * **The slot gate** (docs/protocol.md §13.8). A slot is one continuous RTP stream whatever the
+ * talker, so after a re-map the browser's jitter buffer still holds (and plays) up to its delay
+ * of the previous talker's audio: after a move, the old room. The SDK therefore gates each
+ * slot's playback by the slot map it receives: it disables the slot's receiving track
+ * (`track.enabled = false`: silence for the `<audio>` element and for every other consumer of
+ * `slotTrack(i)`) the moment
+ * - this client's move is acknowledged (`connectedBreakoutRoom`, a forced one included, and
+ *   `didDisconnectedBreakoutRoom` / destroy-all returning it to the parent): every occupied slot;
+ * - `activeTalkersUpdated` takes a slot's talker away or gives the slot to someone else;
+ * and enables it again once the slot's talker belongs to the new map *and* the audio being
+ * played out is the new talker's: the played RTP time (`getSynchronizationSources()`) has
+ * passed what was buffered when the gate closed (played RTP time then + the slot's measured
+ * jitter-buffer delay + 20 ms), or the buffer ran dry, or 250 ms after that estimate at the
+ * latest. A slot that was silent needs no wait. The same talker keeping its slot through a move
+ * (a parent talker heard before and after) is enabled at once. When a new talker's first
+ * audio of the room is actually playing, the room emits `slotAudible {slot, clientId, roomId,
+ * ms}` (`ms`: since the gate closed or the slot was assigned). `slotGate: false` turns the gate
+ * off (slots play whatever arrives, as before).
+ *
  * After the room resumed a dropped signalling connection (event `reconnected`), media restores
  * itself (state `restoring`, then `connected` again; `state.restarts` counts the restores):
  * - the server kept this client's peer connection (`media_kept`): `pc.restartIce()` and a new
@@ -43,6 +62,7 @@ import { AlcoveError } from './protocol.js';
  * @typedef {{
  *   media?: boolean,
  *   audio?: boolean | MediaTrackConstraints | MediaStream,
+ *   slotGate?: boolean,
  *   iceServers?: RTCIceServer[],
  *   iceGatheringTimeoutMs?: number,
  *   audioContainer?: HTMLElement | null,
@@ -53,7 +73,14 @@ import { AlcoveError } from './protocol.js';
  * - `media`: negotiate media after connecting (default: true when the platform has
  *   `RTCPeerConnection`, false otherwise, e.g. in Node).
  * - `audio`: microphone constraints for `getUserMedia`, a ready `MediaStream`, or `false` to
- *   send no microphone (the m-line is still offered, without a track). Default `true`.
+ *   send no microphone (the m-line is still offered, without a track). Default `true`, which
+ *   asks for {@link DEFAULT_AUDIO_CONSTRAINTS} (echo cancellation, noise suppression and
+ *   automatic gain control on, what a call with loudspeakers needs); an object is merged over
+ *   those defaults, so `{noiseSuppression: false}` turns off only that one (a music lesson
+ *   wants `{echoCancellation: false, noiseSuppression: false, autoGainControl: false}`). The
+ *   constraints actually asked for are in `state.micConstraints`.
+ * - `slotGate`: mute a slot's playback while its jitter buffer still holds a previous talker
+ *   after a move or re-map (default true; see "The slot gate" above).
  * - `iceServers`: passed to the `RTCPeerConnection` (default none: the server is reached
  *   directly).
  * - `iceGatheringTimeoutMs`: how long to wait for ICE gathering before sending the offer anyway
@@ -63,23 +90,74 @@ import { AlcoveError } from './protocol.js';
  */
 
 /**
+ * The microphone processing asked for when `audio` is `true` (the default), and the base an
+ * `audio` constraints object is merged over. Browsers default to the same, but saying it makes
+ * the behaviour the same everywhere and visible in `state.micConstraints`.
+ * @type {Readonly<MediaTrackConstraints>}
+ */
+export const DEFAULT_AUDIO_CONSTRAINTS = Object.freeze({
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+});
+
+/**
  * Where media is: `idle` (not started), `negotiating`, `connected` (answer applied; ICE/DTLS
- * may still be settling, see `iceState`), `restoring` (after a resume: an ICE restart or a new
+ * may still be settling, see `connectionState`), `restoring` (after a resume: an ICE restart or a new
  * peer connection is being negotiated), `failed`, `closed`, `disabled` (no media on this
  * platform or by option).
  * @typedef {"idle" | "negotiating" | "connected" | "restoring" | "failed" | "closed" | "disabled"} MediaStateName
  */
 
 /**
+ * `connectionState`: the peer connection's `connectionState` (ICE and DTLS together: `new`,
+ * `connecting`, `connected`, `disconnected`, `failed`, `closed`); `iceConnectionState`: its
+ * `iceConnectionState` (ICE alone); `iceState`: **deprecated**, the same value as
+ * `connectionState` (its old name, which said ICE while it held the connection state).
  * `restarts`: restores completed after resumes; `lastRestore`: how the latest one was done
  * (`"ice-restart"` on the kept peer connection, `"new-peer-connection"` after a server restart).
+ * `micConstraints`: what `getUserMedia` was asked for (null: no microphone requested, or a
+ * ready `MediaStream` was given).
  * @typedef {{state: MediaStateName, error: Error | null, micError: Error | null,
- *   autoplayBlocked: boolean, iceState: string, restarts: number,
- *   lastRestore: "ice-restart" | "new-peer-connection" | null}} MediaState
+ *   autoplayBlocked: boolean, connectionState: string, iceConnectionState: string,
+ *   iceState: string, restarts: number,
+ *   lastRestore: "ice-restart" | "new-peer-connection" | null,
+ *   micConstraints: MediaTrackConstraints | null}} MediaState
+ */
+
+/**
+ * One audio slot's playback gate (see "The slot gate" in the module docs).
+ * - `talker`: the clientId the latest slot map puts on the slot (null: empty);
+ * - `open`: the slot's track is enabled;
+ * - `moved`: closed by this client's move; `talker` is still the old room's;
+ * - `waitRtp`: the played RTP time after which the audio is the new talker's (null: none to
+ *   wait for); `deadline`: when to open anyway (performance.now() ms); `closedAt`: when closed;
+ * - `audible`: the `slotAudible` still to emit for a new talker;
+ * - `jbMs`: the slot's latest jitter-buffer delay (ms); `jb`: the cumulative stats it came from.
+ * @typedef {{talker: string | null, open: boolean, moved: boolean, waitRtp: number | null,
+ *   deadline: number, closedAt: number,
+ *   audible: {clientId: string, roomId: string, since: number} | null,
+ *   jbMs: number | null, jb: {delay: number, emitted: number} | null}} SlotGate
  */
 
 /** `slotLevel` ignores audio-level reports older than this. */
 const LEVEL_MAX_AGE_MS = 1000;
+/** The gate waits this much beyond the measured jitter-buffer delay. */
+const GATE_MARGIN_MS = 20;
+/** Assumed jitter-buffer delay of a slot before its stats were read once. */
+const GATE_DEFAULT_JB_MS = 150;
+/** The gate opens at the latest this long after its estimate (stats or RTP time misleading). */
+const GATE_SLACK_MS = 250;
+/** A slot whose last played frame is older than this has nothing buffered. */
+const GATE_DRY_MS = 60;
+/** How often pending gates are checked. */
+const GATE_POLL_MS = 10;
+/** How often each slot's jitter-buffer delay is sampled. */
+const GATE_STATS_MS = 1000;
+/** A played frame at least this loud (linear, 0..1; −60 dBov) counts as audible. */
+const AUDIBLE_MIN_LEVEL = 0.001;
+/** `slotAudible` is given up after this long without audio. */
+const AUDIBLE_GIVE_UP_MS = 10_000;
 
 export class MediaSession {
   /**
@@ -117,8 +195,16 @@ export class MediaSession {
     this.audioElements = [];
     /** @type {MediaState} */
     this.state = {
-      state: 'idle', error: null, micError: null, autoplayBlocked: false, iceState: 'new', restarts: 0, lastRestore: null,
+      state: 'idle', error: null, micError: null, autoplayBlocked: false,
+      connectionState: 'new', iceConnectionState: 'new', iceState: 'new',
+      restarts: 0, lastRestore: null, micConstraints: null,
     };
+    /** @type {SlotGate[]} One per audio slot. @private */
+    this._gates = [];
+    /** @type {ReturnType<typeof setInterval> | null} @private */
+    this._gateTimer = null;
+    /** @type {ReturnType<typeof setInterval> | null} @private */
+    this._statsTimer = null;
     /** @type {Promise<void> | null} @private */
     this._starting = null;
     /** @type {Promise<void> | null} The restore in flight after a resume. @private */
@@ -174,6 +260,7 @@ export class MediaSession {
     await this._negotiate(pc);
     this._negotiated = true;
     this._attachAudio();
+    this._startJitterSampling();
     this._setState({ state: 'connected' });
   }
 
@@ -189,7 +276,10 @@ export class MediaSession {
     const pc = new Pc({ iceServers: this._options.iceServers ?? [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     this.pc = pc;
     pc.addEventListener('connectionstatechange', () => {
-      if (this.pc === pc) this._setState({ iceState: pc.connectionState });
+      if (this.pc === pc) this._setState({ connectionState: pc.connectionState, iceState: pc.connectionState });
+    });
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (this.pc === pc) this._setState({ iceConnectionState: pc.iceConnectionState });
     });
     // 1. Microphone (sendonly), with or without a track.
     this.micTransceiver = pc.addTransceiver(mic ?? 'audio', {
@@ -207,6 +297,7 @@ export class MediaSession {
     // 5, 6. The room's screen share and canvas.
     this.shareSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
     this.canvasSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+    this._resetGates();
     return pc;
   }
 
@@ -321,7 +412,8 @@ export class MediaSession {
       // Already closed.
     }
     const pc = this._build(Pc, mic, slots);
-    this._setState({ iceState: pc.connectionState ?? 'new' });
+    const cs = pc.connectionState ?? 'new';
+    this._setState({ connectionState: cs, iceState: cs, iceConnectionState: pc.iceConnectionState ?? 'new' });
     await this._negotiate(pc);
     if (this.pc !== pc) return;
     // The same <audio> elements play the new slot tracks.
@@ -350,7 +442,10 @@ export class MediaSession {
       } else {
         const devices = this._devices();
         if (!devices) throw new Error('no navigator.mediaDevices (a secure context — https or localhost — is needed)');
-        stream = await devices.getUserMedia({ audio: /** @type {boolean | MediaTrackConstraints} */ (audio), video: false });
+        /** @type {MediaTrackConstraints} */
+        const constraints = audio === true ? { ...DEFAULT_AUDIO_CONSTRAINTS } : { ...DEFAULT_AUDIO_CONSTRAINTS, .../** @type {MediaTrackConstraints} */ (audio) };
+        this._setState({ micConstraints: constraints });
+        stream = await devices.getUserMedia({ audio: constraints, video: false });
       }
       this.micStream = stream;
       const track = stream.getAudioTracks()[0] ?? null;
@@ -482,6 +577,215 @@ export class MediaSession {
       if (age <= LEVEL_MAX_AGE_MS && typeof s.audioLevel === 'number') level = Math.max(level, s.audioLevel);
     }
     return level;
+  }
+
+  // ---- the slot gate (see the module docs) ----------------------------------------------------
+
+  /** Every slot empty and silent: a new peer connection, whose map the server sends next. @private */
+  _resetGates() {
+    this._gates = this.slotTransceivers.map(() => ({
+      talker: null, open: false, moved: false, waitRtp: null, deadline: 0, closedAt: 0, audible: null, jbMs: null, jb: null,
+    }));
+    this._gates.forEach((_, i) => this._applyGate(i));
+  }
+
+  /**
+   * Is slot `i` playing (its gate open, or gating turned off)?
+   * @param {number} i
+   */
+  slotOpen(i) {
+    const g = this._gates[i];
+    return !!g && (g.open || this._options.slotGate === false);
+  }
+
+  /**
+   * The latest jitter-buffer delay of slot `i` in ms (`jitterBufferDelay /
+   * jitterBufferEmittedCount` over the last second), null before it was measured.
+   * @param {number} i
+   */
+  slotJitterBufferMs(i) {
+    return this._gates[i]?.jbMs ?? null;
+  }
+
+  /**
+   * @param {number} i
+   * @private
+   */
+  _applyGate(i) {
+    const track = this.slotTransceivers[i]?.receiver.track;
+    const g = this._gates[i];
+    if (!track || !g) return;
+    const enabled = g.open || this._options.slotGate === false;
+    if (track.enabled !== enabled) track.enabled = enabled;
+  }
+
+  /**
+   * The latest frame slot `i` played: its RTP time, how long ago (ms), its level.
+   * @param {number} i
+   * @returns {{rtp: number, age: number, level: number} | null}
+   * @private
+   */
+  _played(i) {
+    const receiver = this.slotTransceivers[i]?.receiver;
+    if (!receiver || typeof receiver.getSynchronizationSources !== 'function') return null;
+    /** @type {{rtp: number, age: number, level: number} | null} */
+    let best = null;
+    for (const s of receiver.getSynchronizationSources()) {
+      // Browsers disagree on the clock of `timestamp`; accept either.
+      const age = Math.min(Math.abs(Date.now() - s.timestamp), Math.abs(performance.now() - s.timestamp));
+      if (typeof s.rtpTimestamp === 'number' && (!best || age < best.age)) {
+        best = { rtp: s.rtpTimestamp, age, level: s.audioLevel ?? 0 };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Silences slot `i` now and works out when the audio it plays will be new: once the played
+   * RTP time passes what is buffered now (the played time + the slot's jitter-buffer delay).
+   * @param {number} i
+   * @param {number} now performance.now()
+   * @private
+   */
+  _close(i, now) {
+    const g = this._gates[i];
+    const p = this._played(i);
+    const jb = g.jbMs ?? GATE_DEFAULT_JB_MS;
+    if (p && p.age < GATE_DRY_MS) {
+      // Opus slots run at 48 kHz: 48 RTP ticks per ms.
+      g.waitRtp = (p.rtp + Math.round(48 * (jb + GATE_MARGIN_MS))) >>> 0;
+      g.deadline = now + jb + GATE_MARGIN_MS + GATE_SLACK_MS;
+    } else {
+      // Nothing buffered: the next audio is new.
+      g.waitRtp = null;
+      g.deadline = now;
+    }
+    g.closedAt = now;
+    g.open = false;
+    this._applyGate(i);
+  }
+
+  /**
+   * This client's move was acknowledged: every occupied slot still carries the old room (its
+   * jitter buffer does, at least) and falls silent until the new room's map names its talker.
+   * @internal
+   */
+  _roomChanged() {
+    const now = performance.now();
+    this._gates.forEach((g, i) => {
+      if (g.talker === null) return;
+      if (g.open) this._close(i, now);
+      g.moved = true;
+      g.audible = null;
+    });
+    this._schedule();
+  }
+
+  /**
+   * A new slot map (`room.talkers`, for `roomId`): slots that lost their talker fall silent at
+   * once; slots with a new talker fall silent until the buffered audio of the previous one has
+   * played out.
+   * @param {string | null} roomId
+   * @internal
+   */
+  _talkersChanged(roomId) {
+    const now = performance.now();
+    this._gates.forEach((g, i) => {
+      const next = this._room.talkers.get(i)?.clientId ?? null;
+      if (next === null) {
+        // Whatever is still buffered belongs to someone this client no longer hears.
+        if (g.open) this._close(i, now);
+        g.talker = null;
+        g.moved = false;
+        g.audible = null;
+        return;
+      }
+      if (next === g.talker) {
+        if (g.moved) {
+          // The same talker on both sides of the move: its buffered audio is its own.
+          g.moved = false;
+          g.waitRtp = null;
+          g.deadline = now;
+        }
+        return;
+      }
+      // slotAudible's `ms` counts from this client's move (the slot closed then), else from now.
+      const since = g.moved ? g.closedAt : now;
+      if (g.open) this._close(i, now);
+      g.talker = next;
+      g.moved = false;
+      g.audible = roomId ? { clientId: next, roomId, since } : null;
+    });
+    this._schedule();
+  }
+
+  /** Runs the gate check while some gate or `slotAudible` is pending. @private */
+  _schedule() {
+    const pending = this._gates.some((g) => (!g.open && g.talker !== null && !g.moved) || g.audible !== null);
+    if (pending && this._gateTimer === null) {
+      this._gateTimer = setInterval(() => this._checkGates(), GATE_POLL_MS);
+    } else if (!pending && this._gateTimer !== null) {
+      clearInterval(this._gateTimer);
+      this._gateTimer = null;
+    }
+  }
+
+  /** @private */
+  _checkGates() {
+    const now = performance.now();
+    this._gates.forEach((g, i) => {
+      const p = this._played(i);
+      const passed = () => g.waitRtp === null || (p !== null && ((p.rtp - g.waitRtp) >>> 0) < 0x80000000);
+      if (!g.open && g.talker !== null && !g.moved) {
+        const dry = !p || p.age >= GATE_DRY_MS;
+        if (passed() || dry || now >= g.deadline) {
+          // Dry or past the deadline: whatever plays from now on is the new talker.
+          if (!passed()) g.waitRtp = null;
+          g.open = true;
+          this._applyGate(i);
+        }
+      }
+      const a = g.audible;
+      if (a && g.open) {
+        if (p && p.age < GATE_DRY_MS && p.level >= AUDIBLE_MIN_LEVEL && passed()) {
+          g.audible = null;
+          g.waitRtp = null;
+          this._room.emit('slotAudible', { slot: i, clientId: a.clientId, roomId: a.roomId, ms: Math.round(now - a.since) });
+        } else if (now - a.since > AUDIBLE_GIVE_UP_MS) {
+          g.audible = null;
+        }
+      }
+    });
+    this._schedule();
+  }
+
+  /** Samples every slot's jitter-buffer delay once a second (the gate's estimate). @private */
+  _startJitterSampling() {
+    if (this._statsTimer !== null) return;
+    this._statsTimer = setInterval(() => void this._sampleJitter(), GATE_STATS_MS);
+  }
+
+  /** @private */
+  async _sampleJitter() {
+    await Promise.all(this.slotTransceivers.map(async (t, i) => {
+      const g = this._gates[i];
+      if (!g || typeof t.receiver.getStats !== 'function') return;
+      let delay = 0;
+      let emitted = 0;
+      try {
+        (await t.receiver.getStats()).forEach((/** @type {any} */ s) => {
+          if (s.type === 'inbound-rtp') {
+            delay += s.jitterBufferDelay ?? 0;
+            emitted += s.jitterBufferEmittedCount ?? 0;
+          }
+        });
+      } catch {
+        return; // closing
+      }
+      if (this._gates[i] !== g) return;
+      if (g.jb && emitted > g.jb.emitted) g.jbMs = (1000 * (delay - g.jb.delay)) / (emitted - g.jb.emitted);
+      g.jb = { delay, emitted };
+    }));
   }
 
   /** @returns {MediaStreamTrack | null} */
@@ -621,6 +925,10 @@ export class MediaSession {
 
   /** @private */
   _teardown() {
+    if (this._gateTimer !== null) clearInterval(this._gateTimer);
+    if (this._statsTimer !== null) clearInterval(this._statsTimer);
+    this._gateTimer = null;
+    this._statsTimer = null;
     void this._localShareEnded('share');
     void this._localShareEnded('canvas');
     this.micStream?.getTracks().forEach((t) => t.stop());

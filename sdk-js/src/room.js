@@ -26,6 +26,8 @@
  *   or a resume that failed (detail: `{code, reason, error?}`; `error` is the
  *   {@link AlcoveError} of a failed resume, `result` 4108 when the grace period was over);
  * - `mediastatechange`: media progress (detail: `{state, error?}`), see media.js;
+ * - `slotAudible`: a slot's new talker is actually playing, e.g. the first audio of the new
+ *   room after a move (detail: `{slot, clientId, roomId, ms}`), see "The slot gate" in media.js;
  * - `protocolerror`: the server sent a frame the SDK could not decode (detail: the error).
  *
  * Order: for one frame the room first updates its state, then dispatches the frame's event on
@@ -763,6 +765,7 @@ export class Room extends Emitter {
       case 'activeTalkersUpdated': {
         this.talkersRoomId = f.room_id;
         this.talkers = new Map(f.talkers.map((/** @type {import('./protocol.js').Talker} */ t) => [t.slot, { clientId: t.clientId, name: t.name }]));
+        this.media._talkersChanged(f.room_id);
         return true;
       }
       case 'shareStarted':
@@ -837,6 +840,7 @@ export class Room extends Emitter {
       // A new peer connection: the server announces its slots after the new sdpAnswer.
       this.talkers = new Map();
       this.talkersRoomId = null;
+      this.media._talkersChanged(null);
     }
   }
 
@@ -882,6 +886,8 @@ export class Room extends Emitter {
    * @private
    */
   _locationChanged() {
+    // The jitter buffers still hold the old room: silence them until the new room's map.
+    this.media._roomChanged();
     this.share = null;
     this.canvas = null;
     this.media._localShareEnded('share');

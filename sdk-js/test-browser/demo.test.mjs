@@ -71,7 +71,7 @@ async function join(name, role) {
   await page.waitForSelector('#room-view:not([hidden])', { timeout: 10_000 });
   await until(`${name}'s media to connect`, () => page.evaluate(() => {
     const s = window.alcoveRoom.media.state;
-    return s.state === 'connected' && s.iceState === 'connected';
+    return s.state === 'connected' && s.connectionState === 'connected';
   }));
   return page;
 }

@@ -188,7 +188,7 @@ async function join(roomId, name, role) {
   }, proxy.url, token);
   await until(`${name}'s media to connect`, () => page.evaluate(() => {
     const s = /** @type {any} */ (window).room.media.state;
-    return s.state === 'connected' && s.iceState === 'connected';
+    return s.state === 'connected' && s.connectionState === 'connected';
   }));
   return page;
 }
@@ -202,7 +202,7 @@ const look = (page) => page.evaluate(() => {
     connectionState: r.connectionState,
     location: r.location,
     breakoutRoom: r.breakoutRoom?.roomId ?? null,
-    media: { state: r.media.state.state, iceState: r.media.state.iceState, restarts: r.media.state.restarts, lastRestore: r.media.state.lastRestore },
+    media: { state: r.media.state.state, connectionState: r.media.state.connectionState, restarts: r.media.state.restarts, lastRestore: r.media.state.lastRestore },
     samePc: r.peerConnection === /** @type {any} */ (window).firstPc,
     talkers,
     audioTracksAreSlotTracks: audios.length > 0 && audios.every((el, i) => el.srcObject?.getAudioTracks()[0] === r.slotTrack(i)),
@@ -234,7 +234,7 @@ test('resume in the browser: ICE restart after a drop, new peer connections afte
   for (const [name, page] of [['Ada', ada], ['Ben', ben], ['Chiara', chiara]]) {
     const s = await until(`${name}: resumed, ICE restarted`, async () => {
       const s = await look(page);
-      return s.connectionState === 'connected' && s.media.restarts === 1 && s.media.state === 'connected' && s.media.iceState === 'connected' && s;
+      return s.connectionState === 'connected' && s.media.restarts === 1 && s.media.state === 'connected' && s.media.connectionState === 'connected' && s;
     });
     assert.equal(s.media.lastRestore, 'ice-restart', name);
     assert.equal(s.samePc, true, `${name}: the same RTCPeerConnection`);
@@ -252,7 +252,7 @@ test('resume in the browser: ICE restart after a drop, new peer connections afte
   for (const [name, page] of [['Ada', ada], ['Ben', ben], ['Chiara', chiara]]) {
     const s = await until(`${name}: resumed, new peer connection`, async () => {
       const s = await look(page);
-      return s.connectionState === 'connected' && s.media.restarts === 2 && s.media.state === 'connected' && s.media.iceState === 'connected' && s;
+      return s.connectionState === 'connected' && s.media.restarts === 2 && s.media.state === 'connected' && s.media.connectionState === 'connected' && s;
     }, 40_000);
     assert.equal(s.media.lastRestore, 'new-peer-connection', name);
     assert.equal(s.samePc, false, `${name}: a new RTCPeerConnection`);

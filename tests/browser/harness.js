@@ -44,6 +44,7 @@ const T = {
   win: newWindow(),
   watchers: new Map(),
   canvasTimer: /** @type {any} */ (null),
+  sampler: /** @type {any} */ (null),
 };
 // @ts-ignore
 window.T = T;
@@ -125,20 +126,25 @@ const LOGGED = [
 
 /**
  * Connects with the SDK and waits until media is negotiated and the peer connection is up.
+ * `T.joinStartedAt` → `T.firstAudioAt` is then the fresh-join time (first room-mate heard).
  * @param {string} signalUrl
  * @param {string} token
+ * @param {{slotGate?: boolean}} [opts]
  */
-T.join = async (signalUrl, token) => {
-  T.joinStartedAt = now();
+T.join = async (signalUrl, token, opts = {}) => {
   T.sdk = await import('/sdk/alcove.js');
+  T.firstAudioAt = null;
+  T.joinStartedAt = now();
   const room = await T.sdk.connect(signalUrl, token, {
     // A pure tone must reach the wire as it is: no echo cancellation, noise suppression or AGC.
     audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     // A deadline, not a measurement: on a machine starved of CPU (five browsers and the
     // server on two loaded cores) an acknowledgement can take longer than the SDK's 10 s.
     timeoutMs: 60_000,
+    slotGate: opts.slotGate !== false,
   });
   T.room = room;
+  room.on('slotAudible', slotAudible);
   for (const type of LOGGED) {
     room.on(type, (/** @type {any} */ f) => {
       T.log.push({
@@ -172,11 +178,26 @@ T.setTones = (toneOwner) => {
   T.tones = Object.keys(toneOwner).map(Number);
 };
 
+/** Leaves the family (the page stays open for a fresh join). */
+T.leave = async () => {
+  T.room?.disconnect();
+  if (T.sampler) clearInterval(T.sampler);
+  T.sampler = null;
+  await T.ctx?.close();
+  T.ctx = null;
+  T.analysers = [];
+  T.current = [];
+  T.watchers.clear();
+  T.pcs.length = 0;
+};
+
 // ---- audio analysis --------------------------------------------------------------------------
 
 function startAnalysers() {
   const ctx = new AudioContext();
   T.ctx = ctx;
+  T.analysers = [];
+  T.current = [];
   const n = T.room.media.slotTransceivers.length;
   for (let i = 0; i < n; i++) {
     const track = T.room.slotTrack(i);
@@ -189,7 +210,7 @@ function startAnalysers() {
     T.current.push(null);
   }
   const bins = new Float32Array(T.analysers[0]?.frequencyBinCount ?? 0);
-  setInterval(() => sample(bins), 10);
+  T.sampler = setInterval(() => sample(bins), 10);
 }
 
 /** @param {Float32Array} bins */
@@ -232,6 +253,11 @@ function sample(bins) {
   });
   for (const tone of heardThisFrame) w.tone[tone] = (w.tone[tone] ?? 0) + 1;
   for (const [, wt] of T.watchers) {
+    // Old-room tones: the last frame (after the request) in which any slot still carried one.
+    if (wt.old.length && T.current.some((tone) => tone !== null && wt.old.includes(tone))) {
+      wt.lastOld = t;
+      wt.oldFrames++;
+    }
     if (wt.first !== null) continue;
     T.current.forEach((tone, slot) => {
       if (wt.first === null && tone !== null && wt.tones.includes(tone)) {
@@ -259,11 +285,13 @@ T.readWindow = () => ({
 });
 
 /**
- * Arms a watcher: records the first frame (after now) in which any of `tones` is heard.
+ * Arms a watcher: records the first frame (after now) in which any of `tones` is heard, and the
+ * last frame in which any of `old` (the old room's tones) still is.
  * @param {string} key
  * @param {number[]} tones
+ * @param {number[]} [old]
  */
-T.arm = async (key, tones) => {
+T.arm = async (key, tones, old = []) => {
   const jb = await Promise.all(T.room.media.slotTransceivers.map((/** @type {RTCRtpTransceiver} */ tr) => jitterBuffer(tr)));
   T.watchers.set(key, {
     jb,
@@ -275,8 +303,25 @@ T.arm = async (key, tones) => {
     first: null, // first analyser frame in which a slot carries one of the tones
     tone: null,
     slot: null,
+    old,
+    lastOld: null, // last analyser frame in which a slot carried an old-room tone
+    oldFrames: 0,
+    audibleAt: null, // the SDK's first slotAudible for one of the tones' owners
+    audible: null,
   });
 };
+/** @param {any} e a slotAudible detail */
+function slotAudible(e) {
+  const t = now();
+  for (const [, wt] of T.watchers) {
+    if (wt.audibleAt !== null) continue;
+    const owners = wt.tones.map((/** @type {number} */ tone) => T.toneOwner[tone]);
+    if (owners.includes(e.clientId)) {
+      wt.audibleAt = t;
+      wt.audible = e;
+    }
+  }
+}
 /** @param {any} f an activeTalkersUpdated frame */
 function talkersArrived(f) {
   const t = now();
@@ -318,6 +363,29 @@ T.jitterSince = async (key) => {
   const n = after.emitted - before.emitted;
   if (n <= 0) return null;
   return { delayMs: Math.round((1000 * (after.delay - before.delay)) / n), targetMs: Math.round((1000 * (after.target - before.target)) / n) };
+};
+
+/**
+ * Each slot's jitter-buffer delay over the next `ms`: (Δ jitterBufferDelay / Δ
+ * jitterBufferEmittedCount) and the target delay, for the slots that played audio meanwhile,
+ * with the talker the SDK maps there.
+ * @param {number} ms
+ */
+T.jitterWindow = async (ms) => {
+  const trs = T.room.media.slotTransceivers;
+  const before = await Promise.all(trs.map((/** @type {RTCRtpTransceiver} */ tr) => jitterBuffer(tr)));
+  await new Promise((r) => setTimeout(r, ms));
+  const after = await Promise.all(trs.map((/** @type {RTCRtpTransceiver} */ tr) => jitterBuffer(tr)));
+  return after.map((a, slot) => {
+    const n = a.emitted - before[slot].emitted;
+    return {
+      slot,
+      talker: T.room.talkers.get(slot)?.clientId ?? null,
+      emitted: n,
+      delayMs: n > 0 ? Math.round((1000 * (a.delay - before[slot].delay)) / n) : null,
+      targetMs: n > 0 ? Math.round((1000 * (a.target - before[slot].target)) / n) : null,
+    };
+  });
 };
 
 // ---- break-out operations, timed in the page ------------------------------------------------

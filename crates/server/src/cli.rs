@@ -67,6 +67,14 @@ pub struct ServeArgs {
     /// TLS private key (PEM; PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
     #[arg(long, env = "ALCOVE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve the demo and the browser SDK from this folder (holding `demo/` and `sdk-js/src/`,
+    /// e.g. the repository root) instead of the copies built into the binary.
+    #[arg(long, env = "ALCOVE_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// An origin (`https://app.example.com`) allowed to load the SDK from `/sdk/` (CORS);
+    /// repeat for several, `*` for any. The variable takes a comma-separated list.
+    #[arg(long = "cors-origin", env = "ALCOVE_CORS_ORIGINS", value_delimiter = ',', value_parser = crate::http::web::parse_origin)]
+    pub cors_origins: Vec<String>,
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -186,6 +194,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.advertise_ip = args.advertise_ip;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
+    if let Some(dir) = &args.web_dir {
+        if !dir.join("demo").is_dir() || !dir.join("sdk-js/src").is_dir() {
+            bail!(
+                "--web-dir {}: needs demo/ and sdk-js/src/ inside (the repository root)",
+                dir.display()
+            );
+        }
+    }
+    config.web_dir = args.web_dir;
+    config.cors_origins = args.cors_origins;
     if let Some((cert, key)) = &config.tls {
         // Refuse to start on unreadable or mismatched files, before saying we listen.
         crate::tls_config(cert, key).await?;
@@ -214,6 +232,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     println!("  {media_line}");
     println!("  signalling: {ws}://{addr}/v1/signal    REST: {http}://{addr}/v1/rooms");
+    match &state.config.web_dir {
+        Some(dir) => println!("  web:        demo and /sdk/ from {}", dir.display()),
+        None => println!("  web:        demo and /sdk/ built into this binary"),
+    }
+    if !state.config.cors_origins.is_empty() {
+        println!("  /sdk/ CORS: {}", state.config.cors_origins.join(", "));
+    }
     println!(
         "  data dir:   {} (database alcove.db)",
         args.data_dir.display()

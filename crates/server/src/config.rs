@@ -26,9 +26,12 @@ pub struct Config {
     /// IP given to clients in the ICE host candidate (default: the UDP bind IP; required when
     /// binding a wildcard address).
     pub advertise_ip: Option<std::net::IpAddr>,
-    /// Folder holding `demo/` (served at `/`) and `sdk-js/src/` (served at `/sdk/`); the
-    /// repository root by default.
-    pub web_root: PathBuf,
+    /// Folder holding `demo/` (served at `/`) and `sdk-js/src/` (served at `/sdk/`), for
+    /// development; `None` (the default) serves the copies embedded in the binary.
+    pub web_dir: Option<PathBuf>,
+    /// Origins allowed to load `/sdk/` cross-origin (CORS), e.g. `https://app.example.com`;
+    /// `*` allows any. Empty (the default): no CORS headers.
+    pub cors_origins: Vec<String>,
     /// Requests per second a signalling connection may send, sustained (the refill rate of
     /// its token bucket). Requests over the limit get `error` 4006 and are not forwarded.
     pub request_rate: u32,
@@ -54,7 +57,8 @@ impl Config {
             outbound_stall: Duration::from_secs(30),
             udp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7881))),
             advertise_ip: None,
-            web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
+            web_dir: None,
+            cors_origins: Vec::new(),
             request_rate: 50,
             request_burst: 100,
             resume_grace: Duration::from_secs(30),

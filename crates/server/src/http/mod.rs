@@ -1,4 +1,5 @@
-//! The HTTP surface: the REST API of SPEC §5, the signalling WebSocket, a health check.
+//! The HTTP surface: the REST API of SPEC §5, the signalling WebSocket, a health check, the demo
+//! page and the browser SDK (`web.rs`).
 //! `app(state)` builds the router; tests drive it with `tower::ServiceExt::oneshot`.
 
 mod auth;
@@ -6,6 +7,7 @@ mod demo;
 mod error;
 mod rooms;
 mod tokens;
+pub mod web;
 
 pub use auth::AppAuth;
 pub use error::ApiError;
@@ -17,7 +19,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use tower_http::services::{ServeDir, ServeFile};
 
 /// Largest WebSocket message the transport reads at all; bigger ones close the connection
 /// with 1009. Frames between `MAX_FRAME_BYTES` and this get an `error` 4003 and the
@@ -27,7 +28,7 @@ const _: () = assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
 
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
-    let web = state.config.web_root.clone();
+    let web = web::routes(state.config.web_dir.as_deref(), &state.config.cors_origins);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::udp::stats::metrics))
@@ -41,9 +42,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(rooms::breakout_rooms),
         )
         .route("/demo/join", post(demo::join))
-        .nest_service("/sdk", ServeDir::new(web.join("sdk-js/src")))
-        .nest_service("/demo", ServeDir::new(web.join("demo")))
-        .route_service("/", ServeFile::new(web.join("demo/index.html")))
+        .merge(web)
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }
