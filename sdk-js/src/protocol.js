@@ -22,6 +22,16 @@ export const PROTOCOL_VERSION = 2;
 /** Every protocol version this SDK speaks, newest last. */
 export const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
 
+/**
+ * Presence comes batched as `usersUpdated` (protocol 2 on); mirrors
+ * `ProtocolVersion::supports_users_updated` in crates/proto/src/version.rs.
+ * @param {number | undefined} version the negotiated version (`roomConnected.version`)
+ * @returns {boolean}
+ */
+export function supportsUsersUpdated(version) {
+  return typeof version === 'number' && version >= 2;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Types shared with the rest of the SDK (JSDoc only).
 

@@ -39,7 +39,7 @@ import { BreakoutRoom } from './breakout.js';
 import { Connection } from './connection.js';
 import { Emitter } from './events.js';
 import { MediaSession } from './media.js';
-import { AlcoveError, SUPPORTED_VERSIONS, breakoutOf, isAck, isSuccess } from './protocol.js';
+import { AlcoveError, SUPPORTED_VERSIONS, breakoutOf, isAck, isSuccess, supportsUsersUpdated } from './protocol.js';
 
 /** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
 /** @typedef {import('./protocol.js').UserInfo} UserInfo */
@@ -902,6 +902,9 @@ export class Room extends Emitter {
   _forgetRoom(roomId) {
     this.breakoutRooms.delete(roomId);
     this.invitations.delete(roomId);
+    // Protocol 2: the usersUpdated at the end of the same step moves the members back (and
+    // raises their userMoved); changing the list here would hide those events.
+    if (supportsUsersUpdated(this.version)) return;
     for (const u of this.users.values()) {
       // Members were moved back with their own userMoved; this only catches stale entries.
       if (breakoutOf(u.location) === roomId && u.clientId !== this.clientId) u.location = 'parent';

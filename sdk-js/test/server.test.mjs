@@ -189,12 +189,14 @@ test('break-out lifecycle against the real server', async () => {
   // --- disconnect (break-out handle): back to the parent, the empty room is destroyed -------
   const left = await benBr.disconnect();
   assert.deepEqual(noId(left), { type: 'didDisconnectedBreakoutRoom', room_id: BR1, moderatorId: '', msg: 'Breakout Room disconnected', result: 0 });
+  // Protocol 2: the presence of a step (usersUpdated, applied as userMoved / userPaused)
+  // comes after the step's other notifications.
   [adaF] = await expectFrames([
-    [ada.rec, ['userMoved', 'userPaused', 'didDestroyedBreakoutRoom']],
+    [ada.rec, ['didDestroyedBreakoutRoom', 'userMoved', 'userPaused']],
     [ben.rec, ['didDisconnectedBreakoutRoom']],
     [chiara.rec, ['userMoved', 'userPaused']],
   ]);
-  assert.deepEqual(adaF[2], { type: 'didDestroyedBreakoutRoom', room_id: BR1 });
+  assert.deepEqual(adaF[0], { type: 'didDestroyedBreakoutRoom', room_id: BR1 });
   assert.equal(ben.room.location, 'parent');
   assert.equal(ben.room.paused, false);
   assert.deepEqual(ben.room.muted, { audio: true, video: false }, 'the mute state survives leaving');
