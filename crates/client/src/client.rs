@@ -78,9 +78,10 @@ pub(crate) struct EventTx {
 }
 
 impl EventTx {
-    fn send(&self, frame: ServerFrame) -> Result<(), mpsc::error::SendError<ServerFrame>> {
+    /// Delivers `frame`; false when the app dropped its [`Events`].
+    fn send(&self, frame: ServerFrame) -> bool {
         self.gate.send_if_modified(|g| g.apply(&frame.msg));
-        self.tx.send(frame)
+        self.tx.send(frame).is_ok()
     }
 }
 
