@@ -375,6 +375,8 @@ function report(latencies, freshJoins, jitterAfterChurn) {
   const ratio = fresh && complete ? (fresh.median / complete.median).toFixed(1) : 'n/a';
   console.log(`# fresh join / complete move, ratio of medians: ${ratio}`);
   if (worst) console.log(`# worst per-slot jitter-buffer delay after the churn: ${worst.delayMs} ms (target ${worst.targetMs} ms; ${worst.who} slot ${worst.slot}; ${jitterAfterChurn.length} slots)`);
+  const top = [...jitterAfterChurn].sort((a, b) => b.delayMs - a.delayMs).slice(0, 6);
+  console.log(`# slowest slots after the churn: ${top.map((j) => `${j.who} slot ${j.slot} (${j.talkerName}) ${j.delayMs}/${j.targetMs} ms`).join('; ')}`);
   console.log('# README rows (Chromium 5 pages with tones, this run, slot gate ' + (SLOT_GATE ? 'on' : 'off') + '):');
   console.log(`# | request → new room heard **and** old room silent, median / max | ${complete ? `${complete.median} ms / ${complete.max} ms` : 'n/a'} | < 150 ms / < 300 ms |`);
   console.log(`# | request → new room heard, median | ${heard ? `${heard.median} ms` : 'n/a'} | < 100 ms |`);
@@ -585,7 +587,8 @@ async function main() {
       }
     }
     // Move latencies (also when the scenario stopped early).
-    report(latencies, freshJoins, jitterAfterChurn);
+    const names = Object.fromEntries(ps.map((p) => [p.clientId, p.name]));
+    report(latencies, freshJoins, jitterAfterChurn.map((j) => ({ ...j, talkerName: names[j.talker] ?? `${j.talker} (an earlier D?)` })));
     if (process.env.KEEP_TMP) console.log(`# kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
   }
