@@ -34,7 +34,8 @@
  * and enables it again once the slot's talker belongs to the new map *and* the audio being
  * played out is the new talker's: the played RTP time (`getSynchronizationSources()`) has
  * passed what was buffered when the gate closed (played RTP time then + the slot's measured
- * jitter-buffer delay + 20 ms), or the buffer ran dry, or 250 ms after that estimate at the
+ * jitter-buffer delay + 20 ms), or the buffer ran dry (nothing played for 60 ms, once that
+ * delay has passed), or 250 ms after that estimate at the
  * latest. A slot that was silent needs no wait. The same talker keeping its slot through a move
  * (a parent talker heard before and after) is enabled at once. When a new talker's first
  * audio of the room is actually playing, the room emits `slotAudible {slot, clientId, roomId,
@@ -134,8 +135,10 @@ export const DEFAULT_AUDIO_CONSTRAINTS = Object.freeze({
  *   wait for); `deadline`: when to open anyway (performance.now() ms); `closedAt`: when closed;
  * - `audible`: the `slotAudible` still to emit for a new talker;
  * - `jbMs`: the slot's latest jitter-buffer delay (ms); `jb`: the cumulative stats it came from.
+ * - `dryAfter`: before this time a pause in playout does not count as a dry buffer (a busy
+ *   machine stalls playout for tens of ms while the old audio is still buffered);
  * @typedef {{talker: string | null, open: boolean, moved: boolean, waitRtp: number | null,
- *   deadline: number, closedAt: number,
+ *   deadline: number, dryAfter: number, closedAt: number,
  *   audible: {clientId: string, roomId: string, since: number} | null,
  *   jbMs: number | null, jb: {delay: number, emitted: number} | null}} SlotGate
  */
@@ -584,7 +587,7 @@ export class MediaSession {
   /** Every slot empty and silent: a new peer connection, whose map the server sends next. @private */
   _resetGates() {
     this._gates = this.slotTransceivers.map(() => ({
-      talker: null, open: false, moved: false, waitRtp: null, deadline: 0, closedAt: 0, audible: null, jbMs: null, jb: null,
+      talker: null, open: false, moved: false, waitRtp: null, deadline: 0, dryAfter: 0, closedAt: 0, audible: null, jbMs: null, jb: null,
     }));
     this._gates.forEach((_, i) => this._applyGate(i));
   }
@@ -655,10 +658,12 @@ export class MediaSession {
       // Opus slots run at 48 kHz: 48 RTP ticks per ms.
       g.waitRtp = (p.rtp + Math.round(48 * (jb + GATE_MARGIN_MS))) >>> 0;
       g.deadline = now + jb + GATE_MARGIN_MS + GATE_SLACK_MS;
+      g.dryAfter = now + jb;
     } else {
       // Nothing buffered: the next audio is new.
       g.waitRtp = null;
       g.deadline = now;
+      g.dryAfter = now;
     }
     g.closedAt = now;
     g.open = false;
@@ -706,6 +711,7 @@ export class MediaSession {
           g.moved = false;
           g.waitRtp = null;
           g.deadline = now;
+          g.dryAfter = now;
         }
         return;
       }
@@ -737,7 +743,7 @@ export class MediaSession {
       const p = this._played(i);
       const passed = () => g.waitRtp === null || (p !== null && ((p.rtp - g.waitRtp) >>> 0) < 0x80000000);
       if (!g.open && g.talker !== null && !g.moved) {
-        const dry = !p || p.age >= GATE_DRY_MS;
+        const dry = (!p || p.age >= GATE_DRY_MS) && now >= g.dryAfter;
         if (passed() || dry || now >= g.deadline) {
           // Dry or past the deadline: whatever plays from now on is the new talker.
           if (!passed()) g.waitRtp = null;

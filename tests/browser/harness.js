@@ -155,6 +155,8 @@ T.join = async (signalUrl, token, opts = {}) => {
     });
   }
   room.on('activeTalkersUpdated', talkersArrived);
+  room.on('connectedBreakoutRoom', moved);
+  room.on('didDisconnectedBreakoutRoom', moved);
   await room.startMedia();
   const pc = room.peerConnection;
   if (pc.connectionState !== 'connected') {
@@ -306,6 +308,8 @@ T.arm = async (key, tones, old = []) => {
     old,
     lastOld: null, // last analyser frame in which a slot carried an old-room tone
     oldFrames: 0,
+    moveAt: null, // this page's own connectedBreakoutRoom / didDisconnectedBreakoutRoom
+    dropAt: null, // first activeTalkersUpdated naming none of the old room's talkers
     audibleAt: null, // the SDK's first slotAudible for one of the tones' owners
     audible: null,
   });
@@ -322,10 +326,18 @@ function slotAudible(e) {
     }
   }
 }
+/** This page's own move notification (or ack): the SDK's gate closes on it. */
+function moved() {
+  const t = now();
+  for (const [, wt] of T.watchers) if (wt.moveAt === null) wt.moveAt = t;
+}
 /** @param {any} f an activeTalkersUpdated frame */
 function talkersArrived(f) {
   const t = now();
   for (const [, wt] of T.watchers) {
+    // The first map without any old-room talker: the SDK's gate closes their slots on it.
+    const oldOwners = wt.old.map((/** @type {number} */ tone) => T.toneOwner[tone]);
+    if (wt.dropAt === null && oldOwners.length && !f.talkers.some((/** @type {any} */ x) => oldOwners.includes(x.clientId))) wt.dropAt = t;
     if (wt.mapAt !== null) continue;
     const owners = wt.tones.map((/** @type {number} */ tone) => T.toneOwner[tone]);
     if (f.talkers.some((/** @type {any} */ x) => owners.includes(x.clientId))) wt.mapAt = t;

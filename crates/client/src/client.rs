@@ -10,6 +10,7 @@
 
 use crate::error::Error;
 use crate::events::Events;
+use crate::media::SlotGate;
 use crate::session::{ClientSession, SessionEvent};
 use alcove_proto::ids::{ClientId, RequestId};
 use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame, UserInfo};
@@ -69,6 +70,21 @@ pub enum ConnectionState {
     Closed,
 }
 
+/// Where the connection task delivers frames: to [`Events`], after updating the slot gate of
+/// [`crate::media`] (so that the media task gates by a map at least as new as the app's).
+pub(crate) struct EventTx {
+    tx: mpsc::UnboundedSender<ServerFrame>,
+    gate: watch::Sender<SlotGate>,
+}
+
+impl EventTx {
+    /// Delivers `frame`; false when the app dropped its [`Events`].
+    fn send(&self, frame: ServerFrame) -> bool {
+        self.gate.send_if_modified(|g| g.apply(&frame.msg));
+        self.tx.send(frame).is_ok()
+    }
+}
+
 /// What the connection task needs to resume after a drop.
 struct Resume {
     url: String,
@@ -121,6 +137,11 @@ pub(crate) async fn connect_with(
     let span = tracing::info_span!("alcove_client", client_id = %connected.client_id);
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let (gate_tx, gate_rx) = watch::channel(SlotGate::new(connected.room.room_id.clone()));
+    let event_tx = EventTx {
+        tx: event_tx,
+        gate: gate_tx,
+    };
     for frame in early {
         // The receiver is in our hands a few lines below: this cannot fail.
         let _ = event_tx.send(frame);
@@ -144,6 +165,7 @@ pub(crate) async fn connect_with(
             request_timeout: config.request_timeout,
             state: state_rx,
             resumed: resumed_rx,
+            gate: gate_rx,
         }),
     };
     Ok((room, Events::new(event_rx)))
@@ -214,7 +236,7 @@ async fn run<S>(
     ws: S,
     mut session: ClientSession,
     mut cmds: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::UnboundedSender<ServerFrame>,
+    events: EventTx,
     resume: Resume,
 ) where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
@@ -260,7 +282,7 @@ async fn run<S>(
 async fn reconnect(
     resume: &Resume,
     token: &str,
-    events: &mpsc::UnboundedSender<ServerFrame>,
+    events: &EventTx,
 ) -> Option<(
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     ClientSession,
@@ -328,7 +350,7 @@ async fn serve<S>(
     session: &mut ClientSession,
     cmds: &mut mpsc::UnboundedReceiver<Command>,
     waiting: &mut HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>>,
-    events: &mpsc::UnboundedSender<ServerFrame>,
+    events: &EventTx,
 ) -> Ended
 where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
@@ -389,7 +411,7 @@ async fn close_gracefully<S>(
     ws: &mut S,
     session: &mut ClientSession,
     waiting: &mut HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>>,
-    events: &mpsc::UnboundedSender<ServerFrame>,
+    events: &EventTx,
 ) where
     S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
@@ -422,7 +444,7 @@ where
 fn dispatch(
     session: &mut ClientSession,
     waiting: &mut HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>>,
-    events: &mpsc::UnboundedSender<ServerFrame>,
+    events: &EventTx,
 ) {
     while let Some(event) = session.poll_event() {
         match event {
@@ -475,6 +497,8 @@ struct Inner {
     state: watch::Receiver<ConnectionState>,
     /// The latest successful resume, from the connection task.
     resumed: watch::Receiver<Resumed>,
+    /// The slot gate of [`crate::media`], from the connection task.
+    gate: watch::Receiver<SlotGate>,
 }
 
 /// A [`Room`] that does not keep the connection open (held by [`crate::media::Media`], which
@@ -569,6 +593,11 @@ impl Room {
     /// Every successful resume of this connection (`changed()` wakes on each).
     pub(crate) fn resumes(&self) -> watch::Receiver<Resumed> {
         self.inner.resumed.clone()
+    }
+
+    /// The slot gate, kept current from every frame this connection reads.
+    pub(crate) fn slot_gate(&self) -> watch::Receiver<SlotGate> {
+        self.inner.gate.clone()
     }
 
     /// A handle that does not keep the connection open.

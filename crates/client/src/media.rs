@@ -19,10 +19,20 @@
 //! Either way the [`Media`] handle stays the same: [`Media::send_opus`] and [`Media::recv`] keep
 //! working and slot indices keep their meaning. [`Media::restarts`] counts the restores,
 //! [`MediaState`] tells which kind.
+//!
+//! **The slot gate** (docs/protocol.md §13.8), the same rule as the browser SDK's: a frame is
+//! handed out by [`Media::recv`] only when the latest `activeTalkersUpdated` is for the room
+//! this client is in and puts a talker on the frame's slot, and [`ReceivedFrame::talker`] names
+//! that talker. From the moment this client's move is acknowledged (`connectedBreakoutRoom`,
+//! forced or not; `didDisconnectedBreakoutRoom` for the room it is in) until the new room's
+//! map arrives, every slot is withheld, so no packet of the room it left reaches the app after
+//! the ack (packets in flight, or a receiver's own buffering, would otherwise). Withheld frames
+//! are counted in [`MediaState::gated_frames`].
 
 use crate::client::{Room, WeakRoom};
 use crate::error::Error;
 use alcove_proto::signal::{ClientMessage, MediaMids, SdpOffer, ServerMessage};
+use alcove_proto::{ClientId, RoomId};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -46,6 +56,9 @@ const RESTORE_RETRY: Duration = Duration::from_millis(500);
 pub struct ReceivedFrame {
     /// The slot index (see `activeTalkersUpdated`).
     pub slot: usize,
+    /// Who the slot carries, by the latest `activeTalkersUpdated` for this client's room (the
+    /// slot gate hands out no frame without one).
+    pub talker: ClientId,
     /// The frame.
     pub data: Arc<[u8]>,
     /// RFC 6464 level carried with it (0 loudest, −127 silence), if any.
@@ -74,6 +87,9 @@ pub struct MediaState {
     pub restoring: bool,
     /// Restore attempts that failed (each is retried a few times, a new resume starts over).
     pub restore_failures: u32,
+    /// Frames the slot gate withheld: their slot had no talker in this client's room (after a
+    /// move, until the new room's `activeTalkersUpdated`).
+    pub gated_frames: u64,
 }
 
 impl MediaState {
@@ -86,6 +102,70 @@ impl MediaState {
 enum Cmd {
     Opus { data: Vec<u8>, audio_level: i8 },
     Close,
+}
+
+/// Which talker each audio slot carries for the room this client is in: the slot gate (see the
+/// [module docs](crate::media)). Kept by the connection task from every frame it reads, so it
+/// is current before the frame reaches the app; read by the media task for every frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SlotGate {
+    /// The parent room (where `didDisconnectedBreakoutRoom` returns this client).
+    parent: RoomId,
+    /// The room this client is in, as its latest move acknowledgement or slot map says.
+    room: RoomId,
+    /// The room of the latest `activeTalkersUpdated`; `talkers` describe it.
+    map_room: Option<RoomId>,
+    /// Slot index → talker, from the latest `activeTalkersUpdated`.
+    talkers: Vec<Option<ClientId>>,
+}
+
+impl SlotGate {
+    /// A gate for a client that connected to `parent` (and has no slot map yet).
+    pub(crate) fn new(parent: RoomId) -> SlotGate {
+        SlotGate {
+            room: parent.clone(),
+            parent,
+            map_room: None,
+            talkers: Vec::new(),
+        }
+    }
+
+    /// Takes in one server message; true when the gate changed.
+    pub(crate) fn apply(&mut self, msg: &ServerMessage) -> bool {
+        let before = self.clone();
+        match msg {
+            ServerMessage::ActiveTalkersUpdated(a) => {
+                // Always about the receiver's current room (protocol.md §13.5).
+                self.room = a.room_id.clone();
+                self.map_room = Some(a.room_id.clone());
+                let n = a.talkers.iter().map(|t| t.slot as usize + 1).max();
+                self.talkers = vec![None; n.unwrap_or(0)];
+                for t in &a.talkers {
+                    self.talkers[t.slot as usize] = Some(t.client_id.clone());
+                }
+            }
+            ServerMessage::ConnectedBreakoutRoom(c) if c.result == 0 => {
+                self.room = c.room.room_id.clone();
+            }
+            // This client left the room it is in (its own disconnect, clear-all, destroy-all);
+            // the same message about another room goes to that room's owner, who stays put.
+            ServerMessage::DidDisconnectedBreakoutRoom(d)
+                if d.result == 0 && d.room_id.is_some() && d.room_id == self.map_room =>
+            {
+                self.room = self.parent.clone();
+            }
+            _ => {}
+        }
+        *self != before
+    }
+
+    /// The talker whose frames slot `slot` may hand out now; `None` withholds them.
+    pub(crate) fn talker(&self, slot: usize) -> Option<&ClientId> {
+        if self.map_room.as_ref() != Some(&self.room) {
+            return None;
+        }
+        self.talkers.get(slot)?.as_ref()
+    }
 }
 
 /// A running peer connection of one client.
@@ -283,6 +363,7 @@ impl Room {
             dtls_up: false,
             ice_down: false,
             rtp_time: 0,
+            gate: self.slot_gate(),
         };
         tokio::spawn(driver.run(cmd_rx, resumes));
         Ok(Media {
@@ -328,6 +409,8 @@ struct Driver {
     /// ICE of the current peer connection reported `Disconnected` and has not recovered.
     ice_down: bool,
     rtp_time: u64,
+    /// The slot gate, kept current by the connection task.
+    gate: watch::Receiver<SlotGate>,
 }
 
 impl Driver {
@@ -456,8 +539,14 @@ impl Driver {
             }
             Event::MediaData(d) => {
                 if let Some(slot) = self.layout.slots.iter().position(|m| *m == d.mid) {
+                    let talker = self.gate.borrow().talker(slot).cloned();
+                    let Some(talker) = talker else {
+                        self.state.send_modify(|s| s.gated_frames += 1);
+                        return;
+                    };
                     let _ = self.frames.send(ReceivedFrame {
                         slot,
+                        talker,
                         data: d.data.clone(),
                         audio_level: d.ext_vals.audio_level,
                         rtp_time: d.time.numer(),
@@ -569,4 +658,90 @@ pub fn synthetic_opus_frame(payload: &[u8]) -> Vec<u8> {
     v.push(0xF8);
     v.extend_from_slice(payload);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alcove_proto::signal::{
+        ActiveTalkersUpdated, BreakoutRoomInfo, ConnectedBreakoutRoom, DidDisconnectedBreakoutRoom,
+        Talker,
+    };
+
+    fn map(room: &str, talkers: &[(u32, &str)]) -> ServerMessage {
+        ServerMessage::ActiveTalkersUpdated(ActiveTalkersUpdated {
+            room_id: room.into(),
+            talkers: talkers
+                .iter()
+                .map(|(slot, c)| Talker {
+                    client_id: (*c).into(),
+                    name: c.to_string(),
+                    slot: *slot,
+                })
+                .collect(),
+        })
+    }
+
+    fn joined(room: &str) -> ServerMessage {
+        let info: BreakoutRoomInfo = serde_json::from_value(serde_json::json!({
+            "room_id": room, "name": "BR", "owner": {"clientId": "c-m", "name": "M"},
+            "participants": 2, "audio": true, "canvas": false, "share": false,
+            "members": [], "invitations": []
+        }))
+        .expect("a BreakoutRoomInfo");
+        ServerMessage::ConnectedBreakoutRoom(ConnectedBreakoutRoom {
+            result: 0,
+            room: info,
+        })
+    }
+
+    fn left(room: &str) -> ServerMessage {
+        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(
+            room.into(),
+        )))
+    }
+
+    fn heard(g: &SlotGate) -> Vec<Option<&str>> {
+        (0..3).map(|i| g.talker(i).map(|c| c.as_str())).collect()
+    }
+
+    #[test]
+    fn a_move_withholds_every_slot_until_the_new_rooms_map() {
+        let mut g = SlotGate::new("r".into());
+        assert_eq!(heard(&g), [None, None, None], "no map yet");
+        g.apply(&map("r", &[(0, "c-a"), (2, "c-b")]));
+        assert_eq!(heard(&g), [Some("c-a"), None, Some("c-b")]);
+        // The ack of the move: the old room's talkers are no longer handed out.
+        assert!(g.apply(&joined("r-br1")));
+        assert_eq!(heard(&g), [None, None, None]);
+        g.apply(&map("r-br1", &[(1, "c-d")]));
+        assert_eq!(heard(&g), [None, Some("c-d"), None]);
+        // Back to the parent: withheld again until the parent's map.
+        assert!(g.apply(&left("r-br1")));
+        assert_eq!(heard(&g), [None, None, None]);
+        g.apply(&map("r", &[(0, "c-a")]));
+        assert_eq!(heard(&g), [Some("c-a"), None, None]);
+    }
+
+    #[test]
+    fn a_map_that_empties_a_slot_withholds_it_at_once() {
+        let mut g = SlotGate::new("r".into());
+        g.apply(&map("r", &[(0, "c-a"), (1, "c-b")]));
+        g.apply(&map("r", &[(1, "c-b")]));
+        assert_eq!(heard(&g), [None, Some("c-b"), None]);
+    }
+
+    #[test]
+    fn another_rooms_disconnect_or_a_failed_move_changes_nothing() {
+        let mut g = SlotGate::new("r".into());
+        g.apply(&map("r", &[(0, "c-a")]));
+        // An owner in the parent is told that its (other) room was cleared.
+        assert!(!g.apply(&left("r-br2")));
+        let mut failed = joined("r-br1");
+        if let ServerMessage::ConnectedBreakoutRoom(c) = &mut failed {
+            c.result = 1737;
+        }
+        assert!(!g.apply(&failed));
+        assert_eq!(heard(&g), [Some("c-a"), None, None]);
+    }
 }
