@@ -111,7 +111,8 @@ pub async fn until_all<'a>(
 
 /// Creates one break-out room per group (`createBreakOutRoom`, audio only, room size = the
 /// largest group) and moves each group into its room with one forced `inviteToBreakOutRoom`
-/// per room, one request at a time. The created rooms, in the order of `groups`.
+/// per room, one request at a time (none for an empty group). The created rooms, in the order
+/// of `groups`.
 pub async fn force_into_rooms(
     lead: &SimClient,
     groups: &[Vec<&SimClient>],
@@ -140,6 +141,11 @@ pub async fn force_into_rooms(
     );
     let pb = progress.bar(u64::from(k), "inviteToBreakOutRoom (forced)");
     for (group, br) in groups.iter().zip(&rooms) {
+        // A group whose members all failed to connect leaves its room empty.
+        if group.is_empty() {
+            pb.inc(1);
+            continue;
+        }
         let inv = Invitee {
             clients: group.iter().map(|c| c.client_id.clone()).collect(),
             room_id: br.clone(),
