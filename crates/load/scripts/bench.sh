@@ -6,9 +6,9 @@
 #
 # OUT_DIR (default target/load-results) receives <name>.txt (the report), <name>.json and
 # <name>-server.log. With scenario names, only those run (wave100, wave100-slots4,
-# wave100-silent, steady10x5, steady20x5, fresh20, and the long class1000). The long steps run
-# only when named, or with LONG=1: class1000 is a class of 1,000 clients in one family, 100
-# rooms × 10, 2 talkers per room, 60 s. Exit status: non-zero when a scenario's sanity checks
+# wave100-silent, steady10x5, steady20x5, fresh20, and the long class100, class300, class1000).
+# The long steps run only when named, or with LONG=1: classN is a class of N clients in one
+# family, N/10 rooms × 10, 2 talkers per room, 60 s. Exit status: non-zero when a scenario's sanity checks
 # failed.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
@@ -51,5 +51,7 @@ bench steady10x5 steady --rooms 10 --size 5 --seconds 20
 bench steady20x5 steady --rooms 20 --size 5 --seconds 20
 bench fresh20 fresh-vs-move --iterations 20
 # Long: only when named or with LONG=1.
+long=1 bench class100 class --rooms 10 --size 10 --talkers 2 --seconds 60
+long=1 bench class300 class --rooms 30 --size 10 --talkers 2 --seconds 60
 long=1 bench class1000 class --rooms 100 --size 10 --talkers 2 --seconds 60
 exit $status

@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::report::{Checks, Machine};
 use crate::scenario::{
     close_all, connect_all, force_into_rooms, measure_window, ms, until_all, CpuTimeline,
-    JitterReport, Resources, ServerProbe, Tally, PARTICIPANT_LEVEL,
+    JitterReport, Resources, ServerProbe, Span, Tally, Window, PARTICIPANT_LEVEL,
 };
 use crate::stats::{line, Summary};
 use crate::target::Target;
@@ -118,6 +118,8 @@ pub struct ClassReport {
     pub join_signal: Option<Summary>,
     /// First split request → the last `connectedBreakoutRoom`, seconds.
     pub split_s: Option<f64>,
+    /// Why the split failed (no media was measured then).
+    pub split_error: Option<String>,
     /// Talkers and listeners among the assigned members.
     pub talkers: usize,
     /// Members that only listen.
@@ -235,12 +237,11 @@ pub async fn run(
 
     // The split: groups of members by room, in room order.
     let t0 = Instant::now();
-    let groups = match split(lead, &member_clients, cfg, progress).await {
-        Ok(g) => g,
-        Err(e) => {
-            close_all(clients).await;
-            return Err(e);
-        }
+    // A split the server does not acknowledge is a result at class size (a failed check),
+    // not an aborted run; nothing is measured then.
+    let (groups, split_error) = match split(lead, &member_clients, cfg, progress).await {
+        Ok(g) => (g, None),
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
     };
     let mut room_of: Vec<Option<usize>> = vec![None; senders];
     let mut talker: Vec<bool> = vec![false; senders];
@@ -277,18 +278,27 @@ pub async fn run(
     for c in &talking {
         c.talk(true);
     }
-    let measured = measure_window(
-        &assigned,
-        clock,
-        senders,
-        Duration::from_secs_f64(cfg.warmup_secs),
-        cfg.seconds,
-        &probe,
-        rss_before,
-        Some(Duration::from_millis(cfg.sample_ms)),
-        progress,
-    )
-    .await;
+    let measured = if split_error.is_none() {
+        measure_window(
+            &assigned,
+            clock,
+            senders,
+            Duration::from_secs_f64(cfg.warmup_secs),
+            cfg.seconds,
+            &probe,
+            rss_before,
+            Some(Duration::from_millis(cfg.sample_ms)),
+            progress,
+        )
+        .await
+    } else {
+        Window {
+            summaries: Vec::new(),
+            resources: Span::start(&probe).end(&probe, rss_before),
+            length: Duration::ZERO,
+            cpu: None,
+        }
+    };
     for c in &talking {
         c.talk(false);
     }
@@ -329,7 +339,7 @@ pub async fn run(
         })
         .count();
     let send_rate_per_talker =
-        tally.frames_sent as f64 / n_talkers.max(1) as f64 / window.as_secs_f64();
+        tally.frames_sent as f64 / n_talkers.max(1) as f64 / window.as_secs_f64().max(1e-9);
     let forwarded = tally.received + tally.foreign;
     let connected = clients_total(members) - failures.len();
     let server_cpu_s_per_million = resources
@@ -352,6 +362,11 @@ pub async fn run(
 
     let total = clients_total(members);
     let mut checks = Checks::default();
+    checks.check(
+        "the split was acknowledged",
+        split_error.is_none(),
+        split_error.clone().unwrap_or_else(|| "ok".into()),
+    );
     checks.check(
         "every client connected (token, signalling, ICE + DTLS)",
         failures.is_empty() && media_down == 0,
@@ -480,6 +495,7 @@ pub async fn run(
         joined,
         join_signal,
         split_s,
+        split_error,
         talkers: n_talkers,
         listeners: listeners.len(),
         window_s: window.as_secs_f64(),
@@ -492,7 +508,7 @@ pub async fn run(
         receivers_over_1pct_loss,
         worst_receiver_loss,
         listeners_hearing_all_talkers,
-        forwarded_per_s: forwarded as f64 / window.as_secs_f64(),
+        forwarded_per_s: forwarded as f64 / window.as_secs_f64().max(1e-9),
         jitter: tally.jitter,
         latency: tally.latency,
         server_cpu_s_per_million,
@@ -587,6 +603,9 @@ impl ClassReport {
         ));
         for f in &self.connect_failures {
             s.push_str(&format!("    connect failure: {f}\n"));
+        }
+        if let Some(e) = &self.split_error {
+            s.push_str(&format!("  split FAILED: {e}; nothing measured\n"));
         }
         s.push_str(&format!(
             "  moved into their rooms {}/{} (assigned {}); split request → connectedBreakoutRoom {}\n",

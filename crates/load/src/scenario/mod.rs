@@ -28,8 +28,14 @@ pub const MODERATOR_LEVEL: i8 = -10;
 /// Audio level of participants.
 pub const PARTICIPANT_LEVEL: i8 = -30;
 
-/// Connects every spec (at most `target.connect_concurrency` at once), with a progress bar.
-/// Clients that fail are reported, not fatal: the caller's checks decide.
+/// The longest one client's whole connect (token, signalling, `sdpOffer`, ICE + DTLS) may
+/// take: a connect that hangs counts as failed instead of holding a concurrency slot forever
+/// (seen at class size, where the connect phase stalled with every slot waiting).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects every spec (at most `target.connect_concurrency` at once, each within
+/// [`CONNECT_TIMEOUT`]), with a progress bar. Clients that fail are reported, not fatal: the
+/// caller's checks decide.
 pub async fn connect_all(
     target: &Target,
     room: &RoomId,
@@ -42,7 +48,17 @@ pub async fn connect_all(
         .map(|spec| {
             let pb = pb.clone();
             async move {
-                let r = SimClient::connect(target, room, spec, clock).await;
+                let name = spec.name.clone();
+                let r = tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    SimClient::connect(target, room, spec, clock),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!(
+                        "{name}: not connected within {CONNECT_TIMEOUT:?}"
+                    ))
+                });
                 pb.inc(1);
                 r
             }
@@ -95,7 +111,8 @@ pub async fn until_all<'a>(
 
 /// Creates one break-out room per group (`createBreakOutRoom`, audio only, room size = the
 /// largest group) and moves each group into its room with one forced `inviteToBreakOutRoom`
-/// per room, one request at a time. The created rooms, in the order of `groups`.
+/// per room, one request at a time (none for an empty group). The created rooms, in the order
+/// of `groups`.
 pub async fn force_into_rooms(
     lead: &SimClient,
     groups: &[Vec<&SimClient>],
@@ -124,6 +141,11 @@ pub async fn force_into_rooms(
     );
     let pb = progress.bar(u64::from(k), "inviteToBreakOutRoom (forced)");
     for (group, br) in groups.iter().zip(&rooms) {
+        // A group whose members all failed to connect leaves its room empty.
+        if group.is_empty() {
+            pb.inc(1);
+            continue;
+        }
         let inv = Invitee {
             clients: group.iter().map(|c| c.client_id.clone()).collect(),
             room_id: br.clone(),
