@@ -5,7 +5,7 @@
 #   crates/load/scripts/bench.sh [OUT_DIR] [SCENARIO_NAME...]
 #
 # OUT_DIR (default target/load-results) receives <name>.txt (the report), <name>.json and
-# <name>-server.log. With scenario names, only those run (wave100, wave100-slots4,
+# <name>-server.log. With scenario names, only those run (wave100, wave100-slots4, wave500,
 # wave100-silent, steady10x5, steady20x5, fresh20, and the long class100, class300, class1000).
 # The long steps run only when named, or with LONG=1: classN is a class of N clients in one
 # family, N/10 rooms × 10, 2 talkers per room, 60 s. Exit status: non-zero when a scenario's sanity checks
@@ -47,6 +47,7 @@ only=("$@")
 bench wave100 wave --moderators 1 --participants 100 --rooms 10 --talk
 bench wave100-slots4 wave --moderators 1 --participants 100 --rooms 10 --talk --slots 4
 bench wave100-silent wave --moderators 1 --participants 100 --rooms 10
+bench wave500 wave --moderators 1 --participants 500 --rooms 50
 bench steady10x5 steady --rooms 10 --size 5 --seconds 20
 bench steady20x5 steady --rooms 20 --size 5 --seconds 20
 bench fresh20 fresh-vs-move --iterations 20
