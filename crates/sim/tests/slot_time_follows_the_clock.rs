@@ -19,17 +19,19 @@ fn talk(w: &mut MediaWorld, who: &ClientId, name: &str, ms: u64) {
     }
 }
 
-/// The last frame of `name` and the first frame after it of `next` on the same slot.
-fn edge<'a>(heard: &'a [Heard], name: &str, next: &str) -> (&'a Heard, &'a Heard) {
+/// The first frame of `next` after the start, and the last frame heard before it on the same
+/// slot (whoever sent it).
+fn edge<'a>(heard: &'a [Heard], next: &str) -> (&'a Heard, &'a Heard) {
     let first_next = heard
         .iter()
         .position(|h| stamp(&h.data) == next && h.at > heard[0].at)
         .expect("the next talker was heard");
+    let slot = heard[first_next].slot;
     let last = heard[..first_next]
         .iter()
         .rev()
-        .find(|h| stamp(&h.data) == name)
-        .expect("the first talker was heard before");
+        .find(|h| h.slot == slot)
+        .expect("the slot carried a talker before");
     (last, &heard[first_next])
 }
 
@@ -47,12 +49,27 @@ fn check(last: &Heard, first: &Heard, what: &str) {
 #[test]
 fn a_new_talker_on_an_idle_slot_continues_at_wall_time() {
     for idle_ms in [200u64, 1_100, 3_300] {
-        let mut w = MediaWorld::new(RoomSettings::default(), 11);
+        // Two slots, both used before: the new talker must take one that was used.
+        let settings = RoomSettings {
+            max_active_talkers: 3,
+            ..RoomSettings::default()
+        };
+        let mut w = MediaWorld::new(settings, 11);
         let m = w.join("M", Role::Moderator);
         let a = w.join("A", Role::Participant);
         let b = w.join("B", Role::Participant);
         let c = w.join("C", Role::Participant);
-        talk(&mut w, &a, "A", 400);
+        let d = w.join("D", Role::Participant);
+        for _ in 0..20 {
+            for (who, name) in [(&a, "A"), (&c, "C"), (&d, "D")] {
+                w.talk(who, format!("{name}:").as_bytes());
+            }
+            w.pump(Duration::from_millis(20));
+        }
+        assert!(
+            w.family().slots_of(&m).iter().all(Option::is_some),
+            "every slot of M used"
+        );
         // A leaves the parent for a break-out room: M's slot falls idle.
         let ack = w.request(&m, req::create(2, 1));
         let room_id = req::rooms(&ack)[0].clone();
@@ -68,10 +85,10 @@ fn a_new_talker_on_an_idle_slot_continues_at_wall_time() {
             Some(0)
         );
         w.pump(Duration::from_millis(idle_ms));
-        // B speaks: it takes the idle slot.
+        // B speaks: it takes a slot that fell idle.
         talk(&mut w, &b, "B", 200);
         let heard = w.take_heard(&m);
-        let (last, first) = edge(&heard, "A", "B");
+        let (last, first) = edge(&heard, "B");
         check(last, first, &format!("new talker after {idle_ms} ms"));
     }
 }
@@ -87,6 +104,6 @@ fn the_same_talker_after_silence_continues_at_wall_time() {
     w.pump(Duration::from_millis(2_000));
     talk(&mut w, &a, "A2", 200);
     let heard = w.take_heard(&m);
-    let (last, first) = edge(&heard, "A", "A2");
+    let (last, first) = edge(&heard, "A2");
     check(last, first, "same talker after 2 s");
 }

@@ -375,7 +375,10 @@ impl Family {
                         .is_some_and(|x| x.mids.mic.is_some())
             };
             let loudness_of = |k: &ClientId| loud.get(k).copied().unwrap_or(0);
-            talkers::assign(&mut slots, keep, &active, loudness_of);
+            // A free slot that carried nothing for the longest (or never) first: the receiver's
+            // jitter buffer for it is empty, so a new talker is heard at once (protocol §13.5).
+            let free_rank = |i: usize| s.rewrite.get(i).and_then(Rewrite::last_at);
+            talkers::assign(&mut slots, keep, &active, loudness_of, free_rank);
             // Share / canvas slot: the current room's sharer (never oneself).
             let video = [Sharing::Share, Sharing::Canvas].map(|kind| {
                 self.media

@@ -128,6 +128,11 @@ impl Rewrite {
         out
     }
 
+    /// When the slot last carried a packet (`None`: never).
+    pub fn last_at(&self) -> Option<Instant> {
+        self.last.map(|(_, _, at)| at)
+    }
+
     /// The source mapped last, if any.
     pub fn source(&self) -> Option<&ClientId> {
         self.src.as_ref().map(|(s, _, _)| s)

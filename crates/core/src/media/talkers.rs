@@ -24,14 +24,19 @@ pub struct Candidate<K> {
 ///   once otherwise);
 /// * `speaking`: the audible sources that speak now, loudest first, without duplicates (only
 ///   the first `slots.len() + 1` can ever matter);
-/// * `loudness_of(k)`: an occupant's loudness now (0 when silent), to decide displacement.
+/// * `loudness_of(k)`: an occupant's loudness now (0 when silent), to decide displacement;
+/// * `free_rank(i)`: which free slot a new speaker takes: the one with the lowest rank (ties:
+///   the lowest index). The family ranks a slot by when it last carried a packet, never-used
+///   first, so that a new room's talkers land on slots whose receiver-side jitter buffer has
+///   drained, not behind the old room's audio.
 ///
 /// Cost: O(slots²), whatever the size of the room.
-pub fn assign<K: Clone + PartialEq>(
+pub fn assign<K: Clone + PartialEq, R: Ord>(
     slots: &mut [Option<K>],
     keep: impl Fn(&K) -> bool,
     speaking: &[Candidate<K>],
     loudness_of: impl Fn(&K) -> u8,
+    free_rank: impl Fn(usize) -> R,
 ) -> bool {
     let mut changed = false;
     // 1. Drop occupants that are no longer audible.
@@ -46,8 +51,11 @@ pub fn assign<K: Clone + PartialEq>(
         if slots.iter().any(|s| s.as_ref() == Some(&c.key)) {
             continue;
         }
-        if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
-            *free = Some(c.key.clone());
+        let free = (0..slots.len())
+            .filter(|i| slots[*i].is_none())
+            .min_by_key(|i| (free_rank(*i), *i));
+        if let Some(i) = free {
+            slots[i] = Some(c.key.clone());
             changed = true;
             continue;
         }
@@ -89,7 +97,17 @@ mod tests {
                 .map(|c| c.loudness)
                 .unwrap_or(0)
         };
-        assign(slots, keep, &speaking, loud)
+        assign(slots, keep, &speaking, loud, |_| 0)
+    }
+
+    #[test]
+    fn a_new_speaker_takes_the_free_slot_ranked_first() {
+        let mut slots = vec![None, None, None];
+        let speaking = [c(7, 50)];
+        // Slot 0 was used last, slot 2 long ago, slot 1 never: slot 1 it is.
+        let rank = |i: usize| [Some(30), None, Some(10)][i];
+        assert!(assign(&mut slots, |_| true, &speaking, |_| 0, rank));
+        assert_eq!(slots, vec![None, Some(7), None]);
     }
 
     #[test]
