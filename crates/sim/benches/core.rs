@@ -98,24 +98,7 @@ fn breakout_ops(c: &mut Criterion) {
 }
 
 fn forward_audio(c: &mut Criterion) {
-    let mut w = MediaWorld::new(RoomSettings::default(), 5);
-    let m = w.join("M", Role::Moderator);
-    let members: Vec<_> = (0..6)
-        .map(|i| w.join(&format!("P{i}"), Role::Participant))
-        .collect();
-    let ack = w.request(&m, req::create(5, 1));
-    let room = req::rooms(&ack)[0].clone();
-    let inv = Invitee {
-        clients: members.clone(),
-        room_id: room,
-        force_join: true,
-    };
-    w.request(&m, ClientMessage::InviteToBreakOutRoom(inv));
-    // Let the sender become an active talker in everyone's slots.
-    for _ in 0..30 {
-        w.talk(&members[0], b"P0:");
-        w.pump(Duration::from_millis(20));
-    }
+    let (mut w, members) = MediaWorld::talking_breakout(5, 5);
     let from = w.addr_of(&members[0]);
     let mut g = c.benchmark_group("core");
     g.throughput(Throughput::Elements(1));
@@ -124,16 +107,7 @@ fn forward_audio(c: &mut Criterion) {
     g.bench_function("forward_audio (1 packet in, 4 out)", |b| {
         b.iter_custom(|iters| {
             // Untimed: the sender's packets, encrypted by its real str0m peer.
-            let mut packets = Vec::with_capacity(iters as usize);
-            while (packets.len() as u64) < iters {
-                w.talk(
-                    &members[0],
-                    b"P0:benchmark-frame-of-about-sixty-bytes-like-real-opus-audio",
-                );
-                packets.extend(w.capture_from_peer(&members[0]).into_iter().map(|(_, p)| p));
-                w.advance_clock(Duration::from_micros(100));
-            }
-            packets.truncate(iters as usize);
+            let packets = w.captured_talk(&members[0], iters as usize);
             let before = w.transmitted;
             let t = Instant::now();
             for p in packets {

@@ -14,9 +14,7 @@
 //! divided by N; each incoming packet goes out to the 4 other members. The same program, run
 //! without valgrind, prints the wall time per packet as well.
 
-use alcove_proto::api::RoomSettings;
-use alcove_proto::signal::{ClientMessage, Invitee, Role};
-use alcove_sim::{req, MediaWorld};
+use alcove_sim::MediaWorld;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -32,34 +30,9 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let mut w = MediaWorld::new(RoomSettings::default(), 5);
-    let m = w.join("M", Role::Moderator);
-    let members: Vec<_> = (0..5)
-        .map(|i| w.join(&format!("P{i}"), Role::Participant))
-        .collect();
-    let ack = w.request(&m, req::create(5, 1));
-    let room = req::rooms(&ack)[0].clone();
-    let inv = Invitee {
-        clients: members.clone(),
-        room_id: room,
-        force_join: true,
-    };
-    w.request(&m, ClientMessage::InviteToBreakOutRoom(inv));
-    for _ in 0..30 {
-        w.talk(&members[0], b"P0:");
-        w.pump(Duration::from_millis(20));
-    }
+    let (mut w, members) = MediaWorld::talking_breakout(5, 5);
     let from = w.addr_of(&members[0]);
-    let mut packets = Vec::with_capacity(n);
-    while packets.len() < n {
-        w.talk(
-            &members[0],
-            b"P0:benchmark-frame-of-about-sixty-bytes-like-real-opus-audio",
-        );
-        packets.extend(w.capture_from_peer(&members[0]).into_iter().map(|(_, p)| p));
-        w.advance_clock(Duration::from_micros(100));
-    }
-    packets.truncate(n);
+    let packets = w.captured_talk(&members[0], n);
     let before = w.transmitted;
     let t = Instant::now();
     deliver_all(&mut w, from, packets);

@@ -461,6 +461,46 @@ impl MediaWorld {
         }
     }
 
+    /// The benchmarks' world: a moderator in the parent and `members` participants forced into
+    /// one break-out room (at most 5 fit), the first of whom has talked long enough to hold a
+    /// slot in every other member's map. Returns the world and the members.
+    pub fn talking_breakout(seed: u64, members: usize) -> (MediaWorld, Vec<ClientId>) {
+        let mut w = MediaWorld::new(RoomSettings::default(), seed);
+        let m = w.join("M", Role::Moderator);
+        let members: Vec<ClientId> = (0..members)
+            .map(|i| w.join(&format!("P{i}"), Role::Participant))
+            .collect();
+        let ack = w.request(&m, crate::req::create(5, 1));
+        let room = crate::req::rooms(&ack)[0].clone();
+        let inv = alcove_proto::signal::Invitee {
+            clients: members.clone(),
+            room_id: room,
+            force_join: true,
+        };
+        w.request(&m, ClientMessage::InviteToBreakOutRoom(inv));
+        for _ in 0..30 {
+            w.talk(&members[0], b"P0:");
+            w.pump(Duration::from_millis(20));
+        }
+        (w, members)
+    }
+
+    /// `n` SRTP packets of `client`'s microphone, encrypted by its real peer and not delivered
+    /// (benchmarks time their delivery to the family).
+    pub fn captured_talk(&mut self, client: &ClientId, n: usize) -> Vec<Vec<u8>> {
+        let mut packets = Vec::with_capacity(n);
+        while packets.len() < n {
+            self.talk(
+                client,
+                b"P0:benchmark-frame-of-about-sixty-bytes-like-real-opus-audio",
+            );
+            packets.extend(self.capture_from_peer(client).into_iter().map(|(_, p)| p));
+            self.advance_clock(Duration::from_micros(100));
+        }
+        packets.truncate(n);
+        packets
+    }
+
     /// The peer address of `client` (benchmarks feed datagrams "from" it).
     pub fn addr_of(&self, client: &ClientId) -> SocketAddr {
         self.peers[client].addr

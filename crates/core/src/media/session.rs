@@ -27,18 +27,11 @@ impl Family {
         id: RequestId,
         offer: SdpOffer,
     ) {
-        let fail = |code: ErrorCode, msg: String| {
-            ServerMessage::SdpAnswer(SdpAnswer {
-                result: code.code(),
-                msg,
-                sdp: String::new(),
-            })
-        };
         let Some(config) = self.media.config else {
             self.send(
                 &caller,
                 Some(id),
-                fail(
+                sdp_failure(
                     ErrorCode::SdpRejected,
                     "media is disabled on this server".into(),
                 ),
@@ -48,7 +41,7 @@ impl Family {
         let max = self.settings.max_active_talkers as usize;
         if offer.mids.audio_slots.len() > max {
             let msg = format!("at most {max} audio slots (max_active_talkers)");
-            self.send(&caller, Some(id), fail(ErrorCode::SdpRejected, msg));
+            self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
             return;
         }
         let sdp = match str0m::change::SdpOffer::from_sdp_string(&offer.sdp) {
@@ -57,7 +50,7 @@ impl Family {
                 self.send(
                     &caller,
                     Some(id),
-                    fail(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
+                    sdp_failure(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
                 );
                 return;
             }
@@ -86,7 +79,7 @@ impl Family {
             Err(e) => {
                 self.send(&caller, Some(id), {
                     let _ = e;
-                    fail(ErrorCode::Internal, ErrorCode::Internal.message().into())
+                    sdp_failure(ErrorCode::Internal, ErrorCode::Internal.message().into())
                 });
                 return;
             }
@@ -98,7 +91,7 @@ impl Family {
                 self.send(
                     &caller,
                     Some(id),
-                    fail(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
+                    sdp_failure(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
                 );
                 return;
             }
@@ -115,7 +108,7 @@ impl Family {
             .collect();
         if let Some(missing) = all.iter().find(|m| rtc.media(***m).is_none()) {
             let msg = format!("SDP offer rejected: mid {missing} is not in the offer");
-            self.send(&caller, Some(id), fail(ErrorCode::SdpRejected, msg));
+            self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
             return;
         }
         let n = mids.audio_slots.len();
@@ -164,13 +157,6 @@ impl Family {
         sdp: str0m::change::SdpOffer,
         mids: &MediaMids,
     ) {
-        let fail = |code: ErrorCode, msg: String| {
-            ServerMessage::SdpAnswer(SdpAnswer {
-                result: code.code(),
-                msg,
-                sdp: String::new(),
-            })
-        };
         let Some(s) = self.media.sessions.get_mut(&caller) else {
             return;
         };
@@ -181,7 +167,7 @@ impl Family {
                 "{}: a new offer must keep the m-line layout",
                 code.message()
             );
-            self.send(&caller, Some(id), fail(code, msg));
+            self.send(&caller, Some(id), sdp_failure(code, msg));
             return;
         }
         let answer = match s.rtc.sdp_api().accept_offer(sdp) {
@@ -190,7 +176,7 @@ impl Family {
                 self.send(
                     &caller,
                     Some(id),
-                    fail(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
+                    sdp_failure(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
                 );
                 return;
             }
@@ -213,4 +199,13 @@ impl Family {
         self.media.by_addr.retain(|_, c| c != &caller);
         self.drive(&caller, now);
     }
+}
+
+/// The failure answer to an `sdpOffer`.
+fn sdp_failure(code: ErrorCode, msg: String) -> ServerMessage {
+    ServerMessage::SdpAnswer(SdpAnswer {
+        result: code.code(),
+        msg,
+        sdp: String::new(),
+    })
 }
