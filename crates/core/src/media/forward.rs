@@ -203,17 +203,9 @@ impl Family {
                     continue;
                 };
                 let out = rw.map(src, seq, time, rate, now);
-                let Some(pt) = r.send_pt(spec) else { continue };
-                let mut api = r.rtc.direct_api();
-                let Some(tx) = api.stream_tx_by_mid(mid, None) else {
-                    continue;
-                };
-                tx.write_rtp(
-                    RtpWrite::new(pt, out.seq.into(), out.time as u32, now, p.payload.clone())
-                        .marker(p.header.marker)
-                        .ext_vals(ext.clone()),
-                );
-                self.media.mark_dirty(rx);
+                if r.write_slot(mid, spec, out, now, &p, Some(&ext)) {
+                    self.media.mark_dirty(rx);
+                }
             }
             if !targets.is_empty() {
                 self.media.fanout.insert(src.clone(), targets);
@@ -259,17 +251,9 @@ impl Family {
                 .entry(kind)
                 .or_insert_with(super::rewrite::Rewrite::video)
                 .map(src, seq, time, rate, now);
-            let Some(pt) = r.send_pt(spec) else { continue };
-            let mut api = r.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
-                continue;
-            };
-            tx.write_rtp(
-                RtpWrite::new(pt, out.seq.into(), out.time as u32, now, p.payload.clone())
-                    .marker(p.header.marker)
-                    .nackable(true),
-            );
-            self.media.mark_dirty(rx);
+            if r.write_slot(mid, spec, out, now, &p, None) {
+                self.media.mark_dirty(rx);
+            }
         }
         if !receivers.is_empty() {
             self.media.video_fanout.insert(key, receivers);
@@ -313,5 +297,36 @@ impl Family {
             s.last_keyframe_request.insert(kind, now);
             self.media.mark_dirty(src);
         }
+    }
+}
+
+impl super::Session {
+    /// Writes `p` on this session's slot stream `mid` with the slot's own sequence number and
+    /// time (`out`), in this session's payload type for `spec`. Audio carries `ext` (its level)
+    /// and is not NACKable; video (`ext` = `None`) is NACKable, answered from the send buffer.
+    /// False when the session negotiated neither the codec nor the slot.
+    fn write_slot(
+        &mut self,
+        mid: Mid,
+        spec: str0m::format::CodecSpec,
+        out: super::rewrite::Rewritten,
+        now: Instant,
+        p: &RtpPacket,
+        ext: Option<&ExtensionValues>,
+    ) -> bool {
+        let Some(pt) = self.send_pt(spec) else {
+            return false;
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+            return false;
+        };
+        let w = RtpWrite::new(pt, out.seq.into(), out.time as u32, now, p.payload.clone())
+            .marker(p.header.marker);
+        tx.write_rtp(match ext {
+            Some(ext) => w.ext_vals(ext.clone()),
+            None => w.nackable(true),
+        });
+        true
     }
 }
