@@ -16,7 +16,8 @@
 // heard AND old room silent; fresh join / complete move; the worst per-slot jitter-buffer delay
 // after 10 moves and 5 fresh joins. It fails on old-room audio heard more than 300 ms after the
 // new room (or by the old room, of the mover, more than 300 ms after the request), and on a
-// jitter-buffer delay above 300 ms after the churn (gross regression guards, not the targets).
+// jitter-buffer delay above 300 ms after the churn that is not the browser's own target (never above
+// 600 ms) (gross regression guards, not the targets).
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -61,6 +62,19 @@ const OBSERVE_MS = 1500;
 /** Regression guards (the issue's targets are tighter; they are printed, not asserted). */
 const MAX_OLD_AFTER_NEW_MS = 300;
 const MAX_JITTER_BUFFER_MS = 300;
+/**
+ * A delay above MAX_JITTER_BUFFER_MS is still the browser's own choice (not a slot left behind
+ * by a move) when it is within one 20 ms frame of the jitter buffer's own target: a starved
+ * Chromium raises its target for network jitter it measured. The regression this guards
+ * against (slot time not following the clock) held 0.7–1.9 s with the target far below, so any
+ * delay above HARD_MAX_JITTER_BUFFER_MS fails whatever the target.
+ */
+const JITTER_TARGET_SLACK_MS = 20;
+const HARD_MAX_JITTER_BUFFER_MS = 600;
+/** @param {{delayMs: number, targetMs: number | null}} j */
+const jitterBufferOk = (j) =>
+  j.delayMs <= MAX_JITTER_BUFFER_MS ||
+  (j.delayMs <= HARD_MAX_JITTER_BUFFER_MS && j.targetMs !== null && j.delayMs <= j.targetMs + JITTER_TARGET_SLACK_MS);
 const SLOT_GATE = process.env.SLOT_GATE !== '0';
 
 // ---- results ---------------------------------------------------------------------------------
@@ -592,7 +606,12 @@ async function main() {
       for (const sl of slots) if (sl.talker !== null && sl.delayMs !== null) jitterAfterChurn.push({ who: name, ...sl });
     }
     const worst = jitterAfterChurn.reduce((a, b) => (a && a.delayMs >= b.delayMs ? a : b), null);
-    check(`worst per-slot jitter-buffer delay after the churn is at most ${MAX_JITTER_BUFFER_MS} ms`, worst !== null && worst.delayMs <= MAX_JITTER_BUFFER_MS, worst);
+    const late = jitterAfterChurn.filter((j) => !jitterBufferOk(j));
+    check(
+      `every per-slot jitter-buffer delay after the churn is at most ${MAX_JITTER_BUFFER_MS} ms, or within ${JITTER_TARGET_SLACK_MS} ms of the browser's own target and at most ${HARD_MAX_JITTER_BUFFER_MS} ms`,
+      worst !== null && late.length === 0,
+      late.length ? late : worst,
+    );
   } catch (e) {
     check('the scenario ran to the end', false, e instanceof Error ? e.stack : String(e));
   } finally {
