@@ -13,8 +13,11 @@ use std::time::Duration;
 
 const NAMES: [&str; 7] = ["M", "A", "B", "C", "D", "E", "F"];
 
-/// Who heard whom in each round of the script, for one shard count.
-fn script(shards: usize) -> (Vec<Vec<(String, BTreeSet<String>)>>, Vec<usize>) {
+/// Each listener and the sources it heard, in one round.
+type Round = Vec<(String, BTreeSet<String>)>;
+
+/// Who heard whom in each round of the script, for one shard count, and the sessions per shard.
+fn script(shards: usize) -> (Vec<Round>, Vec<usize>) {
     let mut w = MediaWorld::with_shards(RoomSettings::default(), 41, shards);
     let ids: Vec<ClientId> = NAMES
         .iter()
@@ -30,7 +33,7 @@ fn script(shards: usize) -> (Vec<Vec<(String, BTreeSet<String>)>>, Vec<usize>) {
     let spread = w.family().inline_shard_sessions();
     let mut present: Vec<bool> = vec![true; NAMES.len()];
     let mut rounds = Vec::new();
-    let mut round = |w: &mut MediaWorld, present: &[bool]| {
+    let round = |w: &mut MediaWorld, present: &[bool]| {
         for _ in 0..20 {
             for (i, c) in ids.iter().enumerate() {
                 if present[i] {
@@ -51,7 +54,7 @@ fn script(shards: usize) -> (Vec<Vec<(String, BTreeSet<String>)>>, Vec<usize>) {
             }
             w.pump(Duration::from_millis(20));
         }
-        let heard: Vec<(String, BTreeSet<String>)> = ids
+        let heard: Round = ids
             .iter()
             .enumerate()
             .filter(|(i, _)| present[*i])
