@@ -8,8 +8,9 @@
 # <name>-server.log. With scenario names, only those run (wave100, wave100-slots4, wave500,
 # wave100-silent, steady10x5, steady20x5, fresh20, and the long class100, class300, class1000).
 # The long steps run only when named, or with LONG=1: classN is a class of N clients in one
-# family, N/10 rooms × 10, 2 talkers per room, 60 s. Exit status: non-zero when a scenario's sanity checks
-# failed.
+# family, N/10 rooms × 10, 2 talkers per room, 60 s. SERVER_ARGS adds flags to every server
+# (e.g. SERVER_ARGS='--media-shards 1' to compare with one media shard per family). Exit
+# status: non-zero when a scenario's sanity checks failed.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 out=${1:-target/load-results}
@@ -30,7 +31,7 @@ bench() {
   dir=$(mktemp -d)
   http=$(free_port); udp=$(free_udp_port)
   "$bin/alcove" serve --listen "127.0.0.1:$http" --udp-listen "127.0.0.1:$udp" \
-    --data-dir "$dir/data" >"$out/$name-server.log" 2>&1 &
+    --data-dir "$dir/data" ${SERVER_ARGS:-} >"$out/$name-server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do [ -s "$dir/data/dev-credentials.json" ] && break; sleep 0.1; done
   echo "== $name: alcove-load $*" >&2
