@@ -77,8 +77,9 @@ where
         .instrument(span.clone())
         .await;
     span.in_scope(|| debug!("connection closed"));
+    let closing = matches!(left, Left::Closing);
     let msg = match left {
-        Left::Leave => FamilyMsg::Disconnected {
+        Left::Leave | Left::Closing => FamilyMsg::Disconnected {
             client,
             conn: conn.id,
         },
@@ -90,6 +91,13 @@ where
     state.families.send(&room_id, msg);
     drop(tx);
     drop(conn);
+    if closing {
+        // The server sent a close frame (flood, oversize message): read and discard what the
+        // peer still sends until its closing handshake, so that the socket is not closed with
+        // unread data in it. That would make the kernel answer with a TCP reset, and a reset
+        // can destroy the close frame before the peer reads it (it would see 1006, not 1008).
+        drain(&mut stream).await;
+    }
     // A peer that never reads can block the writer forever: give it a moment to flush, then
     // end it (dropping the socket).
     let abort = writer.abort_handle();
@@ -244,10 +252,33 @@ where
     None
 }
 
+/// How long the server keeps reading (and discarding) after it sent a close frame, waiting
+/// for the peer's closing handshake.
+const CLOSE_DRAIN: Duration = Duration::from_secs(3);
+
+/// Reads and discards frames until the peer's close frame, the end of the stream, an error,
+/// or [`CLOSE_DRAIN`].
+async fn drain<S, E>(stream: &mut S)
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+        while let Some(Ok(m)) = stream.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// How a connection ended, as far as the family is concerned.
 enum Left {
-    /// On purpose (closing handshake, killed, abusive): leave the family now.
+    /// On purpose (closing handshake, killed): leave the family now.
     Leave,
+    /// The server closed it (flood, oversize message) and sent its close frame: leave the
+    /// family now, and let the peer answer the close before the socket goes.
+    Closing,
     /// The transport was lost: keep the client's place for the resume grace period.
     Dropped,
 }
@@ -293,7 +324,7 @@ where
                     Verdict::Flood => {
                         info!("request flood: closing the connection");
                         let _ = tx.push(Outbound::CloseCode(1008, "too many requests"));
-                        return Left::Leave;
+                        return Left::Closing;
                     }
                 }
             }
@@ -323,7 +354,7 @@ where
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("too big") {
                     let _ = tx.push(Outbound::CloseCode(1009, "message too big"));
-                    return Left::Leave;
+                    return Left::Closing;
                 }
                 // A reset or broken connection: the client may resume.
                 let _ = tx.push(Outbound::CloseCode(1002, "protocol error"));
