@@ -515,12 +515,12 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
     let value: Value = serde_json::from_str::<strict::StrictValue>(text)
         .map(|v| v.0)
         .map_err(|e| {
-        protocol_error(
-            None,
-            ErrorCode::MalformedFrame,
-            format!("malformed frame: {e}"),
-        )
-    })?;
+            protocol_error(
+                None,
+                ErrorCode::MalformedFrame,
+                format!("malformed frame: {e}"),
+            )
+        })?;
     let Value::Object(mut obj) = value else {
         return Err(protocol_error(
             None,

@@ -6,7 +6,7 @@
 //! acknowledgement `alcove_proto::signal::decode_client_frame` names, and the connection stays.
 
 use crate::driver::{ConnTx, FamilyMsg, Outbound};
-use crate::limit::{RequestLimiter, Verdict};
+use crate::limit::{ConnState, Phase, RequestLimiter, Verdict};
 use crate::outbound::{Limits, Next, OutboundRx, OutboundTx};
 use crate::AppState;
 use alcove_core::{CloseReason, NewClient};
@@ -23,8 +23,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{debug, info, info_span, trace, Instrument};
 
-/// How long a new connection may take to send `connect`.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames a connection may send before `connect` that are answered with 4004 before it is closed.
 const MAX_PRE_CONNECT_FRAMES: usize = 8;
 
@@ -42,8 +40,10 @@ fn error(id: Option<RequestId>, code: ErrorCode, msg: impl Into<String>) -> Outb
     )
 }
 
-/// Serves one signalling connection until it closes.
-pub async fn serve<S, E>(socket: S, state: Arc<AppState>)
+/// Serves one signalling connection until it closes. `edge` is the connection's state at the
+/// TCP edge (absent without a socket): once the client is in a family, the connection is no
+/// longer idle, and is never closed to make room for another.
+pub async fn serve<S, E>(socket: S, state: Arc<AppState>, edge: Option<Arc<ConnState>>)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
@@ -72,6 +72,9 @@ where
         let _ = writer.await;
         return;
     };
+    if let Some(edge) = &edge {
+        edge.set_phase(Phase::Connected);
+    }
     let span = info_span!("conn", client = %client, room = %room_id);
     let left = read_loop(&mut stream, &tx, kill_rx, &client, &room_id, &state)
         .instrument(span.clone())
@@ -120,7 +123,8 @@ where
     S: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let timeout = state.config.connect_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
     for _ in 0..MAX_PRE_CONNECT_FRAMES {
         let msg = match tokio::time::timeout_at(deadline, stream.next()).await {
             Ok(Some(Ok(m))) => m,
@@ -134,7 +138,7 @@ where
                 let _ = tx.push(error(
                     None,
                     ErrorCode::NotConnected,
-                    "no connect within 10 s",
+                    format!("no connect within {} s", timeout.as_secs()),
                 ));
                 let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
