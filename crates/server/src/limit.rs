@@ -135,8 +135,11 @@ pub struct ConnState {
     /// Bumped on every phase change, so that the I/O wrapper restarts its idle clock.
     generation: std::sync::atomic::AtomicU32,
     evicted: AtomicBool,
+    /// Whether it counts against its address's cap (until its client is connected).
+    per_address: AtomicBool,
     /// Wakes the connection's reader when it is evicted.
     waker: AtomicWaker,
+    tracker: Weak<ConnTracker>,
 }
 
 impl ConnState {
@@ -145,8 +148,14 @@ impl ConnState {
         Phase::from_u8(self.phase.load(Ordering::Acquire))
     }
 
-    /// Enters `phase` (and restarts the idle clock).
+    /// Enters `phase` (and restarts the idle clock). A connected client no longer counts
+    /// against its address's cap.
     pub fn set_phase(&self, phase: Phase) {
+        if phase == Phase::Connected {
+            if let Some(t) = self.tracker.upgrade() {
+                t.lock().uncount_address(self);
+            }
+        }
         self.phase.store(phase as u8, Ordering::Release);
         self.generation.fetch_add(1, Ordering::AcqRel);
         // A reader waiting with an idle timer re-arms it for the new phase.
@@ -173,7 +182,6 @@ impl ConnState {
 #[derive(Debug)]
 pub struct ConnGuard {
     state: Arc<ConnState>,
-    tracker: Weak<ConnTracker>,
 }
 
 impl ConnGuard {
@@ -185,7 +193,7 @@ impl ConnGuard {
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
-        if let Some(t) = self.tracker.upgrade() {
+        if let Some(t) = self.state.tracker.upgrade() {
             t.release(&self.state);
         }
     }
@@ -201,7 +209,10 @@ pub enum Refusal {
 }
 
 /// The caps on open connections: in total, and per source address (an IPv6 address counts
-/// by its /64, what one host is usually given).
+/// by its /64, what one host is usually given). The per-address cap counts the connections
+/// that are not a connected client: HTTP requests, idle connections, WebSockets before
+/// `connect`. A connected client has shown a valid token, and how many of those an address
+/// may have is the rooms' business (a class behind one NAT).
 ///
 /// A new connection over a cap is admitted by closing ("evicting") the oldest connection
 /// that does no useful work (an idle HTTP connection, a WebSocket that has not sent
@@ -223,7 +234,7 @@ struct TrackerInner {
     next_id: u64,
     /// Live (not evicted) connections by admission order.
     live: BTreeMap<u64, Arc<ConnState>>,
-    /// Live connections per source address key.
+    /// Live connections per source address key that count against its cap.
     per_key: HashMap<IpAddr, usize>,
 }
 
@@ -232,13 +243,20 @@ impl TrackerInner {
         if self.live.remove(&state.id).is_none() {
             return false;
         }
+        self.uncount_address(state);
+        true
+    }
+
+    fn uncount_address(&mut self, state: &ConnState) {
+        if !state.per_address.swap(false, Ordering::AcqRel) {
+            return;
+        }
         if let Some(n) = self.per_key.get_mut(&state.key) {
             *n -= 1;
             if *n == 0 {
                 self.per_key.remove(&state.key);
             }
         }
-        true
     }
 
     /// Evicts the oldest evictable connection (of `key`, when given). False when none.
@@ -305,14 +323,13 @@ impl ConnTracker {
             phase: AtomicU8::new(Phase::Idle as u8),
             generation: Default::default(),
             evicted: AtomicBool::new(false),
+            per_address: AtomicBool::new(true),
             waker: AtomicWaker::new(),
+            tracker: Arc::downgrade(self),
         });
         inner.live.insert(id, Arc::clone(&state));
         *inner.per_key.entry(key).or_insert(0) += 1;
-        Ok(ConnGuard {
-            state,
-            tracker: Arc::downgrade(self),
-        })
+        Ok(ConnGuard { state })
     }
 
     /// Evicts the oldest evictable connection (used when the process is out of descriptors).
@@ -464,12 +481,24 @@ mod conn_tests {
         assert!(!b1.state().evicted());
         a2.state().set_phase(Phase::Connected);
         a3.state().set_phase(Phase::WsPending);
-        // A pending WebSocket is evictable; then both are connected and the address is full.
+        // a2 connected no longer counts: a3 (a pending WebSocket) and a4 fill the share.
         let a4 = t.admit(ip(1)).unwrap();
+        assert!(!a3.state().evicted());
+        a4.state().set_phase(Phase::Busy);
+        // A pending WebSocket is evictable, a busy request is not.
+        let a5 = t.admit(ip(1)).unwrap();
         assert!(a3.state().evicted());
-        a4.state().set_phase(Phase::Connected);
+        a5.state().set_phase(Phase::Busy);
         assert_eq!(t.admit(ip(1)).unwrap_err(), Refusal::PerAddress);
         assert!(t.admit(ip(3)).is_ok());
+        // Connected clients from one address are not capped by it (one NAT, one class).
+        for _ in 0..10 {
+            a5.state().set_phase(Phase::Connected);
+        }
+        let a6 = t.admit(ip(1)).expect("a5 connected: room for one more");
+        a6.state().set_phase(Phase::Connected);
+        drop(a6);
+        assert_eq!(t.open(), 4, "a2, b1, a4, a5");
     }
 
     #[test]
@@ -479,7 +508,7 @@ mod conn_tests {
         let b: IpAddr = "2001:db8:1:2::ffff".parse().unwrap();
         let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         let ga = t.admit(a).unwrap();
-        ga.state().set_phase(Phase::Connected);
+        ga.state().set_phase(Phase::Busy);
         assert_eq!(t.admit(b).unwrap_err(), Refusal::PerAddress);
         assert!(t.admit(other).is_ok());
     }

@@ -54,15 +54,18 @@ where
         stall: state.config.outbound_stall,
     });
     let (kill_tx, kill_rx) = watch::channel(false);
+    let (probe_tx, probe_rx) = watch::channel(0u64);
     let conn = ConnTx {
         id: crate::driver::next_conn_id(),
         tx: tx.clone(),
         kill: Arc::new(kill_tx),
+        probe: Arc::new(probe_tx),
     };
     let writer = tokio::spawn(write_loop(
         sink,
         rx,
         kill_rx.clone(),
+        probe_rx.clone(),
         Arc::clone(&conn.kill),
     ));
 
@@ -76,9 +79,17 @@ where
         edge.set_phase(Phase::Connected);
     }
     let span = info_span!("conn", client = %client, room = %room_id);
-    let left = read_loop(&mut stream, &tx, kill_rx, &client, &room_id, &state)
-        .instrument(span.clone())
-        .await;
+    let left = read_loop(
+        &mut stream,
+        &tx,
+        kill_rx,
+        probe_rx,
+        &client,
+        &room_id,
+        &state,
+    )
+    .instrument(span.clone())
+    .await;
     span.in_scope(|| debug!("connection closed"));
     let closing = matches!(left, Left::Closing);
     let msg = match left {
@@ -203,6 +214,7 @@ where
                     return None;
                 }
             };
+            let jti = crate::token::resume_jti(&claims, resume);
             let client = claims.client_id;
             let room_id = room.room_id.clone();
             state.families.send_spawning(
@@ -210,6 +222,7 @@ where
                 &claims.app_id,
                 FamilyMsg::Resume {
                     client: client.clone(),
+                    jti,
                     id,
                     version: version.0,
                     out: conn.clone(),
@@ -276,6 +289,17 @@ where
     .await;
 }
 
+/// How long a connection asked whether its peer is still there (a resume for its client came
+/// in) waits for any frame, the pong included, before it counts as dropped.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Refuses a `connect` from the family task: the error with its `id`, then close 1008.
+pub(crate) fn refuse(out: &ConnTx, id: RequestId, code: ErrorCode) {
+    info!(code = code.code(), "resume refused");
+    let _ = out.tx.push(error(Some(id), code, code.message()));
+    let _ = out.tx.push(Outbound::Close(CloseReason::Refused));
+}
+
 /// How a connection ended, as far as the family is concerned.
 enum Left {
     /// On purpose (closing handshake, killed): leave the family now.
@@ -287,10 +311,12 @@ enum Left {
     Dropped,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_loop<S, E>(
     stream: &mut S,
     tx: &OutboundTx,
     mut kill: watch::Receiver<bool>,
+    mut probe: watch::Receiver<u64>,
     client: &ClientId,
     room_id: &alcove_proto::RoomId,
     state: &Arc<AppState>,
@@ -302,11 +328,24 @@ where
     let now = || tokio::time::Instant::now().into_std();
     let config = &state.config;
     let mut limiter = RequestLimiter::new(config.request_rate, config.request_burst, now());
+    // Set while the peer is asked to prove it is there (the writer sent a ping).
+    let mut probing: Option<tokio::time::Instant> = None;
+    let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
             _ = kill.changed() => return Left::Leave,
+            Ok(()) = probe.changed() => {
+                probing.get_or_insert_with(|| tokio::time::Instant::now() + PROBE_TIMEOUT);
+                continue;
+            }
+            _ = tokio::time::sleep_until(probing.unwrap_or_else(far)), if probing.is_some() => {
+                info!("no answer to a liveness probe: the transport is gone");
+                return Left::Dropped;
+            }
         };
+        // Anything from the peer, the pong included, proves it is still there.
+        probing = None;
         // Every frame costs a token: over the limit it is answered 4006 and dropped here, and a
         // client that keeps flooding is closed with 1008.
         if let Some(Ok(m)) = &msg {
@@ -428,22 +467,39 @@ async fn write_loop<K>(
     sink: K,
     rx: OutboundRx,
     kill: watch::Receiver<bool>,
+    probe: watch::Receiver<u64>,
     done: Arc<watch::Sender<bool>>,
 ) where
     K: Sink<Message> + Unpin,
 {
-    write_frames(sink, rx, kill).await;
+    write_frames(sink, rx, kill, probe).await;
     // The writer is gone: make the reader stop too, even if the peer never answers the close.
     let _ = done.send(true);
 }
 
-async fn write_frames<K>(mut sink: K, mut rx: OutboundRx, mut kill: watch::Receiver<bool>)
-where
+async fn write_frames<K>(
+    mut sink: K,
+    mut rx: OutboundRx,
+    mut kill: watch::Receiver<bool>,
+    mut probe: watch::Receiver<u64>,
+) where
     K: Sink<Message> + Unpin,
 {
     loop {
         let out = tokio::select! {
             o = rx.recv() => o,
+            Ok(()) = probe.changed() => {
+                // The reader waits for the answer; a peer that does not read cannot answer.
+                tokio::select! {
+                    sent = sink.send(Message::Ping(Default::default())) => {
+                        if sent.is_err() {
+                            return;
+                        }
+                    }
+                    _ = kill.changed() => return,
+                }
+                continue;
+            }
             _ = kill.changed() => {
                 let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(close_frame(1008, "too slow: does not read"))).await;
                 return;
