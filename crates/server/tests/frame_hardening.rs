@@ -134,7 +134,7 @@ async fn a_flooding_client_reads_a_1008_close_frame_not_a_reset() {
             if sink.feed(m).await.is_err() {
                 return;
             }
-            if i % 64 == 0 && sink.flush().await.is_err() {
+            if i.is_multiple_of(64) && sink.flush().await.is_err() {
                 return;
             }
             if i > 2_000_000 {

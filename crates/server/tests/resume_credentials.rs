@@ -18,6 +18,8 @@ type TcpWs =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How a `connect` was answered: the `roomConnected`, or the error code and the close code.
+// A handful of these exist at a time, in a test: size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Answer {
     Connected(Box<RoomConnected>, TcpWs),
     Refused(i32, Option<u16>),
