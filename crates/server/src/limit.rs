@@ -12,7 +12,7 @@
 //! `now`, so it is tested without sleeping.
 
 use futures_util::task::AtomicWaker;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -151,12 +151,10 @@ impl ConnState {
     /// Enters `phase` (and restarts the idle clock). A connected client no longer counts
     /// against its address's cap.
     pub fn set_phase(&self, phase: Phase) {
-        if phase == Phase::Connected {
-            if let Some(t) = self.tracker.upgrade() {
-                t.lock().uncount_address(self);
-            }
+        match self.tracker.upgrade() {
+            Some(t) => t.lock().phase_changed(self, phase),
+            None => self.phase.store(phase as u8, Ordering::Release),
         }
-        self.phase.store(phase as u8, Ordering::Release);
         self.generation.fetch_add(1, Ordering::AcqRel);
         // A reader waiting with an idle timer re-arms it for the new phase.
         self.waker.wake();
@@ -236,6 +234,10 @@ struct TrackerInner {
     live: BTreeMap<u64, Arc<ConnState>>,
     /// Live connections per source address key that count against its cap.
     per_key: HashMap<IpAddr, usize>,
+    /// Ids of the live connections that may be evicted (oldest first), in all and per key:
+    /// finding the one to evict never scans the connected clients.
+    evictable: BTreeSet<u64>,
+    evictable_by_key: HashMap<IpAddr, BTreeSet<u64>>,
 }
 
 impl TrackerInner {
@@ -243,8 +245,39 @@ impl TrackerInner {
         if self.live.remove(&state.id).is_none() {
             return false;
         }
+        self.set_evictable(state, false);
         self.uncount_address(state);
         true
+    }
+
+    fn set_evictable(&mut self, state: &ConnState, evictable: bool) {
+        if evictable {
+            self.evictable.insert(state.id);
+            self.evictable_by_key
+                .entry(state.key)
+                .or_default()
+                .insert(state.id);
+        } else {
+            self.evictable.remove(&state.id);
+            if let Some(set) = self.evictable_by_key.get_mut(&state.key) {
+                set.remove(&state.id);
+                if set.is_empty() {
+                    self.evictable_by_key.remove(&state.key);
+                }
+            }
+        }
+    }
+
+    /// Records a phase change (under the tracker's lock, so that the sets and the phase agree).
+    fn phase_changed(&mut self, state: &ConnState, phase: Phase) {
+        state.phase.store(phase as u8, Ordering::Release);
+        if !self.live.contains_key(&state.id) {
+            return;
+        }
+        self.set_evictable(state, phase.evictable());
+        if phase == Phase::Connected {
+            self.uncount_address(state);
+        }
     }
 
     fn uncount_address(&mut self, state: &ConnState) {
@@ -261,12 +294,13 @@ impl TrackerInner {
 
     /// Evicts the oldest evictable connection (of `key`, when given). False when none.
     fn evict_one(&mut self, key: Option<IpAddr>) -> bool {
-        let victim = self
-            .live
-            .values()
-            .find(|c| key.is_none_or(|k| c.key == k) && c.phase().evictable())
-            .cloned();
-        let Some(victim) = victim else { return false };
+        let oldest = match key {
+            Some(k) => self.evictable_by_key.get(&k).and_then(|s| s.first()),
+            None => self.evictable.first(),
+        };
+        let Some(victim) = oldest.and_then(|id| self.live.get(id)).cloned() else {
+            return false;
+        };
         self.remove(&victim);
         victim.evicted.store(true, Ordering::Release);
         victim.waker.wake();
@@ -328,6 +362,7 @@ impl ConnTracker {
             tracker: Arc::downgrade(self),
         });
         inner.live.insert(id, Arc::clone(&state));
+        inner.set_evictable(&state, true);
         *inner.per_key.entry(key).or_insert(0) += 1;
         Ok(ConnGuard { state })
     }
