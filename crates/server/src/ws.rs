@@ -92,12 +92,13 @@ where
     .await;
     span.in_scope(|| debug!("connection closed"));
     let closing = matches!(left, Left::Closing);
+    let unresponsive = matches!(left, Left::Unresponsive);
     let msg = match left {
         Left::Leave | Left::Closing => FamilyMsg::Disconnected {
             client,
             conn: conn.id,
         },
-        Left::Dropped => FamilyMsg::Dropped {
+        Left::Dropped | Left::Unresponsive => FamilyMsg::Dropped {
             client,
             conn: conn.id,
         },
@@ -111,6 +112,12 @@ where
         // unread data in it. That would make the kernel answer with a TCP reset, and a reset
         // can destroy the close frame before the peer reads it (it would see 1006, not 1008).
         drain(&mut stream).await;
+    }
+    if unresponsive {
+        // No close frame: to the peer, if it is there after all, this is a transport that
+        // ended, which both SDKs resume from (a close frame would be final for them).
+        writer.abort();
+        return;
     }
     // A peer that never reads can block the writer forever: give it a moment to flush, then
     // end it (dropping the socket).
@@ -307,6 +314,9 @@ enum Left {
     /// The server closed it (flood, oversize message) and sent its close frame: leave the
     /// family now, and let the peer answer the close before the socket goes.
     Closing,
+    /// The peer did not answer a liveness probe: a drop, and the socket goes without a close
+    /// frame.
+    Unresponsive,
     /// The transport was lost: keep the client's place for the resume grace period.
     Dropped,
 }
@@ -341,7 +351,7 @@ where
             }
             _ = tokio::time::sleep_until(probing.unwrap_or_else(far)), if probing.is_some() => {
                 info!("no answer to a liveness probe: the transport is gone");
-                return Left::Dropped;
+                return Left::Unresponsive;
             }
         };
         // Anything from the peer, the pong included, proves it is still there.
