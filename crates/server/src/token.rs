@@ -335,3 +335,62 @@ mod resume_tests {
         assert!(verify_signature(b"s", &t.replacen("r1.", "v1.", 1)).is_err());
     }
 }
+
+#[cfg(test)]
+mod book_tests {
+    use super::*;
+    use alcove_proto::ClientId;
+
+    fn jti_of(secret: &[u8], credential: &str) -> String {
+        let claims = verify_resume(secret, credential).unwrap();
+        resume_jti(&claims, credential)
+    }
+
+    #[test]
+    fn a_credential_resumes_once_only_the_newest_counts_and_a_restart_keeps_it_spent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let s = b"secret".to_vec();
+        let ada = ClientId::from("c-ada");
+        let mut book = ResumeBook::new(s.clone(), RoomId::from("r1"), "dev".into());
+        let first = jti_of(&s, &book.mint(&ada));
+        let second = jti_of(&s, &book.mint(&ada));
+        assert_ne!(first, second);
+        assert_eq!(
+            book.spend(&ada, &first, &store),
+            Err(ErrorCode::ResumeFailed),
+            "an older credential is refused once a newer one was given out"
+        );
+        assert_eq!(book.spend(&ada, &second, &store), Ok(()));
+        assert_eq!(
+            book.spend(&ada, &second, &store),
+            Err(ErrorCode::ResumeFailed),
+            "single use"
+        );
+        let third = jti_of(&s, &book.mint(&ada));
+
+        // After a restart the family's book is empty; the store still knows what was spent.
+        let mut restarted = ResumeBook::new(s.clone(), RoomId::from("r1"), "dev".into());
+        assert_eq!(
+            restarted.spend(&ada, &second, &store),
+            Err(ErrorCode::ResumeFailed)
+        );
+        assert_eq!(restarted.spend(&ada, &third, &store), Ok(()));
+        restarted.retain(|_| false);
+        assert!(restarted.is_empty());
+    }
+
+    #[test]
+    fn a_credential_without_jti_is_spent_by_its_signature() {
+        let c = ResumeClaims {
+            client_id: "c-1".into(),
+            room_id: RoomId::from("r1"),
+            app_id: "dev".into(),
+            jti: None,
+        };
+        let t = sign_resume(b"s", &c);
+        let parsed = verify_resume(b"s", &t).unwrap();
+        assert_eq!(parsed.jti, None);
+        assert!(resume_jti(&parsed, &t).starts_with("r-sig-"));
+    }
+}
