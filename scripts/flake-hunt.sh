@@ -117,7 +117,8 @@ stop_load
 {
   echo
   echo "== flake-hunt: failed tests (runs failed, of $runs) =="
-  if cat "$out"/run-*.failed 2>/dev/null | grep -q .; then
+  # Not `cat | grep -q`: under pipefail grep's early exit fails cat (SIGPIPE) and hides them.
+  if grep -qs . "$out"/run-*.failed; then
     cat "$out"/run-*.failed | sort | uniq -c | sort -rn | awk -v n="$runs" '{ c = $1; $1 = ""; printf "  %d/%d %s\n", c, n, substr($0, 2) }'
   else
     echo "  none"

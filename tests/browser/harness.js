@@ -161,7 +161,9 @@ T.join = async (signalUrl, token, opts = {}) => {
   const pc = room.peerConnection;
   if (pc.connectionState !== 'connected') {
     await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`peer connection not connected: ${pc.connectionState}`)), 10000);
+      // A deadline, not a measurement (as the SDK's `timeoutMs` above): ICE and DTLS of five
+      // browsers on two starved cores can take well over ten seconds.
+      const timer = setTimeout(() => reject(new Error(`peer connection not connected: ${pc.connectionState}`)), 30_000);
       pc.addEventListener('connectionstatechange', () => {
         if (pc.connectionState === 'connected') {
           clearTimeout(timer);

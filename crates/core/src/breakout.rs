@@ -69,7 +69,7 @@ impl Family {
             ClientMessage::Disconnect(r) => self.disconnect(caller, id, r),
             ClientMessage::ClearAllBreakOutSession => self.clear_all(caller, id),
             ClientMessage::DestroyAllBreakOutSession => self.destroy_all(caller, id),
-            ClientMessage::SdpOffer(o) => self.sdp_offer(now, caller, id, o),
+            ClientMessage::SdpOffer(o) => self.sdp_offer(caller, id, o),
             ClientMessage::StartShare => {
                 self.start_sharing(now, caller, id, crate::media::Sharing::Share)
             }

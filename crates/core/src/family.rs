@@ -26,6 +26,8 @@ pub struct FamilyConfig {
     pub seed: u64,
     /// Where media arrives; `None` disables the media plane (`sdpOffer` is refused).
     pub media: Option<crate::media::MediaConfig>,
+    /// How many media shards, run by the family itself or outside it (default: one, inline).
+    pub shards: crate::media::Shards,
     /// How long a dropped client keeps its place waiting for a `resume` (default 30 s; zero
     /// makes every drop an immediate leave).
     pub resume_grace: Duration,
@@ -40,6 +42,7 @@ impl FamilyConfig {
             settings,
             seed,
             media: None,
+            shards: crate::media::Shards::default(),
             resume_grace: Duration::from_secs(30),
         }
     }
@@ -123,8 +126,10 @@ pub struct Family {
     pub(crate) outputs: VecDeque<Output>,
     /// Bumped by every input that may change break-out state (see `state_version`).
     state_version: u64,
-    /// Peer connections, slots, sharing.
-    pub(crate) media: crate::media::MediaState,
+    /// The family's half of the media plane: routes, sessions per shard, talkers, sharing.
+    pub(crate) media: crate::media::MediaPlane,
+    /// The shards, when the family runs them itself (empty otherwise).
+    pub(crate) inline: crate::family_media::InlineShards,
     /// Who gets batched presence, and whose presence changed during the current input.
     pub(crate) presence: crate::presence::Presence,
     /// The latest time seen (creation time, then every input's `now`).
@@ -137,7 +142,7 @@ impl Family {
     /// A family with no clients, created at `now`.
     pub fn new(config: FamilyConfig, now: Instant) -> Family {
         Family {
-            room_id: config.room_id,
+            room_id: config.room_id.clone(),
             room_name: config.room_name,
             settings: config.settings,
             rng: Rng::new(config.seed),
@@ -147,7 +152,12 @@ impl Family {
             next_number: 1,
             next_seq: 0,
             outputs: VecDeque::new(),
-            media: crate::media::MediaState::new(config.media),
+            media: crate::media::MediaPlane::new(
+                config.media,
+                config.shards,
+                config.room_id.clone(),
+            ),
+            inline: crate::family_media::InlineShards::new(config.shards, config.media, now),
             presence: crate::presence::Presence::default(),
             state_version: 0,
             last_now: now,
@@ -163,7 +173,10 @@ impl Family {
             self.last_now = self.last_now.max(input.now());
             return;
         }
-        let changes_state = !matches!(input, Input::Receive { .. } | Input::Timeout(_));
+        let changes_state = !matches!(
+            input,
+            Input::Receive { .. } | Input::Timeout(_) | Input::Media { .. }
+        );
         let clients_before = self.clients.len();
         let rooms_before = self.breakouts.len();
         let now = match input {
@@ -217,7 +230,12 @@ impl Family {
                 contents,
             } => {
                 let now = self.tick(now);
-                self.media_receive(now, source, destination, &contents);
+                self.media_receive(now, source, destination, contents);
+                now
+            }
+            Input::Media { now, event } => {
+                let now = self.tick(now);
+                self.media_event(now, event);
                 now
             }
             Input::Timeout(now) => {
@@ -401,10 +419,10 @@ impl Family {
             Some(d) => d.min(self.breakout_deadline()),
             None => self.breakout_deadline(),
         };
-        match self.media.next_deadline() {
-            Some(m) => m.min(breakouts),
-            None => breakouts,
-        }
+        [self.media.next_deadline(), self.inline.next_deadline()]
+            .into_iter()
+            .flatten()
+            .fold(breakouts, Instant::min)
     }
 
     fn breakout_deadline(&self) -> Instant {

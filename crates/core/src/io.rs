@@ -96,6 +96,14 @@ pub enum Input {
         /// The datagram.
         contents: Vec<u8>,
     },
+    /// What a media shard running outside the family reported
+    /// ([`crate::media::Shards::External`]).
+    Media {
+        /// Current time.
+        now: Instant,
+        /// The report.
+        event: crate::media::shard::MediaEvent,
+    },
     /// The time asked for by the last [`Output::Timeout`] (or later) has come.
     Timeout(Instant),
     /// The parent room ends (deleted through the REST API, or server shutdown).
@@ -115,6 +123,7 @@ impl Input {
             | Input::Dropped { now, .. }
             | Input::Resume { now, .. }
             | Input::Receive { now, .. }
+            | Input::Media { now, .. }
             | Input::End { now } => *now,
             Input::Timeout(now) => *now,
         }
@@ -183,6 +192,14 @@ pub enum Output {
     IceUnbound {
         /// The ufrag.
         ufrag: String,
+    },
+    /// Give this command to media shard `shard` of this family
+    /// ([`crate::media::Shards::External`]; inline shards are run by the family itself).
+    ToShard {
+        /// Which shard.
+        shard: usize,
+        /// What to do.
+        cmd: crate::media::shard::ShardCommand,
     },
     /// Nothing more to do until this instant (feed [`Input::Timeout`] then).
     Timeout(Instant),

@@ -47,6 +47,7 @@
 
 mod breakout;
 mod family;
+mod family_media;
 mod io;
 pub mod media;
 mod presence;

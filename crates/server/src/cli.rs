@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Serve without media (signalling and REST only).
     #[arg(long)]
     pub no_media: bool,
+    /// Media shards per family: tasks that own its peer connections and forward its media,
+    /// run on every core (0: one per core).
+    #[arg(long, env = "ALCOVE_MEDIA_SHARDS", default_value_t = 0)]
+    pub media_shards: usize,
     /// Seconds a dropped client keeps its place waiting for its SDK to resume (also after a
     /// restart).
     #[arg(long, env = "ALCOVE_RESUME_GRACE", default_value_t = 30)]
@@ -195,6 +199,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(args.udp_listen)
     };
     config.advertise_ip = args.advertise_ip;
+    config.media_shards = args.media_shards;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
     args.connections.apply(&mut config);

@@ -23,6 +23,9 @@ pub struct Config {
     pub outbound_stall: Duration,
     /// UDP address of the media socket (ICE, DTLS, SRTP); `None` disables media.
     pub udp_listen: Option<SocketAddr>,
+    /// Media shards per family (tasks that own its peer connections and forward its media);
+    /// 0 (the default): one per core.
+    pub media_shards: usize,
     /// IP given to clients in the ICE host candidate (default: the UDP bind IP; required when
     /// binding a wildcard address).
     pub advertise_ip: Option<std::net::IpAddr>,
@@ -69,6 +72,7 @@ impl Config {
             outbound_bytes: 8 << 20,
             outbound_stall: Duration::from_secs(30),
             udp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7881))),
+            media_shards: 0,
             advertise_ip: None,
             web_dir: None,
             cors_origins: Vec::new(),

@@ -126,9 +126,8 @@ pub enum FamilyMsg {
     },
     /// A REST query.
     Query(Query),
-    /// The media datagrams of one read batch for this family (one wake-up for all of them);
-    /// their bytes count against the family's bound until the task takes them.
-    Datagrams(crate::udp::DatagramBatch),
+    /// A report of one of the family's media shards (an SDP answer, loudness).
+    Media(alcove_core::media::shard::MediaEvent),
     /// The room was deleted.
     End,
 }
@@ -142,8 +141,10 @@ pub struct MediaShell {
     pub local: std::net::SocketAddr,
     /// The ICE host candidate given to clients.
     pub candidate: std::net::SocketAddr,
-    /// ufrag → family table.
+    /// ufrag → shard table.
     pub demux: Arc<crate::udp::Demux>,
+    /// Media shards per family (at least one).
+    pub shards: usize,
 }
 
 /// The registry of live families.
@@ -205,8 +206,14 @@ impl Families {
                     let span = info_span!("family", room = %room.room_id);
                     info!(room = %room.room_id, clients = snapshot.clients.len(), "restoring family");
                     tokio::spawn(
-                        run_family(room, app, Some(snapshot), rx, Arc::clone(self))
-                            .instrument(span),
+                        run_family(
+                            room,
+                            app,
+                            Some(snapshot),
+                            (tx.clone(), rx),
+                            Arc::clone(self),
+                        )
+                        .instrument(span),
                     );
                     map.insert(room_id, tx);
                 }
@@ -228,8 +235,14 @@ impl Families {
             let (tx, rx) = mpsc::unbounded_channel();
             let span = info_span!("family", room = %room.room_id);
             tokio::spawn(
-                run_family(room.clone(), app.to_owned(), None, rx, Arc::clone(self))
-                    .instrument(span),
+                run_family(
+                    room.clone(),
+                    app.to_owned(),
+                    None,
+                    (tx.clone(), rx),
+                    Arc::clone(self),
+                )
+                .instrument(span),
             );
             tx
         });
@@ -266,7 +279,10 @@ async fn run_family(
     room: Room,
     app: String,
     restore: Option<FamilySnapshot>,
-    mut rx: mpsc::UnboundedReceiver<FamilyMsg>,
+    (me, mut rx): (
+        mpsc::UnboundedSender<FamilyMsg>,
+        mpsc::UnboundedReceiver<FamilyMsg>,
+    ),
     families: Arc<Families>,
 ) {
     info!("family live");
@@ -284,7 +300,14 @@ async fn run_family(
             local: m.local,
         });
     config.resume_grace = families.resume_grace;
-    let mut media = families.media.clone().map(FamilyMedia::new);
+    let shards = families
+        .media
+        .as_ref()
+        .map(|m| crate::shard::FamilyShards::spawn(&room.room_id, m.shards, m, me.clone()));
+    drop(me);
+    if let Some(m) = &families.media {
+        config.shards = alcove_core::media::Shards::External(m.shards);
+    }
     let mut family = match restore {
         Some(snapshot) => {
             let now_ms = crate::util::unix_now_ms();
@@ -351,22 +374,7 @@ async fn run_family(
                     }
                     FamilyMsg::Query(Query::Users(reply)) => { let _ = reply.send(family.users()); }
                     FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
-                    FamilyMsg::Datagrams(batch) => {
-                        if let Some(m) = &media {
-                            m.inflight.release(batch.reserved);
-                            // Every datagram of the batch goes in before one drain: the core
-                            // queues outputs in order, so the drain below acts on all of them
-                            // and sends their transmits together.
-                            for d in batch.datagrams {
-                                family.handle_input(Input::Receive {
-                                    now,
-                                    source: d.source,
-                                    destination: m.shell.local,
-                                    contents: d.contents,
-                                });
-                            }
-                        }
-                    }
+                    FamilyMsg::Media(event) => family.handle_input(Input::Media { now, event }),
                     FamilyMsg::End => family.handle_input(Input::End { now }),
                 }
             }
@@ -374,13 +382,9 @@ async fn run_family(
                 family.handle_input(Input::Timeout(Instant::now().into_std()));
             }
         }
-        deadline = drain(&mut family, &mut conns, media.as_mut(), &mut signer);
+        deadline = drain(&mut family, &mut conns, shards.as_ref(), &mut signer);
         if signer.len() > 2 * family.client_count() + 16 {
             signer.retain(|c| family.user(c).is_some());
-        }
-        if let Some(m) = &mut media {
-            // One batched send per wake-up (sendmmsg, GSO where possible).
-            m.tx.flush(&m.shell.socket);
         }
         if family.is_idle() {
             let mut map = families.lock();
@@ -417,35 +421,18 @@ async fn run_family(
             }
         }
     }
+    if let Some(s) = &shards {
+        s.end();
+    }
     info!("family ended");
 }
 
-/// A family task's part of the media plane: the shared socket, its bound of datagram bytes
-/// queued toward it, and the transmits of the current wake-up.
-struct FamilyMedia {
-    shell: MediaShell,
-    /// Bytes of datagrams read for this family and not taken yet (the reader's bound).
-    inflight: Arc<crate::udp::Inflight>,
-    /// Transmits collected by `drain`, sent together by `TxBatch::flush`.
-    tx: crate::udp::TxBatch,
-}
-
-impl FamilyMedia {
-    fn new(shell: MediaShell) -> FamilyMedia {
-        FamilyMedia {
-            shell,
-            inflight: Arc::default(),
-            tx: crate::udp::TxBatch::default(),
-        }
-    }
-}
-
-/// Acts on every output of the family; returns the next deadline. Transmits are collected in
-/// `media.tx` (flushed by the caller once per wake-up, or here when the batch is large).
+/// Acts on every output of the family; returns the next deadline. Commands for the media
+/// shards go to their tasks.
 fn drain(
     family: &mut Family,
     conns: &mut HashMap<ClientId, ConnTx>,
-    mut media: Option<&mut FamilyMedia>,
+    shards: Option<&crate::shard::FamilyShards>,
     signer: &mut crate::token::ResumeBook,
 ) -> Instant {
     let mut slow: Vec<(ClientId, Refused)> = Vec::new();
@@ -467,32 +454,17 @@ fn drain(
                     let _ = conn.tx.push(Outbound::Close(reason));
                 }
             }
-            Output::Transmit {
-                destination,
-                contents,
-                ..
-            } => {
-                if let Some(m) = media.as_deref_mut() {
-                    // UDP: a full socket buffer drops the datagram (counted), as the network
-                    // would; the send never waits.
-                    m.tx.push(destination, contents);
-                    if m.tx.len() >= crate::udp::batch::TX_FLUSH_AT {
-                        m.tx.flush(&m.shell.socket);
-                    }
+            Output::ToShard { shard, cmd } => {
+                if let Some(s) = shards {
+                    let now = std::time::Instant::now();
+                    s.send(
+                        shard,
+                        alcove_core::media::shard::ShardInput::Command { now, cmd },
+                    );
                 }
             }
-            Output::IceBound { ufrag, .. } => {
-                if let Some(m) = media.as_deref() {
-                    m.shell
-                        .demux
-                        .bind(ufrag, signer.room_id().clone(), Arc::clone(&m.inflight));
-                }
-            }
-            Output::IceUnbound { ufrag } => {
-                if let Some(m) = media.as_deref() {
-                    m.shell.demux.unbind(&ufrag);
-                }
-            }
+            // The family runs no shard itself here: media never passes through it.
+            Output::Transmit { .. } | Output::IceBound { .. } | Output::IceUnbound { .. } => {}
             Output::Route(route) => {
                 // The media plane lives in the core and consumes route changes there; the
                 // shell only traces them.

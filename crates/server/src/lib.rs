@@ -20,6 +20,7 @@ pub mod http;
 pub mod limit;
 pub mod listen;
 pub mod outbound;
+pub mod shard;
 pub mod store;
 pub mod token;
 pub mod udp;
@@ -88,11 +89,7 @@ impl AppState {
         // Families live before a restart come back, each client waiting to resume.
         families.restore_saved();
         if let Some(m) = &families.media {
-            tokio::spawn(udp::recv_loop(
-                Arc::clone(&m.socket),
-                Arc::clone(&m.demux),
-                Arc::clone(&families),
-            ));
+            tokio::spawn(udp::recv_loop(Arc::clone(&m.socket), Arc::clone(&m.demux)));
         }
         Ok((
             Arc::new(AppState {
@@ -267,6 +264,10 @@ pub async fn bind_media(config: &Config) -> anyhow::Result<Option<driver::MediaS
         local,
         candidate: SocketAddr::new(ip, local.port()),
         demux: Arc::new(udp::Demux::default()),
+        shards: match config.media_shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        },
     }))
 }
 

@@ -80,9 +80,19 @@ impl std::fmt::Debug for MediaWorld {
     }
 }
 
+/// Media shards of a [`MediaWorld::new`]: more than one, so every media test also crosses
+/// shards (a packet forwarded to receivers on other shards, keyframe requests between them).
+pub const DEFAULT_SHARDS: usize = 3;
+
 impl MediaWorld {
-    /// A family with media enabled; no peers yet.
+    /// A family with media enabled on [`DEFAULT_SHARDS`] inline shards; no peers yet.
     pub fn new(settings: RoomSettings, seed: u64) -> MediaWorld {
+        MediaWorld::with_shards(settings, seed, DEFAULT_SHARDS)
+    }
+
+    /// A family with media enabled on `shards` inline media shards (run in index order under
+    /// the virtual clock, so every run is the same); no peers yet.
+    pub fn with_shards(settings: RoomSettings, seed: u64, shards: usize) -> MediaWorld {
         // The one wall-clock read: the base of the virtual clock (see `Clock`).
         let clock = Clock::starting_at(Instant::now());
         let server: SocketAddr = SERVER_ADDR.parse().expect("literal address");
@@ -92,6 +102,7 @@ impl MediaWorld {
             candidate: server,
             local: server,
         });
+        config.shards = alcove_core::media::Shards::Inline(shards);
         let slots = settings.max_active_talkers as usize;
         let family = Family::new(config, clock.now());
         MediaWorld {
@@ -225,6 +236,16 @@ impl MediaWorld {
             .position(|f| f.id == Some(id))
             .expect("one ack per request");
         peer.frames.remove(pos)
+    }
+
+    /// `client` leaves the family on purpose (its connection closed normally); its peer stays
+    /// in the world, silent.
+    pub fn leave(&mut self, client: &ClientId) {
+        self.family.handle_input(Input::Disconnected {
+            now: self.clock.now(),
+            client: client.clone(),
+        });
+        self.drain();
     }
 
     /// Frames (notifications) received by `client` since the last call.
@@ -463,9 +484,10 @@ impl MediaWorld {
 
     /// The benchmarks' world: a moderator in the parent and `members` participants forced into
     /// one break-out room (at most 5 fit), the first of whom has talked long enough to hold a
-    /// slot in every other member's map. Returns the world and the members.
+    /// slot in every other member's map; one media shard, so a packet's whole cost is counted
+    /// on one path. Returns the world and the members.
     pub fn talking_breakout(seed: u64, members: usize) -> (MediaWorld, Vec<ClientId>) {
-        let mut w = MediaWorld::new(RoomSettings::default(), seed);
+        let mut w = MediaWorld::with_shards(RoomSettings::default(), seed, 1);
         let m = w.join("M", Role::Moderator);
         let members: Vec<ClientId> = (0..members)
             .map(|i| w.join(&format!("P{i}"), Role::Participant))

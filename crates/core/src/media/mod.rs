@@ -15,40 +15,41 @@
 //! (through [`rewrite::Rewrite`]) media time that follows the wall clock. No renegotiation, no
 //! ICE or DTLS.
 //!
-//! Packets are forwarded at the RTP level (str0m's RTP mode): an incoming packet is decrypted
-//! once, its payload is shared (`Arc<[u8]>`) by every receiver, and each receiver's slot
-//! stream re-encrypts it with the slot's own sequence number, time and SSRC. Nothing is
-//! depacketized or re-packetized.
+//! # Two halves
 //!
-//! The parts: `session.rs` (negotiation), `forward.rs` (datagrams, timers, forwarding,
-//! keyframes), `sharing.rs` (screen share and canvas), this file (state, routes, talkers).
-//! Everything here is sans-IO: datagrams come in on `Input::Receive`, go out as
-//! `Output::Transmit`, and time comes from the inputs.
+//! * [`MediaPlane`] (this file) is the family's half: it knows each client's route (where it
+//!   is, its parent link — given to it as [`RouteFact`]s by the roster, never read from
+//!   roster state), which shard holds each session, the loudness the shards report, who
+//!   shares where, and each receiver's slots. Its talker evaluation decides who receives what
+//!   and publishes that to every shard as a [`table::RouteTable`].
+//! * [`shard::Shard`] holds sessions: datagrams in, RTP forwarded at the packet level (str0m's
+//!   RTP mode: decrypted once, the payload shared as an `Arc<[u8]>`, each receiver's slot
+//!   stream re-encrypting it with its own sequence number, time and SSRC), datagrams out. A
+//!   packet whose receivers sit on other shards crosses to each of them once
+//!   ([`shard::ShardInput::Forward`]), never through the family.
+//!
+//! The parts: `shard.rs` (a shard's state and loop), `session.rs` (negotiation),
+//! `forward.rs` (datagrams, timers, forwarding, keyframes), `table.rs` (the published routes),
+//! `rewrite.rs`, `talkers.rs`, this file. Everything is sans-IO.
 
 mod forward;
 pub mod rewrite;
 mod session;
-mod sharing;
+pub mod shard;
+pub mod table;
 pub mod talkers;
 
-use crate::family::Family;
-use crate::io::Output;
-use alcove_proto::signal::{
-    ActiveTalkersUpdated, Location, MediaMids, Role, ServerMessage, Talker,
-};
+use alcove_proto::signal::{ActiveTalkersUpdated, Location, ServerMessage, Talker};
 use alcove_proto::{ClientId, RoomId};
-use rewrite::Rewrite;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use shard::{Negotiated, ShardCommand};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::format::CodecSpec;
-use str0m::media::{Mid, Pt};
-use str0m::Rtc;
+use table::RouteTable;
 
 /// How often talker slots are re-evaluated (besides on every route change).
 pub const TALKER_INTERVAL: Duration = Duration::from_millis(200);
-/// A source that sent no audio for this long counts as silent.
-const SILENCE_AFTER: Duration = Duration::from_millis(600);
 /// At most one keyframe request per source and kind in this interval.
 const KEYFRAME_THROTTLE: Duration = Duration::from_millis(500);
 
@@ -61,149 +62,87 @@ pub struct MediaConfig {
     pub local: SocketAddr,
 }
 
+/// Where a family's media shards run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shards {
+    /// The family owns this many shards and runs them itself, inline, in index order, as part
+    /// of each input (the simulation; deterministic).
+    Inline(usize),
+    /// This many shards run outside the family (the server: one task each). The family emits
+    /// [`crate::Output::ToShard`] and takes [`crate::Input::Media`].
+    External(usize),
+}
+
+impl Shards {
+    /// The number of shards (at least one).
+    pub fn count(self) -> usize {
+        match self {
+            Shards::Inline(n) | Shards::External(n) => n.max(1),
+        }
+    }
+}
+
+impl Default for Shards {
+    fn default() -> Self {
+        Shards::Inline(1)
+    }
+}
+
 /// Share or canvas: the two one-at-a-time video kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Sharing {
+pub enum Sharing {
+    /// Screen share.
     Share,
+    /// Canvas.
     Canvas,
 }
 
-/// The mids of one session, resolved.
-#[derive(Debug, Clone, Default)]
-struct Mids {
-    mic: Option<Mid>,
-    share: Option<Mid>,
-    canvas: Option<Mid>,
-    audio_slots: Vec<Mid>,
-    share_slot: Option<Mid>,
-    canvas_slot: Option<Mid>,
+/// What the media plane needs to know of a client's place, given by the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteFact {
+    /// Where it is.
+    pub(crate) location: Location,
+    /// Its parent link is paused.
+    pub(crate) paused: bool,
+    /// Its audio reaches the parent (parent link neither paused nor muted, not a viewer).
+    pub(crate) heard_in_parent: bool,
+    /// Viewers publish nothing.
+    pub(crate) viewer: bool,
+    /// Display name (for `activeTalkersUpdated`).
+    pub(crate) name: String,
 }
 
-/// One client's peer connection and what it receives.
-struct Session {
-    rtc: Rtc,
-    ufrag: String,
-    mids: Mids,
+/// What a route change means for the roster.
+#[derive(Debug, Default)]
+pub(crate) struct RouteChange {
+    /// Shares the client ran in a room it left (they ended; the roster tells that room).
+    pub(crate) ended: Vec<(Sharing, Location, ClientId)>,
+    /// The client entered this location (or connected there): tell it of running shares.
+    pub(crate) entered: Option<Location>,
+}
+
+/// The family's record of one negotiated session.
+#[derive(Debug, Clone)]
+struct SessionInfo {
+    shard: usize,
+    has_mic: bool,
     /// Audio slot → source; changed only by the talker evaluation.
     slots: Vec<Option<ClientId>>,
-    /// Audio slot → its sequence / time rewrite (lives as long as the session).
-    rewrite: Vec<Rewrite>,
+    /// When each slot last lost its source (never: `None`), to rank free slots.
+    freed: Vec<Option<Instant>>,
     /// Source shown in the share / canvas slot.
     video_src: BTreeMap<Sharing, ClientId>,
-    video_rewrite: BTreeMap<Sharing, Rewrite>,
-    /// The last sequence number received on this client's own share / canvas (to notice a
-    /// gap and ask for a keyframe).
-    video_in_seq: BTreeMap<Sharing, u64>,
-    /// Smoothed loudness of this client's microphone, 0–127.
-    loudness: f32,
-    last_audio: Option<Instant>,
-    last_keyframe_request: BTreeMap<Sharing, Instant>,
     /// The talkers last announced to this client.
     announced: Option<(RoomId, Vec<Talker>)>,
-    /// A codec (as a source negotiated it) → this session's payload type for it; filled on
-    /// first use, since the two sides of a forward may number a codec differently.
-    send_pts: Vec<(CodecSpec, Option<Pt>)>,
-    /// When str0m wants to be woken (mirrored in [`MediaState::timers`]).
-    timeout: Instant,
-    /// Written to since it was last polled (mirrored in [`MediaState::dirty`]).
-    dirty: bool,
 }
 
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("ufrag", &self.ufrag)
-            .field("slots", &self.slots)
-            .finish()
-    }
-}
-
-impl Session {
-    /// This session's payload type for `spec`, if it negotiated that codec.
-    fn send_pt(&mut self, spec: CodecSpec) -> Option<Pt> {
-        if let Some((_, pt)) = self.send_pts.iter().find(|(s, _)| *s == spec) {
-            return *pt;
-        }
-        let params = str0m::format::PayloadParams::new(Pt::new_with_value(0), None, spec);
-        let pt = self.rtc.codec_config().match_params(params).map(|p| p.pt());
-        self.send_pts.push((spec, pt));
-        pt
-    }
-}
-
-/// The media state of a family.
-#[derive(Debug, Default)]
-pub(crate) struct MediaState {
-    config: Option<MediaConfig>,
-    sessions: BTreeMap<ClientId, Session>,
-    /// Who shares (screen / canvas) in which room.
-    sharing: BTreeMap<(Sharing, Location), ClientId>,
-    /// source → [(receiver, slot)]: the audio fan-out, rebuilt when slots change.
-    fanout: HashMap<ClientId, Vec<(ClientId, usize)>>,
-    /// (sharer, kind) → receivers: the share / canvas fan-out, rebuilt with the audio one.
-    video_fanout: HashMap<(ClientId, Sharing), Vec<ClientId>>,
-    next_talkers: Option<Instant>,
-    /// Every session's str0m deadline, earliest first: a timer wakes only the sessions due.
-    timers: BTreeSet<(Instant, ClientId)>,
-    /// Sessions written to since they were last polled.
-    dirty: Vec<ClientId>,
-    /// Where each client was at its last route (to tell a mover about running shares once).
-    last_location: BTreeMap<ClientId, Location>,
-    /// The session each remote address last reached (demultiplexing cache).
-    by_addr: HashMap<SocketAddr, ClientId>,
-}
-
-impl MediaState {
-    pub(crate) fn new(config: Option<MediaConfig>) -> MediaState {
-        if config.is_some() {
-            // Installs str0m's crypto provider for the process; idempotent, no I/O.
-            str0m::crypto::from_feature_flags().install_process_default();
-        }
-        MediaState {
-            config,
-            ..MediaState::default()
-        }
-    }
-
-    /// The earliest time any session or the talker evaluation needs a tick.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let s = self.timers.first().map(|(t, _)| *t);
-        match (s, self.next_talkers) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// True when `client` has a negotiated peer connection.
-    pub(crate) fn has_session(&self, client: &ClientId) -> bool {
-        self.sessions.contains_key(client)
-    }
-
-    /// Number of negotiated sessions.
-    pub(crate) fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// Records that `client`'s session was written to and must be polled.
-    fn mark_dirty(&mut self, client: &ClientId) {
-        if let Some(s) = self.sessions.get_mut(client) {
-            if !s.dirty {
-                s.dirty = true;
-                self.dirty.push(client.clone());
-            }
-        }
-    }
-
-    /// Removes a session with its timer entry.
-    fn remove_session(&mut self, client: &ClientId) -> Option<Session> {
-        let s = self.sessions.remove(client)?;
-        self.timers.remove(&(s.timeout, client.clone()));
-        Some(s)
-    }
-}
-
-fn mid(s: &Option<String>) -> Option<Mid> {
-    s.as_deref().map(Mid::from)
+/// What the media plane asks of the family.
+#[derive(Debug)]
+pub(crate) enum MediaOut {
+    /// Send this notification to a client.
+    Send(ClientId, ServerMessage),
+    /// Give this command to a shard.
+    Shard(usize, ShardCommand),
 }
 
 /// One receiver's next audio slots and share / canvas sources, decided before any is applied.
@@ -217,79 +156,289 @@ struct Audience {
     paused: bool,
 }
 
-impl Family {
-    /// Called on every route change: shares of clients that left their room end, slots are
-    /// re-mapped at once.
-    pub(crate) fn media_route_changed(&mut self, client: &ClientId) {
-        let here = self.clients.get(client).map(|c| c.location.clone());
+/// The family's half of the media plane. See the module documentation.
+#[derive(Debug)]
+pub(crate) struct MediaPlane {
+    config: Option<MediaConfig>,
+    shards: usize,
+    /// The parent room (a receiver in the parent hears "this room").
+    parent: RoomId,
+    routes: BTreeMap<ClientId, RouteFact>,
+    sessions: BTreeMap<ClientId, SessionInfo>,
+    /// Offers sent to a shard and not answered yet (client → shard).
+    pending: BTreeMap<ClientId, usize>,
+    /// Who shares (screen / canvas) in which room.
+    sharing: BTreeMap<(Sharing, Location), ClientId>,
+    /// Reported loudness and time of the last audio packet, per microphone.
+    loudness: HashMap<ClientId, (u8, Option<Instant>)>,
+    /// The table last published to the shards.
+    table: Arc<RouteTable>,
+    table_stale: bool,
+    next_talkers: Option<Instant>,
+    out: VecDeque<MediaOut>,
+}
+
+impl MediaPlane {
+    pub(crate) fn new(config: Option<MediaConfig>, shards: Shards, parent: RoomId) -> MediaPlane {
+        let n = shards.count();
+        MediaPlane {
+            config,
+            shards: n,
+            parent,
+            routes: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            sharing: BTreeMap::new(),
+            loudness: HashMap::new(),
+            table: Arc::new(RouteTable::empty(n)),
+            table_stale: false,
+            next_talkers: None,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The media configuration, when media is enabled.
+    pub(crate) fn config(&self) -> Option<MediaConfig> {
+        self.config
+    }
+
+    /// The earliest time the talker evaluation needs a tick.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.next_talkers
+    }
+
+    /// True when `client` has a negotiated peer connection.
+    pub(crate) fn has_session(&self, client: &ClientId) -> bool {
+        self.sessions.contains_key(client)
+    }
+
+    /// Number of negotiated sessions.
+    pub(crate) fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// `rx`'s audio slots.
+    pub(crate) fn slots_of(&self, rx: &ClientId) -> Vec<Option<ClientId>> {
+        self.sessions
+            .get(rx)
+            .map(|s| s.slots.clone())
+            .unwrap_or_default()
+    }
+
+    /// The next thing to do for the family.
+    pub(crate) fn pop_out(&mut self) -> Option<MediaOut> {
+        self.out.pop_front()
+    }
+
+    /// True when the talker evaluation is due at `now`.
+    pub(crate) fn talkers_due(&self, now: Instant) -> bool {
+        self.next_talkers.is_some_and(|t| t <= now)
+    }
+
+    // ----- negotiation -----
+
+    /// Sends `client`'s offer to the shard that holds (or will hold) its session: its own,
+    /// else the least loaded.
+    pub(crate) fn offer(
+        &mut self,
+        client: ClientId,
+        id: alcove_proto::RequestId,
+        sdp: String,
+        mids: alcove_proto::signal::MediaMids,
+    ) {
+        let shard = match self
+            .sessions
+            .get(&client)
+            .map(|s| s.shard)
+            .or_else(|| self.pending.get(&client).copied())
+        {
+            Some(s) => s,
+            None => {
+                let mut load = vec![0usize; self.shards];
+                for s in self.sessions.values() {
+                    load[s.shard] += 1;
+                }
+                for s in self.pending.values() {
+                    load[*s] += 1;
+                }
+                (0..self.shards).min_by_key(|i| (load[*i], *i)).unwrap_or(0)
+            }
+        };
+        if !self.sessions.contains_key(&client) {
+            self.pending.insert(client.clone(), shard);
+        }
+        self.out.push_back(MediaOut::Shard(
+            shard,
+            ShardCommand::Offer {
+                client,
+                id,
+                sdp,
+                mids,
+            },
+        ));
+    }
+
+    /// A shard answered `client`'s offer. A new session counts from now; the answer of a
+    /// client that left meanwhile ends the session at once (returns false: no ack to send).
+    pub(crate) fn answered(
+        &mut self,
+        client: &ClientId,
+        result: &Result<Negotiated, (alcove_proto::ErrorCode, String)>,
+        now: Instant,
+    ) -> bool {
+        let shard = self.pending.remove(client);
+        let Ok(n) = result else {
+            return self.routes.contains_key(client);
+        };
+        if !self.routes.contains_key(client) {
+            if let Some(shard) = shard.or_else(|| self.sessions.get(client).map(|s| s.shard)) {
+                self.out.push_back(MediaOut::Shard(
+                    shard,
+                    ShardCommand::Remove {
+                        client: client.clone(),
+                    },
+                ));
+            }
+            return false;
+        }
+        if let (Some(shard), false) = (shard, n.renegotiated) {
+            self.sessions.insert(
+                client.clone(),
+                SessionInfo {
+                    shard,
+                    has_mic: n.has_mic,
+                    slots: vec![None; n.audio_slots],
+                    freed: vec![None; n.audio_slots],
+                    video_src: BTreeMap::new(),
+                    announced: None,
+                },
+            );
+            self.table_stale = true;
+            self.next_talkers = Some(now);
+        }
+        true
+    }
+
+    /// Loudness reported by a shard; `urgent` when a source just started speaking.
+    pub(crate) fn levels(
+        &mut self,
+        levels: Vec<(ClientId, u8, Option<Instant>)>,
+        urgent: bool,
+        now: Instant,
+    ) {
+        for (c, l, at) in levels {
+            if self.sessions.contains_key(&c) {
+                self.loudness.insert(c, (l, at));
+            }
+        }
+        if urgent && !self.sessions.is_empty() {
+            self.next_talkers = Some(self.next_talkers.map_or(now, |t| t.min(now)));
+        }
+    }
+
+    // ----- routes -----
+
+    /// `client`'s route changed (`None`: it left the family). Shares it ran in a room it left
+    /// end; slots are re-mapped at the end of the current input (a wave of moves is one
+    /// evaluation).
+    pub(crate) fn route(
+        &mut self,
+        client: &ClientId,
+        fact: Option<RouteFact>,
+        now: Instant,
+    ) -> RouteChange {
+        let here = fact.as_ref().map(|f| f.location.clone());
+        let mut change = RouteChange::default();
         let stale: Vec<(Sharing, Location)> = self
-            .media
             .sharing
             .iter()
             .filter(|((_, loc), c)| *c == client && Some(loc) != here.as_ref())
             .map(|(k, _)| k.clone())
             .collect();
         for key in stale {
-            self.end_sharing(key, alcove_proto::signal::StopReason::Left);
-        }
-        if here.is_none() {
-            if let Some(s) = self.media.remove_session(client) {
-                self.outputs
-                    .push_back(Output::IceUnbound { ufrag: s.ufrag });
-            }
-            self.media.fanout.remove(client);
-            self.media.last_location.remove(client);
-        }
-        if let Some(here) = here {
-            let moved = self.media.last_location.get(client) != Some(&here);
-            let first = !self.media.last_location.contains_key(client);
-            self.media
-                .last_location
-                .insert(client.clone(), here.clone());
-            // Entering a room (or connecting) where a share / canvas is running: say so.
-            if moved || first {
-                self.announce_running_shares(client, &here);
+            if let Some(c) = self.sharing.remove(&key) {
+                change.ended.push((key.0, key.1, c));
             }
         }
-        if !self.media.sessions.is_empty() {
-            // Re-map once, at the end of the current input (a wave of moves is one evaluation).
-            self.media.next_talkers = Some(self.last_now());
+        let before = self.routes.get(client).map(|f| f.location.clone());
+        match fact {
+            Some(f) => {
+                if before.as_ref() != Some(&f.location) {
+                    change.entered = Some(f.location.clone());
+                }
+                self.routes.insert(client.clone(), f);
+            }
+            None => {
+                self.routes.remove(client);
+                self.loudness.remove(client);
+                let shard = self
+                    .sessions
+                    .remove(client)
+                    .map(|s| s.shard)
+                    .or_else(|| self.pending.remove(client));
+                if let Some(shard) = shard {
+                    self.out.push_back(MediaOut::Shard(
+                        shard,
+                        ShardCommand::Remove {
+                            client: client.clone(),
+                        },
+                    ));
+                    self.table_stale = true;
+                }
+            }
         }
+        if !self.sessions.is_empty() {
+            self.next_talkers = Some(now);
+        }
+        change
     }
 
-    /// Runs after every input: due talker evaluation, then pending writes are polled out.
-    pub(crate) fn media_after_input(&mut self, now: Instant) {
-        if self.media.next_talkers.is_some_and(|t| t <= now) {
-            self.evaluate_talkers(now);
-        }
-        self.flush_dirty(now);
+    // ----- sharing -----
+
+    /// Who shares `kind` in `location`.
+    pub(crate) fn sharer(&self, kind: Sharing, location: &Location) -> Option<&ClientId> {
+        self.sharing.get(&(kind, location.clone()))
     }
 
-    fn location_room(&self, location: &Location) -> RoomId {
-        match location {
-            Location::Parent => self.room_id.clone(),
-            Location::Breakout(r) => r.clone(),
-        }
+    /// `client` shares `kind` in `location`; false when it already did.
+    pub(crate) fn start_sharing(
+        &mut self,
+        kind: Sharing,
+        location: Location,
+        client: ClientId,
+        now: Instant,
+    ) -> bool {
+        let fresh = self.sharing.insert((kind, location), client).is_none();
+        self.table_stale = true;
+        self.next_talkers = Some(now);
+        fresh
     }
 
-    fn members_of(&self, location: &Location) -> Vec<ClientId> {
-        let mut v: Vec<(u64, ClientId)> = self
-            .clients
-            .values()
-            .filter(|c| &c.location == location)
-            .map(|c| (c.seq, c.id.clone()))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, c)| c).collect()
+    /// Ends `client`'s `kind` share wherever it runs; returns where it ran.
+    pub(crate) fn stop_sharing(
+        &mut self,
+        kind: Sharing,
+        client: &ClientId,
+        now: Instant,
+    ) -> Option<Location> {
+        let key = self
+            .sharing
+            .iter()
+            .find(|((k, _), c)| *k == kind && *c == client)
+            .map(|(k, _)| k.clone())?;
+        self.sharing.remove(&key);
+        self.table_stale = true;
+        self.next_talkers = Some(now);
+        Some(key.1)
     }
 
     // ----- who hears whom -----
 
-    /// True when `src`'s audio reaches the parent room.
-    fn heard_in_parent(&self, src: &ClientId) -> bool {
-        self.clients
-            .get(src)
-            .is_some_and(|c| !c.paused && !c.muted.audio && c.user.role != Role::Viewer)
+    fn location_room(&self, location: &Location) -> RoomId {
+        match location {
+            Location::Parent => self.parent.clone(),
+            Location::Breakout(r) => r.clone(),
+        }
     }
 
     /// True when a receiver of `audience` may hear `src` (itself excepted by the caller).
@@ -298,35 +447,45 @@ impl Family {
     /// own room, plus (when resumed) the sources in the parent — never another break-out room,
     /// even one whose member is resumed.
     fn audible(&self, audience: &Audience, src: &ClientId) -> bool {
-        let Some(s) = self.clients.get(src) else {
+        let Some(s) = self.routes.get(src) else {
             return false;
         };
-        if s.user.role == Role::Viewer {
+        if s.viewer {
             return false;
         }
         let in_breakout = matches!(audience.location, Location::Breakout(_));
         let same_breakout = in_breakout && s.location == audience.location;
         let parent_source = !in_breakout || s.location == Location::Parent;
-        same_breakout || (!audience.paused && parent_source && self.heard_in_parent(src))
+        same_breakout || (!audience.paused && parent_source && s.heard_in_parent)
+    }
+
+    fn loudness_now(&self, c: &ClientId, now: Instant) -> u8 {
+        match self.loudness.get(c) {
+            Some((l, Some(at))) if now.saturating_duration_since(*at) < shard::SILENCE_AFTER => *l,
+            _ => 0,
+        }
     }
 
     /// Re-maps every receiver's slots. Cost: O(sources) to find the speaking ones, O(speaking)
     /// per distinct audience (a location and parent-link state), and O(slots²) per receiver —
-    /// linear in the family's size, not quadratic.
-    fn evaluate_talkers(&mut self, now: Instant) {
-        if self.media.sessions.is_empty() {
-            self.media.next_talkers = None;
+    /// linear in the family's size, not quadratic. Publishes a new table to every shard when
+    /// anything changed.
+    pub(crate) fn evaluate_talkers(&mut self, now: Instant) {
+        if self.sessions.is_empty() {
+            self.next_talkers = None;
+            if self.table_stale {
+                self.publish();
+            }
             return;
         }
-        self.media.next_talkers = Some(now + TALKER_INTERVAL);
+        self.next_talkers = Some(now + TALKER_INTERVAL);
         // 1. Who speaks now, loudest first (ties by id, for determinism).
         let mut speaking: Vec<talkers::Candidate<ClientId>> = self
-            .media
             .sessions
             .iter()
-            .filter(|(_, s)| s.mids.mic.is_some())
-            .filter_map(|(c, s)| {
-                let l = current_loudness(s, now);
+            .filter(|(_, s)| s.has_mic)
+            .filter_map(|(c, _)| {
+                let l = self.loudness_now(c, now);
                 (l >= talkers::ACTIVE_LOUDNESS).then(|| talkers::Candidate {
                     key: c.clone(),
                     loudness: l,
@@ -338,16 +497,15 @@ impl Family {
         // 2. The speakers each audience may hear (at most slots + 1 are ever looked at: one
         //    may be the receiver itself).
         let max_slots = self
-            .media
             .sessions
             .values()
             .map(|s| s.slots.len())
             .max()
             .unwrap_or(0);
         let mut heard_by: HashMap<Audience, Vec<talkers::Candidate<ClientId>>> = HashMap::new();
-        let mut plans: Vec<Plan> = Vec::with_capacity(self.media.sessions.len());
-        for (rx, s) in &self.media.sessions {
-            let Some(c) = self.clients.get(rx) else {
+        let mut plans: Vec<Plan> = Vec::with_capacity(self.sessions.len());
+        for (rx, s) in &self.sessions {
+            let Some(c) = self.routes.get(rx) else {
                 continue;
             };
             let audience = Audience {
@@ -368,33 +526,27 @@ impl Family {
             let keep = |k: &ClientId| {
                 k != rx
                     && self.audible(&audience, k)
-                    && self
-                        .media
-                        .sessions
-                        .get(k)
-                        .is_some_and(|x| x.mids.mic.is_some())
+                    && self.sessions.get(k).is_some_and(|x| x.has_mic)
             };
             let loudness_of = |k: &ClientId| loud.get(k).copied().unwrap_or(0);
             // A free slot that carried nothing for the longest (or never) first: the receiver's
             // jitter buffer for it is empty, so a new talker is heard at once (protocol §13.5).
-            let free_rank = |i: usize| s.rewrite.get(i).and_then(Rewrite::last_at);
+            let free_rank = |i: usize| s.freed.get(i).copied().flatten();
             talkers::assign(&mut slots, keep, &active, loudness_of, free_rank);
             // Share / canvas slot: the current room's sharer (never oneself).
             let video = [Sharing::Share, Sharing::Canvas].map(|kind| {
-                self.media
-                    .sharing
+                self.sharing
                     .get(&(kind, c.location.clone()))
                     .filter(|sharer| *sharer != rx)
                     .cloned()
             });
             plans.push((rx.clone(), slots, video));
         }
-        let mut fanout_changed = false;
         let mut keyframes: Vec<(ClientId, Sharing)> = Vec::new();
         let mut announce: Vec<(ClientId, RoomId, Vec<Talker>)> = Vec::new();
         for (rx, slots, video) in plans {
             let room = self
-                .clients
+                .routes
                 .get(&rx)
                 .map(|c| self.location_room(&c.location));
             let talkers: Vec<Talker> = slots
@@ -404,24 +556,29 @@ impl Family {
                     k.as_ref().map(|k| Talker {
                         client_id: k.clone(),
                         name: self
-                            .clients
+                            .routes
                             .get(k)
-                            .map(|c| c.user.name.clone())
+                            .map(|c| c.name.clone())
                             .unwrap_or_default(),
                         slot: i as u32,
                     })
                 })
                 .collect();
-            let Some(s) = self.media.sessions.get_mut(&rx) else {
+            let Some(s) = self.sessions.get_mut(&rx) else {
                 continue;
             };
             if s.slots != slots {
+                for (i, (old, new)) in s.slots.iter().zip(&slots).enumerate() {
+                    if old.is_some() && old != new {
+                        s.freed[i] = Some(now);
+                    }
+                }
                 s.slots = slots;
-                fanout_changed = true;
+                self.table_stale = true;
             }
             for (kind, want) in [Sharing::Share, Sharing::Canvas].into_iter().zip(video) {
                 if s.video_src.get(&kind) != want.as_ref() {
-                    fanout_changed = true;
+                    self.table_stale = true;
                     match want {
                         Some(w) => {
                             s.video_src.insert(kind, w.clone());
@@ -444,99 +601,63 @@ impl Family {
                 }
             }
         }
-        if fanout_changed {
-            self.rebuild_fanout();
+        if self.table_stale {
+            self.publish();
         }
         for (rx, room_id, talkers) in announce {
-            self.send(
-                &rx,
-                None,
+            self.out.push_back(MediaOut::Send(
+                rx,
                 ServerMessage::ActiveTalkersUpdated(ActiveTalkersUpdated { room_id, talkers }),
-            );
+            ));
         }
         for (src, kind) in keyframes {
-            self.request_keyframe(&src, kind, now);
+            if let Some(shard) = self.sessions.get(&src).map(|s| s.shard) {
+                self.out.push_back(MediaOut::Shard(
+                    shard,
+                    ShardCommand::RequestKeyframe { src, kind },
+                ));
+            }
         }
     }
 
-    /// Rebuilds the source → receivers tables from every session's slots.
-    fn rebuild_fanout(&mut self) {
-        let mut fanout: HashMap<ClientId, Vec<(ClientId, usize)>> = HashMap::new();
-        let mut video: HashMap<(ClientId, Sharing), Vec<ClientId>> = HashMap::new();
-        for (rx, s) in &self.media.sessions {
+    /// Builds the table from every session's slots and gives it to every shard.
+    fn publish(&mut self) {
+        let n = self.shards;
+        let mut table = RouteTable::empty(n);
+        for (c, s) in &self.sessions {
+            table.shard_of.insert(c.clone(), s.shard);
+        }
+        for ((kind, _), sharer) in &self.sharing {
+            if self.sessions.contains_key(sharer) {
+                table
+                    .video
+                    .insert((sharer.clone(), *kind), vec![Vec::new(); n]);
+            }
+        }
+        for (rx, s) in &self.sessions {
             for (i, k) in s.slots.iter().enumerate() {
                 if let Some(k) = k {
-                    fanout.entry(k.clone()).or_default().push((rx.clone(), i));
+                    table
+                        .audio
+                        .entry(k.clone())
+                        .or_insert_with(|| vec![Vec::new(); n])[s.shard]
+                        .push((rx.clone(), i));
                 }
             }
             for (kind, src) in &s.video_src {
-                video
-                    .entry((src.clone(), *kind))
-                    .or_default()
-                    .push(rx.clone());
+                if let Some(lists) = table.video.get_mut(&(src.clone(), *kind)) {
+                    lists[s.shard].push(rx.clone());
+                }
+                table.video_src.insert((rx.clone(), *kind), src.clone());
             }
         }
-        self.media.fanout = fanout;
-        self.media.video_fanout = video;
-    }
-
-    /// Test and benchmark view: who is in `rx`'s audio slots.
-    pub fn slots_of(&self, rx: &ClientId) -> Vec<Option<ClientId>> {
-        self.media
-            .sessions
-            .get(rx)
-            .map(|s| s.slots.clone())
-            .unwrap_or_default()
-    }
-
-    /// Number of clients with a negotiated peer connection.
-    pub fn media_sessions(&self) -> usize {
-        self.media.session_count()
-    }
-}
-
-/// A session's microphone loudness now (0 once it has been silent for a while).
-fn current_loudness(s: &Session, now: Instant) -> u8 {
-    let fresh = s
-        .last_audio
-        .is_some_and(|t| now.saturating_duration_since(t) < SILENCE_AFTER);
-    if fresh {
-        s.loudness.clamp(0.0, 127.0) as u8
-    } else {
-        0
-    }
-}
-
-/// A client-safe text for an SDP error: the parser's first line, without debug detail
-/// (parser internals can include memory addresses).
-fn sdp_error(detail: &str) -> String {
-    let line = detail.lines().next().unwrap_or_default();
-    let clean: String = line
-        .chars()
-        .take_while(|c| *c != '(' && *c != '{')
-        .take(120)
-        .collect();
-    format!("SDP offer rejected: {}", clean.trim())
-}
-
-fn c_name(f: &Family, c: &ClientId) -> String {
-    f.clients
-        .get(c)
-        .map(|c| c.user.name.clone())
-        .unwrap_or_default()
-}
-
-fn resolve_mids(m: &MediaMids) -> Mids {
-    Mids {
-        mic: mid(&m.mic),
-        share: mid(&m.share),
-        canvas: mid(&m.canvas),
-        audio_slots: m
-            .audio_slots
-            .iter()
-            .map(|s| Mid::from(s.as_str()))
-            .collect(),
-        share_slot: mid(&m.share_slot),
-        canvas_slot: mid(&m.canvas_slot),
+        self.table = Arc::new(table);
+        self.table_stale = false;
+        for shard in 0..n {
+            self.out.push_back(MediaOut::Shard(
+                shard,
+                ShardCommand::Table(Arc::clone(&self.table)),
+            ));
+        }
     }
 }

@@ -1,12 +1,10 @@
-//! Negotiation: the one SDP offer of a client's peer connection (and the ICE-restart offers
-//! after a resume). The server is ICE-lite and answers; every session runs in str0m's RTP mode
-//! (see `forward.rs`).
+//! Negotiation on a shard: the one SDP offer of a client's peer connection (and the
+//! ICE-restart offers after a resume). The server is ICE-lite and answers; every session runs
+//! in str0m's RTP mode (see `forward.rs`).
 
 use super::rewrite::Rewrite;
-use super::{resolve_mids, sdp_error, Session};
-use crate::family::Family;
-use crate::io::Output;
-use alcove_proto::signal::{MediaMids, SdpAnswer, SdpOffer, ServerMessage};
+use super::shard::{MediaEvent, Mids, Negotiated, Session, Shard, ShardOutput};
+use alcove_proto::signal::MediaMids;
 use alcove_proto::{ClientId, ErrorCode, RequestId};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -19,46 +17,38 @@ const SEND_BUFFER_AUDIO: usize = 24;
 /// See [`SEND_BUFFER_AUDIO`].
 const SEND_BUFFER_VIDEO: usize = 256;
 
-impl Family {
-    pub(crate) fn sdp_offer(
+/// Why an offer was refused: the code and the client-safe text of the `sdpAnswer` ack.
+type Refusal = (ErrorCode, String);
+
+impl Shard {
+    pub(super) fn offer(
         &mut self,
         now: Instant,
-        caller: ClientId,
+        client: ClientId,
         id: RequestId,
-        offer: SdpOffer,
+        sdp: &str,
+        mids: &MediaMids,
     ) {
-        let Some(config) = self.media.config else {
-            self.send(
-                &caller,
-                Some(id),
-                sdp_failure(
-                    ErrorCode::SdpRejected,
-                    "media is disabled on this server".into(),
-                ),
-            );
-            return;
+        let result = match str0m::change::SdpOffer::from_sdp_string(sdp) {
+            Err(e) => Err((ErrorCode::SdpRejected, sdp_error(&e.to_string()))),
+            Ok(sdp) if self.sessions.contains_key(&client) => self.reoffer(now, &client, sdp, mids),
+            Ok(sdp) => self.negotiate(now, &client, sdp, mids),
         };
-        let max = self.settings.max_active_talkers as usize;
-        if offer.mids.audio_slots.len() > max {
-            let msg = format!("at most {max} audio slots (max_active_talkers)");
-            self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
-            return;
-        }
-        let sdp = match str0m::change::SdpOffer::from_sdp_string(&offer.sdp) {
-            Ok(s) => s,
-            Err(e) => {
-                self.send(
-                    &caller,
-                    Some(id),
-                    sdp_failure(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
-                );
-                return;
-            }
-        };
-        if self.media.sessions.contains_key(&caller) {
-            self.reoffer(now, caller, id, sdp, &offer.mids);
-            return;
-        }
+        self.outputs
+            .push_back(ShardOutput::Event(MediaEvent::Answer {
+                client,
+                id,
+                result,
+            }));
+    }
+
+    fn negotiate(
+        &mut self,
+        now: Instant,
+        client: &ClientId,
+        sdp: str0m::change::SdpOffer,
+        offered: &MediaMids,
+    ) -> Result<Negotiated, Refusal> {
         // ICE credentials must be unguessable (RFC 8445): str0m draws them from its own secure
         // generator (not the family's seeded one); the ufrag is read back for demultiplexing.
         let mut rtc = Rtc::builder()
@@ -72,31 +62,19 @@ impl Family {
             .enable_vp8(true)
             .enable_h264(true)
             .build(now);
-        match Candidate::host(config.candidate, "udp") {
-            Ok(c) => {
-                rtc.add_local_candidate(c);
-            }
-            Err(e) => {
-                self.send(&caller, Some(id), {
-                    let _ = e;
-                    sdp_failure(ErrorCode::Internal, ErrorCode::Internal.message().into())
-                });
-                return;
-            }
-        }
+        let candidate = Candidate::host(self.config.candidate, "udp").map_err(|_| {
+            (
+                ErrorCode::Internal,
+                ErrorCode::Internal.message().to_owned(),
+            )
+        })?;
+        rtc.add_local_candidate(candidate);
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
-        let answer = match rtc.sdp_api().accept_offer(sdp) {
-            Ok(a) => a,
-            Err(e) => {
-                self.send(
-                    &caller,
-                    Some(id),
-                    sdp_failure(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
-                );
-                return;
-            }
-        };
-        let mids = resolve_mids(&offer.mids);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(sdp)
+            .map_err(|e| (ErrorCode::SdpRejected, sdp_error(&e.to_string())))?;
+        let mids = resolve_mids(offered);
         let all: Vec<&Mid> = mids
             .mic
             .iter()
@@ -108,104 +86,120 @@ impl Family {
             .collect();
         if let Some(missing) = all.iter().find(|m| rtc.media(***m).is_none()) {
             let msg = format!("SDP offer rejected: mid {missing} is not in the offer");
-            self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
-            return;
+            return Err((ErrorCode::SdpRejected, msg));
         }
         let n = mids.audio_slots.len();
-        self.media.sessions.insert(
-            caller.clone(),
+        let has_mic = mids.mic.is_some();
+        self.sessions.insert(
+            client.clone(),
             Session {
                 rtc,
                 ufrag: ufrag.clone(),
                 mids,
-                slots: vec![None; n],
                 rewrite: vec![Rewrite::audio(); n],
-                video_src: BTreeMap::new(),
                 video_rewrite: BTreeMap::new(),
                 video_in_seq: BTreeMap::new(),
                 loudness: 0.0,
                 last_audio: None,
+                reported: None,
                 last_keyframe_request: BTreeMap::new(),
-                announced: None,
                 send_pts: Vec::new(),
                 timeout: now,
                 dirty: false,
             },
         );
-        self.media.timers.insert((now, caller.clone()));
-        let ack = SdpAnswer {
-            result: 0,
-            msg: "Success".into(),
-            sdp: answer.to_sdp_string(),
-        };
-        self.send(&caller, Some(id), ServerMessage::SdpAnswer(ack));
-        self.outputs.push_back(Output::IceBound {
-            client: caller.clone(),
+        self.timers.insert((now, client.clone()));
+        self.outputs.push_back(ShardOutput::IceBound {
+            client: client.clone(),
             ufrag,
         });
-        self.drive(&caller, now);
-        self.evaluate_talkers(now);
+        self.mark_dirty(client);
+        Ok(Negotiated {
+            sdp: answer.to_sdp_string(),
+            renegotiated: false,
+            has_mic,
+            audio_slots: n,
+        })
     }
 
     /// A second offer on a negotiated connection: an ICE restart after a resume (or any
     /// renegotiation that keeps the m-line layout). The slots and routing stay as they are.
     fn reoffer(
         &mut self,
-        now: Instant,
-        caller: ClientId,
-        id: RequestId,
+        _now: Instant,
+        client: &ClientId,
         sdp: str0m::change::SdpOffer,
-        mids: &MediaMids,
-    ) {
-        let Some(s) = self.media.sessions.get_mut(&caller) else {
-            return;
+        offered: &MediaMids,
+    ) -> Result<Negotiated, Refusal> {
+        let Some(s) = self.sessions.get_mut(client) else {
+            return Err((
+                ErrorCode::Internal,
+                ErrorCode::Internal.message().to_owned(),
+            ));
         };
-        let same = resolve_mids(mids);
+        let same = resolve_mids(offered);
         if same.mic != s.mids.mic || same.audio_slots != s.mids.audio_slots {
             let code = ErrorCode::MediaAlreadyNegotiated;
             let msg = format!(
                 "{}: a new offer must keep the m-line layout",
                 code.message()
             );
-            self.send(&caller, Some(id), sdp_failure(code, msg));
-            return;
+            return Err((code, msg));
         }
-        let answer = match s.rtc.sdp_api().accept_offer(sdp) {
-            Ok(a) => a,
-            Err(e) => {
-                self.send(
-                    &caller,
-                    Some(id),
-                    sdp_failure(ErrorCode::SdpRejected, sdp_error(&e.to_string())),
-                );
-                return;
-            }
-        };
+        let answer = s
+            .rtc
+            .sdp_api()
+            .accept_offer(sdp)
+            .map_err(|e| (ErrorCode::SdpRejected, sdp_error(&e.to_string())))?;
         let ufrag = s.rtc.direct_api().local_ice_credentials().ufrag;
         let old = std::mem::replace(&mut s.ufrag, ufrag.clone());
-        let ack = SdpAnswer {
-            result: 0,
-            msg: "Success".into(),
+        let negotiated = Negotiated {
             sdp: answer.to_sdp_string(),
+            renegotiated: true,
+            has_mic: s.mids.mic.is_some(),
+            audio_slots: s.mids.audio_slots.len(),
         };
-        self.send(&caller, Some(id), ServerMessage::SdpAnswer(ack));
         if old != ufrag {
-            self.outputs.push_back(Output::IceUnbound { ufrag: old });
-            self.outputs.push_back(Output::IceBound {
-                client: caller.clone(),
+            self.outputs
+                .push_back(ShardOutput::IceUnbound { ufrag: old });
+            self.outputs.push_back(ShardOutput::IceBound {
+                client: client.clone(),
                 ufrag,
             });
         }
-        self.media.by_addr.retain(|_, c| c != &caller);
-        self.drive(&caller, now);
+        self.by_addr.retain(|_, c| c != client);
+        self.mark_dirty(client);
+        Ok(negotiated)
     }
 }
 
-/// The failure answer to an `sdpOffer`.
-fn sdp_failure(code: ErrorCode, msg: String) -> ServerMessage {
-    ServerMessage::SdpAnswer(SdpAnswer {
-        result: code.code(),
-        msg,
-        sdp: String::new(),
-    })
+/// A client-safe text for an SDP error: the parser's first line, without debug detail
+/// (parser internals can include memory addresses).
+fn sdp_error(detail: &str) -> String {
+    let line = detail.lines().next().unwrap_or_default();
+    let clean: String = line
+        .chars()
+        .take_while(|c| *c != '(' && *c != '{')
+        .take(120)
+        .collect();
+    format!("SDP offer rejected: {}", clean.trim())
+}
+
+fn mid(s: &Option<String>) -> Option<Mid> {
+    s.as_deref().map(Mid::from)
+}
+
+fn resolve_mids(m: &MediaMids) -> Mids {
+    Mids {
+        mic: mid(&m.mic),
+        share: mid(&m.share),
+        canvas: mid(&m.canvas),
+        audio_slots: m
+            .audio_slots
+            .iter()
+            .map(|s| Mid::from(s.as_str()))
+            .collect(),
+        share_slot: mid(&m.share_slot),
+        canvas_slot: mid(&m.canvas_slot),
+    }
 }

@@ -1,22 +1,22 @@
 //! The media socket: one UDP port for every peer connection of every family.
 //!
-//! Datagrams are demultiplexed to families without looking inside their Rtcs: a STUN binding
-//! request names the server-side ICE ufrag in its USERNAME (`server:client`), and each family
-//! announces the ufrags of its sessions (`Output::IceBound`). The address a ufrag was seen from
-//! is remembered, so DTLS and SRTP from that address go to the same family.
+//! Datagrams are demultiplexed to media shards without looking inside their Rtcs: a STUN
+//! binding request names the server-side ICE ufrag in its USERNAME (`server:client`), and each
+//! shard announces the ufrags of its sessions (`ShardOutput::IceBound`). The address a ufrag
+//! was seen from is remembered, so DTLS and SRTP from that address go to the same shard.
 //!
 //! One reader task ([`recv_loop`]) reads batches ([`batch`]), routes every datagram of a batch
-//! under one lock of the demux table and hands each family **one** [`FamilyMsg::Datagrams`]
-//! per batch, so a family task wakes once per batch, not once per packet. Nothing here waits
-//! for a family: each family has a bound of bytes queued toward it ([`Inflight`]); a datagram
-//! over the bound is dropped and counted ([`stats`]). Families send with [`batch::TxBatch`].
+//! under one lock of the demux table and hands each shard **one** [`ShardMsg::Datagrams`]
+//! per batch, so a shard task wakes once per batch, not once per packet. Nothing here waits
+//! for a shard: each has a bound of bytes queued toward it ([`Inflight`]); a datagram over the
+//! bound is dropped and counted ([`stats`]). Shards send with [`batch::TxBatch`].
 
 pub mod batch;
 pub mod stats;
 
 pub use batch::{MediaSocket, TxBatch};
 
-use crate::driver::{Families, FamilyMsg};
+use crate::shard::{ShardMsg, ShardSink};
 use alcove_proto::RoomId;
 use stats::UdpStats;
 use std::collections::{HashMap, VecDeque};
@@ -25,9 +25,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tracing::{info, trace};
 
-/// Most bytes queued toward one family (datagrams read, not yet taken by its task), counting
-/// [`DATAGRAM_OVERHEAD`] per datagram: about 5,000 audio packets, a second of a 100-talker
-/// family's inbound audio. Beyond it the family is not keeping up and datagrams are dropped.
+/// Most bytes queued toward one media shard (datagrams read, not yet taken by its task),
+/// counting [`DATAGRAM_OVERHEAD`] per datagram: about 5,000 audio packets, a second of a
+/// 100-talker shard's inbound audio. Beyond it the shard is not keeping up and datagrams are
+/// dropped.
 pub const FAMILY_QUEUE_BYTES: usize = 1 << 20;
 /// What one queued datagram costs besides its bytes (its `Vec`, address, allocator header).
 pub const DATAGRAM_OVERHEAD: usize = 64;
@@ -94,7 +95,7 @@ pub struct Demux {
 /// Where a ufrag's datagrams go.
 struct Binding {
     room: RoomId,
-    inflight: Arc<Inflight>,
+    sink: Arc<ShardSink>,
     /// Addresses seen naming this ufrag, oldest first (at most [`ADDRS_PER_UFRAG`]).
     addrs: VecDeque<SocketAddr>,
 }
@@ -109,7 +110,7 @@ struct DemuxInner {
 #[derive(Clone)]
 struct Route {
     room: RoomId,
-    inflight: Arc<Inflight>,
+    sink: Arc<ShardSink>,
 }
 
 impl Demux {
@@ -117,14 +118,15 @@ impl Demux {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A family's session answers to `ufrag`; its datagrams count against `inflight`.
-    pub fn bind(&self, ufrag: String, room: RoomId, inflight: Arc<Inflight>) {
+    /// A session of `room`'s family answers to `ufrag`; its datagrams go to `sink` (its
+    /// shard) and count against the shard's bound.
+    pub fn bind(&self, ufrag: String, room: RoomId, sink: Arc<ShardSink>) {
         let mut d = self.lock();
         if let Some(old) = d.ufrags.insert(
             ufrag,
             Binding {
                 room,
-                inflight,
+                sink,
                 addrs: VecDeque::new(),
             },
         ) {
@@ -175,7 +177,7 @@ impl DemuxInner {
             let b = self.ufrags.get_mut(ufrag)?;
             let route = Route {
                 room: b.room.clone(),
-                inflight: Arc::clone(&b.inflight),
+                sink: Arc::clone(&b.sink),
             };
             match self.addrs.get(&source) {
                 Some(u) if u == ufrag => {
@@ -209,7 +211,7 @@ impl DemuxInner {
         let ufrag = self.addrs.get(&source)?;
         self.ufrags.get(ufrag).map(|b| Route {
             room: b.room.clone(),
-            inflight: Arc::clone(&b.inflight),
+            sink: Arc::clone(&b.sink),
         })
     }
 }
@@ -235,8 +237,8 @@ pub fn stun_server_ufrag(b: &[u8]) -> Option<&str> {
 }
 
 /// Reads the media socket forever: a batch at a time, each datagram routed under one lock of
-/// the demux table, one message per family per batch, never waiting for a family.
-pub async fn recv_loop(socket: Arc<MediaSocket>, demux: Arc<Demux>, families: Arc<Families>) {
+/// the demux table, one message per shard per batch, never waiting for a shard.
+pub async fn recv_loop(socket: Arc<MediaSocket>, demux: Arc<Demux>) {
     let mut bufs = batch::RecvBuffers::for_socket(&socket);
     let mut out: Vec<(Route, DatagramBatch)> = Vec::new();
     let mut logged = socket.stats().snapshot();
@@ -248,11 +250,11 @@ pub async fn recv_loop(socket: Arc<MediaSocket>, demux: Arc<Demux>, families: Ar
         for (route, batch) in out.drain(..) {
             let n = batch.datagrams.len() as u64;
             let reserved = batch.reserved;
-            if families.send(&route.room, FamilyMsg::Datagrams(batch)) {
+            if route.sink.tx.send(ShardMsg::Datagrams(batch)).is_ok() {
                 UdpStats::add(&stats.routed, n);
             } else {
                 // The family ended; its ufrags go with it.
-                route.inflight.release(reserved);
+                route.sink.inflight.release(reserved);
                 UdpStats::add(&stats.dropped_unroutable, n);
             }
         }
@@ -277,8 +279,8 @@ pub async fn recv_loop(socket: Arc<MediaSocket>, demux: Arc<Demux>, families: Ar
     }
 }
 
-/// Routes the datagrams of one read batch: appends one [`DatagramBatch`] per family to `out`,
-/// within each family's bound of `bound` queued bytes; counts the unroutable and the overload.
+/// Routes the datagrams of one read batch: appends one [`DatagramBatch`] per shard to `out`,
+/// within each shard's bound of `bound` queued bytes; counts the unroutable and the overload.
 fn route_batch(
     bufs: &batch::RecvBuffers,
     demux: &Demux,
@@ -299,7 +301,8 @@ fn route_batch(
                 continue;
             };
             let cost = bytes.len() + DATAGRAM_OVERHEAD;
-            let Some(queued) = route.inflight.try_reserve(cost, bound) else {
+            let Some(queued) = route.sink.inflight.try_reserve(cost, bound) else {
+                trace!(room = %route.room, "media shard over its bound: datagram dropped");
                 overload += 1;
                 continue;
             };
@@ -310,7 +313,7 @@ fn route_batch(
             };
             match out
                 .iter_mut()
-                .find(|(o, _)| Arc::ptr_eq(&o.inflight, &route.inflight))
+                .find(|(o, _)| Arc::ptr_eq(&o.sink, &route.sink))
             {
                 Some((_, b)) => {
                     b.datagrams.push(datagram);
@@ -336,6 +339,15 @@ fn route_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sink() -> Arc<ShardSink> {
+        // Routing never sends: a sink whose receiver is gone is fine here.
+        let (tx, _) = tokio::sync::mpsc::unbounded_channel();
+        Arc::new(ShardSink {
+            tx,
+            inflight: Inflight::default(),
+        })
+    }
 
     fn binding_request(username: &str) -> Vec<u8> {
         let mut attr = vec![0x00, 0x06];
@@ -368,7 +380,7 @@ mod tests {
     #[test]
     fn addresses_follow_their_ufrag() {
         let d = Demux::default();
-        d.bind("abcd".into(), RoomId::from("r1"), Arc::default());
+        d.bind("abcd".into(), RoomId::from("r1"), sink());
         let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         assert_eq!(d.route(a, &[0x80, 0]), None, "unknown address before STUN");
         assert_eq!(
@@ -387,7 +399,7 @@ mod tests {
     #[test]
     fn a_ufrag_remembers_a_bounded_number_of_addresses_latest_first() {
         let d = Demux::default();
-        d.bind("abcd".into(), RoomId::from("r1"), Arc::default());
+        d.bind("abcd".into(), RoomId::from("r1"), sink());
         let addr = |p: u16| SocketAddr::from(([10, 0, 0, 1], p));
         let stun = binding_request("abcd:x");
         // The real client, then a flood of binding requests from ever new ports.
@@ -420,8 +432,8 @@ mod tests {
     #[test]
     fn an_address_moves_to_the_ufrag_it_names_last() {
         let d = Demux::default();
-        d.bind("aaaa".into(), RoomId::from("r1"), Arc::default());
-        d.bind("bbbb".into(), RoomId::from("r2"), Arc::default());
+        d.bind("aaaa".into(), RoomId::from("r1"), sink());
+        d.bind("bbbb".into(), RoomId::from("r2"), sink());
         let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         d.route(a, &binding_request("aaaa:x"));
         d.route(a, &binding_request("bbbb:x"));
@@ -450,15 +462,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_is_one_message_per_family_within_its_bound_and_every_datagram_counted() {
+    async fn a_batch_is_one_message_per_shard_within_its_bound_and_every_datagram_counted() {
         let server = MediaSocket::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let dst = server.local_addr().unwrap();
         let d = Demux::default();
-        let (f1, f2) = (Arc::new(Inflight::default()), Arc::new(Inflight::default()));
-        d.bind("aaaa".into(), RoomId::from("r1"), Arc::clone(&f1));
-        d.bind("bbbb".into(), RoomId::from("r2"), Arc::clone(&f2));
+        let (s1, s2) = (sink(), sink());
+        let (f1, f2) = (&s1.inflight, &s2.inflight);
+        d.bind("aaaa".into(), RoomId::from("r1"), Arc::clone(&s1));
+        d.bind("bbbb".into(), RoomId::from("r2"), Arc::clone(&s2));
         let a = binding_request("aaaa:x");
         let b = binding_request("bbbb:x");
         // 10 for r1, 10 for r2, 5 garbage: all fit in one read batch.
@@ -495,7 +508,7 @@ mod tests {
         assert_eq!(f1.queued(), bound, "reserved until the family takes them");
         assert!(s.queued_bytes_max as usize <= bound);
         if s.recv_batches == 1 {
-            assert_eq!(out.len(), 2, "one message per family per batch");
+            assert_eq!(out.len(), 2, "one message per shard per batch");
         }
         let reserved: usize = out.iter().map(|(_, b)| b.reserved).sum();
         assert_eq!(reserved, f1.queued() + f2.queued());

@@ -1,0 +1,453 @@
+//! A media shard: the str0m sessions of some of a family's clients, and the forwarding of what
+//! they send to receivers on this shard or on others.
+//!
+//! A family's media runs on one or more shards. Each shard owns its sessions outright (no
+//! locks): datagrams for them arrive on [`ShardInput::Receive`], packets of sources on other
+//! shards arrive already decrypted on [`ShardInput::Forward`] (the payload is an `Arc`, shared,
+//! never copied), and the family publishes who receives what as a [`RouteTable`]
+//! ([`ShardCommand::Table`]). A shard never reads roster state: everything it needs is in its
+//! inputs. Like the family it is sans-IO: the server runs each shard as its own task (so a
+//! busy family uses every core), the simulation runs them inline, in a fixed order, under the
+//! simulated clock.
+//!
+//! Loop contract: [`Shard::handle_input`], then [`Shard::poll_output`] until
+//! [`ShardOutput::Timeout`]; feed [`ShardInput::Timeout`] at that time.
+
+use super::rewrite::Rewrite;
+use super::table::RouteTable;
+use super::{MediaConfig, Sharing, TALKER_INTERVAL};
+use alcove_proto::signal::MediaMids;
+use alcove_proto::{ClientId, ErrorCode, RequestId};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::format::CodecSpec;
+use str0m::media::{Mid, Pt};
+use str0m::Rtc;
+
+/// A source that sent no audio for this long counts as silent.
+pub(crate) const SILENCE_AFTER: Duration = Duration::from_millis(600);
+
+/// What a shard is told.
+#[derive(Debug)]
+pub enum ShardInput {
+    /// A UDP datagram for one of this shard's sessions.
+    Receive {
+        /// Current time.
+        now: Instant,
+        /// Sender.
+        source: SocketAddr,
+        /// The local socket address it arrived on.
+        destination: SocketAddr,
+        /// The datagram.
+        contents: Vec<u8>,
+    },
+    /// The time asked for by the last [`ShardOutput::Timeout`] (or later) has come.
+    Timeout(Instant),
+    /// An instruction from the family (or, for keyframes, from another shard).
+    Command {
+        /// Current time.
+        now: Instant,
+        /// What to do.
+        cmd: ShardCommand,
+    },
+    /// A packet of a source on another shard, for this shard's receivers.
+    Forward {
+        /// Current time.
+        now: Instant,
+        /// The packet.
+        packet: Arc<Forwarded>,
+    },
+}
+
+impl ShardInput {
+    /// The current time this input carries.
+    pub fn now(&self) -> Instant {
+        match self {
+            ShardInput::Receive { now, .. }
+            | ShardInput::Command { now, .. }
+            | ShardInput::Forward { now, .. } => *now,
+            ShardInput::Timeout(now) => *now,
+        }
+    }
+}
+
+/// An instruction to a shard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShardCommand {
+    /// Negotiate (or re-negotiate) `client`'s peer connection; answered by
+    /// [`MediaEvent::Answer`].
+    Offer {
+        /// Whose connection.
+        client: ClientId,
+        /// The `sdpOffer` request id (echoed in the answer).
+        id: RequestId,
+        /// The offer's SDP.
+        sdp: String,
+        /// Which m-line is which.
+        mids: MediaMids,
+    },
+    /// `client` left the family: its session ends.
+    Remove {
+        /// Whose session.
+        client: ClientId,
+    },
+    /// Who receives what from now on.
+    Table(Arc<RouteTable>),
+    /// Ask `src` (a session of this shard) for a keyframe of its share / canvas.
+    RequestKeyframe {
+        /// The sharer.
+        src: ClientId,
+        /// Which of its streams.
+        kind: Sharing,
+    },
+}
+
+/// What kind of stream a forwarded packet belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    /// The microphone; carries the audio level the receivers get.
+    Audio {
+        /// RFC 6464 level, -127 (silence) … 0 dBov.
+        level: i8,
+    },
+    /// Screen share or canvas.
+    Video(Sharing),
+}
+
+/// One decrypted RTP packet of a source, on its way to receivers on other shards.
+#[derive(Debug)]
+pub struct Forwarded {
+    /// The source client.
+    pub(crate) src: ClientId,
+    /// Audio (with level) or share / canvas.
+    pub(crate) kind: StreamKind,
+    /// The codec as the source negotiated it (each receiver maps it to its own payload type).
+    pub(crate) spec: CodecSpec,
+    /// The source's extended sequence number.
+    pub(crate) seq: u64,
+    /// The source's media time and its clock rate.
+    pub(crate) time: u64,
+    pub(crate) rate: u32,
+    /// RTP marker bit.
+    pub(crate) marker: bool,
+    /// The payload, shared by every receiver.
+    pub(crate) payload: Arc<[u8]>,
+}
+
+/// What a shard tells its family.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// The outcome of a [`ShardCommand::Offer`].
+    Answer {
+        /// Whose connection.
+        client: ClientId,
+        /// The `sdpOffer` request id.
+        id: RequestId,
+        /// The negotiated session, or why the offer was refused.
+        result: Result<Negotiated, (ErrorCode, String)>,
+    },
+    /// Microphone loudness of this shard's sessions that changed (every [`TALKER_INTERVAL`],
+    /// and at once when a source starts speaking).
+    Levels {
+        /// (client, smoothed loudness 0–127, when its last audio packet arrived).
+        levels: Vec<(ClientId, u8, Option<Instant>)>,
+        /// True when a source just started speaking: re-map talkers now.
+        urgent: bool,
+    },
+}
+
+/// A negotiated (or re-negotiated) peer connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Negotiated {
+    /// The SDP answer.
+    pub sdp: String,
+    /// False when this was a new session; true for a re-offer of an existing one.
+    pub renegotiated: bool,
+    /// The session publishes a microphone.
+    pub has_mic: bool,
+    /// Its number of audio slots.
+    pub audio_slots: usize,
+}
+
+/// What a shard asks of its host.
+#[derive(Debug)]
+pub enum ShardOutput {
+    /// Send a UDP datagram.
+    Transmit {
+        /// Local address to send from.
+        source: SocketAddr,
+        /// Where to.
+        destination: SocketAddr,
+        /// The datagram.
+        contents: Vec<u8>,
+    },
+    /// Deliver this input to another shard of the same family.
+    ToShard {
+        /// Which shard.
+        shard: usize,
+        /// What to give it ([`ShardInput::Forward`] or a keyframe command).
+        input: ShardInput,
+    },
+    /// Tell the family.
+    Event(MediaEvent),
+    /// A session now answers to this ICE username fragment: route datagrams whose STUN
+    /// USERNAME starts with it (and what then comes from that address) to this shard.
+    IceBound {
+        /// The client.
+        client: ClientId,
+        /// The server-side ICE ufrag.
+        ufrag: String,
+    },
+    /// The ICE ufrag is no longer used.
+    IceUnbound {
+        /// The ufrag.
+        ufrag: String,
+    },
+    /// Nothing more to do until this instant (feed [`ShardInput::Timeout`] then).
+    Timeout(Instant),
+}
+
+/// The mids of one session, resolved.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Mids {
+    pub(super) mic: Option<Mid>,
+    pub(super) share: Option<Mid>,
+    pub(super) canvas: Option<Mid>,
+    pub(super) audio_slots: Vec<Mid>,
+    pub(super) share_slot: Option<Mid>,
+    pub(super) canvas_slot: Option<Mid>,
+}
+
+/// One client's peer connection and the state of what it sends and receives.
+pub(super) struct Session {
+    pub(super) rtc: Rtc,
+    pub(super) ufrag: String,
+    pub(super) mids: Mids,
+    /// Audio slot → its sequence / time rewrite (lives as long as the session).
+    pub(super) rewrite: Vec<Rewrite>,
+    pub(super) video_rewrite: BTreeMap<Sharing, Rewrite>,
+    /// The last sequence number received on this client's own share / canvas (to notice a
+    /// gap and ask for a keyframe).
+    pub(super) video_in_seq: BTreeMap<Sharing, u64>,
+    /// Smoothed loudness of this client's microphone, 0–127.
+    pub(super) loudness: f32,
+    pub(super) last_audio: Option<Instant>,
+    /// What the family was last told of this session's loudness.
+    pub(super) reported: Option<(u8, Option<Instant>)>,
+    pub(super) last_keyframe_request: BTreeMap<Sharing, Instant>,
+    /// A codec (as a source negotiated it) → this session's payload type for it; filled on
+    /// first use, since the two sides of a forward may number a codec differently.
+    pub(super) send_pts: Vec<(CodecSpec, Option<Pt>)>,
+    /// When str0m wants to be woken (mirrored in [`Shard::timers`]).
+    pub(super) timeout: Instant,
+    /// Written to since it was last polled (mirrored in [`Shard::dirty`]).
+    pub(super) dirty: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("ufrag", &self.ufrag)
+            .finish()
+    }
+}
+
+impl Session {
+    /// This session's payload type for `spec`, if it negotiated that codec.
+    pub(super) fn send_pt(&mut self, spec: CodecSpec) -> Option<Pt> {
+        if let Some((_, pt)) = self.send_pts.iter().find(|(s, _)| *s == spec) {
+            return *pt;
+        }
+        let params = str0m::format::PayloadParams::new(Pt::new_with_value(0), None, spec);
+        let pt = self.rtc.codec_config().match_params(params).map(|p| p.pt());
+        self.send_pts.push((spec, pt));
+        pt
+    }
+
+    /// The loudness the family should use now (0 once silent for [`SILENCE_AFTER`]).
+    pub(super) fn loudness_now(&self, now: Instant) -> u8 {
+        let fresh = self
+            .last_audio
+            .is_some_and(|t| now.saturating_duration_since(t) < SILENCE_AFTER);
+        if fresh {
+            self.loudness.clamp(0.0, 127.0) as u8
+        } else {
+            0
+        }
+    }
+}
+
+/// The sessions of one shard of a family. See the module documentation.
+#[derive(Debug)]
+pub struct Shard {
+    pub(super) index: usize,
+    pub(super) config: MediaConfig,
+    pub(super) sessions: BTreeMap<ClientId, Session>,
+    pub(super) table: Arc<RouteTable>,
+    /// Every session's str0m deadline, earliest first: a timer wakes only the sessions due.
+    pub(super) timers: BTreeSet<(Instant, ClientId)>,
+    /// Sessions written to since they were last polled.
+    pub(super) dirty: Vec<ClientId>,
+    /// The session each remote address last reached (demultiplexing cache).
+    pub(super) by_addr: HashMap<SocketAddr, ClientId>,
+    /// When loudness is next reported to the family.
+    pub(super) next_levels: Option<Instant>,
+    pub(super) outputs: VecDeque<ShardOutput>,
+    last_now: Instant,
+}
+
+impl Shard {
+    /// Shard `index` of a family whose media arrives as `config` says, created at `now`.
+    pub fn new(index: usize, config: MediaConfig, now: Instant) -> Shard {
+        // Installs str0m's crypto provider for the process; idempotent, no I/O.
+        str0m::crypto::from_feature_flags().install_process_default();
+        Shard {
+            index,
+            config,
+            sessions: BTreeMap::new(),
+            table: Arc::new(RouteTable::default()),
+            timers: BTreeSet::new(),
+            dirty: Vec::new(),
+            by_addr: HashMap::new(),
+            next_levels: None,
+            outputs: VecDeque::new(),
+            last_now: now,
+        }
+    }
+
+    /// This shard's index in its family.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Number of sessions on this shard.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Applies one input. Follow with [`Shard::poll_output`] until [`ShardOutput::Timeout`].
+    pub fn handle_input(&mut self, input: ShardInput) {
+        // Time never runs backwards inside a shard.
+        let now = self.last_now.max(input.now());
+        self.last_now = now;
+        match input {
+            ShardInput::Receive {
+                source,
+                destination,
+                contents,
+                ..
+            } => self.receive(now, source, destination, &contents),
+            ShardInput::Timeout(_) => {
+                self.timeout(now);
+                if self.next_levels.is_some_and(|t| t <= now) {
+                    self.report_levels(now, false);
+                }
+            }
+            ShardInput::Command { cmd, .. } => match cmd {
+                ShardCommand::Offer {
+                    client,
+                    id,
+                    sdp,
+                    mids,
+                } => self.offer(now, client, id, &sdp, &mids),
+                ShardCommand::Remove { client } => self.remove(&client),
+                ShardCommand::Table(t) => self.table = t,
+                ShardCommand::RequestKeyframe { src, kind } => {
+                    self.request_keyframe(&src, kind, now)
+                }
+            },
+            ShardInput::Forward { packet, .. } => self.deliver(&packet, now),
+        }
+        self.flush_dirty(now);
+    }
+
+    /// The next output; [`ShardOutput::Timeout`] when there is nothing more to do now.
+    pub fn poll_output(&mut self) -> ShardOutput {
+        if let Some(o) = self.outputs.pop_front() {
+            return o;
+        }
+        ShardOutput::Timeout(self.next_deadline())
+    }
+
+    /// True when one of this shard's sessions takes this datagram (used by a host that
+    /// demultiplexes by trying; the server demultiplexes by ufrag instead).
+    pub fn accepts(&self, source: SocketAddr, destination: SocketAddr, contents: &[u8]) -> bool {
+        let Ok(contents) = contents.try_into() else {
+            return false;
+        };
+        let input = str0m::Input::Receive(
+            self.last_now,
+            str0m::net::Receive {
+                proto: str0m::net::Protocol::Udp,
+                source,
+                destination,
+                contents,
+            },
+        );
+        if let Some(s) = self.by_addr.get(&source).and_then(|c| self.sessions.get(c)) {
+            if s.rtc.accepts(&input) {
+                return true;
+            }
+        }
+        self.sessions.values().any(|s| s.rtc.accepts(&input))
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let far = self.last_now + Duration::from_secs(3600);
+        let s = self.timers.first().map(|(t, _)| *t).unwrap_or(far);
+        match self.next_levels {
+            Some(l) => s.min(l),
+            None => s,
+        }
+    }
+
+    /// Records that `client`'s session was written to and must be polled.
+    pub(super) fn mark_dirty(&mut self, client: &ClientId) {
+        if let Some(s) = self.sessions.get_mut(client) {
+            if !s.dirty {
+                s.dirty = true;
+                self.dirty.push(client.clone());
+            }
+        }
+    }
+
+    fn remove(&mut self, client: &ClientId) {
+        if let Some(s) = self.sessions.remove(client) {
+            self.timers.remove(&(s.timeout, client.clone()));
+            self.by_addr.retain(|_, c| c != client);
+            self.outputs
+                .push_back(ShardOutput::IceUnbound { ufrag: s.ufrag });
+        }
+    }
+
+    /// Tells the family the loudness (and last audio time) of every microphone session whose
+    /// report changed since it was last told; keeps reporting every [`TALKER_INTERVAL`] while
+    /// any session has sent audio within [`SILENCE_AFTER`].
+    pub(super) fn report_levels(&mut self, now: Instant, urgent: bool) {
+        let mut levels = Vec::new();
+        let mut live = false;
+        for (c, s) in &mut self.sessions {
+            if s.mids.mic.is_none() {
+                continue;
+            }
+            let l = s.loudness_now(now);
+            if l > 0 {
+                live = true;
+            }
+            let report = (l, s.last_audio);
+            // The family ages `last_audio` itself (silent after SILENCE_AFTER), so a source
+            // that keeps sending is reported on every tick, a silent one once.
+            if s.reported != Some(report) {
+                s.reported = Some(report);
+                levels.push((c.clone(), l, s.last_audio));
+            }
+        }
+        self.next_levels = live.then(|| now + TALKER_INTERVAL);
+        if !levels.is_empty() {
+            self.outputs
+                .push_back(ShardOutput::Event(MediaEvent::Levels { levels, urgent }));
+        }
+    }
+}
