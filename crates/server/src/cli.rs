@@ -79,6 +79,9 @@ pub struct ServeArgs {
     /// repeat for several, `*` for any. The variable takes a comma-separated list.
     #[arg(long = "cors-origin", env = "ALCOVE_CORS_ORIGINS", value_delimiter = ',', value_parser = crate::http::web::parse_origin)]
     pub cors_origins: Vec<String>,
+    /// Connection caps and timeouts.
+    #[command(flatten)]
+    pub connections: crate::config::ConnectionArgs,
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -199,6 +202,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.media_shards = args.media_shards;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
+    args.connections.apply(&mut config);
     if let Some(dir) = &args.web_dir {
         if !dir.join("demo").is_dir() || !dir.join("sdk-js/src").is_dir() {
             bail!(

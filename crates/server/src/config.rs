@@ -46,6 +46,19 @@ pub struct Config {
     /// TLS certificate chain and private key (PEM files). When set, everything on `listen`
     /// (REST, signalling, demo) is HTTPS / WSS; `None` serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Most connections (HTTP and WebSocket) open at once. The server also keeps it under its
+    /// descriptor limit (see `limit::reserved_descriptors`).
+    pub max_connections: usize,
+    /// Most connections open at once from one source address (an IPv6 /64); 0: no cap.
+    pub max_connections_per_ip: usize,
+    /// How long a connection may sit without a request in progress (fresh or keep-alive).
+    pub idle_timeout: Duration,
+    /// How long a request head may take from its first byte to its end (slowloris).
+    pub header_timeout: Duration,
+    /// How long one HTTP request may take to be answered (a slow body included).
+    pub request_timeout: Duration,
+    /// How long a new signalling WebSocket may take to send `connect`.
+    pub connect_timeout: Duration,
 }
 
 impl Config {
@@ -67,6 +80,56 @@ impl Config {
             request_burst: 100,
             resume_grace: Duration::from_secs(30),
             tls: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
         }
+    }
+}
+
+/// Default of [`Config::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default of [`Config::max_connections_per_ip`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
+/// Default of [`Config::idle_timeout`], in seconds.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 30;
+/// Default of [`Config::header_timeout`], in seconds.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Default of [`Config::connect_timeout`], in seconds.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+
+/// The connection limits on the command line of `alcove serve` (flattened into its
+/// arguments); docs/security.md, "Connections and limits".
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Most connections (HTTP and WebSocket) open at once; kept under the descriptor limit.
+    #[arg(long, env = "ALCOVE_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most connections open at once from one address (IPv6: one /64); 0 for no cap. Raise it
+    /// when many clients share an address (NAT); 0 behind a reverse proxy.
+    #[arg(long, env = "ALCOVE_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
+    /// Seconds a connection may stay open with no request in progress.
+    #[arg(long, env = "ALCOVE_IDLE_TIMEOUT", default_value_t = DEFAULT_IDLE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Seconds from the first byte of a request head to its end.
+    #[arg(long, env = "ALCOVE_HEADER_TIMEOUT", default_value_t = DEFAULT_HEADER_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a new signalling WebSocket may take to send `connect`.
+    #[arg(long, env = "ALCOVE_CONNECT_TIMEOUT", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
+}
+
+impl ConnectionArgs {
+    /// Puts these limits into `config`.
+    pub fn apply(&self, config: &mut Config) {
+        config.max_connections = self.max_connections;
+        config.max_connections_per_ip = self.max_connections_per_ip;
+        config.idle_timeout = Duration::from_secs(self.idle_timeout);
+        config.header_timeout = Duration::from_secs(self.header_timeout);
+        config.connect_timeout = Duration::from_secs(self.connect_timeout);
     }
 }

@@ -47,8 +47,22 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn signal(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// Read buffer of a signalling WebSocket. Small: it is allocated when the socket opens, for
+/// every connection, including those that never send `connect` (tungstenite's default is
+/// 128 KiB). It grows for a larger frame and shrinks back.
+const WS_READ_BUFFER: usize = 4 * 1024;
+/// Write buffer of a signalling WebSocket (frames are flushed one by one anyway).
+const WS_WRITE_BUFFER: usize = 4 * 1024;
+
+async fn signal(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    edge: Option<axum::Extension<crate::listen::EdgeConn>>,
+) -> impl IntoResponse {
+    let edge = edge.map(|axum::Extension(e)| e.0);
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
-        .on_upgrade(move |socket| crate::ws::serve(socket, state))
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .on_upgrade(move |socket| crate::ws::serve(socket, state, edge))
 }
