@@ -63,6 +63,8 @@ impl AppState {
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = Arc::new(store::Store::open(&config.data_dir).context("opening the database")?);
         let secret = store.token_secret()?;
+        // The admin API's key: `<data dir>/admin-key` (mode 0600), created on first start.
+        http::admin::prepare_key(&store, &config.data_dir)?;
         let cred_path = config.data_dir.join(DEV_CREDENTIALS_FILE);
         let mut created = false;
         let creds = if config.dev_app && !store.app_exists(DEV_APP_ID)? {
@@ -304,9 +306,11 @@ impl Running {
 }
 
 /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
-pub async fn start(config: Config) -> anyhow::Result<Running> {
+pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    // The bound address (port 0 resolved): the signalling URL is made from it.
+    config.listen = addr;
     let media = bind_media(&config).await?;
     let (state, credentials, _) = AppState::open(config, media)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
