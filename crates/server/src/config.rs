@@ -115,7 +115,11 @@ pub fn parse_public_url(s: &str) -> Result<String, String> {
         .or_else(|| s.strip_prefix("http://"))
         .ok_or_else(|| format!("`{s}`: a public URL is http(s)://host[:port][/path]"))?;
     let host = rest.split('/').next().unwrap_or("");
-    let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@');
+    // Printable ASCII only, and nothing that could end a header value or a CSP source (the
+    // URL goes into both; an international host is given in its `xn--` form).
+    let bad = |c: char| {
+        !c.is_ascii_graphic() || matches!(c, '?' | '#' | '@' | ';' | ',' | '\'' | '"' | '\\')
+    };
     if host.is_empty() || rest.chars().any(bad) {
         return Err(format!(
             "`{s}`: a public URL is http(s)://host[:port][/path], without query, fragment or user"
@@ -143,5 +147,6 @@ mod public_url_tests {
         assert!(parse_public_url("https://").is_err());
         assert!(parse_public_url("https://a.example?x=1").is_err());
         assert!(parse_public_url("https://u@a.example").is_err());
+        assert!(parse_public_url("https://a.example; script-src *").is_err());
     }
 }

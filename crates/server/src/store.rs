@@ -85,6 +85,27 @@ pub(crate) fn same_digest(stored: &str, given: &str) -> bool {
             == 0
 }
 
+/// Replaces any app key stored in clear (a row written by hand or by another tool: anything but
+/// 64 lowercase hex digits) by its SHA-256, so that every row is a hash from this open on.
+fn hash_clear_keys(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let clear: Vec<(String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT app_id, key_hash FROM apps
+             WHERE length(key_hash) != 64 OR key_hash GLOB '*[^0-9a-f]*'",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (app_id, key) in clear {
+        conn.execute(
+            "UPDATE apps SET key_hash=?2 WHERE app_id=?1",
+            params![app_id, key_hash(&key)],
+        )?;
+        tracing::warn!(app = %app_id, "an app key was stored in clear: replaced by its hash");
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) `alcove.db` in `dir`.
     ///
@@ -106,6 +127,7 @@ impl Store {
         let setup = || -> Result<(), rusqlite::Error> {
             conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
             conn.execute_batch(SCHEMA)?;
+            hash_clear_keys(&conn)?;
             // A real write, so that a file that opened writable but cannot be written (its
             // folder or filesystem is read-only) is refused now rather than at the first room.
             conn.execute(

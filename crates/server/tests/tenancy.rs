@@ -497,3 +497,36 @@ fn base64_encode(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+#[tokio::test]
+async fn a_key_stored_in_clear_is_hashed_on_open_and_still_works() {
+    // A database whose apps table holds a key in clear (written by hand or an older tool).
+    let dir = tempfile::tempdir().unwrap();
+    let clear_key = "a-key-kept-in-clear-by-someone-0123456789";
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("alcove.db")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE apps (app_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, created TEXT NOT NULL);",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO apps VALUES('legacy', ?1, '2026-01-01T00:00:00Z')",
+            [clear_key],
+        )
+        .unwrap();
+    }
+    let s = TestServer::start_in(dir).await;
+    let legacy = RestClient::new(&s.running.http_url(), "legacy", clear_key);
+    assert!(
+        legacy.list_rooms().await.is_ok(),
+        "the key still authenticates"
+    );
+    let stored: String = rusqlite::Connection::open(s.dir.path().join("alcove.db"))
+        .unwrap()
+        .query_row("SELECT key_hash FROM apps WHERE app_id='legacy'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored.len(), 64);
+    assert!(!stored.contains(clear_key));
+}
