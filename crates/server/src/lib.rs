@@ -69,8 +69,8 @@ impl AppState {
         let mut created = false;
         let creds = if config.dev_app && !store.app_exists(DEV_APP_ID)? {
             let c = store.create_app(DEV_APP_ID)?;
-            std::fs::write(&cred_path, serde_json::to_string_pretty(&c)?)?;
-            restrict(&cred_path);
+            // Mode 0600 from the file's creation on (no window in which others may read it).
+            http::admin::write_private(&cred_path, &serde_json::to_string_pretty(&c)?, false)?;
             created = true;
             Some(c)
         } else {
@@ -151,15 +151,6 @@ impl AppState {
         self.store.room(room_id).ok().flatten().map(|(_, r)| r)
     }
 }
-
-#[cfg(unix)]
-fn restrict(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &std::path::Path) {}
 
 /// Serves on `listener` until `shutdown` resolves; then ends every live family (clients get
 /// `roomDisconnected`) and returns once connections have closed. With `config.tls`, every
