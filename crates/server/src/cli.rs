@@ -107,7 +107,8 @@ pub struct ClientArgs {
     /// App key (default: the development app from the data dir).
     #[arg(long, global = true, env = "ALCOVE_APP_KEY", hide_env_values = true)]
     pub app_key: Option<String>,
-    /// Admin key for `alcove app …` (default: the file `admin-key` in the data dir).
+    /// Admin key for `alcove app …` (default: the file `admin-key` in the data dir, which keeps
+    /// it out of `ps`; prefer the file or the variable).
     #[arg(long, global = true, env = "ALCOVE_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
     /// Data dir holding dev-credentials.json and admin-key.
