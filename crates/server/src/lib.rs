@@ -67,12 +67,14 @@ impl AppState {
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = Arc::new(store::Store::open(&config.data_dir).context("opening the database")?);
         let secret = store.token_secret()?;
+        // The admin API's key: `<data dir>/admin-key` (mode 0600), created on first start.
+        http::admin::prepare_key(&store, &config.data_dir)?;
         let cred_path = config.data_dir.join(DEV_CREDENTIALS_FILE);
         let mut created = false;
         let creds = if config.dev_app && !store.app_exists(DEV_APP_ID)? {
             let c = store.create_app(DEV_APP_ID)?;
-            std::fs::write(&cred_path, serde_json::to_string_pretty(&c)?)?;
-            restrict(&cred_path);
+            // Mode 0600 from the file's creation on (no window in which others may read it).
+            http::admin::write_private(&cred_path, &serde_json::to_string_pretty(&c)?, false)?;
             created = true;
             Some(c)
         } else {
@@ -149,15 +151,6 @@ impl AppState {
         self.store.room(room_id).ok().flatten().map(|(_, r)| r)
     }
 }
-
-#[cfg(unix)]
-fn restrict(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &std::path::Path) {}
 
 /// Serves on `listener` until `shutdown` resolves; then ends every live family (clients get
 /// `roomDisconnected`) and returns once connections have closed. With `config.tls`, every
@@ -319,9 +312,11 @@ impl Running {
 }
 
 /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
-pub async fn start(config: Config) -> anyhow::Result<Running> {
+pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    // The bound address (port 0 resolved): the signalling URL is made from it.
+    config.listen = addr;
     let media = bind_media(&config).await?;
     let (state, credentials, _) = AppState::open(config, media)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -2,6 +2,7 @@
 //! page and the browser SDK (`web.rs`).
 //! `app(state)` builds the router; tests drive it with `tower::ServiceExt::oneshot`.
 
+pub mod admin;
 mod auth;
 mod demo;
 mod error;
@@ -9,14 +10,14 @@ mod rooms;
 mod tokens;
 pub mod web;
 
-pub use auth::AppAuth;
+pub use auth::{AdminAuth, AppAuth};
 pub use error::ApiError;
 
 use crate::AppState;
 use alcove_proto::signal::MAX_FRAME_BYTES;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -29,7 +30,13 @@ const _: () = assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
     let web = web::routes(state.config.web_dir.as_deref(), &state.config.cors_origins);
-    Router::new()
+    // Demo tokens only in development mode (`--dev`).
+    let demo_join = if state.config.dev {
+        post(demo::join)
+    } else {
+        post(demo::not_in_dev_mode)
+    };
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::udp::stats::metrics))
         .route("/v1/signal", get(signal))
@@ -41,10 +48,16 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/v1/rooms/{room_id}/breakout-rooms",
             get(rooms::breakout_rooms),
         )
-        .route("/demo/join", post(demo::join))
+        .route("/v1/admin/apps", get(admin::list).post(admin::create))
+        .route("/v1/admin/apps/{app_id}", delete(admin::delete))
+        .route(
+            "/v1/admin/apps/{app_id}/rotate-key",
+            post(admin::rotate_key),
+        )
+        .route("/demo/join", demo_join)
         .merge(web)
-        .fallback(|| async { ApiError::not_found("no such route") })
-        .with_state(state)
+        .fallback(|| async { ApiError::not_found("no such route") });
+    web::secure(router, &state.config).with_state(state)
 }
 
 /// Read buffer of a signalling WebSocket. Small: it is allocated when the socket opens, for
