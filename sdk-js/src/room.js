@@ -39,7 +39,7 @@ import { BreakoutRoom } from './breakout.js';
 import { Connection } from './connection.js';
 import { Emitter } from './events.js';
 import { MediaSession } from './media.js';
-import { AlcoveError, SUPPORTED_VERSIONS, breakoutOf, isAck, isSuccess, supportsUsersUpdated } from './protocol.js';
+import { AlcoveError, ErrorCode, SUPPORTED_VERSIONS, breakoutOf, isAck, isSuccess, supportsUsersUpdated } from './protocol.js';
 
 /** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
 /** @typedef {import('./protocol.js').UserInfo} UserInfo */
@@ -954,8 +954,11 @@ export class Room extends Emitter {
   }
 
   /**
-   * One resume attempt: a new WebSocket, `connect` with `resume`. On a transport failure the
-   * next attempt follows after the backoff while the window lasts; a refusal (4108) is final.
+   * One resume attempt: a new WebSocket, `connect` with `resume`. On a transport failure, or
+   * 4109 (the server still sees the old connection open and is checking whether it is gone),
+   * the next attempt follows after the backoff while the window lasts; any other refusal
+   * (4108: grace period over, or the credential was used) is final. The credential is single
+   * use: the resumed `roomConnected` carries the next one (stored by `_apply`).
    * @param {Reconnecting} r
    * @private
    */
@@ -1002,7 +1005,7 @@ export class Room extends Emitter {
       return;
     }
     r.conn = null;
-    if (ack) {
+    if (ack && ack.result !== ErrorCode.ResumeWhileAttached) {
       // The server answered no: the place is gone (grace period over, room ended).
       conn.close(1000, 'resume refused');
       this._reconnecting = null;

@@ -22,7 +22,8 @@ const problems = [];
 before(async (t) => {
   if (!chrome) return;
   const { default: puppeteer } = await import('puppeteer-core');
-  server = await startServer({ media: true, diagnostic: (m) => t.diagnostic(m) });
+  // --dev: the demo page mints its tokens through POST /demo/join (development mode only).
+  server = await startServer({ media: true, args: ['--dev'], diagnostic: (m) => t.diagnostic(m) });
   browser = await puppeteer.launch({
     executablePath: chrome,
     headless: true,

@@ -160,3 +160,22 @@ test('coming back after the grace period: 4108 and the room closes for good', as
   await assert.rejects(ben.room.pause(), (e) => e.code === 'closed');
   ada.room.disconnect();
 });
+
+test('resume credentials rotate: the SDK resumes drop after drop with the newest one', async () => {
+  const roomId = await parentRoom(server);
+  const ada = await client(server, roomId, 'Ada', 'participant');
+  const seen = [/** @type {any} */ (ada.room)._resumeToken];
+  for (let i = 1; i <= 3; i += 1) {
+    const back = ada.room.once('reconnected', { timeoutMs: 15_000 });
+    dropTransport(ada.room);
+    const { frame } = await back;
+    assert.equal(frame.resumed, true);
+    assert.equal(ada.room.clientId, ada.id, 'same clientId');
+    const token = /** @type {any} */ (ada.room)._resumeToken;
+    assert.equal(token, frame.resume_token, 'the SDK keeps the credential of the latest resume');
+    assert.ok(!seen.includes(token), `drop ${i}: a new credential`);
+    seen.push(token);
+    await ada.room.pause();
+  }
+  ada.room.disconnect();
+});

@@ -246,7 +246,9 @@ async fn run<S>(
     let mut waiting: HashMap<RequestId, oneshot::Sender<Result<ServerFrame, Error>>> =
         HashMap::new();
     let mut ended = serve(ws, &mut session, &mut cmds, &mut waiting, &events).await;
-    while let (Ended::Lost, Some(token)) = (&ended, resume.token.as_deref()) {
+    // A credential resumes once: every resumed `roomConnected` carries the next one.
+    let mut token = resume.token.clone();
+    while let (Ended::Lost, Some(current)) = (&ended, token.as_deref()) {
         // Requests in flight when the transport failed may or may not have been applied: they
         // fail, and the app re-reads the state from the resumed `roomConnected`.
         session.handle_closed();
@@ -254,10 +256,13 @@ async fn run<S>(
         for (_, reply) in waiting.drain() {
             let _ = reply.send(Err(Error::Closed));
         }
-        let Some((ws, new_session, connected)) = reconnect(&resume, token, &events).await else {
+        let Some((ws, new_session, connected)) = reconnect(&resume, current, &events).await else {
             break;
         };
         session = new_session;
+        if connected.resume_token.is_some() {
+            token.clone_from(&connected.resume_token);
+        }
         // Before `Reconnected`: whoever wakes on the state sees this resume already. Requests
         // sent from here on (a media restore's `sdpOffer`) go out on the new connection.
         resume.resumed.send_modify(|r| {
@@ -278,7 +283,8 @@ async fn run<S>(
 
 /// Tries to resume for the resume window, backing off from 50 ms to 1 s between attempts.
 /// Returns the new socket, session and the resumed `roomConnected` (which also went to
-/// `events`).
+/// `events`). A 4109 (the server still sees the old connection open, and is checking it) is
+/// retried like a transport failure; any other refusal is final.
 async fn reconnect(
     resume: &Resume,
     token: &str,
@@ -330,7 +336,16 @@ async fn reconnect(
         };
         match tokio::time::timeout(REQUEST_TIMEOUT, try_once).await {
             Ok(Ok(ok)) => return Some(ok),
-            // The server answered: the place is gone (grace over, room ended). Final.
+            Ok(Err(Error::Refused { result, .. }))
+                if result == alcove_proto::ErrorCode::ResumeWhileAttached.code() =>
+            {
+                tracing::debug!(
+                    attempt,
+                    "resume: the old connection is still open; retrying"
+                );
+            }
+            // The server answered: the place is gone (grace over, room ended, credential
+            // already used). Final.
             Ok(Err(Error::Refused { result, .. })) => {
                 tracing::debug!(result, "resume refused");
                 return None;

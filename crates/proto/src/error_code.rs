@@ -76,8 +76,12 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// 4107: the room ended (deleted through the REST API).
     RoomEnded,
-    /// 4108: a `resume` came too late (grace period over) or names no client.
+    /// 4108: a `resume` came too late (grace period over), names no client, or its
+    /// credential was already used.
     ResumeFailed,
+    /// 4109: a `resume` for a client whose connection is still open and answering; retry
+    /// (the server checks whether the old connection is really gone).
+    ResumeWhileAttached,
     /// 4400: a REST request body is invalid.
     BadRequest,
     /// 4401: REST credentials missing or wrong.
@@ -125,6 +129,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedVersion,
         ErrorCode::RoomEnded,
         ErrorCode::ResumeFailed,
+        ErrorCode::ResumeWhileAttached,
         ErrorCode::BadRequest,
         ErrorCode::AuthenticationFailed,
         ErrorCode::NotFound,
@@ -169,6 +174,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => 4106,
             ErrorCode::RoomEnded => 4107,
             ErrorCode::ResumeFailed => 4108,
+            ErrorCode::ResumeWhileAttached => 4109,
             ErrorCode::BadRequest => 4400,
             ErrorCode::AuthenticationFailed => 4401,
             ErrorCode::NotFound => 4404,
@@ -223,6 +229,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "Unsupported protocol version",
             ErrorCode::RoomEnded => "Room ended",
             ErrorCode::ResumeFailed => "Resume failed: the grace period is over, connect again",
+            ErrorCode::ResumeWhileAttached => {
+                "Still connected: the old connection has not ended yet, retry"
+            }
             ErrorCode::BadRequest => "Bad request",
             ErrorCode::AuthenticationFailed => "Authentication failed",
             ErrorCode::NotFound => "Not found",

@@ -16,6 +16,7 @@
 pub mod breakout;
 pub mod media;
 pub mod presence;
+mod strict;
 
 use crate::error_code::ErrorCode;
 use crate::ids::RequestId;
@@ -508,13 +509,18 @@ pub struct DecodeError {
 /// `createBreakOutRoom` and `createAndInviteBreakoutRoom` keep their definition raw: the core
 /// validates it in the contract's order (see [`RoomDefinitionInput::parse`]).
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        protocol_error(
-            None,
-            ErrorCode::MalformedFrame,
-            format!("malformed frame: {e}"),
-        )
-    })?;
+    // Duplicate keys are refused, at every depth: with "last wins" a frame could say one thing
+    // to a proxy or a log reader and another to the server
+    // (`{"type":"pause","type":"destroyAllBreakOutSession"}`).
+    let value: Value = serde_json::from_str::<strict::StrictValue>(text)
+        .map(|v| v.0)
+        .map_err(|e| {
+            protocol_error(
+                None,
+                ErrorCode::MalformedFrame,
+                format!("malformed frame: {e}"),
+            )
+        })?;
     let Value::Object(mut obj) = value else {
         return Err(protocol_error(
             None,

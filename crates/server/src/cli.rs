@@ -1,6 +1,8 @@
-//! The `alcove` command line: `serve`, and `room` / `token` helpers that call the REST API
-//! with the development credentials (or `--app-id` / `--app-key`).
+//! The `alcove` command line: `serve`, `room` / `token` helpers that call the REST API with the
+//! development credentials (or `--app-id` / `--app-key`), and `app` helpers that call the admin
+//! API with the admin key of the data dir (or `--admin-key`).
 
+use crate::http::admin::{AppCredentials, AppList, CreateApp, ADMIN_KEY_FILE};
 use crate::{AppState, Config, Credentials, DEV_CREDENTIALS_FILE};
 use alcove_client::RestClient;
 use alcove_proto::api::{CreateRoomRequest, CreateTokenRequest, RoomMode, RoomSettingsInput};
@@ -34,6 +36,9 @@ pub enum Command {
     /// Mint tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Create, list, re-key or delete apps (admin API; needs the admin key).
+    #[command(subcommand)]
+    App(AppCmd),
 }
 
 /// `alcove serve`.
@@ -46,8 +51,16 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "alcove-data")]
     pub data_dir: PathBuf,
     /// Do not create the development app.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dev")]
     pub no_dev_app: bool,
+    /// Development mode: the demo page may mint tokens for the shared demo room without
+    /// credentials (`POST /demo/join`). Never in a real deployment.
+    #[arg(long)]
+    pub dev: bool,
+    /// The URL browsers reach this server at (e.g. `https://alcove.example.com`, behind a
+    /// proxy); the demo's signalling URL is made from it (default: the bound address).
+    #[arg(long, env = "ALCOVE_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
+    pub public_url: Option<String>,
     /// UDP address of the media socket (ICE/DTLS/SRTP for every client).
     #[arg(long, env = "ALCOVE_UDP", default_value = "127.0.0.1:7881")]
     pub udp_listen: SocketAddr,
@@ -79,6 +92,9 @@ pub struct ServeArgs {
     /// repeat for several, `*` for any. The variable takes a comma-separated list.
     #[arg(long = "cors-origin", env = "ALCOVE_CORS_ORIGINS", value_delimiter = ',', value_parser = crate::http::web::parse_origin)]
     pub cors_origins: Vec<String>,
+    /// Connection caps and timeouts.
+    #[command(flatten)]
+    pub connections: crate::config::ConnectionArgs,
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -98,7 +114,11 @@ pub struct ClientArgs {
     /// App key (default: the development app from the data dir).
     #[arg(long, global = true, env = "ALCOVE_APP_KEY", hide_env_values = true)]
     pub app_key: Option<String>,
-    /// Data dir holding dev-credentials.json.
+    /// Admin key for `alcove app …` (default: the file `admin-key` in the data dir, which keeps
+    /// it out of `ps`; prefer the file or the variable).
+    #[arg(long, global = true, env = "ALCOVE_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// Data dir holding dev-credentials.json and admin-key.
     #[arg(
         long = "creds-dir",
         global = true,
@@ -175,14 +195,44 @@ pub enum TokenCmd {
     },
 }
 
+/// `alcove app …` (the admin API).
+#[derive(Debug, Subcommand)]
+pub enum AppCmd {
+    /// Create an app; prints its credentials as JSON (the only time the key is shown).
+    Create {
+        /// The app id (default: a random `app-…`).
+        #[arg(long = "id")]
+        app_id: Option<String>,
+    },
+    /// List apps as JSON (ids, creation times, room counts; never keys).
+    List,
+    /// Give an app a new key (the old one stops working at once); prints the credentials.
+    RotateKey {
+        /// The app id.
+        app_id: String,
+    },
+    /// Delete an app with its rooms (their live sessions end).
+    Delete {
+        /// The app id.
+        app_id: String,
+    },
+}
+
+/// Targets held at `debug` whatever `ALCOVE_LOG` says, because at `trace` they print secrets
+/// (STYLE rule 9: tokens, keys and passwords are never logged, at any level):
+/// `tungstenite` prints every frame it reads, and a `connect` frame carries the client's token;
+/// `is` (str0m's ICE agent) prints its ICE credentials, password included, in its events.
+const SECRET_LOGGING_TARGETS: &str = "tungstenite=debug,is=debug";
+
 /// The log filter of the `alcove` binary: `spec` (the `ALCOVE_LOG` variable, in `EnvFilter`
-/// syntax; `info` when unset or invalid), with `tungstenite` held at `debug`: at `trace` it
-/// prints every frame it reads, and a `connect` frame carries the client's token (STYLE rule
-/// 9: tokens are never logged, at any level).
+/// syntax; `info` when unset or invalid), with the targets that log secrets at `trace` held at
+/// `debug`.
 pub fn log_filter(spec: Option<&str>) -> tracing_subscriber::EnvFilter {
     let spec = spec.unwrap_or("info");
-    tracing_subscriber::EnvFilter::try_new(format!("{spec},tungstenite=debug"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tungstenite=debug"))
+    tracing_subscriber::EnvFilter::try_new(format!("{spec},{SECRET_LOGGING_TARGETS}"))
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("info,{SECRET_LOGGING_TARGETS}"))
+        })
 }
 
 /// Runs the server until Ctrl-C.
@@ -199,6 +249,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.media_shards = args.media_shards;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
+    args.connections.apply(&mut config);
     if let Some(dir) = &args.web_dir {
         if !dir.join("demo").is_dir() || !dir.join("sdk-js/src").is_dir() {
             bail!(
@@ -209,6 +260,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     config.web_dir = args.web_dir;
     config.cors_origins = args.cors_origins;
+    config.dev = args.dev;
+    config.public_url = args.public_url;
     if let Some((cert, key)) = &config.tls {
         // Refuse to start on unreadable or mismatched files, before saying we listen.
         crate::tls_config(cert, key).await?;
@@ -222,6 +275,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // The bound address (port 0 resolved): the signalling URL is made from it.
+    config.listen = addr;
     let media = crate::bind_media(&config).await?;
     let media_line = match &media {
         Some(m) => format!(
@@ -230,11 +285,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => "media:      disabled".to_owned(),
     };
+    let admin_key = args.data_dir.join(ADMIN_KEY_FILE);
+    let admin_key_existed = admin_key.exists();
     let (state, creds, created) = AppState::open(config, media)?;
-    println!(
-        "Alcove {} listening on {http}://{addr}   demo page: {http}://{addr}/",
-        env!("CARGO_PKG_VERSION")
-    );
+    if state.config.dev {
+        println!(
+            "Alcove {} listening on {http}://{addr}   demo page: {http}://{addr}/",
+            env!("CARGO_PKG_VERSION")
+        );
+    } else {
+        println!(
+            "Alcove {} listening on {http}://{addr}",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
     println!("  {media_line}");
     println!("  signalling: {ws}://{addr}/v1/signal    REST: {http}://{addr}/v1/rooms");
     match &state.config.web_dir {
@@ -248,19 +312,56 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "  data dir:   {} (database alcove.db)",
         args.data_dir.display()
     );
-    if let Some(c) = creds {
-        let what = if created {
-            "created development app"
-        } else {
-            "development app"
-        };
-        println!("  {what}: app_id={} app_key={}", c.app_id, c.app_key);
+    // The admin key is never printed: only where it is.
+    if admin_key_existed {
         println!(
-            "  (saved in {}; the CLI helpers read it)",
-            args.data_dir.join(DEV_CREDENTIALS_FILE).display()
+            "  admin API:  {http}://{addr}/v1/admin/apps (key in {})",
+            admin_key.display()
         );
+    } else {
+        println!(
+            "  admin key:  created in {} (mode 0600; `alcove app …` reads it)",
+            admin_key.display()
+        );
+    }
+    let dev_file = args.data_dir.join(DEV_CREDENTIALS_FILE);
+    match (&creds, created) {
+        // The development app's key is printed once, when it is created.
+        (Some(c), true) => {
+            println!(
+                "  created development app: app_id={} app_key={}",
+                c.app_id, c.app_key
+            );
+            println!(
+                "  (saved in {}; the CLI helpers read it)",
+                dev_file.display()
+            );
+        }
+        (Some(c), false) if state.config.dev_app => println!(
+            "  development app: app_id={} (key in {})",
+            c.app_id,
+            dev_file.display()
+        ),
+        _ => {}
+    }
+    if state.config.dev_app && creds.is_some() {
         println!("  try:  alcove room create --name demo");
         println!("        alcove token create --room <room_id> --name Ada --role moderator");
+    }
+    if state.config.dev {
+        println!(
+            "  DEVELOPMENT MODE: the demo page mints tokens without credentials \
+             (signalling URL {})",
+            state.config.signal_url()
+        );
+        if !addr.ip().is_loopback() {
+            println!(
+                "  warning: development mode on {addr}: anyone who reaches this address can \
+                 join the demo room as a moderator"
+            );
+        }
+    } else {
+        println!("  demo page:  joining needs development mode (`alcove serve --dev`)");
     }
     crate::run(state, listener, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -335,6 +436,89 @@ pub async fn room(args: &ClientArgs, cmd: RoomCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The admin key: `--admin-key` / `ALCOVE_ADMIN_KEY`, else the file in the data dir.
+fn admin_key(args: &ClientArgs) -> anyhow::Result<String> {
+    if let Some(key) = &args.admin_key {
+        return Ok(key.trim().to_owned());
+    }
+    let path = args.creds_dir.join(ADMIN_KEY_FILE);
+    let key = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no --admin-key and no {} (run `alcove serve` first, or give --creds-dir)",
+            path.display()
+        )
+    })?;
+    Ok(key.trim().to_owned())
+}
+
+/// One admin API call: the JSON answer, or an error with the server's `msg`.
+async fn admin_call<T: serde::de::DeserializeOwned>(
+    args: &ClientArgs,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&CreateApp>,
+) -> anyhow::Result<T> {
+    let key = admin_key(args)?;
+    let url = format!("{}{path}", args.url.trim_end_matches('/'));
+    let mut req = reqwest::Client::new()
+        .request(method, &url)
+        .bearer_auth(key);
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let res = req.send().await.with_context(|| format!("calling {url}"))?;
+    let status = res.status();
+    let text = res.text().await.context("reading the answer")?;
+    if !status.is_success() {
+        let msg = serde_json::from_str::<alcove_proto::api::ErrorResponse>(&text)
+            .map(|e| format!("{} ({})", e.msg, e.result))
+            .unwrap_or(text);
+        bail!("{status}: {msg}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("unexpected answer from {url}"))
+}
+
+/// `alcove app …`.
+pub async fn app(args: &ClientArgs, cmd: AppCmd) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let creds = |c: AppCredentials| -> anyhow::Result<()> {
+        let c = Credentials {
+            app_id: c.app_id,
+            app_key: c.app_key,
+        };
+        println!("{}", serde_json::to_string_pretty(&c)?);
+        Ok(())
+    };
+    match cmd {
+        AppCmd::Create { app_id } => {
+            let body = CreateApp { app_id };
+            creds(admin_call(args, Method::POST, "/v1/admin/apps", Some(&body)).await?)?;
+        }
+        AppCmd::List => {
+            let list: AppList = admin_call(args, Method::GET, "/v1/admin/apps", None).await?;
+            println!("{}", serde_json::to_string_pretty(&list.apps)?);
+        }
+        AppCmd::RotateKey { app_id } => {
+            let path = format!("/v1/admin/apps/{}/rotate-key", path_segment(&app_id)?);
+            creds(admin_call(args, Method::POST, &path, None).await?)?;
+        }
+        AppCmd::Delete { app_id } => {
+            let path = format!("/v1/admin/apps/{}", path_segment(&app_id)?);
+            let done: alcove_proto::api::ErrorResponse =
+                admin_call(args, Method::DELETE, &path, None).await?;
+            println!("{}", done.msg);
+        }
+    }
+    Ok(())
+}
+
+/// An app id as one URL path segment (ids are `A–Z a–z 0–9 _ . -`).
+fn path_segment(id: &str) -> anyhow::Result<&str> {
+    crate::http::admin::check_app_id(id)
+        .map_err(|_| anyhow::anyhow!("`{id}` is not an app id (A–Z a–z 0–9 _ . -)"))?;
+    Ok(id)
 }
 
 /// `alcove token …`.

@@ -46,6 +46,28 @@ pub struct Config {
     /// TLS certificate chain and private key (PEM files). When set, everything on `listen`
     /// (REST, signalling, demo) is HTTPS / WSS; `None` serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Most connections (HTTP and WebSocket) open at once. The server also keeps it under its
+    /// descriptor limit (see `limit::reserved_descriptors`).
+    pub max_connections: usize,
+    /// Most connections open at once from one source address (an IPv6 /64); 0: no cap.
+    pub max_connections_per_ip: usize,
+    /// How long a connection may sit without a request in progress (fresh or keep-alive).
+    pub idle_timeout: Duration,
+    /// How long a request head may take from its first byte to its end (slowloris).
+    pub header_timeout: Duration,
+    /// How long one HTTP request may take to be answered (a slow body included).
+    pub request_timeout: Duration,
+    /// How long a new signalling WebSocket may take to send `connect`.
+    pub connect_timeout: Duration,
+
+    // Development mode and the public address (docs/security.md, "Development mode").
+    /// Development mode (`alcove serve --dev`): `POST /demo/join` mints tokens for the shared
+    /// demo room without credentials. Off by default; never on in a real deployment.
+    pub dev: bool,
+    /// The URL browsers and SDKs reach this server at (`--public-url`, e.g.
+    /// `https://alcove.example.com`), without a trailing `/`. The demo's signalling URL is made
+    /// from it; `None`: from the bound address. A request's `Host` header is never used.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -67,6 +89,128 @@ impl Config {
             request_burst: 100,
             resume_grace: Duration::from_secs(30),
             tls: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            header_timeout: Duration::from_secs(DEFAULT_HEADER_TIMEOUT_SECS),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
+            dev: false,
+            public_url: None,
         }
+    }
+}
+
+/// Default of [`Config::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default of [`Config::max_connections_per_ip`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
+/// Default of [`Config::idle_timeout`], in seconds.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 30;
+/// Default of [`Config::header_timeout`], in seconds.
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+/// Default of [`Config::connect_timeout`], in seconds.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+
+/// The connection limits on the command line of `alcove serve` (flattened into its
+/// arguments); docs/security.md, "Connections and limits".
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Most connections (HTTP and WebSocket) open at once; kept under the descriptor limit.
+    #[arg(long, env = "ALCOVE_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most connections open at once from one address (IPv6: one /64); 0 for no cap. Raise it
+    /// when many clients share an address (NAT); 0 behind a reverse proxy.
+    #[arg(long, env = "ALCOVE_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
+    /// Seconds a connection may stay open with no request in progress.
+    #[arg(long, env = "ALCOVE_IDLE_TIMEOUT", default_value_t = DEFAULT_IDLE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Seconds from the first byte of a request head to its end.
+    #[arg(long, env = "ALCOVE_HEADER_TIMEOUT", default_value_t = DEFAULT_HEADER_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a new signalling WebSocket may take to send `connect`.
+    #[arg(long, env = "ALCOVE_CONNECT_TIMEOUT", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
+}
+
+impl ConnectionArgs {
+    /// Puts these limits into `config`.
+    pub fn apply(&self, config: &mut Config) {
+        config.max_connections = self.max_connections;
+        config.max_connections_per_ip = self.max_connections_per_ip;
+        config.idle_timeout = Duration::from_secs(self.idle_timeout);
+        config.header_timeout = Duration::from_secs(self.header_timeout);
+        config.connect_timeout = Duration::from_secs(self.connect_timeout);
+// Development mode and the public address (docs/security.md, "Development mode").
+impl Config {
+    /// The signalling URL clients are told to use (the demo's `signal_url`): from
+    /// [`Config::public_url`] (`https://h` → `wss://h/v1/signal`), else from the bound address
+    /// `listen` (a wildcard address is replaced by `advertise_ip`, else by loopback). Never
+    /// from a request.
+    pub fn signal_url(&self) -> String {
+        if let Some(url) = &self.public_url {
+            let ws = match url.strip_prefix("https://") {
+                Some(rest) => format!("wss://{rest}"),
+                None => format!("ws://{}", url.strip_prefix("http://").unwrap_or(url)),
+            };
+            return format!("{ws}/v1/signal");
+        }
+        let mut addr = self.listen;
+        if addr.ip().is_unspecified() {
+            let ip = match (self.advertise_ip, addr) {
+                (Some(ip), _) => ip,
+                (None, SocketAddr::V4(_)) => std::net::Ipv4Addr::LOCALHOST.into(),
+                (None, SocketAddr::V6(_)) => std::net::Ipv6Addr::LOCALHOST.into(),
+            };
+            addr.set_ip(ip);
+        }
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{addr}/v1/signal")
+    }
+}
+
+/// Checks a `--public-url`: `http(s)://host[:port][/path]`, no query or fragment; returns it
+/// without a trailing `/`.
+pub fn parse_public_url(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{s}`: a public URL is http(s)://host[:port][/path]"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    // Printable ASCII only, and nothing that could end a header value or a CSP source (the
+    // URL goes into both; an international host is given in its `xn--` form).
+    let bad = |c: char| {
+        !c.is_ascii_graphic() || matches!(c, '?' | '#' | '@' | ';' | ',' | '\'' | '"' | '\\')
+    };
+    if host.is_empty() || rest.chars().any(bad) {
+        return Err(format!(
+            "`{s}`: a public URL is http(s)://host[:port][/path], without query, fragment or user"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::*;
+
+    #[test]
+    fn the_signal_url_comes_from_the_configuration() {
+        let mut c = Config::new(PathBuf::from("x"));
+        c.listen = "127.0.0.1:7880".parse().unwrap();
+        assert_eq!(c.signal_url(), "ws://127.0.0.1:7880/v1/signal");
+        c.listen = "0.0.0.0:7880".parse().unwrap();
+        assert_eq!(c.signal_url(), "ws://127.0.0.1:7880/v1/signal");
+        c.advertise_ip = Some("192.0.2.7".parse().unwrap());
+        assert_eq!(c.signal_url(), "ws://192.0.2.7:7880/v1/signal");
+        c.public_url = Some(parse_public_url("https://alcove.example.com/rtc/").unwrap());
+        assert_eq!(c.signal_url(), "wss://alcove.example.com/rtc/v1/signal");
+        assert!(parse_public_url("alcove.example.com").is_err());
+        assert!(parse_public_url("https://").is_err());
+        assert!(parse_public_url("https://a.example?x=1").is_err());
+        assert!(parse_public_url("https://u@a.example").is_err());
+        assert!(parse_public_url("https://a.example; script-src *").is_err());
     }
 }

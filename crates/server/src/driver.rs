@@ -49,6 +49,9 @@ pub struct ConnTx {
     pub tx: crate::outbound::OutboundTx,
     /// Set to true to drop the connection at once (it does not read).
     pub kill: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Bumped to ask the connection whether its peer is still there (a resume for its client
+    /// came in): it pings, and counts as dropped if nothing arrives in time (`ws.rs`).
+    pub probe: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The most often a family's state is written to the database.
@@ -112,6 +115,8 @@ pub enum FamilyMsg {
     Resume {
         /// Who.
         client: ClientId,
+        /// The credential's id (spent by a successful resume).
+        jti: String,
         /// The connect request id.
         id: RequestId,
         /// Negotiated protocol version.
@@ -317,11 +322,8 @@ async fn run_family(
         }
         None => Family::new(config, Instant::now().into_std()),
     };
-    let signer = ResumeSigner {
-        secret: families.secret.clone(),
-        room_id: room.room_id.clone(),
-        app_id: app,
-    };
+    let mut signer =
+        crate::token::ResumeBook::new(families.secret.clone(), room.room_id.clone(), app);
     let mut saved_version = family.state_version();
     let mut last_save = Instant::now() - SAVE_INTERVAL;
     let mut conns: HashMap<ClientId, ConnTx> = HashMap::new();
@@ -352,12 +354,23 @@ async fn run_family(
                             family.handle_input(Input::Dropped { now, client });
                         }
                     }
-                    FamilyMsg::Resume { client, id, version, out } => {
-                        // A newer connection replaces an older one still open.
-                        if let Some(old) = conns.insert(client.clone(), out) {
-                            let _ = old.kill.send(true);
+                    FamilyMsg::Resume { client, jti, id, version, out } => {
+                        // Refused while the client's connection is open: that one is asked to
+                        // prove its peer is still there, and is dropped if it cannot (then a
+                        // retry succeeds). Otherwise the credential is spent (single use).
+                        let refused = if let Some(old) = conns.get(&client) {
+                            old.probe.send_modify(|n| *n += 1);
+                            Some(alcove_proto::ErrorCode::ResumeWhileAttached)
+                        } else {
+                            signer.spend(&client, &jti, &families.store).err()
+                        };
+                        match refused {
+                            Some(code) => crate::ws::refuse(&out, id, code),
+                            None => {
+                                conns.insert(client.clone(), out);
+                                family.handle_input(Input::Resume { now, client, id, version });
+                            }
                         }
-                        family.handle_input(Input::Resume { now, client, id, version });
                     }
                     FamilyMsg::Query(Query::Users(reply)) => { let _ = reply.send(family.users()); }
                     FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
@@ -369,7 +382,10 @@ async fn run_family(
                 family.handle_input(Input::Timeout(Instant::now().into_std()));
             }
         }
-        deadline = drain(&mut family, &mut conns, shards.as_ref(), &signer);
+        deadline = drain(&mut family, &mut conns, shards.as_ref(), &mut signer);
+        if signer.len() > 2 * family.client_count() + 16 {
+            signer.retain(|c| family.user(c).is_some());
+        }
         if family.is_idle() {
             let mut map = families.lock();
             if rx.is_empty() {
@@ -411,20 +427,13 @@ async fn run_family(
     info!("family ended");
 }
 
-/// Mints the resume credential put into each `roomConnected`.
-struct ResumeSigner {
-    secret: Vec<u8>,
-    room_id: RoomId,
-    app_id: String,
-}
-
 /// Acts on every output of the family; returns the next deadline. Commands for the media
 /// shards go to their tasks.
 fn drain(
     family: &mut Family,
     conns: &mut HashMap<ClientId, ConnTx>,
     shards: Option<&crate::shard::FamilyShards>,
-    signer: &ResumeSigner,
+    signer: &mut crate::token::ResumeBook,
 ) -> Instant {
     let mut slow: Vec<(ClientId, Refused)> = Vec::new();
     // The last presence batch and its encoding: the core sends the same batch to every
@@ -435,12 +444,7 @@ fn drain(
             Output::Send { to, mut frame } => {
                 if let ServerMessage::RoomConnected(rc) = &mut frame.msg {
                     if rc.result == 0 && rc.resume_token.is_none() {
-                        let claims = crate::token::ResumeClaims {
-                            client_id: to.clone(),
-                            room_id: signer.room_id.clone(),
-                            app_id: signer.app_id.clone(),
-                        };
-                        rc.resume_token = Some(crate::token::sign_resume(&signer.secret, &claims));
+                        rc.resume_token = Some(signer.mint(&to));
                     }
                 }
                 deliver(conns, &mut slow, &mut batch, &to, &frame)

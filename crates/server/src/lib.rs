@@ -5,7 +5,9 @@
 //! * [`driver`]: one task per live family, owning its `alcove_core::Family`.
 //! * [`store`]: the embedded SQLite database (apps, rooms, used token ids, the signing secret).
 //! * [`token`]: signed, room-bound, single-use tokens.
-//! * [`limit`]: the per-connection request rate limit.
+//! * [`limit`]: the per-connection request rate limit, the connection caps, the descriptor
+//!   limit.
+//! * [`listen`]: the TCP edge: accept under the caps, idle / header / request timeouts.
 //!
 //! Entry points: [`run`] serves on a listener until a shutdown future resolves (used by
 //! `main.rs`), [`start`] does the same in the background and returns the bound address (used
@@ -16,6 +18,7 @@ pub mod config;
 pub mod driver;
 pub mod http;
 pub mod limit;
+pub mod listen;
 pub mod outbound;
 pub mod shard;
 pub mod store;
@@ -64,12 +67,14 @@ impl AppState {
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = Arc::new(store::Store::open(&config.data_dir).context("opening the database")?);
         let secret = store.token_secret()?;
+        // The admin API's key: `<data dir>/admin-key` (mode 0600), created on first start.
+        http::admin::prepare_key(&store, &config.data_dir)?;
         let cred_path = config.data_dir.join(DEV_CREDENTIALS_FILE);
         let mut created = false;
         let creds = if config.dev_app && !store.app_exists(DEV_APP_ID)? {
             let c = store.create_app(DEV_APP_ID)?;
-            std::fs::write(&cred_path, serde_json::to_string_pretty(&c)?)?;
-            restrict(&cred_path);
+            // Mode 0600 from the file's creation on (no window in which others may read it).
+            http::admin::write_private(&cred_path, &serde_json::to_string_pretty(&c)?, false)?;
             created = true;
             Some(c)
         } else {
@@ -147,51 +152,74 @@ impl AppState {
     }
 }
 
-#[cfg(unix)]
-fn restrict(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &std::path::Path) {}
-
 /// Serves on `listener` until `shutdown` resolves; then ends every live family (clients get
 /// `roomDisconnected`) and returns once connections have closed. With `config.tls`, every
 /// connection on `listener` is TLS (HTTPS, WSS).
+///
+/// Before serving, the process's descriptor soft limit is raised to its hard limit, and the
+/// connection cap is kept under it (docs/security.md, "Connections and limits").
 pub async fn run(
     state: Arc<AppState>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = http::app(Arc::clone(&state));
+    let config = &state.config;
+    let max_total = match limit::raise_nofile_limit() {
+        Some((fds, before)) => {
+            let room = fds.saturating_sub(limit::reserved_descriptors(fds)).max(1);
+            let max = config
+                .max_connections
+                .min(usize::try_from(room).unwrap_or(usize::MAX));
+            info!(
+                "open descriptor limit {fds} (was {before}): at most {max} connections, {} per address",
+                config.max_connections_per_ip
+            );
+            max
+        }
+        None => config.max_connections,
+    };
+    let tracker = limit::ConnTracker::new(max_total, config.max_connections_per_ip);
+    let timeouts = listen::EdgeTimeouts {
+        idle: config.idle_timeout,
+        header: config.header_timeout,
+    };
+    let tls = match &config.tls {
+        Some((cert, key)) => {
+            let tls = tls_config(cert, key).await?;
+            Some(
+                axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                    .handshake_timeout(config.header_timeout),
+            )
+        }
+        None => None,
+    };
+    let listener = listen::spawn(listener, tracker, timeouts, tls)?;
+    let app = http::app(Arc::clone(&state)).layer(axum::middleware::from_fn_with_state(
+        config.request_timeout,
+        listen::track_requests,
+    ));
     let families = Arc::clone(&state.families);
     let shutdown = async move {
         shutdown.await;
         info!("shutting down");
         families.end_all();
     };
-    if let Some((cert, key)) = &state.config.tls {
-        let tls = tls_config(cert, key).await?;
-        return serve_tls(app, listener, tls, shutdown).await;
-    }
-    // Signalling is many small frames: send each at once rather than wait for the peer's
-    // delayed ACK (Nagle), which would add up to 40 ms to acks that follow a notification.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<listen::ConnInfo>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 
 /// Loads a PEM certificate chain and private key for [`Config::tls`] (rustls, aws-lc-rs).
+/// HTTP/1.1 only is offered (ALPN): the server speaks HTTP/1.1, WebSockets included.
 pub async fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
-    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
         .await
         .with_context(|| {
             format!(
@@ -199,32 +227,11 @@ pub async fn tls_config(
                 cert.display(),
                 key.display()
             )
-        })
-}
-
-/// The same router as plain [`run`], with a TLS handshake (10 s at most) before each
-/// connection; TCP_NODELAY as there.
-async fn serve_tls(
-    app: axum::Router,
-    listener: TcpListener,
-    tls: axum_server::tls_rustls::RustlsConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let handle = axum_server::Handle::new();
-    let stop = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        // As axum::serve's graceful shutdown: stop accepting, let open connections finish.
-        stop.graceful_shutdown(None);
-    });
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    axum_server::from_tcp(listener.into_std()?)?
-        .acceptor(acceptor)
-        .handle(handle)
-        .serve(app.into_make_service())
-        .await?;
-    Ok(())
+        })?;
+    let mut inner = (*config.get_inner()).clone();
+    inner.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.reload_from_config(Arc::new(inner));
+    Ok(config)
 }
 
 /// Binds the media socket of `config` (when media is enabled).
@@ -305,9 +312,11 @@ impl Running {
 }
 
 /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
-pub async fn start(config: Config) -> anyhow::Result<Running> {
+pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    // The bound address (port 0 resolved): the signalling URL is made from it.
+    config.listen = addr;
     let media = bind_media(&config).await?;
     let (state, credentials, _) = AppState::open(config, media)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

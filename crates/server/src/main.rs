@@ -1,4 +1,4 @@
-//! `alcove`: run the server, or create rooms and tokens from the shell.
+//! `alcove`: run the server, or create rooms, tokens and apps from the shell.
 //! Everything beyond argument parsing lives in the library (`alcove_server::cli`).
 
 use alcove_server::cli::{self, Cli, Command};
@@ -15,5 +15,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(serve) => cli::serve(serve).await,
         Command::Room(room) => cli::room(&args.client, room).await,
         Command::Token(token) => cli::token(&args.client, token).await,
+        Command::App(app) => cli::app(&args.client, app).await,
     }
 }

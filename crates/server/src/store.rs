@@ -22,6 +22,25 @@ pub enum StoreError {
     /// A stored JSON column did not parse.
     #[error("stored json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The database file (or its folder) cannot be written: the server refuses to start
+    /// rather than fail every write later.
+    #[error(
+        "the database {0} is read-only: Alcove writes it (rooms, used tokens, live state); \
+         check the permissions and owner of the file and its folder, and that the filesystem \
+         is mounted read-write"
+    )]
+    ReadOnly(std::path::PathBuf),
+}
+
+/// An app as the admin API lists it (never its key).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct AppInfo {
+    /// The app id.
+    pub app_id: String,
+    /// When it was created (RFC 3339).
+    pub created: String,
+    /// How many rooms it owns.
+    pub rooms: u64,
 }
 
 /// App credentials as printed once at creation; only the key's hash is stored.
@@ -50,16 +69,81 @@ CREATE TABLE IF NOT EXISTS used_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS family_state (room_id TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
 ";
 
-fn key_hash(key: &str) -> String {
+/// SHA-256 of a key, hex: what the database keeps of app keys (and of the admin key).
+/// Keys are 192 random bits, so a plain hash is as good as a slow one here.
+pub(crate) fn key_hash(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
+}
+
+/// Compares two hex digests in constant time.
+pub(crate) fn same_digest(stored: &str, given: &str) -> bool {
+    stored.len() == given.len()
+        && stored
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Replaces any app key stored in clear (a row written by hand or by another tool: anything but
+/// 64 lowercase hex digits) by its SHA-256, so that every row is a hash from this open on.
+fn hash_clear_keys(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let clear: Vec<(String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT app_id, key_hash FROM apps
+             WHERE length(key_hash) != 64 OR key_hash GLOB '*[^0-9a-f]*'",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (app_id, key) in clear {
+        conn.execute(
+            "UPDATE apps SET key_hash=?2 WHERE app_id=?1",
+            params![app_id, key_hash(&key)],
+        )?;
+        tracing::warn!(app = %app_id, "an app key was stored in clear: replaced by its hash");
+    }
+    Ok(())
 }
 
 impl Store {
     /// Opens (creating if needed) `alcove.db` in `dir`.
+    ///
+    /// Refuses ([`StoreError::ReadOnly`]) a database it cannot write: SQLite opens a file it
+    /// may not write read-only without a word, and every write would fail later.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(dir.join("alcove.db"))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
-        conn.execute_batch(SCHEMA)?;
+        let path = dir.join("alcove.db");
+        let read_only = || StoreError::ReadOnly(path.clone());
+        let conn = Connection::open(&path)?;
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(read_only());
+        }
+        let is_read_only = |e: &rusqlite::Error| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+            )
+        };
+        let setup = || -> Result<(), rusqlite::Error> {
+            conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
+            conn.execute_batch(SCHEMA)?;
+            hash_clear_keys(&conn)?;
+            // A real write, so that a file that opened writable but cannot be written (its
+            // folder or filesystem is read-only) is refused now rather than at the first room.
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES('opened', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                params![rfc3339(unix_now())],
+            )?;
+            Ok(())
+        };
+        if let Err(e) = setup() {
+            return Err(if is_read_only(&e) {
+                read_only()
+            } else {
+                e.into()
+            });
+        }
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -135,6 +219,62 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Every app, oldest first, with how many rooms it owns.
+    pub fn apps(&self) -> Result<Vec<AppInfo>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT a.app_id, a.created, (SELECT COUNT(*) FROM rooms r WHERE r.app_id = a.app_id)
+             FROM apps a ORDER BY a.created, a.app_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AppInfo {
+                app_id: r.get(0)?,
+                created: r.get(1)?,
+                rooms: r.get::<_, i64>(2)?.try_into().unwrap_or(0),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Gives an app a fresh random key; the old one stops working with this statement (every
+    /// request reads the stored hash). `None` when the app does not exist.
+    pub fn rotate_key(&self, app_id: &str) -> Result<Option<Credentials>, StoreError> {
+        let key = random_hex(24);
+        let n = self.lock().execute(
+            "UPDATE apps SET key_hash=?2 WHERE app_id=?1",
+            params![app_id, key_hash(&key)],
+        )?;
+        Ok((n == 1).then(|| Credentials {
+            app_id: app_id.to_owned(),
+            app_key: key,
+        }))
+    }
+
+    /// Deletes an app, its rooms and their saved live state, in one transaction. Returns the
+    /// ids of the rooms deleted (their live families are for the caller to end), or `None`
+    /// when the app does not exist.
+    pub fn delete_app(&self, app_id: &str) -> Result<Option<Vec<RoomId>>, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let rooms: Vec<RoomId> = {
+            let mut stmt = tx.prepare("SELECT room_id FROM rooms WHERE app_id=?1")?;
+            let rows = stmt.query_map(params![app_id], |r| Ok(RoomId(r.get(0)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        tx.execute(
+            "DELETE FROM family_state WHERE room_id IN (SELECT room_id FROM rooms WHERE app_id=?1)",
+            params![app_id],
+        )?;
+        tx.execute("DELETE FROM rooms WHERE app_id=?1", params![app_id])?;
+        let n = tx.execute("DELETE FROM apps WHERE app_id=?1", params![app_id])?;
+        if n == 0 {
+            // Nothing to delete: leave everything as it was.
+            return Ok(None);
+        }
+        tx.commit()?;
+        Ok(Some(rooms))
+    }
+
     /// Checks credentials.
     pub fn authenticate(&self, app_id: &str, app_key: &str) -> Result<bool, StoreError> {
         let stored: Option<String> = self
@@ -148,15 +288,7 @@ impl Store {
         let Some(stored) = stored else {
             return Ok(false);
         };
-        let given = key_hash(app_key);
-        // Constant-time comparison of the two hex digests.
-        let same = stored.len() == given.len()
-            && stored
-                .bytes()
-                .zip(given.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        Ok(same)
+        Ok(same_digest(&stored, &key_hash(app_key)))
     }
 
     /// Stores a new room for `app_id`.

@@ -176,6 +176,108 @@ pub struct ResumeClaims {
     pub room_id: RoomId,
     /// The app owning the room.
     pub app_id: String,
+    /// Unique id of this credential: it resumes once ([`ResumeBook`]). Credentials minted
+    /// before single use existed have none; their signature stands in for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// How long the store remembers a spent resume credential (a replay after a restart is
+/// refused while it does). In the running family, [`ResumeBook`] refuses it for as long as
+/// the client lives.
+pub const RESUME_REPLAY_MEMORY_SECS: u64 = 7 * 24 * 3600;
+
+/// A family's resume credentials: each client holds exactly one usable credential, the one in
+/// its latest `roomConnected`. Using it (a successful resume) spends it, and the resumed
+/// `roomConnected` carries the next one (docs/security.md, "Resume credentials").
+///
+/// Spent credentials are also recorded in the store (`used_tokens`), so that a restart does
+/// not make an old credential usable again.
+pub struct ResumeBook {
+    secret: Vec<u8>,
+    room_id: RoomId,
+    app_id: String,
+    /// The credential id each client may resume with now.
+    current: std::collections::HashMap<alcove_proto::ClientId, String>,
+}
+
+impl ResumeBook {
+    /// An empty book for one family.
+    pub fn new(secret: Vec<u8>, room_id: RoomId, app_id: String) -> ResumeBook {
+        ResumeBook {
+            secret,
+            room_id,
+            app_id,
+            current: Default::default(),
+        }
+    }
+
+    /// The parent room of the family.
+    pub fn room_id(&self) -> &RoomId {
+        &self.room_id
+    }
+
+    /// A new credential for `client`; the previous one stops working.
+    pub fn mint(&mut self, client: &alcove_proto::ClientId) -> String {
+        let jti = format!("r-{}", crate::util::random_hex(16));
+        let claims = ResumeClaims {
+            client_id: client.clone(),
+            room_id: self.room_id.clone(),
+            app_id: self.app_id.clone(),
+            jti: Some(jti.clone()),
+        };
+        self.current.insert(client.clone(), jti);
+        sign_resume(&self.secret, &claims)
+    }
+
+    /// Spends the credential `jti` of `client` (the caller has checked that the client is not
+    /// attached). 4108 when it is not the client's current one or was spent before.
+    pub fn spend(
+        &mut self,
+        client: &alcove_proto::ClientId,
+        jti: &str,
+        store: &crate::store::Store,
+    ) -> Result<(), ErrorCode> {
+        if self.current.get(client).is_some_and(|c| c != jti) {
+            return Err(ErrorCode::ResumeFailed);
+        }
+        let exp = crate::util::unix_now_ms() / 1000 + RESUME_REPLAY_MEMORY_SECS;
+        match store.use_token(jti, exp) {
+            Ok(true) => {
+                self.current.remove(client);
+                Ok(())
+            }
+            Ok(false) => Err(ErrorCode::ResumeFailed),
+            Err(e) => {
+                tracing::error!("store: {e}");
+                Err(ErrorCode::Internal)
+            }
+        }
+    }
+
+    /// Keeps only the clients for which `alive` is true (the others left the family).
+    pub fn retain(&mut self, mut alive: impl FnMut(&alcove_proto::ClientId) -> bool) {
+        self.current.retain(|c, _| alive(c));
+    }
+
+    /// Clients with a credential on record.
+    pub fn len(&self) -> usize {
+        self.current.len()
+    }
+
+    /// Whether no client has a credential on record.
+    pub fn is_empty(&self) -> bool {
+        self.current.is_empty()
+    }
+}
+
+/// The id under which a resume credential is spent: its `jti`, or for a credential minted
+/// before `jti` existed, its signature.
+pub fn resume_jti(claims: &ResumeClaims, token: &str) -> String {
+    match &claims.jti {
+        Some(j) => j.clone(),
+        None => format!("r-sig-{}", token.rsplit('.').next().unwrap_or("")),
+    }
 }
 
 fn resume_mac(secret: &[u8], body: &str) -> HmacSha256 {
@@ -220,6 +322,7 @@ mod resume_tests {
             client_id: "c-1".into(),
             room_id: RoomId::from("r1"),
             app_id: "dev".into(),
+            jti: Some("r-1".into()),
         };
         let t = sign_resume(b"s", &c);
         assert_eq!(verify_resume(b"s", &t), Ok(c));
@@ -230,5 +333,64 @@ mod resume_tests {
             Err(ErrorCode::ResumeFailed)
         );
         assert!(verify_signature(b"s", &t.replacen("r1.", "v1.", 1)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod book_tests {
+    use super::*;
+    use alcove_proto::ClientId;
+
+    fn jti_of(secret: &[u8], credential: &str) -> String {
+        let claims = verify_resume(secret, credential).unwrap();
+        resume_jti(&claims, credential)
+    }
+
+    #[test]
+    fn a_credential_resumes_once_only_the_newest_counts_and_a_restart_keeps_it_spent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let s = b"secret".to_vec();
+        let ada = ClientId::from("c-ada");
+        let mut book = ResumeBook::new(s.clone(), RoomId::from("r1"), "dev".into());
+        let first = jti_of(&s, &book.mint(&ada));
+        let second = jti_of(&s, &book.mint(&ada));
+        assert_ne!(first, second);
+        assert_eq!(
+            book.spend(&ada, &first, &store),
+            Err(ErrorCode::ResumeFailed),
+            "an older credential is refused once a newer one was given out"
+        );
+        assert_eq!(book.spend(&ada, &second, &store), Ok(()));
+        assert_eq!(
+            book.spend(&ada, &second, &store),
+            Err(ErrorCode::ResumeFailed),
+            "single use"
+        );
+        let third = jti_of(&s, &book.mint(&ada));
+
+        // After a restart the family's book is empty; the store still knows what was spent.
+        let mut restarted = ResumeBook::new(s.clone(), RoomId::from("r1"), "dev".into());
+        assert_eq!(
+            restarted.spend(&ada, &second, &store),
+            Err(ErrorCode::ResumeFailed)
+        );
+        assert_eq!(restarted.spend(&ada, &third, &store), Ok(()));
+        restarted.retain(|_| false);
+        assert!(restarted.is_empty());
+    }
+
+    #[test]
+    fn a_credential_without_jti_is_spent_by_its_signature() {
+        let c = ResumeClaims {
+            client_id: "c-1".into(),
+            room_id: RoomId::from("r1"),
+            app_id: "dev".into(),
+            jti: None,
+        };
+        let t = sign_resume(b"s", &c);
+        let parsed = verify_resume(b"s", &t).unwrap();
+        assert_eq!(parsed.jti, None);
+        assert!(resume_jti(&parsed, &t).starts_with("r-sig-"));
     }
 }

@@ -6,7 +6,7 @@
 //! acknowledgement `alcove_proto::signal::decode_client_frame` names, and the connection stays.
 
 use crate::driver::{ConnTx, FamilyMsg, Outbound};
-use crate::limit::{RequestLimiter, Verdict};
+use crate::limit::{ConnState, Phase, RequestLimiter, Verdict};
 use crate::outbound::{Limits, Next, OutboundRx, OutboundTx};
 use crate::AppState;
 use alcove_core::{CloseReason, NewClient};
@@ -23,8 +23,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{debug, info, info_span, trace, Instrument};
 
-/// How long a new connection may take to send `connect`.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames a connection may send before `connect` that are answered with 4004 before it is closed.
 const MAX_PRE_CONNECT_FRAMES: usize = 8;
 
@@ -42,8 +40,10 @@ fn error(id: Option<RequestId>, code: ErrorCode, msg: impl Into<String>) -> Outb
     )
 }
 
-/// Serves one signalling connection until it closes.
-pub async fn serve<S, E>(socket: S, state: Arc<AppState>)
+/// Serves one signalling connection until it closes. `edge` is the connection's state at the
+/// TCP edge (absent without a socket): once the client is in a family, the connection is no
+/// longer idle, and is never closed to make room for another.
+pub async fn serve<S, E>(socket: S, state: Arc<AppState>, edge: Option<Arc<ConnState>>)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
@@ -54,15 +54,18 @@ where
         stall: state.config.outbound_stall,
     });
     let (kill_tx, kill_rx) = watch::channel(false);
+    let (probe_tx, probe_rx) = watch::channel(0u64);
     let conn = ConnTx {
         id: crate::driver::next_conn_id(),
         tx: tx.clone(),
         kill: Arc::new(kill_tx),
+        probe: Arc::new(probe_tx),
     };
     let writer = tokio::spawn(write_loop(
         sink,
         rx,
         kill_rx.clone(),
+        probe_rx.clone(),
         Arc::clone(&conn.kill),
     ));
 
@@ -72,17 +75,30 @@ where
         let _ = writer.await;
         return;
     };
+    if let Some(edge) = &edge {
+        edge.set_phase(Phase::Connected);
+    }
     let span = info_span!("conn", client = %client, room = %room_id);
-    let left = read_loop(&mut stream, &tx, kill_rx, &client, &room_id, &state)
-        .instrument(span.clone())
-        .await;
+    let left = read_loop(
+        &mut stream,
+        &tx,
+        kill_rx,
+        probe_rx,
+        &client,
+        &room_id,
+        &state,
+    )
+    .instrument(span.clone())
+    .await;
     span.in_scope(|| debug!("connection closed"));
+    let closing = matches!(left, Left::Closing);
+    let unresponsive = matches!(left, Left::Unresponsive);
     let msg = match left {
-        Left::Leave => FamilyMsg::Disconnected {
+        Left::Leave | Left::Closing => FamilyMsg::Disconnected {
             client,
             conn: conn.id,
         },
-        Left::Dropped => FamilyMsg::Dropped {
+        Left::Dropped | Left::Unresponsive => FamilyMsg::Dropped {
             client,
             conn: conn.id,
         },
@@ -90,6 +106,19 @@ where
     state.families.send(&room_id, msg);
     drop(tx);
     drop(conn);
+    if closing {
+        // The server sent a close frame (flood, oversize message): read and discard what the
+        // peer still sends until its closing handshake, so that the socket is not closed with
+        // unread data in it. That would make the kernel answer with a TCP reset, and a reset
+        // can destroy the close frame before the peer reads it (it would see 1006, not 1008).
+        drain(&mut stream).await;
+    }
+    if unresponsive {
+        // No close frame: to the peer, if it is there after all, this is a transport that
+        // ended, which both SDKs resume from (a close frame would be final for them).
+        writer.abort();
+        return;
+    }
     // A peer that never reads can block the writer forever: give it a moment to flush, then
     // end it (dropping the socket).
     let abort = writer.abort_handle();
@@ -112,7 +141,8 @@ where
     S: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let timeout = state.config.connect_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
     for _ in 0..MAX_PRE_CONNECT_FRAMES {
         let msg = match tokio::time::timeout_at(deadline, stream.next()).await {
             Ok(Some(Ok(m))) => m,
@@ -126,7 +156,7 @@ where
                 let _ = tx.push(error(
                     None,
                     ErrorCode::NotConnected,
-                    "no connect within 10 s",
+                    format!("no connect within {} s", timeout.as_secs()),
                 ));
                 let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
@@ -191,6 +221,7 @@ where
                     return None;
                 }
             };
+            let jti = crate::token::resume_jti(&claims, resume);
             let client = claims.client_id;
             let room_id = room.room_id.clone();
             state.families.send_spawning(
@@ -198,6 +229,7 @@ where
                 &claims.app_id,
                 FamilyMsg::Resume {
                     client: client.clone(),
+                    jti,
                     id,
                     version: version.0,
                     out: conn.clone(),
@@ -244,18 +276,57 @@ where
     None
 }
 
+/// How long the server keeps reading (and discarding) after it sent a close frame, waiting
+/// for the peer's closing handshake.
+const CLOSE_DRAIN: Duration = Duration::from_secs(3);
+
+/// Reads and discards frames until the peer's close frame, the end of the stream, an error,
+/// or [`CLOSE_DRAIN`].
+async fn drain<S, E>(stream: &mut S)
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+        while let Some(Ok(m)) = stream.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// How long a connection asked whether its peer is still there (a resume for its client came
+/// in) waits for any frame, the pong included, before it counts as dropped.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Refuses a `connect` from the family task: the error with its `id`, then close 1008.
+pub(crate) fn refuse(out: &ConnTx, id: RequestId, code: ErrorCode) {
+    info!(code = code.code(), "resume refused");
+    let _ = out.tx.push(error(Some(id), code, code.message()));
+    let _ = out.tx.push(Outbound::Close(CloseReason::Refused));
+}
+
 /// How a connection ended, as far as the family is concerned.
 enum Left {
-    /// On purpose (closing handshake, killed, abusive): leave the family now.
+    /// On purpose (closing handshake, killed): leave the family now.
     Leave,
+    /// The server closed it (flood, oversize message) and sent its close frame: leave the
+    /// family now, and let the peer answer the close before the socket goes.
+    Closing,
+    /// The peer did not answer a liveness probe: a drop, and the socket goes without a close
+    /// frame.
+    Unresponsive,
     /// The transport was lost: keep the client's place for the resume grace period.
     Dropped,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_loop<S, E>(
     stream: &mut S,
     tx: &OutboundTx,
     mut kill: watch::Receiver<bool>,
+    mut probe: watch::Receiver<u64>,
     client: &ClientId,
     room_id: &alcove_proto::RoomId,
     state: &Arc<AppState>,
@@ -267,11 +338,24 @@ where
     let now = || tokio::time::Instant::now().into_std();
     let config = &state.config;
     let mut limiter = RequestLimiter::new(config.request_rate, config.request_burst, now());
+    // Set while the peer is asked to prove it is there (the writer sent a ping).
+    let mut probing: Option<tokio::time::Instant> = None;
+    let far = || tokio::time::Instant::now() + Duration::from_secs(86_400);
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
             _ = kill.changed() => return Left::Leave,
+            Ok(()) = probe.changed() => {
+                probing.get_or_insert_with(|| tokio::time::Instant::now() + PROBE_TIMEOUT);
+                continue;
+            }
+            _ = tokio::time::sleep_until(probing.unwrap_or_else(far)), if probing.is_some() => {
+                info!("no answer to a liveness probe: the transport is gone");
+                return Left::Unresponsive;
+            }
         };
+        // Anything from the peer, the pong included, proves it is still there.
+        probing = None;
         // Every frame costs a token: over the limit it is answered 4006 and dropped here, and a
         // client that keeps flooding is closed with 1008.
         if let Some(Ok(m)) = &msg {
@@ -293,7 +377,7 @@ where
                     Verdict::Flood => {
                         info!("request flood: closing the connection");
                         let _ = tx.push(Outbound::CloseCode(1008, "too many requests"));
-                        return Left::Leave;
+                        return Left::Closing;
                     }
                 }
             }
@@ -323,7 +407,7 @@ where
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("too big") {
                     let _ = tx.push(Outbound::CloseCode(1009, "message too big"));
-                    return Left::Leave;
+                    return Left::Closing;
                 }
                 // A reset or broken connection: the client may resume.
                 let _ = tx.push(Outbound::CloseCode(1002, "protocol error"));
@@ -393,22 +477,39 @@ async fn write_loop<K>(
     sink: K,
     rx: OutboundRx,
     kill: watch::Receiver<bool>,
+    probe: watch::Receiver<u64>,
     done: Arc<watch::Sender<bool>>,
 ) where
     K: Sink<Message> + Unpin,
 {
-    write_frames(sink, rx, kill).await;
+    write_frames(sink, rx, kill, probe).await;
     // The writer is gone: make the reader stop too, even if the peer never answers the close.
     let _ = done.send(true);
 }
 
-async fn write_frames<K>(mut sink: K, mut rx: OutboundRx, mut kill: watch::Receiver<bool>)
-where
+async fn write_frames<K>(
+    mut sink: K,
+    mut rx: OutboundRx,
+    mut kill: watch::Receiver<bool>,
+    mut probe: watch::Receiver<u64>,
+) where
     K: Sink<Message> + Unpin,
 {
     loop {
         let out = tokio::select! {
             o = rx.recv() => o,
+            Ok(()) = probe.changed() => {
+                // The reader waits for the answer; a peer that does not read cannot answer.
+                tokio::select! {
+                    sent = sink.send(Message::Ping(Default::default())) => {
+                        if sent.is_err() {
+                            return;
+                        }
+                    }
+                    _ = kill.changed() => return,
+                }
+                continue;
+            }
             _ = kill.changed() => {
                 let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(close_frame(1008, "too slow: does not read"))).await;
                 return;

@@ -1,6 +1,8 @@
-//! HTTP Basic authentication of apps (`app_id:app_key`).
+//! Authentication: apps by HTTP Basic (`app_id:app_key`, [`AppAuth`]), the admin API by the
+//! admin key (`Authorization: Bearer …`, [`AdminAuth`]).
 
 use super::ApiError;
+use crate::store::{key_hash, same_digest};
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -36,6 +38,39 @@ impl FromRequestParts<Arc<AppState>> for AppAuth {
             Ok(AppAuth(id.to_owned()))
         } else {
             Err(ApiError::unauthorized())
+        }
+    }
+}
+
+/// An admin request: `Authorization: Bearer <admin key>` (the key in `<data dir>/admin-key`).
+/// Extracting it rejects a missing, malformed or wrong key with 401; app credentials are not
+/// admin credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminAuth;
+
+impl FromRequestParts<Arc<AppState>> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let given = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(ApiError::admin_unauthorized)?;
+        let stored = state
+            .store
+            .meta(super::admin::ADMIN_KEY_HASH)?
+            .ok_or_else(ApiError::admin_unauthorized)?;
+        if same_digest(&stored, &key_hash(given)) {
+            Ok(AdminAuth)
+        } else {
+            Err(ApiError::admin_unauthorized())
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The demo web app and the browser SDK as static files, and `POST /demo/join`, which mints a
-//! token for the shared demo room in development mode (when the development app exists).
+//! `POST /demo/join`, which mints a token for the shared demo room without credentials: only in
+//! development mode (`alcove serve --dev`, which also needs the development app). Without
+//! `--dev` the route answers 404 and mints nothing (docs/security.md, "Development mode").
 
 use super::rooms::body;
+use super::tokens::display_name;
 use super::ApiError;
 use crate::util::{random_hex, rfc3339, unix_now};
 use crate::{AppState, DEV_APP_ID};
@@ -10,7 +12,6 @@ use alcove_proto::signal::Role;
 use alcove_proto::RoomId;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -63,46 +64,45 @@ fn demo_room(state: &AppState) -> Result<Room, ApiError> {
     Ok(room)
 }
 
-/// `POST /demo/join`: a token for the demo room (development mode only).
+/// `POST /demo/join`: a token for the demo room. Routed only under `alcove serve --dev`
+/// ([`crate::Config::dev`]); otherwise [`not_in_dev_mode`] answers. The signalling URL comes
+/// from the configuration ([`crate::Config::signal_url`]), never from the request.
 pub async fn join(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     b: Result<Json<DemoJoin>, JsonRejection>,
 ) -> Result<Json<DemoJoined>, ApiError> {
-    if !state.config.dev_app || !state.store.app_exists(DEV_APP_ID)? {
-        return Err(ApiError::not_found(
-            "the demo is only available in development mode",
-        ));
+    if !state.config.dev || !state.store.app_exists(DEV_APP_ID)? {
+        return Err(not_dev());
     }
     let req = body(b)?;
-    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-        return Err(ApiError::bad_request("`name` must be 1–100 characters"));
-    }
+    let name = display_name(&req.name)?;
     let room = demo_room(&state)?;
     let user_ref = format!("demo-{}", random_hex(4));
     let (token, _) = state.mint(
         DEV_APP_ID,
         &room.room_id,
         CreateTokenRequest {
-            name: req.name,
+            name,
             role: req.role,
             user_ref,
             data: serde_json::Value::Null,
         },
     );
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:7880");
-    let scheme = if state.config.tls.is_some() {
-        "wss"
-    } else {
-        "ws"
-    };
     Ok(Json(DemoJoined {
         result: 0,
         token,
         room_id: room.room_id,
-        signal_url: format!("{scheme}://{host}/v1/signal"),
+        signal_url: state.config.signal_url(),
     }))
+}
+
+fn not_dev() -> ApiError {
+    ApiError::not_found(
+        "no demo tokens: the server is not in development mode (`alcove serve --dev`)",
+    )
+}
+
+/// `POST /demo/join` without `--dev`: always 404, nothing is minted.
+pub async fn not_in_dev_mode() -> ApiError {
+    not_dev()
 }

@@ -13,6 +13,8 @@ pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
     msg: String,
+    /// `WWW-Authenticate` of a 401.
+    challenge: &'static str,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code: ErrorCode::BadRequest,
             msg: msg.into(),
+            challenge: "",
         }
     }
 
@@ -31,6 +34,17 @@ impl ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: ErrorCode::AuthenticationFailed,
             msg: "Authentication failed: HTTP Basic app_id:app_key required".into(),
+            challenge: "Basic realm=\"alcove\"",
+        }
+    }
+
+    /// 401 / 4401 of the admin API.
+    pub fn admin_unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: ErrorCode::AuthenticationFailed,
+            msg: "Authentication failed: Authorization: Bearer <admin key> required (the key is in <data dir>/admin-key)".into(),
+            challenge: "Bearer realm=\"alcove-admin\"",
         }
     }
 
@@ -40,6 +54,7 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             code: ErrorCode::NotFound,
             msg: msg.into(),
+            challenge: "",
         }
     }
 
@@ -50,6 +65,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: ErrorCode::Internal,
             msg: ErrorCode::Internal.message().into(),
+            challenge: "",
         }
     }
 }
@@ -69,7 +85,7 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             (
                 self.status,
-                [(header::WWW_AUTHENTICATE, "Basic realm=\"alcove\"")],
+                [(header::WWW_AUTHENTICATE, self.challenge)],
                 body,
             )
                 .into_response()

@@ -2,6 +2,7 @@
 //! page and the browser SDK (`web.rs`).
 //! `app(state)` builds the router; tests drive it with `tower::ServiceExt::oneshot`.
 
+pub mod admin;
 mod auth;
 mod demo;
 mod error;
@@ -9,14 +10,14 @@ mod rooms;
 mod tokens;
 pub mod web;
 
-pub use auth::AppAuth;
+pub use auth::{AdminAuth, AppAuth};
 pub use error::ApiError;
 
 use crate::AppState;
 use alcove_proto::signal::MAX_FRAME_BYTES;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -29,7 +30,13 @@ const _: () = assert!(MAX_FRAME_BYTES < TRANSPORT_MAX_MESSAGE);
 /// The router.
 pub fn app(state: Arc<AppState>) -> Router {
     let web = web::routes(state.config.web_dir.as_deref(), &state.config.cors_origins);
-    Router::new()
+    // Demo tokens only in development mode (`--dev`).
+    let demo_join = if state.config.dev {
+        post(demo::join)
+    } else {
+        post(demo::not_in_dev_mode)
+    };
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(crate::udp::stats::metrics))
         .route("/v1/signal", get(signal))
@@ -41,14 +48,34 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/v1/rooms/{room_id}/breakout-rooms",
             get(rooms::breakout_rooms),
         )
-        .route("/demo/join", post(demo::join))
+        .route("/v1/admin/apps", get(admin::list).post(admin::create))
+        .route("/v1/admin/apps/{app_id}", delete(admin::delete))
+        .route(
+            "/v1/admin/apps/{app_id}/rotate-key",
+            post(admin::rotate_key),
+        )
+        .route("/demo/join", demo_join)
         .merge(web)
-        .fallback(|| async { ApiError::not_found("no such route") })
-        .with_state(state)
+        .fallback(|| async { ApiError::not_found("no such route") });
+    web::secure(router, &state.config).with_state(state)
 }
 
-async fn signal(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// Read buffer of a signalling WebSocket. Small: it is allocated when the socket opens, for
+/// every connection, including those that never send `connect` (tungstenite's default is
+/// 128 KiB). It grows for a larger frame and shrinks back.
+const WS_READ_BUFFER: usize = 4 * 1024;
+/// Write buffer of a signalling WebSocket (frames are flushed one by one anyway).
+const WS_WRITE_BUFFER: usize = 4 * 1024;
+
+async fn signal(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    edge: Option<axum::Extension<crate::listen::EdgeConn>>,
+) -> impl IntoResponse {
+    let edge = edge.map(|axum::Extension(e)| e.0);
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
-        .on_upgrade(move |socket| crate::ws::serve(socket, state))
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .on_upgrade(move |socket| crate::ws::serve(socket, state, edge))
 }

@@ -1,4 +1,5 @@
-//! Tokens: `POST /v1/rooms/{room_id}/tokens` mints a signed, single-use, room-bound token.
+//! Tokens: `POST /v1/rooms/{room_id}/tokens` mints a signed, single-use, room-bound token,
+//! and the display-name policy every token's `name` passes ([`display_name`]).
 
 use super::rooms::{body, owned_room};
 use super::{ApiError, AppAuth};
@@ -23,10 +24,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
     let room_id = RoomId(room_id);
     let room = owned_room(&state, &app, &room_id)?;
-    let req = body(b)?;
-    if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-        return Err(ApiError::bad_request("`name` must be 1–100 characters"));
-    }
+    let mut req = body(b)?;
+    req.name = display_name(&req.name)?;
     if req.user_ref.chars().count() > 200 {
         return Err(ApiError::bad_request(
             "`user_ref` must be at most 200 characters",
@@ -50,6 +49,87 @@ pub async fn create(
             expires_at: exp,
         }),
     ))
+}
+
+/// Longest display name, in characters (Unicode scalar values) after normalisation.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Most combining marks in a row a display name may hold (a base letter with a few accents
+/// is common; hundreds stack into a tall smear over the names around it).
+pub const MAX_COMBINING_RUN: usize = 4;
+
+/// The display-name policy (docs/security.md, "Names"), applied when a token is minted (REST
+/// and the demo): the name is put in Unicode NFC and trimmed of white space; it is refused
+/// (400 / 4400, the text says why) when it is then empty, longer than [`MAX_NAME_CHARS`],
+/// holds a control character (C0, DEL, C1, line or paragraph separator), a bidirectional
+/// formatting character (embeddings, overrides, isolates, marks), more than
+/// [`MAX_COMBINING_RUN`] combining marks in a row, or nothing visible (only zero-width and
+/// other invisible characters). Returns the name to put in the token.
+pub fn display_name(raw: &str) -> Result<String, ApiError> {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let refuse = |why: String| Err(ApiError::bad_request(format!("`name` {why}")));
+    let nfc: String = raw.nfc().collect();
+    let name = nfc.trim();
+    if name.is_empty() {
+        return refuse("is empty".into());
+    }
+    let count = name.chars().count();
+    if count > MAX_NAME_CHARS {
+        return refuse(format!(
+            "is {count} characters long; at most {MAX_NAME_CHARS}"
+        ));
+    }
+    let mut run = 0;
+    let mut visible = false;
+    for c in name.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            return refuse(format!("holds a control character (U+{:04X})", c as u32));
+        }
+        if is_bidi_control(c) {
+            return refuse(format!(
+                "holds a bidirectional formatting character (U+{:04X})",
+                c as u32
+            ));
+        }
+        if is_combining_mark(c) {
+            run += 1;
+            if run > MAX_COMBINING_RUN {
+                return refuse(format!(
+                    "holds more than {MAX_COMBINING_RUN} combining marks in a row"
+                ));
+            }
+            continue;
+        }
+        run = 0;
+        if !c.is_whitespace() && !is_invisible(c) {
+            visible = true;
+        }
+    }
+    if !visible {
+        return refuse(
+            "has no visible character (only spaces, zero-width or combining characters)".into(),
+        );
+    }
+    Ok(name.to_owned())
+}
+
+/// Bidirectional formatting characters: ALM, LRM, RLM, the embeddings and overrides
+/// (LRE, RLE, PDF, LRO, RLO) and the isolates (LRI, RLI, FSI, PDI).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that draw nothing: zero-width spaces and joiners, the word joiner and invisible
+/// operators, the BOM, soft hyphen, combining grapheme joiner, Mongolian vowel separator,
+/// Hangul fillers, Khmer inherent vowels, the blank Braille pattern, variation selectors and
+/// tag characters. Allowed inside a name (a ZWJ in an emoji, a ZWNJ in Persian), but a name
+/// needs at least one character that is not one of these.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}'
+        | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
 impl AppState {

@@ -8,8 +8,12 @@
 //! `/sdk/` answers cross-origin requests from the origins in `Config::cors_origins` (`Access-
 //! Control-Allow-Origin`), so an app served elsewhere can load the SDK from the Alcove server,
 //! as vendors' script tags do. Nothing else on the server sends CORS headers.
+//!
+//! Every response carries `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and
+//! `Referrer-Policy: no-referrer`; every HTML page also a Content-Security-Policy that lets the
+//! demo run and nothing else ([`secure`], docs/security.md, "Headers and logs").
 
-use crate::AppState;
+use crate::{AppState, Config};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -71,6 +75,54 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::HEAD]),
     )
+}
+
+/// The Content-Security-Policy of HTML pages: scripts, styles and images of this origin only
+/// (no inline script, no `eval`), media from the page's own streams, network to this origin
+/// and to the configured signalling origin, never framed.
+pub fn content_security_policy(config: &Config) -> String {
+    let signal = config.signal_url();
+    // scheme://host:port of the signalling URL.
+    let origin = match signal.match_indices('/').nth(2) {
+        Some((i, _)) => &signal[..i],
+        None => signal.as_str(),
+    };
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         media-src 'self' blob: mediastream:; connect-src 'self' {origin}; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// Adds the security headers to every response of `router`: `X-Frame-Options: DENY`,
+/// `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and on HTML the
+/// [`content_security_policy`].
+pub fn secure<S: Clone + Send + Sync + 'static>(router: Router<S>, config: &Config) -> Router<S> {
+    let csp = HeaderValue::from_str(&content_security_policy(config))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    router.layer(axum::middleware::map_response(move |mut res: Response| {
+        let csp = csp.clone();
+        async move {
+            let h = res.headers_mut();
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            let html = h
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/html"));
+            if html {
+                h.insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            res
+        }
+    }))
 }
 
 /// Checks one `--cors-origin` value: `*`, or `scheme://host[:port]` without a path.
