@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (REST API, signalling WebSocket).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create, list or delete rooms.
     #[command(subcommand)]
     Room(RoomCmd),

@@ -142,6 +142,9 @@ impl ConnectionArgs {
         config.idle_timeout = Duration::from_secs(self.idle_timeout);
         config.header_timeout = Duration::from_secs(self.header_timeout);
         config.connect_timeout = Duration::from_secs(self.connect_timeout);
+    }
+}
+
 // Development mode and the public address (docs/security.md, "Development mode").
 impl Config {
     /// The signalling URL clients are told to use (the demo's `signal_url`): from

@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match args.command {
-        Command::Serve(serve) => cli::serve(serve).await,
+        Command::Serve(serve) => cli::serve(*serve).await,
         Command::Room(room) => cli::room(&args.client, room).await,
         Command::Token(token) => cli::token(&args.client, token).await,
         Command::App(app) => cli::app(&args.client, app).await,

@@ -522,7 +522,7 @@ impl Resources {
         let server = self.server_cpu_s.map(|c| c / span);
         let tool = self.tool_cpu_s.map(|c| c / span);
         if let Some(s) = server {
-            if s >= 0.85 && s < 1.2 && (tool.unwrap_or(0.0) + s) >= 0.85 * nproc as f64 {
+            if (0.85..1.2).contains(&s) && (tool.unwrap_or(0.0) + s) >= 0.85 * nproc as f64 {
                 out.push(format!(
                     "the server used {:.0}% of one core while the load tool took the rest of the machine: \
                      a family's media runs on its shard tasks on every core, so here the server's ceiling \
