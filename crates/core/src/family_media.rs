@@ -124,7 +124,7 @@ impl Family {
                     self.inline.queue.push_back((shard, input))
                 }
                 ShardOutput::Event(e) => events.push(e),
-                ShardOutput::IceBound { client, ufrag } => {
+                ShardOutput::IceBound { client, ufrag, .. } => {
                     self.outputs.push_back(Output::IceBound { client, ufrag })
                 }
                 ShardOutput::IceUnbound { ufrag } => {

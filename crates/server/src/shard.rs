@@ -200,10 +200,10 @@ impl ShardTask {
                 ShardOutput::Event(event) => {
                     let _ = self.family.send(FamilyMsg::Media(event));
                 }
-                ShardOutput::IceBound { ufrag, .. } => {
+                ShardOutput::IceBound { ufrag, pass, .. } => {
                     self.shell
                         .demux
-                        .bind(ufrag, self.room.clone(), Arc::clone(&self.sink));
+                        .bind(ufrag, &pass, self.room.clone(), Arc::clone(&self.sink));
                 }
                 ShardOutput::IceUnbound { ufrag } => self.shell.demux.unbind(&ufrag),
             }

@@ -69,7 +69,8 @@ impl Shard {
             )
         })?;
         rtc.add_local_candidate(candidate);
-        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let creds = rtc.direct_api().local_ice_credentials();
+        let (ufrag, pass) = (creds.ufrag, creds.pass);
         let answer = rtc
             .sdp_api()
             .accept_offer(sdp)
@@ -112,6 +113,7 @@ impl Shard {
         self.outputs.push_back(ShardOutput::IceBound {
             client: client.clone(),
             ufrag,
+            pass,
         });
         self.mark_dirty(client);
         Ok(Negotiated {
@@ -151,7 +153,8 @@ impl Shard {
             .sdp_api()
             .accept_offer(sdp)
             .map_err(|e| (ErrorCode::SdpRejected, sdp_error(&e.to_string())))?;
-        let ufrag = s.rtc.direct_api().local_ice_credentials().ufrag;
+        let creds = s.rtc.direct_api().local_ice_credentials();
+        let (ufrag, pass) = (creds.ufrag, creds.pass);
         let old = std::mem::replace(&mut s.ufrag, ufrag.clone());
         let negotiated = Negotiated {
             sdp: answer.to_sdp_string(),
@@ -165,6 +168,7 @@ impl Shard {
             self.outputs.push_back(ShardOutput::IceBound {
                 client: client.clone(),
                 ufrag,
+                pass,
             });
         }
         self.by_addr.retain(|_, c| c != client);

@@ -199,6 +199,9 @@ pub enum ShardOutput {
         client: ClientId,
         /// The server-side ICE ufrag.
         ufrag: String,
+        /// The server-side ICE password (the demux checks STUN integrity with it before it
+        /// learns an address; never logged).
+        pass: String,
     },
     /// The ICE ufrag is no longer used.
     IceUnbound {

@@ -34,6 +34,10 @@ pub const FAMILY_QUEUE_BYTES: usize = 1 << 20;
 pub const DATAGRAM_OVERHEAD: usize = 64;
 /// Most addresses remembered per ufrag (a client's candidates; the oldest seen is forgotten).
 pub const ADDRS_PER_UFRAG: usize = 8;
+/// How long an address stays with the ufrag that last named it in an authenticated STUN
+/// request: another ufrag (even with valid credentials) cannot take it over meanwhile. ICE
+/// consent checks come every ~5 s (RFC 7675), so a live client renews it well before.
+pub const ADDRESS_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often the reader logs its counters at `info` when something was dropped meanwhile.
 const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -96,6 +100,8 @@ pub struct Demux {
 struct Binding {
     room: RoomId,
     sink: Arc<ShardSink>,
+    /// The session's ICE password: the key of its STUN requests' MESSAGE-INTEGRITY.
+    key: Vec<u8>,
     /// Addresses seen naming this ufrag, oldest first (at most [`ADDRS_PER_UFRAG`]).
     addrs: VecDeque<SocketAddr>,
 }
@@ -103,7 +109,8 @@ struct Binding {
 #[derive(Default)]
 struct DemuxInner {
     ufrags: HashMap<String, Binding>,
-    addrs: HashMap<SocketAddr, String>,
+    /// Address → the ufrag it last named in an authenticated STUN request, and when.
+    addrs: HashMap<SocketAddr, (String, std::time::Instant)>,
 }
 
 /// Where the demux sends a datagram.
@@ -118,15 +125,16 @@ impl Demux {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A session of `room`'s family answers to `ufrag`; its datagrams go to `sink` (its
-    /// shard) and count against the shard's bound.
-    pub fn bind(&self, ufrag: String, room: RoomId, sink: Arc<ShardSink>) {
+    /// A session of `room`'s family answers to `ufrag` (ICE password `pass`); its datagrams
+    /// go to `sink` (its shard) and count against the shard's bound.
+    pub fn bind(&self, ufrag: String, pass: &str, room: RoomId, sink: Arc<ShardSink>) {
         let mut d = self.lock();
         if let Some(old) = d.ufrags.insert(
             ufrag,
             Binding {
                 room,
                 sink,
+                key: pass.as_bytes().to_vec(),
                 addrs: VecDeque::new(),
             },
         ) {
@@ -167,29 +175,60 @@ impl Demux {
     /// The family a datagram from `source` belongs to.
     #[cfg(test)]
     fn route(&self, source: SocketAddr, datagram: &[u8]) -> Option<RoomId> {
-        self.lock().route(source, datagram).map(|r| r.room)
+        self.route_at(source, datagram, std::time::Instant::now())
+    }
+
+    #[cfg(test)]
+    fn route_at(
+        &self,
+        source: SocketAddr,
+        datagram: &[u8],
+        now: std::time::Instant,
+    ) -> Option<RoomId> {
+        self.lock().route(source, datagram, now).map(|r| r.room)
     }
 }
 
 impl DemuxInner {
-    fn route(&mut self, source: SocketAddr, datagram: &[u8]) -> Option<Route> {
+    /// Where a datagram goes. A STUN request naming a bound ufrag goes to that ufrag's shard
+    /// (its session answers or refuses it); its source address is learnt for that ufrag only
+    /// when the request passes its MESSAGE-INTEGRITY check with the session's ICE password,
+    /// and an address another ufrag holds (named in an authenticated request within
+    /// [`ADDRESS_HOLD`]) is not taken over. Anything else goes where its address was learnt.
+    fn route(
+        &mut self,
+        source: SocketAddr,
+        datagram: &[u8],
+        now: std::time::Instant,
+    ) -> Option<Route> {
         if let Some(ufrag) = stun_server_ufrag(datagram) {
             let b = self.ufrags.get_mut(ufrag)?;
             let route = Route {
                 room: b.room.clone(),
                 sink: Arc::clone(&b.sink),
             };
+            if !stun_integrity_ok(datagram, &b.key) {
+                return Some(route);
+            }
             match self.addrs.get(&source) {
-                Some(u) if u == ufrag => {
+                Some((u, _)) if u == ufrag => {
                     // Seen again: now the most recent of this ufrag's addresses.
                     if let Some(i) = b.addrs.iter().position(|a| *a == source) {
                         b.addrs.remove(i);
                     }
                     b.addrs.push_back(source);
+                    self.addrs.insert(source, (ufrag.to_owned(), now));
+                }
+                Some((prev, at))
+                    if self.ufrags.contains_key(prev)
+                        && now.saturating_duration_since(*at) < ADDRESS_HOLD =>
+                {
+                    // Held by another live session: not taken over.
+                    trace!(%source, "address held by another ufrag: not moved");
                 }
                 other => {
-                    // New for this ufrag (possibly moved from another one).
-                    if let Some(prev) = other.cloned() {
+                    // New for this ufrag (possibly moved from a stale or gone one).
+                    if let Some((prev, _)) = other.cloned() {
                         if let Some(pb) = self.ufrags.get_mut(&prev) {
                             pb.addrs.retain(|a| *a != source);
                         }
@@ -203,17 +242,49 @@ impl DemuxInner {
                             self.addrs.remove(&old);
                         }
                     }
-                    self.addrs.insert(source, ufrag.to_owned());
+                    self.addrs.insert(source, (ufrag.to_owned(), now));
                 }
             }
             return Some(route);
         }
-        let ufrag = self.addrs.get(&source)?;
+        let (ufrag, _) = self.addrs.get(&source)?;
         self.ufrags.get(ufrag).map(|b| Route {
             room: b.room.clone(),
             sink: Arc::clone(&b.sink),
         })
     }
+}
+
+/// True when STUN message `b` carries a MESSAGE-INTEGRITY (HMAC-SHA1, RFC 5389 §15.4) made
+/// with `key`: the HMAC covers the message up to the attribute, with the header's length
+/// counting up to the attribute's end. Compared in constant time.
+pub fn stun_integrity_ok(b: &[u8], key: &[u8]) -> bool {
+    use hmac::Mac;
+    if b.len() < 20 {
+        return false;
+    }
+    let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
+    let end = (20 + len).min(b.len());
+    let mut i = 20;
+    while i + 4 <= end {
+        let ty = u16::from_be_bytes([b[i], b[i + 1]]);
+        let l = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+        if ty == 0x0008 {
+            let Some(mac) = b.get(i + 4..i + 24).filter(|_| l == 20) else {
+                return false;
+            };
+            let Ok(mut h) = hmac::Hmac::<sha1::Sha1>::new_from_slice(key) else {
+                return false;
+            };
+            let covered = u16::try_from(i - 20 + 24).unwrap_or(u16::MAX);
+            h.update(&b[..2]);
+            h.update(&covered.to_be_bytes());
+            h.update(&b[4..i]);
+            return h.verify_slice(mac).is_ok();
+        }
+        i += 4 + ((l + 3) & !3);
+    }
+    false
 }
 
 /// The server-side ufrag of a STUN message (`USERNAME` = `server:client`), if it is one.
@@ -293,9 +364,10 @@ fn route_batch(
     let mut high = 0;
     {
         let mut d = demux.lock();
+        let now = std::time::Instant::now();
         for r in &bufs.datagrams {
             let bytes = bufs.bytes(r);
-            let Some(route) = d.route(r.source, bytes) else {
+            let Some(route) = d.route(r.source, bytes, now) else {
                 trace!(n = bytes.len(), "udp datagram for no family");
                 unroutable += 1;
                 continue;
@@ -349,7 +421,16 @@ mod tests {
         })
     }
 
+    /// The ICE password every test ufrag is bound with.
+    const PASS: &str = "the-ice-password-of-the-session";
+
+    /// A binding request naming `username`, signed (MESSAGE-INTEGRITY) with [`PASS`].
     fn binding_request(username: &str) -> Vec<u8> {
+        signed_request(username, PASS.as_bytes())
+    }
+
+    fn signed_request(username: &str, key: &[u8]) -> Vec<u8> {
+        use hmac::Mac;
         let mut attr = vec![0x00, 0x06];
         attr.extend_from_slice(&(username.len() as u16).to_be_bytes());
         attr.extend_from_slice(username.as_bytes());
@@ -357,11 +438,80 @@ mod tests {
             attr.push(0);
         }
         let mut m = vec![0x00, 0x01];
-        m.extend_from_slice(&(attr.len() as u16).to_be_bytes());
+        m.extend_from_slice(&((attr.len() + 24) as u16).to_be_bytes());
         m.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
         m.extend_from_slice(&[7; 12]);
         m.extend_from_slice(&attr);
+        let mut h = hmac::Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+        h.update(&m);
+        m.extend_from_slice(&[0x00, 0x08, 0x00, 0x14]);
+        m.extend_from_slice(&h.finalize().into_bytes());
         m
+    }
+
+    #[test]
+    fn only_an_authenticated_request_teaches_the_demux_an_address() {
+        let d = Demux::default();
+        d.bind("abcd".into(), PASS, RoomId::from("r1"), sink());
+        let victim: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        // Unsigned, or signed with the wrong password: routed to the session (which refuses
+        // it), but the address is not learnt.
+        let mut unsigned = signed_request("abcd:x", b"wrong");
+        assert_eq!(d.route(victim, &unsigned), Some(RoomId::from("r1")));
+        unsigned.truncate(unsigned.len() - 24);
+        assert_eq!(d.route(victim, &unsigned), Some(RoomId::from("r1")));
+        assert_eq!(d.route(victim, &[0x80, 0]), None, "nothing learnt");
+        assert_eq!(d.remembered_addrs(), 0);
+        // A flood of spoofed sources without the password grows nothing.
+        for p in 1000..31_000u16 {
+            let a = SocketAddr::from(([10, 0, 0, 2], p));
+            d.route(a, &signed_request("abcd:x", b"guess"));
+        }
+        assert_eq!(d.remembered_addrs(), 0);
+        assert!(stun_integrity_ok(
+            &binding_request("abcd:x"),
+            PASS.as_bytes()
+        ));
+        assert_eq!(
+            d.route(victim, &binding_request("abcd:x")),
+            Some(RoomId::from("r1"))
+        );
+        assert_eq!(
+            d.route(victim, &[0x80, 0]),
+            Some(RoomId::from("r1")),
+            "learnt"
+        );
+    }
+
+    #[test]
+    fn a_live_sessions_address_is_not_taken_by_another_ufrag() {
+        let d = Demux::default();
+        d.bind("good".into(), PASS, RoomId::from("victim"), sink());
+        // The attacker knows its own session's password (it is in its SDP answer).
+        d.bind(
+            "evil".into(),
+            "attacker-password",
+            RoomId::from("attacker"),
+            sink(),
+        );
+        let victim: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let t0 = std::time::Instant::now();
+        d.route_at(victim, &binding_request("good:x"), t0);
+        let spoofed = signed_request("evil:x", b"attacker-password");
+        d.route_at(victim, &spoofed, t0 + std::time::Duration::from_secs(5));
+        assert_eq!(
+            d.route_at(victim, &[0x80, 0], t0 + std::time::Duration::from_secs(5)),
+            Some(RoomId::from("victim")),
+            "the victim's DTLS still reaches its own family"
+        );
+        // Once the victim has gone quiet for the hold time, the address may move (a new
+        // session behind the same NAT mapping).
+        let later = t0 + ADDRESS_HOLD + std::time::Duration::from_secs(1);
+        d.route_at(victim, &spoofed, later);
+        assert_eq!(
+            d.route_at(victim, &[0x80, 0], later),
+            Some(RoomId::from("attacker"))
+        );
     }
 
     #[test]
@@ -380,7 +530,7 @@ mod tests {
     #[test]
     fn addresses_follow_their_ufrag() {
         let d = Demux::default();
-        d.bind("abcd".into(), RoomId::from("r1"), sink());
+        d.bind("abcd".into(), PASS, RoomId::from("r1"), sink());
         let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         assert_eq!(d.route(a, &[0x80, 0]), None, "unknown address before STUN");
         assert_eq!(
@@ -399,7 +549,7 @@ mod tests {
     #[test]
     fn a_ufrag_remembers_a_bounded_number_of_addresses_latest_first() {
         let d = Demux::default();
-        d.bind("abcd".into(), RoomId::from("r1"), sink());
+        d.bind("abcd".into(), PASS, RoomId::from("r1"), sink());
         let addr = |p: u16| SocketAddr::from(([10, 0, 0, 1], p));
         let stun = binding_request("abcd:x");
         // The real client, then a flood of binding requests from ever new ports.
@@ -430,14 +580,16 @@ mod tests {
     }
 
     #[test]
-    fn an_address_moves_to_the_ufrag_it_names_last() {
+    fn an_address_moves_to_the_ufrag_it_names_last_once_the_old_one_is_quiet() {
         let d = Demux::default();
-        d.bind("aaaa".into(), RoomId::from("r1"), sink());
-        d.bind("bbbb".into(), RoomId::from("r2"), sink());
+        d.bind("aaaa".into(), PASS, RoomId::from("r1"), sink());
+        d.bind("bbbb".into(), PASS, RoomId::from("r2"), sink());
         let a: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        d.route(a, &binding_request("aaaa:x"));
-        d.route(a, &binding_request("bbbb:x"));
-        assert_eq!(d.route(a, &[0x80, 0]), Some(RoomId::from("r2")));
+        let t0 = std::time::Instant::now();
+        let later = t0 + ADDRESS_HOLD;
+        d.route_at(a, &binding_request("aaaa:x"), t0);
+        d.route_at(a, &binding_request("bbbb:x"), later);
+        assert_eq!(d.route_at(a, &[0x80, 0], later), Some(RoomId::from("r2")));
         d.unbind("aaaa");
         assert_eq!(
             d.route(a, &[0x80, 0]),
@@ -470,8 +622,8 @@ mod tests {
         let d = Demux::default();
         let (s1, s2) = (sink(), sink());
         let (f1, f2) = (&s1.inflight, &s2.inflight);
-        d.bind("aaaa".into(), RoomId::from("r1"), Arc::clone(&s1));
-        d.bind("bbbb".into(), RoomId::from("r2"), Arc::clone(&s2));
+        d.bind("aaaa".into(), PASS, RoomId::from("r1"), Arc::clone(&s1));
+        d.bind("bbbb".into(), PASS, RoomId::from("r2"), Arc::clone(&s2));
         let a = binding_request("aaaa:x");
         let b = binding_request("bbbb:x");
         // 10 for r1, 10 for r2, 5 garbage: all fit in one read batch.
