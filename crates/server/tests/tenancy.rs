@@ -267,7 +267,11 @@ async fn the_admin_api_refuses_requests_without_the_admin_key() {
         (reqwest::Method::POST, "/v1/admin/apps/dev/rotate-key"),
         (reqwest::Method::DELETE, "/v1/admin/apps/dev"),
     ];
-    let wrong_key = format!("{}0", &admin.key[..admin.key.len() - 1]);
+    // The right key with its last character changed (to another one: a key ending in `0`
+    // must not give the right key back).
+    let last = if admin.key.ends_with('0') { '1' } else { '0' };
+    let wrong_key = format!("{}{last}", &admin.key[..admin.key.len() - 1]);
+    assert_ne!(wrong_key, admin.key);
     for (method, path) in &routes {
         let attempts: Vec<(&str, Option<String>)> = vec![
             ("no credentials", None),
