@@ -25,7 +25,7 @@ use alcove_proto::ids::RoomId;
 use alcove_proto::signal::{
     AckCreateAndInviteBreakOutRoom, AckCreateBreakOutRoom, AckDestroyAllBreakOutSession,
     AckInviteBreakOutRoom, ClientMessage, ConnectedBreakoutRoom, DidDisconnectedBreakoutRoom,
-    Invitee, JoinRole, Joinee, MediaFlags, RoomDefinition, RoomRef, ServerMessage, Status,
+    Invitee, JoinRole, Joinee, MediaFlags, MuteAck, RoomDefinition, RoomRef, ServerMessage, Status,
     StreamInfo,
 };
 
@@ -139,7 +139,8 @@ impl Room {
 
     /// Seed `muteRoom({audio, video})`: this client's media selected by `flags` stops reaching
     /// the parent room. At least one flag must be true.
-    pub async fn mute_room(&self, flags: MediaFlags) -> Result<Status, Error> {
+    /// The ack echoes the resulting mute state (`muted`).
+    pub async fn mute_room(&self, flags: MediaFlags) -> Result<MuteAck, Error> {
         match self.call(ClientMessage::MuteRoom(flags)).await? {
             ServerMessage::AckMuteRoom(status) => Ok(status),
             other => Err(unexpected("ackMuteRoom", &other)),
@@ -147,7 +148,8 @@ impl Room {
     }
 
     /// Seed `unmuteRoom({audio, video})`: reverses [`Room::mute_room`] for `flags`.
-    pub async fn unmute_room(&self, flags: MediaFlags) -> Result<Status, Error> {
+    /// The ack echoes the resulting mute state (`muted`).
+    pub async fn unmute_room(&self, flags: MediaFlags) -> Result<MuteAck, Error> {
         match self.call(ClientMessage::UnmuteRoom(flags)).await? {
             ServerMessage::AckUnmuteRoom(status) => Ok(status),
             other => Err(unexpected("ackUnmuteRoom", &other)),

@@ -698,6 +698,9 @@ mod tests {
                 resumed: false,
                 media_kept: false,
                 resume_token: None,
+                server_time: 0,
+                help_requests: Vec::new(),
+                muted_by_moderator: false,
             }),
         }
     }
@@ -706,7 +709,7 @@ mod tests {
         let hello = recv_json(ws).await;
         assert_eq!(
             hello,
-            json!({"type":"connect","id":0,"token":"tok","versions":[1,2]})
+            json!({"type":"connect","id":0,"token":"tok","versions":[1,2,3]})
         );
         send(ws, room_connected()).await;
     }

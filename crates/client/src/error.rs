@@ -90,9 +90,8 @@ fn message_text(msg: &ServerMessage) -> String {
         | ServerMessage::AckRejectBreakoutRoom(s)
         | ServerMessage::AckPause(s)
         | ServerMessage::AckResume(s)
-        | ServerMessage::AckMuteRoom(s)
-        | ServerMessage::AckUnmuteRoom(s)
         | ServerMessage::RoomDisconnected(s) => s.msg.clone(),
+        ServerMessage::AckMuteRoom(a) | ServerMessage::AckUnmuteRoom(a) => a.msg.clone(),
         ServerMessage::AckCreateBreakOutRoom(a) => text(&a.msg),
         ServerMessage::AckCreateAndInviteBreakOutRoom(a) => text(&a.msg),
         ServerMessage::AckDestroyAllBreakOutSession(a) => text(&a.msg),

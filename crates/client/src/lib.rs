@@ -33,7 +33,7 @@
 //! let (room, mut events) = connect(&rest.signal_url(), &token.token).await?;
 //! let def = RoomDefinition {
 //!     participants: 2, audio: true, video: false, canvas: false, share: true,
-//!     max_rooms: 1, force_join: false,
+//!     max_rooms: 1, force_join: false, ..RoomDefinition::default()
 //! };
 //! let ack = room.create_break_out_room(&def).await?;
 //! let br_id = ack.msg.data().expect("rooms on success").rooms[0].clone();

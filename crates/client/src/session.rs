@@ -286,6 +286,9 @@ mod tests {
                 resumed: false,
                 media_kept: false,
                 resume_token: None,
+                server_time: 0,
+                help_requests: Vec::new(),
+                muted_by_moderator: false,
             }),
         }
     }
@@ -317,7 +320,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"type":"connect","id":0,"token":"tok-123","versions":[1,2]})
+            serde_json::json!({"type":"connect","id":0,"token":"tok-123","versions":[1,2,3]})
         );
         assert_eq!(s.poll_transmit(), None);
     }

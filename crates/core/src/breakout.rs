@@ -12,10 +12,10 @@ use alcove_proto::signal::{
     AckInviteBreakOutRoom, BreakoutInvitationWithdrawn, BreakoutRoomCreated,
     BreakoutRoomInviteRejected, BreakoutRoomInvited, ClientMessage, ConnectedBreakoutRoom,
     CreateAndInviteResult, DidDisconnectedBreakoutRoom, DidUserDisconnectedFromBreakoutRoom,
-    InvitationForBreakoutRoom, InviteFailure, Invitee, JoinRole, Joinee, Location, MediaFlags, Msg,
-    Muted, Role, RoomDefinition, RoomDefinitionInput, RoomInvitations, RoomList, RoomRef,
-    ServerMessage, Status, UserJoinedBreakoutRoom, UserMoved, UserMuted, UserPaused, UserRef,
-    WithdrawReason,
+    InvitationForBreakoutRoom, InviteFailure, Invitee, JoinRole, Joinee, LeaveReason, Location,
+    MediaFlags, Msg, MuteAck, Muted, Role, RoomDefinition, RoomDefinitionInput, RoomInvitations,
+    RoomList, RoomRef, ServerMessage, Status, UserJoinedBreakoutRoom, UserMoved, UserMuted,
+    UserPaused, UserRef, WithdrawReason,
 };
 use alcove_proto::{ClientId, ErrorCode, RequestId, RoomId};
 use std::time::Instant;
@@ -82,7 +82,29 @@ impl Family {
             ClientMessage::StopCanvas => {
                 self.stop_sharing(now, caller, id, crate::media::Sharing::Canvas)
             }
+            ClientMessage::SetBreakoutDuration(r) => self.set_duration(now, caller, id, r),
+            ClientMessage::BroadcastMessage(b) => self.broadcast_message(now, caller, id, b),
+            ClientMessage::RequestHelp => self.request_help(now, caller, id),
+            ClientMessage::CancelHelp => self.cancel_help(caller, id),
+            ClientMessage::DismissHelp(d) => self.dismiss_help(caller, id, d),
+            ClientMessage::MoveToBreakoutRoom(m) => self.move_to_breakout(caller, id, m),
+            ClientMessage::SetSelfSelect(s) => self.set_self_select(caller, id, s),
+            ClientMessage::RenameBreakoutRoom(r) => self.rename(caller, id, r),
+            ClientMessage::SavePlan(p) => self.save_plan(now, caller, id, p),
+            ClientMessage::ListPlans => self.list_plans(caller, id),
+            ClientMessage::ApplyPlan(p) => self.load_plan(caller, id, p),
+            ClientMessage::MuteMember(m) => self.mute_member(caller, id, m),
+            ClientMessage::AskToUnmute(a) => self.ask_to_unmute(caller, id, a),
+            ClientMessage::UnmuteSelf => self.unmute_self(caller, id),
         }
+    }
+
+    /// Where `client` is (the parent when unknown).
+    pub(crate) fn location_of(&self, client: &ClientId) -> Location {
+        self.clients
+            .get(client)
+            .map(|c| c.location.clone())
+            .unwrap_or(Location::Parent)
     }
 
     fn find(&self, room: &RoomId) -> Option<&Breakout> {
@@ -177,7 +199,8 @@ impl Family {
             }
         };
         let owner = c.user_ref();
-        let rooms = self.create_rooms(now, &owner, def);
+        let names = input.names().unwrap_or_default();
+        let rooms = self.create_rooms(now, &owner, def, &names);
         if !and_invite {
             let ack = AckCreateBreakOutRoom {
                 result: 0,
@@ -241,12 +264,20 @@ impl Family {
         }
     }
 
-    fn create_rooms(&mut self, now: Instant, owner: &UserRef, def: RoomDefinition) -> Vec<RoomId> {
+    /// Creates `def.max_rooms` rooms named from `names` (then "Breakout N"), with the
+    /// definition's timer and self-select.
+    pub(crate) fn create_rooms(
+        &mut self,
+        now: Instant,
+        owner: &UserRef,
+        def: RoomDefinition,
+        names: &[String],
+    ) -> Vec<RoomId> {
         if self.breakouts.is_empty() {
             self.next_number = 1;
         }
         let mut rooms = Vec::new();
-        for _ in 0..def.max_rooms {
+        for i in 0..def.max_rooms as usize {
             let id = loop {
                 let candidate = RoomId(format!(
                     "{}-br{:012x}",
@@ -257,7 +288,10 @@ impl Family {
                     break candidate;
                 }
             };
-            let name = format!("Breakout {}", self.next_number);
+            let name = match names.get(i) {
+                Some(n) => n.clone(),
+                None => format!("Breakout {}", self.next_number),
+            };
             self.next_number += 1;
             self.breakouts.push(Breakout {
                 id: id.clone(),
@@ -268,13 +302,17 @@ impl Family {
                 invitations: Vec::new(),
                 created_at: now,
                 ever_joined: false,
+                timer: def
+                    .duration
+                    .map(|d| crate::facilitate::Timer::new(now, d, def.warning)),
             });
+            self.room_list.changed(&id);
             rooms.push(id);
         }
         rooms
     }
 
-    fn notify_created(&mut self, rooms: &[RoomId]) {
+    pub(crate) fn notify_created(&mut self, rooms: &[RoomId]) {
         let mods = self.moderators();
         for r in rooms {
             let Some(b) = self.find(r) else { continue };
@@ -369,7 +407,7 @@ impl Family {
 
     /// Records the invitations (already validated), notifies invitees and moderators, and with
     /// `force_join` moves every invitee into the room.
-    fn apply_invitations(
+    pub(crate) fn apply_invitations(
         &mut self,
         requestor: &UserRef,
         room: &RoomId,
@@ -420,14 +458,15 @@ impl Family {
         };
         let refused = if j.stream_info.video {
             Some(ErrorCode::VideoNotSupported)
-        } else if c.location != Location::Parent {
+        } else if c.location == Location::Breakout(j.room_id.clone()) {
             Some(ErrorCode::AlreadyInBreakoutRoom)
         } else {
             match self.find(&j.room_id) {
                 None => Some(ErrorCode::BreakoutRoomNotFound),
                 Some(b) => {
                     let moderator = c.user.role == Role::Moderator;
-                    if !moderator && !b.invitations.contains(&caller) {
+                    let self_select = b.def.self_select && c.user.role != Role::Viewer;
+                    if !moderator && !self_select && !b.invitations.contains(&caller) {
                         Some(ErrorCode::NotInvited)
                     } else if j.role == JoinRole::Moderator && !moderator {
                         Some(ErrorCode::RoleNotAllowed)
@@ -445,14 +484,15 @@ impl Family {
             self.send(&caller, Some(id), fail(code, code.message()));
             return;
         }
-        self.move_into(&caller, &j.room_id, j.role, Some(id));
+        // From another break-out room: one step, never through the parent.
+        self.switch_into(&caller, &j.room_id, j.role, Some(id));
     }
 
     /// Moves a client (validated: in the parent, room live, place free) into a break-out room:
     /// consumes its invitation, auto-pauses its parent link, acknowledges with
     /// `connectedBreakoutRoom` (with the request id, or unsolicited on a forced join), tells the
     /// room's members and re-routes its media.
-    fn move_into(
+    pub(crate) fn move_into(
         &mut self,
         client: &ClientId,
         room: &RoomId,
@@ -497,10 +537,13 @@ impl Family {
                 location,
             }),
         );
+        self.room_list.changed(room);
         if !was_paused {
             self.notify_paused(client);
+        } else {
+            self.route(client);
         }
-        self.route(client);
+        self.answer_help(client, room);
     }
 
     fn reject(&mut self, caller: ClientId, id: RequestId, r: RoomRef) {
@@ -588,10 +631,15 @@ impl Family {
             c.muted.video = mute;
         }
         let after = c.muted;
+        let ack = MuteAck {
+            result: 0,
+            msg: if mute { "Room muted" } else { "Room unmuted" }.to_owned(),
+            muted: Some(after),
+        };
         let ack = if mute {
-            ServerMessage::AckMuteRoom(Status::ok("Room muted"))
+            ServerMessage::AckMuteRoom(ack)
         } else {
-            ServerMessage::AckUnmuteRoom(Status::ok("Room unmuted"))
+            ServerMessage::AckUnmuteRoom(ack)
         };
         self.send(&caller, Some(id), ack);
         if before != after {
@@ -621,6 +669,8 @@ impl Family {
                 moderator_id: String::new(),
                 msg: code.message().to_owned(),
                 result: code.code(),
+                reason: None,
+                location: None,
             })
         };
         let Some(c) = self.clients.get(&caller) else {
@@ -634,7 +684,11 @@ impl Family {
             self.send(&caller, Some(id), fail(ErrorCode::NotInBreakoutRoom));
             return;
         }
-        let ack = DidDisconnectedBreakoutRoom::ok(Some(r.room_id.clone()));
+        let ack = DidDisconnectedBreakoutRoom::because(
+            Some(r.room_id.clone()),
+            LeaveReason::Left,
+            Location::Parent,
+        );
         self.send(
             &caller,
             Some(id),
@@ -650,7 +704,11 @@ impl Family {
         };
         match c.location.clone() {
             Location::Breakout(room) => {
-                let ack = DidDisconnectedBreakoutRoom::ok(Some(room.clone()));
+                let ack = DidDisconnectedBreakoutRoom::because(
+                    Some(room.clone()),
+                    LeaveReason::Left,
+                    Location::Parent,
+                );
                 self.send(
                     &caller,
                     Some(id),
@@ -659,14 +717,20 @@ impl Family {
                 self.leave_breakout(&caller, &room);
                 if let Some(owner) = self.find(&room).map(|b| b.owner.client_id.clone()) {
                     if owner != caller {
-                        let n = DidDisconnectedBreakoutRoom::ok(Some(room.clone()));
+                        let here = self.location_of(&owner);
+                        let n = DidDisconnectedBreakoutRoom::because(
+                            Some(room.clone()),
+                            LeaveReason::OwnerNotice,
+                            here,
+                        );
                         self.send(&owner, None, ServerMessage::DidDisconnectedBreakoutRoom(n));
                     }
                 }
                 self.destroy_emptied();
             }
             Location::Parent => {
-                let ack = DidDisconnectedBreakoutRoom::ok(None);
+                let ack =
+                    DidDisconnectedBreakoutRoom::because(None, LeaveReason::Left, Location::Parent);
                 self.send(
                     &caller,
                     Some(id),
@@ -707,6 +771,8 @@ impl Family {
         let user = self.user_of(client);
         let Some(b) = self.find_mut(room) else { return };
         b.members.retain(|(m, _)| m != client);
+        self.room_list.changed(room);
+        let Some(b) = self.find(room) else { return };
         let left: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
         let n = DidUserDisconnectedFromBreakoutRoom {
             client_id: client.clone(),
@@ -751,13 +817,27 @@ impl Family {
                 continue;
             };
             let b = self.breakouts.remove(pos);
-            let notice = ServerMessage::DidDisconnectedBreakoutRoom(
-                DidDisconnectedBreakoutRoom::ok(Some(room.clone())),
-            );
+            self.room_list.removed(&room);
             let owner = b.owner.client_id.clone();
             if !b.is_member(&owner) {
-                self.send(&owner, None, notice.clone());
+                let here = self.location_of(&owner);
+                let notice = DidDisconnectedBreakoutRoom::because(
+                    Some(room.clone()),
+                    LeaveReason::OwnerNotice,
+                    here,
+                );
+                self.send(
+                    &owner,
+                    None,
+                    ServerMessage::DidDisconnectedBreakoutRoom(notice),
+                );
             }
+            let notice =
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+                    Some(room.clone()),
+                    LeaveReason::Destroyed,
+                    Location::Parent,
+                ));
             for (m, _) in &b.members {
                 self.send(m, None, notice.clone());
                 self.return_to_parent_reset(m);
@@ -776,8 +856,10 @@ impl Family {
         }
     }
 
-    /// Destroy-all's return: back in the parent, resumed and unmuted.
-    fn return_to_parent_reset(&mut self, client: &ClientId) {
+    /// Destroy-all's and the timer's return: back in the parent, resumed and unmuted (the
+    /// parent mute and a moderator's mute both cleared).
+    pub(crate) fn return_to_parent_reset(&mut self, client: &ClientId) {
+        self.set_mod_muted(client, false, None);
         let Some(c) = self.clients.get_mut(client) else {
             return;
         };
@@ -834,11 +916,17 @@ impl Family {
     /// Auto-destroy: removes an empty room (or, when the parent ends, any room), withdraws its
     /// invitations, and tells the owner and every moderator with `didDestroyedBreakoutRoom`.
     pub(crate) fn destroy_breakout(&mut self, room: &RoomId) {
+        self.destroy_breakout_because(room, WithdrawReason::Destroyed);
+    }
+
+    /// [`Family::destroy_breakout`], withdrawing invitations with `reason`.
+    pub(crate) fn destroy_breakout_because(&mut self, room: &RoomId, reason: WithdrawReason) {
         let Some(pos) = self.breakouts.iter().position(|b| &b.id == room) else {
             return;
         };
         let b = self.breakouts.remove(pos);
-        self.withdraw(&b, WithdrawReason::Destroyed);
+        self.room_list.removed(room);
+        self.withdraw(&b, reason);
         let mut to = vec![b.owner.client_id.clone()];
         for m in self.moderators() {
             if !to.contains(&m) {

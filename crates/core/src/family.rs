@@ -31,6 +31,11 @@ pub struct FamilyConfig {
     /// How long a dropped client keeps its place waiting for a `resume` (default 30 s; zero
     /// makes every drop an immediate leave).
     pub resume_grace: Duration,
+    /// The server's clock (Unix milliseconds) at the instant given to [`Family::new`] or
+    /// [`Family::restore`]: timers and broadcasts are stamped with absolute server times
+    /// derived from it. The shell sets it from its wall clock; the default is a fixed date
+    /// (2026-01-01), which keeps simulations reproducible.
+    pub epoch_unix_ms: u64,
 }
 
 impl FamilyConfig {
@@ -44,6 +49,7 @@ impl FamilyConfig {
             media: None,
             shards: crate::media::Shards::default(),
             resume_grace: Duration::from_secs(30),
+            epoch_unix_ms: 1_767_225_600_000,
         }
     }
 }
@@ -64,6 +70,14 @@ pub(crate) struct Client {
     /// Set when its connection dropped; cleared by a resume; the client leaves when the grace
     /// period after it runs out.
     pub detached_at: Option<Instant>,
+    /// Muted by a moderator (`muteMember`): its audio is forwarded nowhere.
+    pub mod_muted: bool,
+    /// The moderator who asked it to unmute since it was muted (`askToUnmute`).
+    pub unmute_asked_by: Option<UserRef>,
+    /// Its pending help request.
+    pub help: Option<crate::facilitate::PendingHelp>,
+    /// When it sent its recent broadcasts (rate limit).
+    pub broadcasts: std::collections::VecDeque<Instant>,
 }
 
 impl Client {
@@ -91,6 +105,8 @@ pub(crate) struct Breakout {
     pub created_at: Instant,
     /// Someone joined at least once (then it is destroyed when it empties, not on timeout).
     pub ever_joined: bool,
+    /// Its timer, if it has one.
+    pub timer: Option<crate::facilitate::Timer>,
 }
 
 impl Breakout {
@@ -132,6 +148,11 @@ pub struct Family {
     pub(crate) inline: crate::family_media::InlineShards,
     /// Who gets batched presence, and whose presence changed during the current input.
     pub(crate) presence: crate::presence::Presence,
+    /// Rooms created, changed or removed during the current input (`breakoutRoomsUpdated`).
+    pub(crate) room_list: crate::facilitate::RoomList,
+    /// An instant and the server's Unix milliseconds at it (see
+    /// [`FamilyConfig::epoch_unix_ms`]).
+    pub(crate) epoch: (Instant, u64),
     /// The latest time seen (creation time, then every input's `now`).
     last_now: Instant,
     /// Set once the parent ended; every later input is ignored.
@@ -159,6 +180,8 @@ impl Family {
             ),
             inline: crate::family_media::InlineShards::new(config.shards, config.media, now),
             presence: crate::presence::Presence::default(),
+            room_list: crate::facilitate::RoomList::default(),
+            epoch: (now, config.epoch_unix_ms),
             state_version: 0,
             last_now: now,
             ended: false,
@@ -238,6 +261,19 @@ impl Family {
                 self.media_event(now, event);
                 now
             }
+            Input::PlanLoaded {
+                now,
+                client,
+                id,
+                force_join,
+                plan,
+            } => {
+                let now = self.tick(now);
+                if self.clients.contains_key(&client) {
+                    self.apply_plan(now, client, id, force_join, plan);
+                }
+                now
+            }
             Input::Timeout(now) => {
                 let now = self.tick(now);
                 self.media_timeout(now);
@@ -249,7 +285,9 @@ impl Family {
                 now
             }
         };
-        // Presence batched for this input goes out after everything the input caused.
+        // The room list and presence batched for this input go out after everything the input
+        // caused.
+        self.flush_room_list();
         self.flush_presence();
         self.media_after_input(now);
         if changes_state
@@ -330,7 +368,28 @@ impl Family {
                 }
             }
         }
+        for c in self.clients.values() {
+            if let Some(h) = &c.help {
+                if c.location != Location::Breakout(h.room.clone()) {
+                    return Err(format!(
+                        "{} asks for help from {} but is not there",
+                        c.id, h.room
+                    ));
+                }
+            }
+            if c.unmute_asked_by.is_some() && !c.mod_muted {
+                return Err(format!(
+                    "{} asked to unmute but not muted by a moderator",
+                    c.id
+                ));
+            }
+        }
         for b in &self.breakouts {
+            if b.timer
+                .is_some_and(|t| t.warning_at.is_some_and(|w| w > t.ends_at))
+            {
+                return Err(format!("{} warns after its end", b.id));
+            }
             if b.counted_members() > b.def.participants as usize {
                 return Err(format!(
                     "{} holds more participants than {}",
@@ -385,6 +444,7 @@ impl Family {
         let now = now.max(self.last_now);
         self.last_now = now;
         self.expire_never_joined(now);
+        self.expire_timers(now);
         self.expire_detached(now);
         now
     }
@@ -419,10 +479,14 @@ impl Family {
             Some(d) => d.min(self.breakout_deadline()),
             None => self.breakout_deadline(),
         };
-        [self.media.next_deadline(), self.inline.next_deadline()]
-            .into_iter()
-            .flatten()
-            .fold(breakouts, Instant::min)
+        [
+            self.media.next_deadline(),
+            self.inline.next_deadline(),
+            self.timer_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(breakouts, Instant::min)
     }
 
     fn breakout_deadline(&self) -> Instant {
@@ -436,6 +500,10 @@ impl Family {
 
     pub(crate) fn empty_timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.settings.breakout_empty_timeout))
+    }
+
+    pub(crate) fn is_moderator_id(&self, c: &ClientId) -> bool {
+        self.clients.get(c).map(|c| c.user.role) == Some(alcove_proto::signal::Role::Moderator)
     }
 
     pub(crate) fn send(&mut self, to: &ClientId, id: Option<RequestId>, msg: ServerMessage) {
@@ -475,6 +543,7 @@ impl Family {
             },
         };
         self.outputs.push_back(Output::Route(route));
+        self.drop_help(client);
         self.media_route_changed(client);
     }
 
@@ -493,6 +562,9 @@ impl Family {
                 .filter_map(|(m, _)| self.clients.get(m).map(Client::user_ref))
                 .collect(),
             invitations: b.invitations.clone(),
+            self_select: b.def.self_select,
+            ends_at: b.timer.map(|t| self.unix_ms(t.ends_at)),
+            warning_at: b.timer.and_then(|t| t.warning_at).map(|w| self.unix_ms(w)),
         }
     }
 
@@ -549,6 +621,10 @@ impl Family {
             paused: false,
             muted: Muted::default(),
             detached_at: None,
+            mod_muted: false,
+            unmute_asked_by: None,
+            help: None,
+            broadcasts: crate::facilitate::no_broadcasts(),
         };
         let info = user_info(&c);
         self.clients.insert(client.clone(), c);
@@ -568,6 +644,13 @@ impl Family {
             resumed: false,
             media_kept: false,
             resume_token: None,
+            server_time: self.unix_ms(now),
+            help_requests: if self.is_moderator_id(&client) {
+                self.help_requests()
+            } else {
+                Vec::new()
+            },
+            muted_by_moderator: false,
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
         self.broadcast_presence(&client, ServerMessage::UserConnected(info));
@@ -628,6 +711,13 @@ impl Family {
             resumed: true,
             media_kept: self.media.has_session(&client),
             resume_token: None,
+            server_time: self.unix_ms(self.last_now),
+            help_requests: if self.is_moderator_id(&client) {
+                self.help_requests()
+            } else {
+                Vec::new()
+            },
+            muted_by_moderator: self.clients.get(&client).is_some_and(|c| c.mod_muted),
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
         self.route(&client);
@@ -652,7 +742,10 @@ impl Family {
             return;
         };
         let user = c.user_ref();
-        if let Location::Breakout(r) = c.location.clone() {
+        if let Some(h) = self.clients.get_mut(&client).and_then(|c| c.help.take()) {
+            self.help_left(&h.room, &client);
+        }
+        if let Some(Location::Breakout(r)) = self.clients.get(&client).map(|c| c.location.clone()) {
             self.remove_member(&client, &r);
         }
         for b in &mut self.breakouts {

@@ -208,8 +208,12 @@ impl Family {
         let fact = self.clients.get(client).map(|c| RouteFact {
             location: c.location.clone(),
             paused: c.paused,
-            heard_in_parent: !c.paused && !c.muted.audio && c.user.role != Role::Viewer,
-            viewer: c.user.role == Role::Viewer,
+            heard_in_parent: !c.paused
+                && !c.muted.audio
+                && !c.mod_muted
+                && c.user.role != Role::Viewer,
+            // Muted by a moderator: its audio is dropped like a viewer's (server-enforced).
+            viewer: c.user.role == Role::Viewer || c.mod_muted,
             name: c.user.name.clone(),
         });
         let change = self.media.route(client, fact, now);

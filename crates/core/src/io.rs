@@ -104,6 +104,20 @@ pub enum Input {
         /// The report.
         event: crate::media::shard::MediaEvent,
     },
+    /// The shell's answer to [`Output::LoadPlan`]: the plan, or `None` when the app has no plan
+    /// of that name.
+    PlanLoaded {
+        /// Current time.
+        now: Instant,
+        /// The moderator who asked (`applyPlan`).
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+        /// Move members at once instead of inviting them.
+        force_join: bool,
+        /// The plan, if found.
+        plan: Option<alcove_proto::signal::Plan>,
+    },
     /// The time asked for by the last [`Output::Timeout`] (or later) has come.
     Timeout(Instant),
     /// The parent room ends (deleted through the REST API, or server shutdown).
@@ -124,6 +138,7 @@ impl Input {
             | Input::Resume { now, .. }
             | Input::Receive { now, .. }
             | Input::Media { now, .. }
+            | Input::PlanLoaded { now, .. }
             | Input::End { now } => *now,
             Input::Timeout(now) => *now,
         }
@@ -200,6 +215,34 @@ pub enum Output {
         shard: usize,
         /// What to do.
         cmd: crate::media::shard::ShardCommand,
+    },
+    /// Store `plan` under its name for the family's app (replacing one of the same name), then
+    /// answer `id` with `ackSavePlan` (success with the plan, or 1138 when storing failed).
+    SavePlan {
+        /// The moderator who asked.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+        /// The plan.
+        plan: alcove_proto::signal::Plan,
+    },
+    /// Answer `id` with `ackListPlans`: the app's stored plans.
+    ListPlans {
+        /// The moderator who asked.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+    },
+    /// Load the app's plan `name` and feed it back as [`Input::PlanLoaded`].
+    LoadPlan {
+        /// The moderator who asked.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+        /// The plan's name.
+        name: String,
+        /// Echoed in [`Input::PlanLoaded`].
+        force_join: bool,
     },
     /// Nothing more to do until this instant (feed [`Input::Timeout`] then).
     Timeout(Instant),

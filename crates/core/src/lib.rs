@@ -46,10 +46,12 @@
 #![deny(missing_docs)]
 
 mod breakout;
+mod facilitate;
 mod family;
 mod family_media;
 mod io;
 pub mod media;
+mod plans;
 mod presence;
 mod rng;
 mod snapshot;
@@ -58,4 +60,4 @@ pub use alcove_proto::signal::{Location, Muted, Role};
 pub use family::{Family, FamilyConfig};
 pub use io::{CloseReason, Input, NewClient, Output, Route};
 pub use rng::Rng;
-pub use snapshot::{BreakoutSnapshot, ClientSnapshot, FamilySnapshot};
+pub use snapshot::{BreakoutSnapshot, ClientSnapshot, FamilySnapshot, TimerSnapshot};

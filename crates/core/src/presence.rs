@@ -37,6 +37,8 @@ pub(crate) struct Presence {
     /// Clients answered with `roomConnected` during this input (connect, resume): that answer
     /// already holds everyone's state after the input, so they get no batch for it.
     fresh: Vec<ClientId>,
+    /// Connected clients on protocol version 3 or later: they get `breakoutRoomsUpdated`.
+    room_list: BTreeSet<ClientId>,
 }
 
 impl Presence {
@@ -49,6 +51,16 @@ impl Presence {
         } else {
             self.batched.remove(client);
         }
+        if ProtocolVersion(version).supports_room_list() {
+            self.room_list.insert(client.clone());
+        } else {
+            self.room_list.remove(client);
+        }
+    }
+
+    /// True when `client` negotiated the room list (`breakoutRoomsUpdated`).
+    pub(crate) fn gets_room_list(&self, client: &ClientId) -> bool {
+        self.room_list.contains(client)
     }
 }
 

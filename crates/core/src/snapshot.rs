@@ -29,6 +29,26 @@ pub struct ClientSnapshot {
     pub paused: bool,
     /// Parent link muted.
     pub muted: Muted,
+    /// Muted by a moderator.
+    #[serde(default)]
+    pub mod_muted: bool,
+    /// The moderator who asked it to unmute since.
+    #[serde(default)]
+    pub unmute_asked_by: Option<UserRef>,
+    /// Its pending help request: the room and the request's age at snapshot time (ms).
+    #[serde(default)]
+    pub help: Option<(RoomId, u64)>,
+}
+
+/// A room's timer, relative to the snapshot's instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerSnapshot {
+    /// Time left until the end, in ms (0 when already due).
+    pub ends_in_ms: u64,
+    /// Warning this long before the end, in ms (`None`: no warning).
+    pub warning_before_ms: Option<u64>,
+    /// The warning went out.
+    pub warned: bool,
 }
 
 /// One break-out room.
@@ -50,6 +70,9 @@ pub struct BreakoutSnapshot {
     pub age_ms: u64,
     /// Someone joined at least once.
     pub ever_joined: bool,
+    /// Its timer.
+    #[serde(default)]
+    pub timer: Option<TimerSnapshot>,
 }
 
 /// Everything needed to rebuild a family's break-out state.
@@ -84,6 +107,14 @@ impl Family {
                 location: c.location.clone(),
                 paused: c.paused,
                 muted: c.muted,
+                mod_muted: c.mod_muted,
+                unmute_asked_by: c.unmute_asked_by.clone(),
+                help: c.help.as_ref().map(|h| {
+                    (
+                        h.room.clone(),
+                        now.saturating_duration_since(h.at).as_millis() as u64,
+                    )
+                }),
             })
             .collect();
         clients.sort_by_key(|c| c.seq);
@@ -101,6 +132,13 @@ impl Family {
                     invitations: b.invitations.clone(),
                     age_ms: now.saturating_duration_since(b.created_at).as_millis() as u64,
                     ever_joined: b.ever_joined,
+                    timer: b.timer.map(|t| TimerSnapshot {
+                        ends_in_ms: t.ends_at.saturating_duration_since(now).as_millis() as u64,
+                        warning_before_ms: t
+                            .warning_at
+                            .map(|w| t.ends_at.saturating_duration_since(w).as_millis() as u64),
+                        warned: t.warned,
+                    }),
                 })
                 .collect(),
             next_number: self.next_number,
@@ -133,6 +171,15 @@ impl Family {
                     paused: c.paused,
                     muted: c.muted,
                     detached_at: Some(now),
+                    mod_muted: c.mod_muted,
+                    unmute_asked_by: c.unmute_asked_by.filter(|_| c.mod_muted),
+                    help: c.help.map(|(room, age)| crate::facilitate::PendingHelp {
+                        room,
+                        at: now
+                            .checked_sub(Duration::from_millis(age) + since_snapshot)
+                            .unwrap_or(now),
+                    }),
+                    broadcasts: crate::facilitate::no_broadcasts(),
                 },
             );
         }
@@ -191,7 +238,38 @@ impl Family {
                     .checked_sub(Duration::from_millis(b.age_ms) + since_snapshot)
                     .unwrap_or(now),
                 ever_joined,
+                // The deadline is absolute: the downtime counts against it.
+                timer: b.timer.map(|t| {
+                    let ends_at =
+                        now + Duration::from_millis(t.ends_in_ms).saturating_sub(since_snapshot);
+                    crate::facilitate::Timer {
+                        ends_at,
+                        warning_at: t.warning_before_ms.map(|w| {
+                            ends_at
+                                .checked_sub(Duration::from_millis(w))
+                                .unwrap_or(now)
+                                .max(now)
+                        }),
+                        warned: t.warned,
+                    }
+                }),
             });
+        }
+        // A help request survives only where its requester still is.
+        let stale: Vec<ClientId> = f
+            .clients
+            .values()
+            .filter(|c| {
+                c.help
+                    .as_ref()
+                    .is_some_and(|h| c.location != Location::Breakout(h.room.clone()))
+            })
+            .map(|c| c.id.clone())
+            .collect();
+        for c in stale {
+            if let Some(cl) = f.clients.get_mut(&c) {
+                cl.help = None;
+            }
         }
         f.next_number = snapshot.next_number.max(1);
         f.set_next_seq(snapshot.next_seq);

@@ -88,6 +88,12 @@ pub enum ErrorCode {
     AuthenticationFailed,
     /// 4404: the REST resource does not exist.
     NotFound,
+    /// 1760: no pending help request from this client.
+    NoHelpRequest,
+    /// 1761: no saved plan with this name.
+    PlanNotFound,
+    /// 1762: the caller is muted by a moderator and was not asked to unmute.
+    MutedByModerator,
 }
 
 impl ErrorCode {
@@ -133,6 +139,9 @@ impl ErrorCode {
         ErrorCode::BadRequest,
         ErrorCode::AuthenticationFailed,
         ErrorCode::NotFound,
+        ErrorCode::NoHelpRequest,
+        ErrorCode::PlanNotFound,
+        ErrorCode::MutedByModerator,
     ];
 
     /// The stable number sent in `result`.
@@ -178,6 +187,9 @@ impl ErrorCode {
             ErrorCode::BadRequest => 4400,
             ErrorCode::AuthenticationFailed => 4401,
             ErrorCode::NotFound => 4404,
+            ErrorCode::NoHelpRequest => 1760,
+            ErrorCode::PlanNotFound => 1761,
+            ErrorCode::MutedByModerator => 1762,
         }
     }
 
@@ -235,6 +247,9 @@ impl ErrorCode {
             ErrorCode::BadRequest => "Bad request",
             ErrorCode::AuthenticationFailed => "Authentication failed",
             ErrorCode::NotFound => "Not found",
+            ErrorCode::NoHelpRequest => "No pending help request",
+            ErrorCode::PlanNotFound => "Plan not found",
+            ErrorCode::MutedByModerator => "Muted by a moderator: wait to be asked to unmute",
         }
     }
 }

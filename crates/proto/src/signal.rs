@@ -14,6 +14,7 @@
 //! [`ErrorCode`] and, where the frame named a known `type`, the acknowledgement to answer with.
 
 pub mod breakout;
+pub mod facilitate;
 pub mod media;
 pub mod presence;
 mod strict;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use breakout::*;
+pub use facilitate::*;
 pub use media::*;
 pub use presence::*;
 
@@ -99,6 +101,48 @@ pub enum ClientMessage {
     /// Stop the canvas stream; answered by `ackStopCanvas`.
     #[serde(rename = "stopCanvas")]
     StopCanvas,
+    /// Set, change or clear a break-out room's timer (moderators).
+    #[serde(rename = "setBreakoutDuration")]
+    SetBreakoutDuration(SetBreakoutDuration),
+    /// A text from a moderator into every room (or the chosen ones).
+    #[serde(rename = "broadcastMessage")]
+    BroadcastMessage(BroadcastMessage),
+    /// A member of a break-out room asks the moderators for help.
+    #[serde(rename = "requestHelp")]
+    RequestHelp,
+    /// The requester withdraws its help request.
+    #[serde(rename = "cancelHelp")]
+    CancelHelp,
+    /// A moderator closes a help request without joining.
+    #[serde(rename = "dismissHelp")]
+    DismissHelp(DismissHelp),
+    /// A moderator moves a client into a break-out room in one step.
+    #[serde(rename = "moveToBreakoutRoom")]
+    MoveToBreakoutRoom(MoveToBreakoutRoom),
+    /// Turn self-select on or off for one room or all (moderators).
+    #[serde(rename = "setSelfSelect")]
+    SetSelfSelect(SetSelfSelect),
+    /// Rename a break-out room (moderators).
+    #[serde(rename = "renameBreakoutRoom")]
+    RenameBreakoutRoom(RenameBreakoutRoom),
+    /// Save the current assignment as a named plan (moderators).
+    #[serde(rename = "savePlan")]
+    SavePlan(SavePlan),
+    /// List the app's saved plans (moderators).
+    #[serde(rename = "listPlans")]
+    ListPlans,
+    /// Create a saved plan's rooms and invite its members (moderators).
+    #[serde(rename = "applyPlan")]
+    ApplyPlan(ApplyPlan),
+    /// A moderator mutes one member or a whole break-out room (server-enforced).
+    #[serde(rename = "muteMember")]
+    MuteMember(MuteMember),
+    /// A moderator asks a member to unmute.
+    #[serde(rename = "askToUnmute")]
+    AskToUnmute(AskToUnmute),
+    /// A member muted by a moderator unmutes after being asked to.
+    #[serde(rename = "unmuteSelf")]
+    UnmuteSelf,
 }
 
 impl ClientMessage {
@@ -122,6 +166,20 @@ impl ClientMessage {
         "stopShare",
         "startCanvas",
         "stopCanvas",
+        "setBreakoutDuration",
+        "broadcastMessage",
+        "requestHelp",
+        "cancelHelp",
+        "dismissHelp",
+        "moveToBreakoutRoom",
+        "setSelfSelect",
+        "renameBreakoutRoom",
+        "savePlan",
+        "listPlans",
+        "applyPlan",
+        "muteMember",
+        "askToUnmute",
+        "unmuteSelf",
     ];
 
     /// The wire `type` of this message.
@@ -145,6 +203,20 @@ impl ClientMessage {
             ClientMessage::StopShare => "stopShare",
             ClientMessage::StartCanvas => "startCanvas",
             ClientMessage::StopCanvas => "stopCanvas",
+            ClientMessage::SetBreakoutDuration(_) => "setBreakoutDuration",
+            ClientMessage::BroadcastMessage(_) => "broadcastMessage",
+            ClientMessage::RequestHelp => "requestHelp",
+            ClientMessage::CancelHelp => "cancelHelp",
+            ClientMessage::DismissHelp(_) => "dismissHelp",
+            ClientMessage::MoveToBreakoutRoom(_) => "moveToBreakoutRoom",
+            ClientMessage::SetSelfSelect(_) => "setSelfSelect",
+            ClientMessage::RenameBreakoutRoom(_) => "renameBreakoutRoom",
+            ClientMessage::SavePlan(_) => "savePlan",
+            ClientMessage::ListPlans => "listPlans",
+            ClientMessage::ApplyPlan(_) => "applyPlan",
+            ClientMessage::MuteMember(_) => "muteMember",
+            ClientMessage::AskToUnmute(_) => "askToUnmute",
+            ClientMessage::UnmuteSelf => "unmuteSelf",
         }
     }
 }
@@ -233,10 +305,10 @@ pub enum ServerMessage {
     AckResume(Status),
     /// Seed `ackMuteRoom`.
     #[serde(rename = "ackMuteRoom")]
-    AckMuteRoom(Status),
+    AckMuteRoom(MuteAck),
     /// Seed `ackUnmuteRoom`.
     #[serde(rename = "ackUnmuteRoom")]
-    AckUnmuteRoom(Status),
+    AckUnmuteRoom(MuteAck),
     /// Seed `didDisconnectedBreakoutRoom`: ack of `disconnect` / `clearAllBreakOutSession`, and
     /// notification to a BR's owner (clear all, destroy all) and to members moved back.
     #[serde(rename = "didDisconnectedBreakoutRoom")]
@@ -306,6 +378,78 @@ pub enum ServerMessage {
     /// Who is in which of the receiver's audio slots.
     #[serde(rename = "activeTalkersUpdated")]
     ActiveTalkersUpdated(ActiveTalkersUpdated),
+    /// Ack of `setBreakoutDuration`.
+    #[serde(rename = "ackSetBreakoutDuration")]
+    AckSetBreakoutDuration(AckSetBreakoutDuration),
+    /// A room's timer was set, changed or cleared (to its members and every moderator).
+    #[serde(rename = "breakoutTimer")]
+    BreakoutTimer(BreakoutTimer),
+    /// A room's timer ends soon (once; to its members and every moderator).
+    #[serde(rename = "breakoutTimerWarning")]
+    BreakoutTimerWarning(BreakoutTimerWarning),
+    /// Ack of `broadcastMessage`.
+    #[serde(rename = "ackBroadcastMessage")]
+    AckBroadcastMessage(AckBroadcastMessage),
+    /// A moderator's broadcast text.
+    #[serde(rename = "broadcastReceived")]
+    BroadcastReceived(BroadcastReceived),
+    /// Ack of `requestHelp`.
+    #[serde(rename = "ackRequestHelp")]
+    AckRequestHelp(AckRequestHelp),
+    /// Ack of `cancelHelp`.
+    #[serde(rename = "ackCancelHelp")]
+    AckCancelHelp(Status),
+    /// A member asks for help (to every moderator, once per request).
+    #[serde(rename = "helpRequested")]
+    HelpRequested(HelpRequest),
+    /// Ack of `dismissHelp`.
+    #[serde(rename = "ackDismissHelp")]
+    AckDismissHelp(Status),
+    /// To the requester: a moderator joined its room.
+    #[serde(rename = "helpAnswered")]
+    HelpAnswered(HelpReply),
+    /// To the requester: a moderator dismissed its request.
+    #[serde(rename = "helpDismissed")]
+    HelpDismissed(HelpReply),
+    /// To every moderator: a help request left the queue.
+    #[serde(rename = "helpResolved")]
+    HelpResolved(HelpResolved),
+    /// Ack of `moveToBreakoutRoom`.
+    #[serde(rename = "ackMoveToBreakoutRoom")]
+    AckMoveToBreakoutRoom(Status),
+    /// Ack of `setSelfSelect`.
+    #[serde(rename = "ackSetSelfSelect")]
+    AckSetSelfSelect(Status),
+    /// Ack of `renameBreakoutRoom`.
+    #[serde(rename = "ackRenameBreakoutRoom")]
+    AckRenameBreakoutRoom(Status),
+    /// The room list changed (to every client, batched per family step). Shared, not copied, between its recipients.
+    #[serde(rename = "breakoutRoomsUpdated")]
+    BreakoutRoomsUpdated(std::sync::Arc<BreakoutRoomsUpdated>),
+    /// Ack of `savePlan`.
+    #[serde(rename = "ackSavePlan")]
+    AckSavePlan(AckSavePlan),
+    /// Ack of `listPlans`.
+    #[serde(rename = "ackListPlans")]
+    AckListPlans(AckListPlans),
+    /// Ack of `applyPlan`.
+    #[serde(rename = "ackApplyPlan")]
+    AckApplyPlan(AckApplyPlan),
+    /// Ack of `muteMember`.
+    #[serde(rename = "ackMuteMember")]
+    AckMuteMember(AckMuteMember),
+    /// A client's moderator mute changed.
+    #[serde(rename = "memberMuted")]
+    MemberMuted(MemberMuted),
+    /// Ack of `askToUnmute`.
+    #[serde(rename = "ackAskToUnmute")]
+    AckAskToUnmute(Status),
+    /// To a member: a moderator asks it to unmute.
+    #[serde(rename = "unmuteAsked")]
+    UnmuteAsked(UnmuteAsked),
+    /// Ack of `unmuteSelf`.
+    #[serde(rename = "ackUnmuteSelf")]
+    AckUnmuteSelf(Status),
 }
 
 impl ServerMessage {
@@ -353,6 +497,30 @@ impl ServerMessage {
             ServerMessage::CanvasStarted(_) => "canvasStarted",
             ServerMessage::CanvasStopped(_) => "canvasStopped",
             ServerMessage::ActiveTalkersUpdated(_) => "activeTalkersUpdated",
+            ServerMessage::AckSetBreakoutDuration(_) => "ackSetBreakoutDuration",
+            ServerMessage::BreakoutTimer(_) => "breakoutTimer",
+            ServerMessage::BreakoutTimerWarning(_) => "breakoutTimerWarning",
+            ServerMessage::AckBroadcastMessage(_) => "ackBroadcastMessage",
+            ServerMessage::BroadcastReceived(_) => "broadcastReceived",
+            ServerMessage::AckRequestHelp(_) => "ackRequestHelp",
+            ServerMessage::AckCancelHelp(_) => "ackCancelHelp",
+            ServerMessage::HelpRequested(_) => "helpRequested",
+            ServerMessage::AckDismissHelp(_) => "ackDismissHelp",
+            ServerMessage::HelpAnswered(_) => "helpAnswered",
+            ServerMessage::HelpDismissed(_) => "helpDismissed",
+            ServerMessage::HelpResolved(_) => "helpResolved",
+            ServerMessage::AckMoveToBreakoutRoom(_) => "ackMoveToBreakoutRoom",
+            ServerMessage::AckSetSelfSelect(_) => "ackSetSelfSelect",
+            ServerMessage::AckRenameBreakoutRoom(_) => "ackRenameBreakoutRoom",
+            ServerMessage::BreakoutRoomsUpdated(_) => "breakoutRoomsUpdated",
+            ServerMessage::AckSavePlan(_) => "ackSavePlan",
+            ServerMessage::AckListPlans(_) => "ackListPlans",
+            ServerMessage::AckApplyPlan(_) => "ackApplyPlan",
+            ServerMessage::AckMuteMember(_) => "ackMuteMember",
+            ServerMessage::MemberMuted(_) => "memberMuted",
+            ServerMessage::AckAskToUnmute(_) => "ackAskToUnmute",
+            ServerMessage::UnmuteAsked(_) => "unmuteAsked",
+            ServerMessage::AckUnmuteSelf(_) => "ackUnmuteSelf",
         }
     }
 
@@ -365,13 +533,18 @@ impl ServerMessage {
             | ServerMessage::AckRejectBreakoutRoom(s)
             | ServerMessage::AckPause(s)
             | ServerMessage::AckResume(s)
-            | ServerMessage::AckMuteRoom(s)
-            | ServerMessage::AckUnmuteRoom(s)
             | ServerMessage::RoomDisconnected(s)
             | ServerMessage::AckStartShare(s)
             | ServerMessage::AckStopShare(s)
             | ServerMessage::AckStartCanvas(s)
-            | ServerMessage::AckStopCanvas(s) => Some(s.result),
+            | ServerMessage::AckStopCanvas(s)
+            | ServerMessage::AckCancelHelp(s)
+            | ServerMessage::AckDismissHelp(s)
+            | ServerMessage::AckMoveToBreakoutRoom(s)
+            | ServerMessage::AckSetSelfSelect(s)
+            | ServerMessage::AckRenameBreakoutRoom(s)
+            | ServerMessage::AckAskToUnmute(s)
+            | ServerMessage::AckUnmuteSelf(s) => Some(s.result),
             ServerMessage::SdpAnswer(a) => Some(a.result),
             ServerMessage::AckCreateBreakOutRoom(a) => Some(a.result),
             ServerMessage::AckInviteBreakOutRoom(a) => Some(a.result),
@@ -379,6 +552,14 @@ impl ServerMessage {
             ServerMessage::ConnectedBreakoutRoom(a) => Some(a.result),
             ServerMessage::DidDisconnectedBreakoutRoom(a) => Some(a.result),
             ServerMessage::AckDestroyAllBreakOutSession(a) => Some(a.result),
+            ServerMessage::AckMuteRoom(a) | ServerMessage::AckUnmuteRoom(a) => Some(a.result),
+            ServerMessage::AckSetBreakoutDuration(a) => Some(a.result),
+            ServerMessage::AckBroadcastMessage(a) => Some(a.result),
+            ServerMessage::AckRequestHelp(a) => Some(a.result),
+            ServerMessage::AckSavePlan(a) => Some(a.result),
+            ServerMessage::AckListPlans(a) => Some(a.result),
+            ServerMessage::AckApplyPlan(a) => Some(a.result),
+            ServerMessage::AckMuteMember(a) => Some(a.result),
             _ => None,
         }
     }
@@ -412,14 +593,24 @@ impl ServerMessage {
             "rejectBreakOutRoom" => ServerMessage::AckRejectBreakoutRoom(status),
             "pause" => ServerMessage::AckPause(status),
             "resume" => ServerMessage::AckResume(status),
-            "muteRoom" => ServerMessage::AckMuteRoom(status),
-            "unmuteRoom" => ServerMessage::AckUnmuteRoom(status),
+            "muteRoom" => ServerMessage::AckMuteRoom(MuteAck {
+                result: code.code(),
+                msg,
+                muted: None,
+            }),
+            "unmuteRoom" => ServerMessage::AckUnmuteRoom(MuteAck {
+                result: code.code(),
+                msg,
+                muted: None,
+            }),
             "disconnect" | "clearAllBreakOutSession" => {
                 ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom {
                     room_id: None,
                     moderator_id: String::new(),
                     msg,
                     result: code.code(),
+                    reason: None,
+                    location: None,
                 })
             }
             "destroyAllBreakOutSession" => {
@@ -437,6 +628,53 @@ impl ServerMessage {
             "stopShare" => ServerMessage::AckStopShare(status),
             "startCanvas" => ServerMessage::AckStartCanvas(status),
             "stopCanvas" => ServerMessage::AckStopCanvas(status),
+            "setBreakoutDuration" => {
+                ServerMessage::AckSetBreakoutDuration(AckSetBreakoutDuration {
+                    result: code.code(),
+                    msg,
+                    timer: None,
+                })
+            }
+            "broadcastMessage" => ServerMessage::AckBroadcastMessage(AckBroadcastMessage {
+                result: code.code(),
+                msg,
+                recipients: 0,
+            }),
+            "requestHelp" => ServerMessage::AckRequestHelp(AckRequestHelp {
+                result: code.code(),
+                msg,
+                request: None,
+                already_pending: false,
+            }),
+            "cancelHelp" => ServerMessage::AckCancelHelp(status),
+            "dismissHelp" => ServerMessage::AckDismissHelp(status),
+            "moveToBreakoutRoom" => ServerMessage::AckMoveToBreakoutRoom(status),
+            "setSelfSelect" => ServerMessage::AckSetSelfSelect(status),
+            "renameBreakoutRoom" => ServerMessage::AckRenameBreakoutRoom(status),
+            "savePlan" => ServerMessage::AckSavePlan(AckSavePlan {
+                result: code.code(),
+                msg,
+                plan: None,
+            }),
+            "listPlans" => ServerMessage::AckListPlans(AckListPlans {
+                result: code.code(),
+                msg,
+                plans: vec![],
+            }),
+            "applyPlan" => ServerMessage::AckApplyPlan(AckApplyPlan {
+                result: code.code(),
+                msg,
+                rooms: vec![],
+                invitations: vec![],
+                unmatched: vec![],
+            }),
+            "muteMember" => ServerMessage::AckMuteMember(AckMuteMember {
+                result: code.code(),
+                msg,
+                muted: vec![],
+            }),
+            "askToUnmute" => ServerMessage::AckAskToUnmute(status),
+            "unmuteSelf" => ServerMessage::AckUnmuteSelf(status),
             _ => ServerMessage::Error(status),
         }
     }
@@ -594,6 +832,34 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         "stopShare" => ClientMessage::StopShare,
         "startCanvas" => ClientMessage::StartCanvas,
         "stopCanvas" => ClientMessage::StopCanvas,
+        "setBreakoutDuration" => {
+            ClientMessage::SetBreakoutDuration(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "broadcastMessage" => {
+            ClientMessage::BroadcastMessage(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "requestHelp" => ClientMessage::RequestHelp,
+        "cancelHelp" => ClientMessage::CancelHelp,
+        "dismissHelp" => {
+            ClientMessage::DismissHelp(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "moveToBreakoutRoom" => {
+            ClientMessage::MoveToBreakoutRoom(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "setSelfSelect" => {
+            ClientMessage::SetSelfSelect(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "renameBreakoutRoom" => {
+            ClientMessage::RenameBreakoutRoom(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "savePlan" => ClientMessage::SavePlan(serde_json::from_value(body).map_err(field_err)?),
+        "listPlans" => ClientMessage::ListPlans,
+        "applyPlan" => ClientMessage::ApplyPlan(serde_json::from_value(body).map_err(field_err)?),
+        "muteMember" => ClientMessage::MuteMember(serde_json::from_value(body).map_err(field_err)?),
+        "askToUnmute" => {
+            ClientMessage::AskToUnmute(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "unmuteSelf" => ClientMessage::UnmuteSelf,
         other => {
             return Err(protocol_error(
                 Some(id),

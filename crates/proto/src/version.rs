@@ -5,9 +5,12 @@
 //! * **2**: presence is batched: one `usersUpdated` per family step replaces `userConnected`,
 //!   `userDisconnected`, `userMoved`, `userPaused` and `userMuted`
 //!   ([`ProtocolVersion::supports_users_updated`]). Everything else is as in version 1.
+//! * **3**: the room list: every client gets `breakoutRoomsUpdated` (the rooms created,
+//!   changed or removed in one family step) ([`ProtocolVersion::supports_room_list`]).
+//!   Everything else is as in version 2.
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The oldest protocol version this build still speaks.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -51,6 +54,12 @@ impl ProtocolVersion {
     pub fn supports_users_updated(self) -> bool {
         self.0 >= 2
     }
+
+    /// Every client gets `breakoutRoomsUpdated`: the room list (names, member counts,
+    /// capacity, self-select, timer) kept current (version 3 on).
+    pub fn supports_room_list(self) -> bool {
+        self.0 >= 3
+    }
 }
 
 #[cfg(test)]
@@ -71,6 +80,8 @@ mod tests {
         assert_eq!(ProtocolVersion::negotiate(&[9]), None);
         assert!(!ProtocolVersion(1).supports_users_updated());
         assert!(ProtocolVersion(2).supports_users_updated());
-        assert_eq!(ProtocolVersion::supported(), vec![1, 2]);
+        assert!(!ProtocolVersion(2).supports_room_list());
+        assert!(ProtocolVersion(3).supports_room_list());
+        assert_eq!(ProtocolVersion::supported(), vec![1, 2, 3]);
     }
 }

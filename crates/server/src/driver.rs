@@ -300,6 +300,7 @@ async fn run_family(
             local: m.local,
         });
     config.resume_grace = families.resume_grace;
+    config.epoch_unix_ms = crate::util::unix_now_ms();
     let shards = families
         .media
         .as_ref()
@@ -321,6 +322,10 @@ async fn run_family(
             Family::restore(config, snapshot, Instant::now().into_std(), since)
         }
         None => Family::new(config, Instant::now().into_std()),
+    };
+    let plans = Plans {
+        store: Arc::clone(&families.store),
+        app: app.clone(),
     };
     let mut signer =
         crate::token::ResumeBook::new(families.secret.clone(), room.room_id.clone(), app);
@@ -382,7 +387,13 @@ async fn run_family(
                 family.handle_input(Input::Timeout(Instant::now().into_std()));
             }
         }
-        deadline = drain(&mut family, &mut conns, shards.as_ref(), &mut signer);
+        deadline = drain(
+            &mut family,
+            &mut conns,
+            shards.as_ref(),
+            &mut signer,
+            &plans,
+        );
         if signer.len() > 2 * family.client_count() + 16 {
             signer.retain(|c| family.user(c).is_some());
         }
@@ -427,6 +438,54 @@ async fn run_family(
     info!("family ended");
 }
 
+/// Where a family's app keeps its break-out plans.
+struct Plans {
+    store: Arc<crate::store::Store>,
+    app: String,
+}
+
+impl Plans {
+    /// Stores a plan; the ack for the moderator who saved it.
+    fn save(&self, plan: alcove_proto::signal::Plan) -> ServerMessage {
+        use alcove_proto::signal::AckSavePlan;
+        match self.store.save_plan(&self.app, &plan) {
+            Ok(_) => ServerMessage::AckSavePlan(AckSavePlan {
+                result: 0,
+                msg: "Success".into(),
+                plan: Some(plan),
+            }),
+            Err(e) => {
+                warn!(error = %e, "saving a plan failed");
+                ServerMessage::failure_for(
+                    "savePlan",
+                    alcove_proto::ErrorCode::Internal,
+                    alcove_proto::ErrorCode::Internal.message(),
+                )
+            }
+        }
+    }
+
+    /// The ack of `listPlans`.
+    fn list(&self) -> ServerMessage {
+        use alcove_proto::signal::AckListPlans;
+        match self.store.plans(&self.app) {
+            Ok(plans) => ServerMessage::AckListPlans(AckListPlans {
+                result: 0,
+                msg: "Success".into(),
+                plans,
+            }),
+            Err(e) => {
+                warn!(error = %e, "listing plans failed");
+                ServerMessage::failure_for(
+                    "listPlans",
+                    alcove_proto::ErrorCode::Internal,
+                    alcove_proto::ErrorCode::Internal.message(),
+                )
+            }
+        }
+    }
+}
+
 /// Acts on every output of the family; returns the next deadline. Commands for the media
 /// shards go to their tasks.
 fn drain(
@@ -434,8 +493,11 @@ fn drain(
     conns: &mut HashMap<ClientId, ConnTx>,
     shards: Option<&crate::shard::FamilyShards>,
     signer: &mut crate::token::ResumeBook,
+    plans: &Plans,
 ) -> Instant {
     let mut slow: Vec<(ClientId, Refused)> = Vec::new();
+    // Inputs the outputs call for (a loaded plan), fed once the queue is empty.
+    let mut feed: Vec<Input> = Vec::new();
     // The last presence batch and its encoding: the core sends the same batch to every
     // recipient in a row, so it is encoded once per family step.
     let mut batch: Option<(Arc<UsersUpdated>, Arc<Batch>)> = None;
@@ -465,6 +527,46 @@ fn drain(
             }
             // The family runs no shard itself here: media never passes through it.
             Output::Transmit { .. } | Output::IceBound { .. } | Output::IceUnbound { .. } => {}
+            Output::SavePlan { client, id, plan } => {
+                let ack = ServerFrame {
+                    id: Some(id),
+                    msg: plans.save(plan),
+                };
+                deliver(conns, &mut slow, &mut batch, &client, &ack);
+            }
+            Output::ListPlans { client, id } => {
+                let ack = ServerFrame {
+                    id: Some(id),
+                    msg: plans.list(),
+                };
+                deliver(conns, &mut slow, &mut batch, &client, &ack);
+            }
+            Output::LoadPlan {
+                client,
+                id,
+                name,
+                force_join,
+            } => match plans.store.plan(&plans.app, &name) {
+                Ok(plan) => feed.push(Input::PlanLoaded {
+                    now: std::time::Instant::now(),
+                    client,
+                    id,
+                    force_join,
+                    plan,
+                }),
+                Err(e) => {
+                    warn!(error = %e, "loading a plan failed");
+                    let ack = ServerFrame {
+                        id: Some(id),
+                        msg: ServerMessage::failure_for(
+                            "applyPlan",
+                            alcove_proto::ErrorCode::Internal,
+                            alcove_proto::ErrorCode::Internal.message(),
+                        ),
+                    };
+                    deliver(conns, &mut slow, &mut batch, &client, &ack);
+                }
+            },
             Output::Route(route) => {
                 // The media plane lives in the core and consumes route changes there; the
                 // shell only traces them.
@@ -473,6 +575,12 @@ fn drain(
             Output::Timeout(at) => {
                 let now = std::time::Instant::now();
                 let wait = at.saturating_duration_since(now);
+                if !feed.is_empty() {
+                    for input in feed.drain(..) {
+                        family.handle_input(input);
+                    }
+                    continue;
+                }
                 // A client whose queue overflowed is disconnected; that is itself an input.
                 if slow.is_empty() {
                     return Instant::now() + wait;

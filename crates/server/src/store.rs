@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS rooms (
     seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS used_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS family_state (room_id TEXT PRIMARY KEY, snapshot TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (
+    app_id TEXT NOT NULL, name TEXT NOT NULL, plan TEXT NOT NULL, saved_at INTEGER NOT NULL,
+    PRIMARY KEY (app_id, name));
 ";
 
 /// SHA-256 of a key, hex: what the database keeps of app keys (and of the admin key).
@@ -386,6 +389,69 @@ impl Store {
             params![room_id.as_str(), snapshot],
         )?;
         Ok(())
+    }
+
+    /// Stores a break-out plan for an app (replacing one of the same name); returns the time
+    /// it was saved (Unix ms).
+    pub fn save_plan(
+        &self,
+        app_id: &str,
+        plan: &alcove_proto::signal::Plan,
+    ) -> Result<u64, StoreError> {
+        let text = serde_json::to_string(plan)?;
+        let now = crate::util::unix_now_ms();
+        self.lock().execute(
+            "INSERT INTO plans(app_id, name, plan, saved_at) VALUES(?1, ?2, ?3, ?4)
+             ON CONFLICT(app_id, name) DO UPDATE SET plan=excluded.plan, saved_at=excluded.saved_at",
+            params![app_id, plan.name, text, i64::try_from(now).unwrap_or(i64::MAX)],
+        )?;
+        Ok(now)
+    }
+
+    /// One of an app's plans by name.
+    pub fn plan(
+        &self,
+        app_id: &str,
+        name: &str,
+    ) -> Result<Option<alcove_proto::signal::Plan>, StoreError> {
+        let conn = self.lock();
+        let text: Option<String> = conn
+            .query_row(
+                "SELECT plan FROM plans WHERE app_id=?1 AND name=?2",
+                params![app_id, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match text {
+            None => Ok(None),
+            Some(t) => Ok(Some(serde_json::from_str(&t)?)),
+        }
+    }
+
+    /// An app's plans, by name.
+    pub fn plans(
+        &self,
+        app_id: &str,
+    ) -> Result<Vec<alcove_proto::signal::PlanSummary>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT plan, saved_at FROM plans WHERE app_id=?1 ORDER BY name")?;
+        let rows = stmt.query_map(params![app_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (text, saved_at) = r?;
+            let plan: alcove_proto::signal::Plan = serde_json::from_str(&text)?;
+            out.push(alcove_proto::signal::PlanSummary {
+                name: plan.name.clone(),
+                rooms: u32::try_from(plan.rooms.len()).unwrap_or(u32::MAX),
+                members: u32::try_from(plan.rooms.iter().map(|r| r.members.len()).sum::<usize>())
+                    .unwrap_or(u32::MAX),
+                saved_at: u64::try_from(saved_at).unwrap_or(0),
+            });
+        }
+        Ok(out)
     }
 
     /// Forgets a family's state (it ended).

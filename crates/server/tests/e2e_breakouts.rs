@@ -23,6 +23,7 @@ fn def(participants: u32, max_rooms: u32) -> RoomDefinition {
         share: true,
         max_rooms,
         force_join: false,
+        ..RoomDefinition::default()
     }
 }
 

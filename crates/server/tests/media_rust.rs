@@ -129,6 +129,7 @@ async fn breakout_members_hear_only_their_room_and_the_parent_again_after_leavin
         share: false,
         max_rooms: 1,
         force_join: false,
+        ..RoomDefinition::default()
     };
     let br = m
         .room

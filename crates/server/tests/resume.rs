@@ -23,6 +23,7 @@ fn def(participants: u32, rooms: u32) -> RoomDefinition {
         share: false,
         max_rooms: rooms,
         force_join: false,
+        ..RoomDefinition::default()
     }
 }
 

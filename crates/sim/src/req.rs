@@ -18,6 +18,7 @@ pub fn definition(participants: u32, max_rooms: u32) -> RoomDefinition {
         share: true,
         max_rooms,
         force_join: false,
+        ..RoomDefinition::default()
     }
 }
 

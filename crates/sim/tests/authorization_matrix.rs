@@ -408,6 +408,7 @@ fn b_definition() -> ClientMessage {
         share: false,
         max_rooms: 1,
         force_join: false,
+        ..RoomDefinition::default()
     };
     ClientMessage::CreateBreakOutRoom(def.to_input())
 }

@@ -44,6 +44,9 @@ fn moderator_creates_rooms_and_every_moderator_is_told_once_per_room() {
             share: true,
             members: vec![],
             invitations: vec![],
+            self_select: false,
+            ends_at: None,
+            warning_at: None,
         })
         .collect();
     assert_eq!(w.family().breakout_rooms(), expected);

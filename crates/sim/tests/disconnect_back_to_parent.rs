@@ -5,7 +5,7 @@
 //! and resume. Not a member: 1741; unknown room: 1736.
 
 use alcove_proto::signal::{
-    DidDisconnectedBreakoutRoom, DidUserDisconnectedFromBreakoutRoom, Location, Role,
+    DidDisconnectedBreakoutRoom, DidUserDisconnectedFromBreakoutRoom, LeaveReason, Location, Role,
     ServerMessage, UserMoved, UserPaused,
 };
 use alcove_proto::RoomId;
@@ -31,6 +31,8 @@ fn a_member_disconnects_and_is_back_in_the_parent_resumed() {
             moderator_id: String::new(),
             msg: "Breakout Room disconnected".into(),
             result: 0,
+            reason: Some(LeaveReason::Left),
+            location: Some(Location::Parent),
         })
     );
     let u = w.user(&pat);

@@ -63,9 +63,10 @@ use alcove_proto::signal::{
     BreakoutRoomCreated, BreakoutRoomInfo, BreakoutRoomInviteRejected, BreakoutRoomInvited,
     ClientMessage, ConnectedBreakoutRoom, DidDisconnectedBreakoutRoom,
     DidUserDisconnectedFromBreakoutRoom, InvitationForBreakoutRoom, InviteFailure, Invitee,
-    JoinRole, Joinee, Location, MediaFlags, Msg, Muted, Role, RoomConnected, RoomDefinitionInput,
-    RoomList, RoomRef, RoomSummary, ServerFrame, ServerMessage, Status, StreamInfo, UserInfo,
-    UserJoinedBreakoutRoom, UserMoved, UserMuted, UserPaused, UserRef, WithdrawReason,
+    JoinRole, Joinee, LeaveReason, Location, MediaFlags, Msg, MuteAck, Muted, Role, RoomConnected,
+    RoomDefinitionInput, RoomList, RoomRef, RoomSummary, ServerFrame, ServerMessage, Status,
+    StreamInfo, UserInfo, UserJoinedBreakoutRoom, UserMoved, UserMuted, UserPaused, UserRef,
+    WithdrawReason,
 };
 use alcove_proto::{ClientId, ErrorCode, RoomId};
 use alcove_sim::world::SIM_PROTOCOL_VERSION;
@@ -455,6 +456,9 @@ impl Model {
             share: r.share,
             members: r.members.iter().map(|(m, _)| self.user_ref(m)).collect(),
             invitations: r.invitations.clone(),
+            self_select: false,
+            ends_at: None,
+            warning_at: None,
         }
     }
 
@@ -664,6 +668,9 @@ impl Model {
             resumed: false,
             media_kept: false,
             resume_token: None,
+            server_time: 0,
+            help_requests: vec![],
+            muted_by_moderator: false,
         })
     }
 
@@ -731,6 +738,9 @@ impl Model {
             resumed: true,
             media_kept: false,
             resume_token: None,
+            server_time: 0,
+            help_requests: vec![],
+            muted_by_moderator: false,
         })
     }
 
@@ -1067,7 +1077,11 @@ impl Model {
 
     fn set_muted(&mut self, c: &ClientId, audio: bool, video: bool, mute: bool) -> ServerMessage {
         if !audio && !video {
-            let s = Status::err(ErrorCode::InvalidParameters);
+            let s = MuteAck {
+                result: ErrorCode::InvalidParameters.code(),
+                msg: String::new(),
+                muted: None,
+            };
             return if mute {
                 ServerMessage::AckMuteRoom(s)
             } else {
@@ -1092,10 +1106,15 @@ impl Model {
                 }),
             );
         }
+        let ack = |msg: &str| MuteAck {
+            result: 0,
+            msg: msg.into(),
+            muted: Some(after),
+        };
         if mute {
-            ServerMessage::AckMuteRoom(Status::ok("Room muted"))
+            ServerMessage::AckMuteRoom(ack("Room muted"))
         } else {
-            ServerMessage::AckUnmuteRoom(Status::ok("Room unmuted"))
+            ServerMessage::AckUnmuteRoom(ack("Room unmuted"))
         }
     }
 
@@ -1148,6 +1167,8 @@ impl Model {
                 moderator_id: String::new(),
                 msg: String::new(),
                 result: code.code(),
+                reason: None,
+                location: None,
             })
         };
         if self.room(room).is_none() {
@@ -1158,9 +1179,11 @@ impl Model {
         }
         self.leave(c, room);
         self.destroy_emptied();
-        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(
-            room.clone(),
-        )))
+        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+            Some(room.clone()),
+            LeaveReason::Left,
+            Location::Parent,
+        ))
     }
 
     fn clear_all(&mut self, c: &ClientId) -> ServerMessage {
@@ -1174,19 +1197,33 @@ impl Model {
                     .client_id
                     .clone();
                 if &owner != c {
-                    let n = DidDisconnectedBreakoutRoom::ok(Some(room.clone()));
+                    let here = self
+                        .client(&owner)
+                        .map(|o| o.location.clone())
+                        .unwrap_or(Location::Parent);
+                    let n = DidDisconnectedBreakoutRoom::because(
+                        Some(room.clone()),
+                        LeaveReason::OwnerNotice,
+                        here,
+                    );
                     self.tell(&owner, ServerMessage::DidDisconnectedBreakoutRoom(n));
                 }
                 self.destroy_emptied();
-                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(
-                    room,
-                )))
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+                    Some(room),
+                    LeaveReason::Left,
+                    Location::Parent,
+                ))
             }
             Location::Parent => {
                 if self.client(c).expect("connected").paused {
                     self.set_paused(c, false);
                 }
-                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(None))
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+                    None,
+                    LeaveReason::Left,
+                    Location::Parent,
+                ))
             }
         }
     }
@@ -1200,11 +1237,25 @@ impl Model {
         }
         let rooms: Vec<RoomId> = self.rooms.iter().map(|r| r.id.clone()).collect();
         for r in std::mem::take(&mut self.rooms) {
-            let notice = ServerMessage::DidDisconnectedBreakoutRoom(
-                DidDisconnectedBreakoutRoom::ok(Some(r.id.clone())),
-            );
+            let notice =
+                ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+                    Some(r.id.clone()),
+                    LeaveReason::Destroyed,
+                    Location::Parent,
+                ));
             if !r.members.iter().any(|(m, _)| m == &r.owner.client_id) {
-                self.tell(&r.owner.client_id, notice.clone());
+                let here = self
+                    .client(&r.owner.client_id)
+                    .map(|o| o.location.clone())
+                    .unwrap_or(Location::Parent);
+                let owner_notice = ServerMessage::DidDisconnectedBreakoutRoom(
+                    DidDisconnectedBreakoutRoom::because(
+                        Some(r.id.clone()),
+                        LeaveReason::OwnerNotice,
+                        here,
+                    ),
+                );
+                self.tell(&r.owner.client_id, owner_notice);
             }
             for (m, _) in &r.members {
                 self.tell(m, notice.clone());
@@ -1432,8 +1483,9 @@ fn apply(step: usize, label: &str, op: Op, w: &mut World, m: &mut Model, r: &mut
             };
             let name = format!("{prefix}{}", r.names);
             match w.try_connect(&name, role) {
-                Ok((id, ack)) => {
+                Ok((id, mut ack)) => {
                     let want = m.connect(&id, &name, role);
+                    server_time_checked(&mut ack.msg);
                     assert_eq!(ack.msg, want, "step {step} ({label}): roomConnected");
                     r.everyone.push(id);
                 }
@@ -1468,8 +1520,9 @@ fn apply(step: usize, label: &str, op: Op, w: &mut World, m: &mut Model, r: &mut
                 pick(&gone, i / 6).or_else(|| pick(&detached, i / 6))
             };
             if let Some(c) = target {
-                let ack = w.resume(&c);
+                let mut ack = w.resume(&c);
                 let want = m.reconnect(&c);
+                server_time_checked(&mut ack.msg);
                 assert_eq!(ack.msg, want, "step {step} ({label}): resume of {c}");
             }
         }
@@ -2109,4 +2162,18 @@ fn a_hand_written_session_with_lost_connections_and_restarts_matches_the_model()
         Op::Advance(TIMEOUT),
     ];
     run(23, false, &ops, true);
+}
+
+/// The server's clock in `roomConnected` is the simulation's epoch plus simulated time: checked
+/// to be after the epoch, then cleared so the model's frame (which does not keep a clock)
+/// compares equal.
+fn server_time_checked(msg: &mut ServerMessage) {
+    if let ServerMessage::RoomConnected(rc) = msg {
+        assert!(
+            rc.server_time >= 1_767_225_600_000,
+            "server_time {} is before the family's epoch",
+            rc.server_time
+        );
+        rc.server_time = 0;
+    }
 }

@@ -3,7 +3,7 @@
 //! sees the mute state change once (`userMuted`), only when it changes; a muted, resumed member
 //! of a break-out room hears the parent but its audio does not reach it.
 
-use alcove_proto::signal::{ClientMessage, Muted, Role, ServerMessage, Status, UserMuted};
+use alcove_proto::signal::{ClientMessage, MuteAck, Muted, Role, ServerMessage, UserMuted};
 use alcove_proto::ErrorCode;
 use alcove_sim::{req, World};
 
@@ -20,7 +20,15 @@ fn mute_and_unmute_the_parent_from_a_breakout_room() {
     let ack = w.request(&pat, req::mute(true, false));
     assert_eq!(
         ack.msg,
-        ServerMessage::AckMuteRoom(Status::ok("Room muted"))
+        ServerMessage::AckMuteRoom(MuteAck {
+            result: 0,
+            msg: "Room muted".into(),
+            muted: Some(Muted {
+                audio: true,
+                video: false
+            })
+        }),
+        "the ack echoes the resulting state"
     );
     assert_eq!(
         w.user(&pat).muted,
@@ -47,7 +55,14 @@ fn mute_and_unmute_the_parent_from_a_breakout_room() {
     let ack = w.request(&pat, req::mute(false, true));
     assert_eq!(
         ack.msg,
-        ServerMessage::AckMuteRoom(Status::ok("Room muted"))
+        ServerMessage::AckMuteRoom(MuteAck {
+            result: 0,
+            msg: "Room muted".into(),
+            muted: Some(Muted {
+                audio: true,
+                video: true
+            })
+        })
     );
     assert_eq!(
         w.user(&pat).muted,
@@ -61,7 +76,11 @@ fn mute_and_unmute_the_parent_from_a_breakout_room() {
     let ack = w.request(&pat, req::unmute(true, true));
     assert_eq!(
         ack.msg,
-        ServerMessage::AckUnmuteRoom(Status::ok("Room unmuted"))
+        ServerMessage::AckUnmuteRoom(MuteAck {
+            result: 0,
+            msg: "Room unmuted".into(),
+            muted: Some(Muted::default())
+        })
     );
     assert_eq!(w.user(&pat).muted, Muted::default());
     let n = w.drain_all();
@@ -79,7 +98,7 @@ fn no_flag_is_1155_and_changes_nothing() {
     assert!(
         matches!(
             ack.msg,
-            ServerMessage::AckMuteRoom(Status { result: 1155, .. })
+            ServerMessage::AckMuteRoom(MuteAck { result: 1155, .. })
         ),
         "{ack:?}"
     );
@@ -87,7 +106,7 @@ fn no_flag_is_1155_and_changes_nothing() {
     assert!(
         matches!(
             ack.msg,
-            ServerMessage::AckUnmuteRoom(Status { result: 1155, .. })
+            ServerMessage::AckUnmuteRoom(MuteAck { result: 1155, .. })
         ),
         "{ack:?}"
     );

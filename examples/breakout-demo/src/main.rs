@@ -235,6 +235,7 @@ async fn run(
         share: true,
         max_rooms: 1,
         force_join: false,
+        ..RoomDefinition::default()
     };
     let ack = moderator.room.create_break_out_room(&definition).await?;
     // On success `msg` is `{rooms: [...]}`; on failure the call returns `Error::Refused`.

@@ -106,7 +106,7 @@ pub(crate) struct RouteFact {
     pub(crate) paused: bool,
     /// Its audio reaches the parent (parent link neither paused nor muted, not a viewer).
     pub(crate) heard_in_parent: bool,
-    /// Viewers publish nothing.
+    /// Viewers publish nothing; a client muted by a moderator is heard nowhere.
     pub(crate) viewer: bool,
     /// Display name (for `activeTalkersUpdated`).
     pub(crate) name: String,

@@ -554,6 +554,7 @@ async fn split(
         share: false,
         max_rooms: cfg.rooms,
         force_join: true,
+        ..RoomDefinition::default()
     };
     let sp = progress.spinner("createAndInviteBreakoutRoom (force_join)");
     let ack = lead.room.create_and_invite_breakout_room(&def).await;

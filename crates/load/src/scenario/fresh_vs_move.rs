@@ -157,6 +157,7 @@ pub async fn run(
         share: false,
         max_rooms: 1,
         force_join: false,
+        ..RoomDefinition::default()
     };
     let br = match lead.room.create_break_out_room(&def).await {
         Ok(a) => a.msg.data().and_then(|d| d.rooms.first().cloned()),

@@ -128,6 +128,7 @@ pub async fn force_into_rooms(
         share: false,
         max_rooms: k,
         force_join: false,
+        ..RoomDefinition::default()
     };
     let created = lead.room.create_break_out_room(&def).await;
     let rooms: Vec<RoomId> = match created.as_ref().ok().and_then(|a| a.msg.data()) {

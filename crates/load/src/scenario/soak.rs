@@ -249,6 +249,7 @@ pub async fn run(
                         share: false,
                         max_rooms: 3,
                         force_join: false,
+                        ..RoomDefinition::default()
                     };
                     match moderator.room.create_break_out_room(&def).await {
                         Ok(a) => rooms = a.msg.data().map(|r| r.rooms.clone()).unwrap_or_default(),

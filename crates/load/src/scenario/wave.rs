@@ -272,6 +272,7 @@ pub async fn run(
         share: false,
         max_rooms: cfg.rooms,
         force_join: true,
+        ..RoomDefinition::default()
     };
     let sp = progress.spinner("createAndInviteBreakoutRoom");
     let t0 = Instant::now();

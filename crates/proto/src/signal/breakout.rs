@@ -35,6 +35,55 @@ pub struct RoomDefinition {
     pub max_rooms: u32,
     /// Create-and-invite only: move invitees at once.
     pub force_join: bool,
+    /// Timer in seconds from creation (Alcove; absent: no timer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u32>,
+    /// Seconds before the end when the warning goes out (Alcove; absent: 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<u32>,
+    /// Any participant may join without an invitation (Alcove).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub self_select: bool,
+    /// Create-and-invite's assignment policy (Alcove).
+    #[serde(default, skip_serializing_if = "AssignPolicy::is_random")]
+    pub policy: AssignPolicy,
+}
+
+/// How create-and-invite distributes the parent's participants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignPolicy {
+    /// At random, round-robin (the seed's behaviour).
+    #[default]
+    Random,
+    /// Minimise pairs of participants who were in a break-out room together before.
+    MeetNew,
+}
+
+impl AssignPolicy {
+    /// True for the default policy.
+    pub fn is_random(&self) -> bool {
+        *self == AssignPolicy::Random
+    }
+}
+
+impl Default for RoomDefinition {
+    /// Two places, audio only, one room, no timer, invitations (not forced), random policy.
+    fn default() -> Self {
+        RoomDefinition {
+            participants: 2,
+            audio: true,
+            video: false,
+            canvas: false,
+            share: false,
+            max_rooms: 1,
+            force_join: false,
+            duration: None,
+            warning: None,
+            self_select: false,
+            policy: AssignPolicy::Random,
+        }
+    }
 }
 
 impl RoomDefinition {
@@ -121,6 +170,46 @@ impl RoomDefinitionInput {
                 ))
             }
         };
+        let max = crate::signal::facilitate::MAX_DURATION_SECS;
+        let seconds = |key: &str, min: u64| -> Result<Option<u32>, (ErrorCode, String)> {
+            match m.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => match v.as_u64() {
+                    Some(n) if n >= min && n <= u64::from(max) => Ok(u32::try_from(n).ok()),
+                    _ => Err((
+                        ErrorCode::InvalidParameters,
+                        format!(
+                            "Invalid options/parameters: `{key}` must be an integer from {min} to {max} (seconds)"
+                        ),
+                    )),
+                },
+            }
+        };
+        let duration = seconds("duration", 1)?;
+        let warning = seconds("warning", 0)?;
+        let self_select = match m.get("self_select") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err((
+                    ErrorCode::InvalidParameters,
+                    "Invalid options/parameters: `self_select` must be a boolean".into(),
+                ))
+            }
+        };
+        let policy = match m.get("policy") {
+            None | Some(Value::Null) => AssignPolicy::Random,
+            Some(Value::String(p)) if p == "random" => AssignPolicy::Random,
+            Some(Value::String(p)) if p == "meet_new" => AssignPolicy::MeetNew,
+            Some(_) => {
+                return Err((
+                    ErrorCode::InvalidParameters,
+                    "Invalid options/parameters: `policy` must be \"random\" or \"meet_new\""
+                        .into(),
+                ))
+            }
+        };
+        self.names()?;
         Ok(RoomDefinition {
             // Bounded above by max_active_talkers − 1 (a u32) just above.
             participants: u32::try_from(participants).unwrap_or(u32::MAX),
@@ -130,7 +219,36 @@ impl RoomDefinitionInput {
             share,
             max_rooms,
             force_join,
+            duration,
+            warning,
+            self_select,
+            policy,
         })
+    }
+
+    /// The optional `names` of the rooms to create, in order (Alcove): each 1 to 64
+    /// characters once trimmed, control characters removed. Rooms beyond the list are named
+    /// "Breakout N".
+    pub fn names(&self) -> Result<Vec<String>, (ErrorCode, String)> {
+        let bad = || {
+            (
+                ErrorCode::InvalidParameters,
+                "Invalid options/parameters: `names` must be an array of names of 1 to 64 characters"
+                    .to_owned(),
+            )
+        };
+        match self.0.get("names") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) if a.len() <= 1000 => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .and_then(crate::signal::facilitate::clean_name)
+                        .ok_or_else(bad)
+                })
+                .collect(),
+            Some(_) => Err(bad()),
+        }
     }
 }
 
@@ -369,6 +487,13 @@ pub struct DidDisconnectedBreakoutRoom {
     pub msg: String,
     /// 0 on success.
     pub result: i32,
+    /// Why (on success): `left`, `moved`, `destroyed`, `timeout`, or `owner_notice` when the
+    /// receiver is not the one leaving but the room's owner told that a member left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<super::facilitate::LeaveReason>,
+    /// Where the receiver is now (on success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<super::presence::Location>,
 }
 
 impl DidDisconnectedBreakoutRoom {
@@ -379,8 +504,35 @@ impl DidDisconnectedBreakoutRoom {
             moderator_id: String::new(),
             msg: "Breakout Room disconnected".into(),
             result: 0,
+            reason: None,
+            location: None,
         }
     }
+
+    /// The success shape for `room_id`, saying why and where the receiver is now.
+    pub fn because(
+        room_id: Option<RoomId>,
+        reason: super::facilitate::LeaveReason,
+        location: super::presence::Location,
+    ) -> Self {
+        DidDisconnectedBreakoutRoom {
+            reason: Some(reason),
+            location: Some(location),
+            ..DidDisconnectedBreakoutRoom::ok(room_id)
+        }
+    }
+}
+
+/// Ack of `muteRoom` / `unmuteRoom`: the status plus the resulting parent mute state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MuteAck {
+    /// 0 on success.
+    pub result: i32,
+    /// "Room muted" / "Room unmuted" or the error text.
+    pub msg: String,
+    /// The caller's parent mute state after the request (on success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<super::presence::Muted>,
 }
 
 /// Seed `didUserDisconnectedFromBreakoutRoom`.
@@ -412,6 +564,8 @@ pub enum WithdrawReason {
     DestroyedAll,
     /// The room was auto-destroyed (emptied, never joined, parent ended).
     Destroyed,
+    /// The room's timer ran out (Alcove).
+    Timeout,
 }
 
 /// Alcove `breakoutInvitationWithdrawn`.

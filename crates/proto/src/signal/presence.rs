@@ -90,6 +90,15 @@ pub struct BreakoutRoomInfo {
     pub members: Vec<UserRef>,
     /// Clients holding a pending invitation.
     pub invitations: Vec<ClientId>,
+    /// Any participant may join without an invitation.
+    #[serde(default)]
+    pub self_select: bool,
+    /// When its timer ends (Unix ms), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<u64>,
+    /// When its timer's warning goes out (Unix ms), if one will.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning_at: Option<u64>,
 }
 
 /// Ack of `connect`.
@@ -122,6 +131,16 @@ pub struct RoomConnected {
     /// Secret to `resume` this client's place after a drop (set by the server shell).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_token: Option<String>,
+    /// The server's clock when it sent this frame (Unix ms): clients correct their own clock
+    /// with it so timers count down right.
+    #[serde(default)]
+    pub server_time: u64,
+    /// Pending help requests (moderators only; empty for others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub help_requests: Vec<super::facilitate::HelpRequest>,
+    /// True when a moderator muted this client and it has not unmuted since (after a resume).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub muted_by_moderator: bool,
 }
 
 /// The parent room as a connected client sees it.
