@@ -32,6 +32,7 @@ export {
   CLIENT_TYPES,
   ERROR_MESSAGES,
   ErrorCode,
+  FACILITATION_METHODS,
   PROTOCOL_VERSION,
   SEED_CALLBACKS,
   SEED_METHODS,
@@ -39,6 +40,7 @@ export {
   SUPPORTED_VERSIONS,
   breakoutOf,
   errorName,
+  supportsRoomList,
 } from './protocol.js';
 
 /**

@@ -16,11 +16,13 @@
 /**
  * The newest protocol version this SDK speaks (`connect.versions`). Version 2 batches presence
  * into one `usersUpdated` per family step; the SDK turns it back into the per-user events.
+ * Version 3 adds the room list: every client gets `breakoutRoomsUpdated` (kept as
+ * `room.roomList`).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Every protocol version this SDK speaks, newest last. */
-export const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
+export const SUPPORTED_VERSIONS = Object.freeze([1, 2, 3]);
 
 /**
  * Presence comes batched as `usersUpdated` (protocol 2 on); mirrors
@@ -30,6 +32,16 @@ export const SUPPORTED_VERSIONS = Object.freeze([1, 2]);
  */
 export function supportsUsersUpdated(version) {
   return typeof version === 'number' && version >= 2;
+}
+
+/**
+ * Every client gets the room list (`breakoutRoomsUpdated`, protocol 3 on); mirrors
+ * `ProtocolVersion::supports_room_list` in crates/proto/src/version.rs.
+ * @param {number | undefined} version the negotiated version (`roomConnected.version`)
+ * @returns {boolean}
+ */
+export function supportsRoomList(version) {
+  return typeof version === 'number' && version >= 3;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -56,11 +68,53 @@ export function supportsUsersUpdated(version) {
 /** @typedef {"moderator" | "participant" | "viewer"} Role */
 
 /**
- * A live break-out room with its members and pending invitations.
+ * A live break-out room with its members and pending invitations. `self_select`: any
+ * participant may join without an invitation; `ends_at` / `warning_at`: its timer (absolute
+ * server Unix ms; absent without a timer / warning).
  * @typedef {{room_id: string, name: string, owner: UserRef, participants: number,
  *   audio: boolean, canvas: boolean, share: boolean, members: UserRef[],
- *   invitations: string[]}} BreakoutRoomInfo
+ *   invitations: string[], self_select?: boolean, ends_at?: number | null,
+ *   warning_at?: number | null}} BreakoutRoomInfo
  */
+
+/**
+ * A break-out room as every client sees it: an entry of the room list (`breakoutRoomsUpdated`,
+ * and `roomConnected.breakout_rooms`). `members` is a count (moderators included); `ends_at`
+ * (absolute server Unix ms) is present while the room has a timer, `warning_at` when this
+ * client learnt it (`breakoutTimer`, `roomConnected`).
+ * @typedef {{room_id: string, name: string, members: number, participants: number,
+ *   self_select: boolean, ends_at?: number | null, warning_at?: number | null}} RoomSummary
+ */
+
+/**
+ * A room's timer (`breakoutTimer`, `ackSetBreakoutDuration.timer`); nulls: no timer / no
+ * warning. Times are absolute server Unix ms.
+ * @typedef {{room_id: string, ends_at: number | null, warning_at: number | null}} BreakoutTimer
+ */
+
+/**
+ * A pending help request (`helpRequested`, `roomConnected.help_requests`,
+ * `ackRequestHelp.request`); `at` is server Unix ms.
+ * @typedef {{room_id: string, clientId: string, name: string, at: number}} HelpRequest
+ */
+
+/**
+ * Why a client left a break-out room (`didDisconnectedBreakoutRoom.reason`): `left` (its own
+ * disconnect / clear-all), `moved` (into another break-out room in one step: `location` names
+ * it; the parent stays paused), `destroyed` (destroy-all), `timeout` (the room's timer ran
+ * out), `owner_notice` (the receiver did not move: it owns the room and is told a member left).
+ * @typedef {"left" | "moved" | "destroyed" | "timeout" | "owner_notice"} LeaveReason
+ */
+
+/**
+ * One room of a saved plan.
+ * @typedef {{name: string, participants: number, canvas: boolean, share: boolean,
+ *   duration?: number, self_select: boolean, members: string[]}} PlanRoom
+ */
+
+/** @typedef {{name: string, rooms: PlanRoom[]}} Plan */
+
+/** @typedef {{name: string, rooms: number, members: number, saved_at: number}} PlanSummary */
 
 /**
  * Parent room settings as the server sends them (every default filled in).
@@ -71,9 +125,15 @@ export function supportsUsersUpdated(version) {
  */
 
 /**
- * The seed's `roomDefinition` for `createBreakOutRoom` / `createAndInviteBreakoutRoom`.
+ * The seed's `roomDefinition` for `createBreakOutRoom` / `createAndInviteBreakoutRoom`, with
+ * Alcove's optional facilitation fields: `duration` (seconds, 1..=86400: the room's timer),
+ * `warning` (seconds before the end, default 60, 0: none), `self_select` (participants may
+ * join without an invitation), `names` (the rooms' names, in order), `policy`
+ * (create-and-invite: `"random"` or `"meet_new"`, fewest pairs who met before).
  * @typedef {{participants: number, audio: boolean, video: boolean, canvas: boolean,
- *   share: boolean, max_rooms: number, force_join?: boolean}} RoomDefinition
+ *   share: boolean, max_rooms: number, force_join?: boolean, duration?: number,
+ *   warning?: number, self_select?: boolean, names?: string[],
+ *   policy?: "random" | "meet_new"}} RoomDefinition
  */
 
 /**
@@ -130,6 +190,20 @@ export const CLIENT_TYPES = Object.freeze([
   'stopShare',
   'startCanvas',
   'stopCanvas',
+  'setBreakoutDuration',
+  'broadcastMessage',
+  'requestHelp',
+  'cancelHelp',
+  'dismissHelp',
+  'moveToBreakoutRoom',
+  'setSelfSelect',
+  'renameBreakoutRoom',
+  'savePlan',
+  'listPlans',
+  'applyPlan',
+  'muteMember',
+  'askToUnmute',
+  'unmuteSelf',
 ]);
 
 /**
@@ -147,7 +221,7 @@ export const SERVER_FIELDS = Object.freeze({
   breakoutRoomInvited: ['room_id', 'clients', 'requestor'],
   ackCreateAndInviteBreakOutRoom: ['result', 'msg'],
   connectedBreakoutRoom: ['result', 'room_id', 'name', 'owner', 'participants', 'audio', 'canvas',
-    'share', 'members', 'invitations'],
+    'share', 'members', 'invitations', 'self_select'],
   failedJoinBreakOutRoom: ['result', 'msg'],
   userJoinedBreakoutRoom: ['clientId', 'name', 'room_id'],
   ackRejectBreakoutRoom: ['result', 'msg'],
@@ -178,6 +252,30 @@ export const SERVER_FIELDS = Object.freeze({
   canvasStarted: ['room_id', 'clientId', 'name'],
   canvasStopped: ['room_id', 'clientId', 'reason'],
   activeTalkersUpdated: ['room_id', 'talkers'],
+  ackSetBreakoutDuration: ['result', 'msg'],
+  breakoutTimer: ['room_id', 'ends_at', 'warning_at'],
+  breakoutTimerWarning: ['room_id', 'ends_at'],
+  ackBroadcastMessage: ['result', 'msg', 'recipients'],
+  broadcastReceived: ['from', 'text', 'at', 'room_id'],
+  ackRequestHelp: ['result', 'msg', 'already_pending'],
+  ackCancelHelp: ['result', 'msg'],
+  helpRequested: ['room_id', 'clientId', 'name', 'at'],
+  ackDismissHelp: ['result', 'msg'],
+  helpAnswered: ['room_id', 'by'],
+  helpDismissed: ['room_id', 'by'],
+  helpResolved: ['room_id', 'clientId', 'outcome'],
+  ackMoveToBreakoutRoom: ['result', 'msg'],
+  ackSetSelfSelect: ['result', 'msg'],
+  ackRenameBreakoutRoom: ['result', 'msg'],
+  breakoutRoomsUpdated: ['rooms'],
+  ackSavePlan: ['result', 'msg'],
+  ackListPlans: ['result', 'msg', 'plans'],
+  ackApplyPlan: ['result', 'msg', 'rooms', 'invitations', 'unmatched'],
+  ackMuteMember: ['result', 'msg', 'muted'],
+  memberMuted: ['clientId', 'muted'],
+  ackAskToUnmute: ['result', 'msg'],
+  unmuteAsked: ['by'],
+  ackUnmuteSelf: ['result', 'msg'],
 });
 
 /** Every server `type`. */
@@ -208,6 +306,21 @@ export const CLIENT_FIELDS = Object.freeze({
   stopShare: [],
   startCanvas: [],
   stopCanvas: [],
+  setBreakoutDuration: ['room_id'],
+  broadcastMessage: ['text'],
+  requestHelp: [],
+  cancelHelp: [],
+  dismissHelp: ['clientId'],
+  moveToBreakoutRoom: ['clientId', 'room_id'],
+  setSelfSelect: ['on'],
+  renameBreakoutRoom: ['room_id', 'name'],
+  savePlan: ['name'],
+  listPlans: [],
+  applyPlan: ['name'],
+  // `clientId` or `room_id`: exactly one of the two.
+  muteMember: [],
+  askToUnmute: ['clientId'],
+  unmuteSelf: [],
 });
 
 /**
@@ -234,6 +347,20 @@ export const ACK_TYPES = Object.freeze({
   stopShare: ['ackStopShare'],
   startCanvas: ['ackStartCanvas'],
   stopCanvas: ['ackStopCanvas'],
+  setBreakoutDuration: ['ackSetBreakoutDuration'],
+  broadcastMessage: ['ackBroadcastMessage'],
+  requestHelp: ['ackRequestHelp'],
+  cancelHelp: ['ackCancelHelp'],
+  dismissHelp: ['ackDismissHelp'],
+  moveToBreakoutRoom: ['ackMoveToBreakoutRoom'],
+  setSelfSelect: ['ackSetSelfSelect'],
+  renameBreakoutRoom: ['ackRenameBreakoutRoom'],
+  savePlan: ['ackSavePlan'],
+  listPlans: ['ackListPlans'],
+  applyPlan: ['ackApplyPlan'],
+  muteMember: ['ackMuteMember'],
+  askToUnmute: ['ackAskToUnmute'],
+  unmuteSelf: ['ackUnmuteSelf'],
 });
 
 /**
@@ -256,6 +383,29 @@ export const SEED_METHODS = Object.freeze({
   disconnect: { handle: 'breakout', method: 'disconnect', type: 'disconnect', callbacks: ['didDisconnectedBreakoutRoom'] },
   clearAllBreakOutSession: { handle: 'room', method: 'clearAllBreakOutSession', type: 'clearAllBreakOutSession', callbacks: ['didDisconnectedBreakoutRoom'] },
   destroyAllBreakOutSession: { handle: 'room', method: 'destroyAllBreakOutSession', type: 'destroyAllBreakOutSession', callbacks: ['ackDestroyAllBreakOutSession'] },
+});
+
+/**
+ * Alcove's facilitation requests (issue 10; beyond the seed): SDK method on the room handle →
+ * the wire `type` it sends, its acknowledgement, and the notifications it causes for others
+ * (each dispatched as an event of that name). `docs/protocol.md` has every frame.
+ * @type {Readonly<Record<string, {type: string, ack: string, notifications: readonly string[]}>>}
+ */
+export const FACILITATION_METHODS = Object.freeze({
+  setBreakoutDuration: { type: 'setBreakoutDuration', ack: 'ackSetBreakoutDuration', notifications: ['breakoutTimer', 'breakoutTimerWarning', 'breakoutRoomsUpdated'] },
+  broadcastMessage: { type: 'broadcastMessage', ack: 'ackBroadcastMessage', notifications: ['broadcastReceived'] },
+  requestHelp: { type: 'requestHelp', ack: 'ackRequestHelp', notifications: ['helpRequested'] },
+  cancelHelp: { type: 'cancelHelp', ack: 'ackCancelHelp', notifications: ['helpResolved'] },
+  dismissHelp: { type: 'dismissHelp', ack: 'ackDismissHelp', notifications: ['helpDismissed', 'helpResolved'] },
+  moveToBreakoutRoom: { type: 'moveToBreakoutRoom', ack: 'ackMoveToBreakoutRoom', notifications: ['connectedBreakoutRoom', 'didDisconnectedBreakoutRoom', 'userJoinedBreakoutRoom', 'didUserDisconnectedFromBreakoutRoom', 'helpAnswered', 'helpResolved', 'breakoutRoomsUpdated'] },
+  setSelfSelect: { type: 'setSelfSelect', ack: 'ackSetSelfSelect', notifications: ['breakoutRoomsUpdated'] },
+  renameBreakoutRoom: { type: 'renameBreakoutRoom', ack: 'ackRenameBreakoutRoom', notifications: ['breakoutRoomsUpdated'] },
+  savePlan: { type: 'savePlan', ack: 'ackSavePlan', notifications: [] },
+  listPlans: { type: 'listPlans', ack: 'ackListPlans', notifications: [] },
+  applyPlan: { type: 'applyPlan', ack: 'ackApplyPlan', notifications: ['breakoutRoomCreated', 'invitationForBreakoutRoom', 'breakoutRoomInvited', 'connectedBreakoutRoom', 'breakoutRoomsUpdated'] },
+  muteMember: { type: 'muteMember', ack: 'ackMuteMember', notifications: ['memberMuted'] },
+  askToUnmute: { type: 'askToUnmute', ack: 'ackAskToUnmute', notifications: ['unmuteAsked'] },
+  unmuteSelf: { type: 'unmuteSelf', ack: 'ackUnmuteSelf', notifications: ['memberMuted'] },
 });
 
 /**
@@ -327,6 +477,9 @@ export const ErrorCode = Object.freeze({
   BadRequest: 4400,
   AuthenticationFailed: 4401,
   NotFound: 4404,
+  NoHelpRequest: 1760,
+  PlanNotFound: 1761,
+  MutedByModerator: 1762,
 });
 
 /** The server's default message for each code (the `msg` may be more specific). */
@@ -371,6 +524,9 @@ export const ERROR_MESSAGES = Object.freeze({
   4400: 'Bad request',
   4401: 'Authentication failed',
   4404: 'Not found',
+  1760: 'No pending help request',
+  1761: 'Plan not found',
+  1762: 'Muted by a moderator: wait to be asked to unmute',
 });
 
 /**

@@ -30,6 +30,19 @@
  *   room after a move (detail: `{slot, clientId, roomId, ms}`), see "The slot gate" in media.js;
  * - `protocolerror`: the server sent a frame the SDK could not decode (detail: the error).
  *
+ * Facilitation (issue 10): every new request has a method here (`setBreakoutDuration`,
+ * `broadcastMessage`, `requestHelp`, `cancelHelp`, `dismissHelp`, `moveToBreakoutRoom`,
+ * `setSelfSelect`, `renameBreakoutRoom`, `savePlan`, `listPlans`, `applyPlan`, `muteMember`,
+ * `askToUnmute`, `unmuteSelf`), every new notification is an event of its wire name
+ * (`breakoutTimer`, `breakoutTimerWarning`, `broadcastReceived`, `helpRequested`,
+ * `helpAnswered`, `helpDismissed`, `helpResolved`, `breakoutRoomsUpdated`, `memberMuted`,
+ * `unmuteAsked`), and the state they change is kept: {@link Room#roomList},
+ * {@link Room#helpRequests}, {@link Room#helpRequest}, {@link Room#mutedByModerator},
+ * {@link Room#unmuteAskedBy}, {@link Room#moderatorMuted}, timers on the room entries, and the
+ * server clock ({@link Room#serverNow}, {@link Room#timeLeft}). A `didDisconnectedBreakoutRoom`
+ * with `reason: "moved"` is a switch to the room its `location` names (the parent stays
+ * paused), never a return to the parent; `owner_notice` moves nobody.
+ *
  * Order: for one frame the room first updates its state, then dispatches the frame's event on
  * the room, then on the break-out handle it concerns (if any), then `frame` and `statechange`,
  * and only then settles the request's promise.
@@ -52,6 +65,9 @@ import { AlcoveError, ErrorCode, SUPPORTED_VERSIONS, breakoutOf, isAck, isSucces
 /** @typedef {import('./protocol.js').StreamInfo} StreamInfo */
 /** @typedef {import('./protocol.js').MediaFlags} MediaFlags */
 /** @typedef {import('./protocol.js').Location} Location */
+/** @typedef {import('./protocol.js').RoomSummary} RoomSummary */
+/** @typedef {import('./protocol.js').HelpRequest} HelpRequest */
+/** @typedef {import('./protocol.js').BreakoutTimer} BreakoutTimer */
 /** @typedef {import('./media.js').MediaOptions} MediaOptions */
 
 /**
@@ -168,6 +184,38 @@ export class Room extends Emitter {
     this.media = new MediaSession(this, options);
     /** @type {Map<string, BreakoutRoom>} @private */
     this._handles = new Map();
+    /**
+     * The room list: every live break-out room by id, in creation order, as every client
+     * sees it (name, member count, places, self-select, timer). Filled from
+     * `roomConnected.breakout_rooms` and kept current by `breakoutRoomsUpdated` (protocol 3)
+     * and `breakoutTimer`.
+     * @type {Map<string, RoomSummary>}
+     */
+    this.roomList = new Map();
+    /**
+     * Server clock minus this client's clock, in ms, measured at `roomConnected`
+     * (`server_time`, taken at the middle of the connect round trip). 0 until known.
+     */
+    this.clockOffsetMs = 0;
+    /** @type {number | null} When the latest `connect` went out (local ms). @private */
+    this._connectSentAt = null;
+    /**
+     * Pending help requests by requester clientId, oldest first (moderators; from
+     * `roomConnected.help_requests`, `helpRequested`, `helpResolved`).
+     * @type {Map<string, HelpRequest>}
+     */
+    this.helpRequests = new Map();
+    /** @type {HelpRequest | null} This client's own pending help request. */
+    this.helpRequest = null;
+    /** True while a moderator has muted this client (its audio is dropped by the server). */
+    this.mutedByModerator = false;
+    /** @type {UserRef | null} The moderator who asked this client to unmute, if one did. */
+    this.unmuteAskedBy = null;
+    /**
+     * Other clients muted by a moderator, as announced (`memberMuted`, `ackMuteMember`).
+     * @type {Set<string>}
+     */
+    this.moderatorMuted = new Set();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -205,6 +253,7 @@ export class Room extends Emitter {
     await this._connection.open();
     let ack;
     try {
+      this._connectSentAt = Date.now();
       ack = await this._connection.request('connect', { token, versions: [...SUPPORTED_VERSIONS] });
     } catch (e) {
       this._connection.close();
@@ -385,6 +434,195 @@ export class Room extends Emitter {
    */
   destroyAllBreakOutSession() {
     return this.request('destroyAllBreakOutSession');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Facilitation (Alcove, beyond the seed; `FACILITATION_METHODS` in protocol.js).
+
+  /**
+   * Sets, changes or clears a break-out room's timer (moderators; 5003 otherwise, 1736 for a
+   * room that is not live, 1155 for values out of range). Members and moderators get
+   * `breakoutTimer`, then `breakoutTimerWarning` once at `warning_at`; at the end everyone in
+   * the room returns to the parent (`didDisconnectedBreakoutRoom` reason `timeout`). Resolves
+   * with `ackSetBreakoutDuration` (`timer: {room_id, ends_at, warning_at}`).
+   * @param {string} roomId the break-out room
+   * @param {number | null} seconds from now until the room ends (1..=86400); null or 0 clears
+   * @param {{warning?: number}} [options] `warning`: seconds before the end (default 60; 0: none)
+   * @returns {Promise<ServerFrame>}
+   */
+  setBreakoutDuration(roomId, seconds, options = {}) {
+    return this.request('setBreakoutDuration', { room_id: roomId, duration: seconds ?? null, warning: options.warning });
+  }
+
+  /**
+   * Sends a text to every client in the chosen rooms (moderators; 5003). Each gets
+   * `broadcastReceived {from, text, at, room_id}`. Resolves with `ackBroadcastMessage`
+   * (`recipients`). 1155 for an empty or too long (> 1000 characters) text or `rooms: []`,
+   * 1736 for an unknown room, 4006 past 10 broadcasts a minute.
+   * @param {string} text
+   * @param {string[]} [rooms] break-out room ids and/or the parent's id; default: every room
+   * @returns {Promise<ServerFrame>}
+   */
+  broadcastMessage(text, rooms) {
+    return this.request('broadcastMessage', { text, rooms: rooms === undefined ? undefined : [...rooms] });
+  }
+
+  /**
+   * Asks the moderators for help (a member of a break-out room; 1741 otherwise). Pressing
+   * again while a request is pending changes nothing (`already_pending: true`). Resolves with
+   * `ackRequestHelp` (`request`); later `helpAnswered` (a moderator joined) or `helpDismissed`.
+   * @returns {Promise<ServerFrame>}
+   */
+  requestHelp() {
+    return this.request('requestHelp');
+  }
+
+  /**
+   * Withdraws this client's help request (1760 when none is pending). Resolves with
+   * `ackCancelHelp`.
+   * @returns {Promise<ServerFrame>}
+   */
+  cancelHelp() {
+    return this.request('cancelHelp');
+  }
+
+  /**
+   * Closes a member's help request without joining (moderators; 5003; 1760 when that client
+   * has none pending). Resolves with `ackDismissHelp`.
+   * @param {string} clientId the requester
+   * @returns {Promise<ServerFrame>}
+   */
+  dismissHelp(clientId) {
+    return this.request('dismissHelp', { clientId });
+  }
+
+  /**
+   * Moves a client into a break-out room in one step (moderators; 5003): from the parent a
+   * forced join, from another break-out room straight across, never through the parent.
+   * 1736 room not live, 1740 client not connected, 1743 already there, 1738 full. Resolves
+   * with `ackMoveToBreakoutRoom`.
+   * @param {string} clientId
+   * @param {string} roomId
+   * @returns {Promise<ServerFrame>}
+   */
+  moveToBreakoutRoom(clientId, roomId) {
+    return this.request('moveToBreakoutRoom', { clientId, room_id: roomId });
+  }
+
+  /**
+   * Turns self-select on or off (moderators; 5003): in a self-select room any participant may
+   * join without an invitation (`joinBreakoutRoom`). Resolves with `ackSetSelfSelect`.
+   * @param {boolean} on
+   * @param {string} [roomId] one room (1736 when not live); default: every live room
+   * @returns {Promise<ServerFrame>}
+   */
+  setSelfSelect(on, roomId) {
+    return this.request('setSelfSelect', { room_id: roomId, on: !!on });
+  }
+
+  /**
+   * Renames a break-out room (moderators; 5003; 1736; 1155 for an empty or > 64 character
+   * name). Resolves with `ackRenameBreakoutRoom`; everyone gets `breakoutRoomsUpdated`.
+   * @param {string} roomId
+   * @param {string} name
+   * @returns {Promise<ServerFrame>}
+   */
+  renameBreakoutRoom(roomId, name) {
+    return this.request('renameBreakoutRoom', { room_id: roomId, name });
+  }
+
+  /**
+   * Saves the live break-out rooms and who is in (or invited to) each as a named plan of this
+   * app (moderators; 5003; 1155 bad name; 1736 when no room is live). Saving under an existing
+   * name replaces it. Resolves with `ackSavePlan` (`plan`).
+   * @param {string} name
+   * @returns {Promise<ServerFrame>}
+   */
+  savePlan(name) {
+    return this.request('savePlan', { name });
+  }
+
+  /**
+   * Lists the app's saved plans (moderators; 5003). Resolves with `ackListPlans`
+   * (`plans: [{name, rooms, members, saved_at}]`).
+   * @returns {Promise<ServerFrame>}
+   */
+  listPlans() {
+    return this.request('listPlans');
+  }
+
+  /**
+   * Creates a saved plan's rooms and invites (or, with `forceJoin`, moves) the connected
+   * members it names (moderators; 5003; 1761 unknown plan; then create's checks). Resolves
+   * with `ackApplyPlan` (`rooms`, `invitations`, `unmatched`).
+   * @param {string} name
+   * @param {{forceJoin?: boolean}} [options]
+   * @returns {Promise<ServerFrame>}
+   */
+  applyPlan(name, options = {}) {
+    return this.request('applyPlan', { name, force_join: options.forceJoin ? true : undefined });
+  }
+
+  /**
+   * Mutes one member, or every non-moderator member of a break-out room (moderators; 5003;
+   * 1740 / 1736; 1155 unless exactly one target). Their audio is dropped by the server until
+   * they unmute after being asked (`askToUnmute`). Resolves with `ackMuteMember` (`muted`: the
+   * clients newly muted); `memberMuted` to the targets, their room and every moderator.
+   * @param {{clientId: string} | {roomId: string}} target
+   * @returns {Promise<ServerFrame>}
+   */
+  muteMember(target) {
+    const t = /** @type {{clientId?: string, roomId?: string}} */ (target);
+    return this.request('muteMember', { clientId: t.clientId, room_id: t.roomId });
+  }
+
+  /**
+   * Asks a member muted by a moderator to unmute (moderators; 5003; 1740). The member gets
+   * `unmuteAsked` and decides (`unmuteSelf`). Resolves with `ackAskToUnmute`.
+   * @param {string} clientId
+   * @returns {Promise<ServerFrame>}
+   */
+  askToUnmute(clientId) {
+    return this.request('askToUnmute', { clientId });
+  }
+
+  /**
+   * Unmutes this client after a moderator asked it to (1762 when muted and not asked; a
+   * success that changes nothing when not muted by a moderator). Resolves with
+   * `ackUnmuteSelf`.
+   * @returns {Promise<ServerFrame>}
+   */
+  unmuteSelf() {
+    return this.request('unmuteSelf');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The server clock and timers.
+
+  /** The server's clock now (Unix ms), from this client's clock and {@link clockOffsetMs}. */
+  serverNow() {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /**
+   * Milliseconds until a server time (`ends_at`, `warning_at`): never negative (0 once
+   * passed).
+   * @param {number} serverTime absolute server Unix ms
+   */
+  msUntil(serverTime) {
+    return Math.max(0, serverTime - this.serverNow());
+  }
+
+  /**
+   * The countdown of a break-out room's timer in ms (never negative: 0 once the end passed
+   * and the server has not closed the room yet), or null when the room has no timer (or is
+   * unknown).
+   * @param {string} roomId
+   * @returns {number | null}
+   */
+  timeLeft(roomId) {
+    const endsAt = this.roomList.get(roomId)?.ends_at ?? this.breakoutRooms.get(roomId)?.ends_at;
+    return typeof endsAt === 'number' ? this.msUntil(endsAt) : null;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -575,6 +813,19 @@ export class Room extends Emitter {
             room_id: roomId, requestor: b?.owner ?? { clientId: '', name: '' }, force_join: false,
           });
         }
+        if (typeof f.server_time === 'number' && f.server_time > 0) {
+          const now = Date.now();
+          const sent = this._connectSentAt ?? now;
+          this.clockOffsetMs = f.server_time - Math.round((sent + now) / 2);
+        }
+        this.roomList = new Map([...this.breakoutRooms.values()].map((b) => [b.room_id, summaryOf(b)]));
+        this.helpRequests = new Map((Array.isArray(f.help_requests) ? f.help_requests : [])
+          .map((/** @type {HelpRequest} */ h) => [h.clientId, { ...h }]));
+        this.mutedByModerator = !!f.muted_by_moderator;
+        if (!this.mutedByModerator) this.unmuteAskedBy = null;
+        for (const c of [...this.moderatorMuted]) if (!this.users.has(c)) this.moderatorMuted.delete(c);
+        // A pending request of this client survives a resume only in the same room.
+        if (this.helpRequest && this.helpRequest.room_id !== breakoutOf(this.users.get(f.clientId)?.location)) this.helpRequest = null;
         if (f.resumed) this._resumedPlace(wasIn, !!f.media_kept);
         return true;
       }
@@ -585,6 +836,7 @@ export class Room extends Emitter {
       }
       case 'userDisconnected': {
         this.users.delete(f.clientId);
+        this.moderatorMuted.delete(f.clientId);
         for (const b of this.breakoutRooms.values()) {
           removeMember(b, f.clientId);
           b.invitations = b.invitations.filter((c) => c !== f.clientId);
@@ -639,6 +891,7 @@ export class Room extends Emitter {
           members: known?.members ?? [],
           invitations: known?.invitations ?? [],
         });
+        if (!this.roomList.has(f.room_id)) this.roomList.set(f.room_id, summaryOf(/** @type {BreakoutRoomInfo} */ (this.breakoutRooms.get(f.room_id))));
         return true;
       }
       case 'ackInviteBreakOutRoom': {
@@ -675,7 +928,10 @@ export class Room extends Emitter {
         const { type: _t, id: _i, result: _r, ...info } = f;
         const room = /** @type {BreakoutRoomInfo} */ (structuredClone(info));
         this.breakoutRooms.set(f.room_id, room);
+        this.roomList.set(f.room_id, { ...summaryOf(room), ...pickTimer(this.roomList.get(f.room_id)), ...pickTimer(room) });
         this.invitations.delete(f.room_id);
+        // A help request is tied to the room it was made in.
+        if (this.helpRequest && this.helpRequest.room_id !== f.room_id) this.helpRequest = null;
         const me = this.me;
         if (me) {
           me.location = { breakout: f.room_id };
@@ -706,20 +962,51 @@ export class Room extends Emitter {
       }
       case 'didDisconnectedBreakoutRoom': {
         if (!ok) return false;
+        const reason = /** @type {import('./protocol.js').LeaveReason | undefined} */ (typeof f.reason === 'string' ? f.reason : undefined);
+        // A notice to a room's owner who stays where it is: nobody moved.
+        if (reason === 'owner_notice') return false;
         const current = breakoutOf(this.location);
         const mine = isAck(f) && req !== null; // ack of our disconnect / clearAll
+        const movedTo = reason === 'moved' ? breakoutOf(f.location) : null;
+        if (movedTo) {
+          // One-step switch (moved by a moderator, or joined another room): out of room_id,
+          // already in `location` (its connectedBreakoutRoom came first); the parent stays
+          // paused, so this is NOT a return to the parent.
+          const from = typeof f.room_id === 'string' ? f.room_id : null;
+          const me = this.me;
+          if (me && breakoutOf(me.location) !== movedTo) {
+            me.location = { breakout: movedTo };
+            me.paused = true;
+          }
+          if (from) {
+            const b = this.breakoutRooms.get(from);
+            if (b) removeMember(b, this.clientId);
+            const old = this._handles.get(from);
+            if (old) old._disconnected(f);
+            if (this.helpRequest?.room_id === from) this.helpRequest = null;
+          }
+          const now = this._handles.get(movedTo);
+          if (now && this.breakoutRoom !== now) this.breakoutRoom = now;
+          return true;
+        }
         const left = mine ? (f.room_id ?? current) : (f.room_id !== null && f.room_id === current ? f.room_id : null);
         if (left) {
+          // Without a reason (an older server) an unsolicited frame for our room meant destroy-all.
+          const ended = reason === 'timeout' || reason === 'destroyed' || (!mine && reason === undefined);
           const me = this.me;
           if (me) {
             me.location = 'parent';
             me.paused = false;
-            if (!mine) me.muted = { audio: false, video: false }; // destroy-all resets the mute state
+            if (ended) me.muted = { audio: false, video: false }; // the return resets the mute state
           }
+          if (ended) {
+            this.mutedByModerator = false;
+            this.unmuteAskedBy = null;
+          }
+          this.helpRequest = null;
           const b = this.breakoutRooms.get(left);
           if (b) removeMember(b, this.clientId);
-          // An unsolicited didDisconnectedBreakoutRoom for our own room means destroy-all.
-          if (!mine) this._forgetRoom(left);
+          if (ended) this._forgetRoom(left);
           const handle = this._handles.get(left);
           if (handle) handle._disconnected(f);
           if (this.breakoutRoom && this.breakoutRoom.roomId === left) this.breakoutRoom = null;
@@ -755,6 +1042,11 @@ export class Room extends Emitter {
         if (!ok || !req) return false;
         const me = this.me;
         if (!me) return false;
+        if (f.muted && typeof f.muted === 'object') {
+          // The server echoes the resulting state (protocol with issue 10).
+          me.muted = { audio: !!f.muted.audio, video: !!f.muted.video };
+          return true;
+        }
         const value = f.type === 'ackMuteRoom';
         me.muted = {
           audio: req.body.audio ? value : me.muted.audio,
@@ -762,6 +1054,87 @@ export class Room extends Emitter {
         };
         return true;
       }
+      // ----- facilitation -----
+      case 'breakoutRoomsUpdated': {
+        for (const r of /** @type {RoomSummary[]} */ (Array.isArray(f.rooms) ? f.rooms : [])) {
+          const before = this.roomList.get(r.room_id);
+          /** @type {RoomSummary} */
+          const entry = { ...r, ends_at: r.ends_at ?? null };
+          // `warning_at` is not in the list: keep the one learnt while the end is the same.
+          entry.warning_at = before && before.ends_at === entry.ends_at ? before.warning_at ?? null : null;
+          this.roomList.set(r.room_id, entry);
+          const b = this.breakoutRooms.get(r.room_id);
+          if (b) {
+            b.name = r.name;
+            b.self_select = r.self_select;
+            b.participants = r.participants;
+            if (b.ends_at !== entry.ends_at) {
+              b.ends_at = entry.ends_at;
+              b.warning_at = entry.warning_at;
+            }
+          }
+        }
+        for (const roomId of /** @type {string[]} */ (Array.isArray(f.removed) ? f.removed : [])) this._forgetRoom(roomId);
+        return true;
+      }
+      case 'breakoutTimer':
+      case 'ackSetBreakoutDuration': {
+        const t = /** @type {BreakoutTimer | undefined} */ (f.type === 'breakoutTimer' ? f : f.timer);
+        if (!ok || !t || typeof t.room_id !== 'string') return false;
+        const timer = { ends_at: t.ends_at ?? null, warning_at: t.warning_at ?? null };
+        const e = this.roomList.get(t.room_id);
+        if (e) Object.assign(e, timer);
+        const b = this.breakoutRooms.get(t.room_id);
+        if (b) Object.assign(b, timer);
+        return true;
+      }
+      case 'helpRequested': {
+        const { type: _t, id: _i, ...h } = f;
+        this.helpRequests.set(f.clientId, /** @type {HelpRequest} */ (h));
+        return true;
+      }
+      case 'helpResolved':
+        return this.helpRequests.delete(f.clientId);
+      case 'ackDismissHelp':
+        // The caller gets no helpResolved of its own dismissal.
+        return ok && !!req && this.helpRequests.delete(String(req.body.clientId));
+      case 'ackRequestHelp':
+        if (!ok || !f.request) return false;
+        this.helpRequest = { ...f.request };
+        return true;
+      case 'ackCancelHelp':
+        if (!ok) return false;
+        this.helpRequest = null;
+        return true;
+      case 'helpAnswered':
+      case 'helpDismissed':
+        this.helpRequest = null;
+        return true;
+      case 'ackMuteMember':
+        if (!ok || !Array.isArray(f.muted)) return false;
+        for (const c of f.muted) {
+          if (c === this.clientId) this.mutedByModerator = true;
+          else this.moderatorMuted.add(c);
+        }
+        return f.muted.length > 0;
+      case 'memberMuted':
+        if (f.clientId === this.clientId) {
+          this.mutedByModerator = !!f.muted;
+          this.unmuteAskedBy = null;
+        } else if (f.muted) {
+          this.moderatorMuted.add(f.clientId);
+        } else {
+          this.moderatorMuted.delete(f.clientId);
+        }
+        return true;
+      case 'unmuteAsked':
+        this.unmuteAskedBy = f.by ?? null;
+        return true;
+      case 'ackUnmuteSelf':
+        if (!ok) return false;
+        this.mutedByModerator = false;
+        this.unmuteAskedBy = null;
+        return true;
       case 'activeTalkersUpdated': {
         this.talkersRoomId = f.room_id;
         this.talkers = new Map(f.talkers.map((/** @type {import('./protocol.js').Talker} */ t) => [t.slot, { clientId: t.clientId, name: t.name }]));
@@ -901,6 +1274,7 @@ export class Room extends Emitter {
    */
   _forgetRoom(roomId) {
     this.breakoutRooms.delete(roomId);
+    this.roomList.delete(roomId);
     this.invitations.delete(roomId);
     // Protocol 2: the usersUpdated at the end of the same step moves the members back (and
     // raises their userMoved); changing the list here would hide those events.
@@ -981,6 +1355,7 @@ export class Room extends Emitter {
       ack = await Promise.race([
         (async () => {
           await conn.open();
+          this._connectSentAt = Date.now();
           return conn.request('connect', { resume: this._resumeToken, versions: [...SUPPORTED_VERSIONS] });
         })(),
         new Promise((_resolve, reject) => {
@@ -1056,6 +1431,31 @@ function addInvitations(b, clients) {
   for (const c of clients) {
     if (!b.invitations.includes(c) && !b.members.some((m) => m.clientId === c)) b.invitations.push(c);
   }
+}
+
+/**
+ * A room's entry of the room list, from what this client knows of it.
+ * @param {BreakoutRoomInfo} b
+ * @returns {RoomSummary}
+ */
+function summaryOf(b) {
+  return {
+    room_id: b.room_id,
+    name: b.name,
+    members: b.members.length,
+    participants: b.participants,
+    self_select: !!b.self_select,
+    ends_at: b.ends_at ?? null,
+    warning_at: b.warning_at ?? null,
+  };
+}
+
+/**
+ * The timer fields of a room entry that has them.
+ * @param {{ends_at?: number | null, warning_at?: number | null} | undefined} e
+ */
+function pickTimer(e) {
+  return e && typeof e.ends_at === 'number' ? { ends_at: e.ends_at, warning_at: e.warning_at ?? null } : {};
 }
 
 /** The vendor's name for the parent-room handle. */
