@@ -10,8 +10,12 @@
  * Events dispatched on the handle (same frame objects as on the parent room):
  * `connectedBreakoutRoom`, `userJoinedBreakoutRoom`, `didUserDisconnectedFromBreakoutRoom`,
  * `didDisconnectedBreakoutRoom`, `didDestroyedBreakoutRoom`, `activeTalkersUpdated`,
- * `shareStarted` / `shareStopped`, `canvasStarted` / `canvasStopped` — each only when its
- * `room_id` (or `room`) is this room.
+ * `shareStarted` / `shareStopped`, `canvasStarted` / `canvasStopped`, and the facilitation
+ * frames about it (`breakoutTimer`, `breakoutTimerWarning`, `broadcastReceived` delivered in
+ * it, `helpAnswered`, `helpDismissed`, `helpRequested` / `helpResolved` for moderators) — each
+ * only when its `room_id` (or `room`) is this room. After a one-step move out of this room
+ * (`didDisconnectedBreakoutRoom` with `reason: "moved"`) `connected` is false and the parent's
+ * `breakoutRoom` is the new room's handle.
  */
 
 import { Emitter } from './events.js';
@@ -39,9 +43,14 @@ export class BreakoutRoom extends Emitter {
     this._lastInfo = null;
   }
 
-  /** The room's name ("Breakout 1", …). */
+  /** The room's name ("Breakout 1", …; kept current by renames). */
   get name() {
-    return this.info?.name ?? '';
+    return this.parent.roomList.get(this.roomId)?.name ?? this.info?.name ?? '';
+  }
+
+  /** Milliseconds left on this room's timer (never negative), or null without one. */
+  timeLeft() {
+    return this.parent.timeLeft(this.roomId);
   }
 
   /**
