@@ -15,6 +15,7 @@ import { AlcoveError, breakoutOf, connect, errorName } from '/sdk/alcove.js';
 /** @typedef {import('/sdk/protocol.js').ServerFrame} ServerFrame */
 /** @typedef {import('/sdk/protocol.js').BreakoutRoomInfo} BreakoutRoomInfo */
 /** @typedef {import('/sdk/protocol.js').UserInfo} UserInfo */
+/** @typedef {import('/sdk/protocol.js').RoomSummary} RoomSummary */
 
 // ---------------------------------------------------------------------------------------------
 // DOM helpers.
@@ -74,6 +75,16 @@ let canvasAnimation;
 const SPEAKING_LEVEL = 0.02;
 /** @type {string | null} The room whose audio the SDK last reported audible (`slotAudible`). */
 let hearing = null;
+/** @type {ReturnType<typeof setInterval> | undefined} Redraws the countdowns. */
+let tickTimer;
+/**
+ * What the person typed or picked in controls that are redrawn on every change (timer
+ * seconds, new names, move targets), by a key naming the control, so a redraw keeps it.
+ * @type {Map<string, string>}
+ */
+const drafts = new Map();
+/** @type {{from: string, text: string, at: number}[]} The latest broadcasts received, newest first. */
+const broadcasts = [];
 
 // ---------------------------------------------------------------------------------------------
 // Messages to the person.
@@ -204,6 +215,7 @@ async function join(/** @type {SubmitEvent} */ ev) {
     setStatus('connected', 'pill-ok');
     logLine('roomConnected', `joined "${r.name}" as ${r.me?.name} (${r.role}), client ${r.clientId}`);
     meterTimer = setInterval(updateMeters, 150);
+    tickTimer = setInterval(updateCountdowns, 250);
     render();
   } catch (e) {
     err.textContent = `Could not join: ${describe(e)}`;
@@ -260,9 +272,13 @@ function wire(r) {
  */
 function left(message) {
   if (meterTimer) clearInterval(meterTimer);
+  if (tickTimer) clearInterval(tickTimer);
   stopCanvasAnimation();
   room = null;
   selected.clear();
+  drafts.clear();
+  broadcasts.length = 0;
+  $('broadcasts').replaceChildren();
   $('room-view').hidden = true;
   $('join-view').hidden = false;
   $('whoami').hidden = true;
@@ -298,9 +314,39 @@ function explain(r, f) {
       toast(`You are now in ${f.name}. The main room is paused.`, 'ok');
       break;
     case 'didDisconnectedBreakoutRoom':
-      if (f.id === undefined && f.room_id && r.breakoutHandle(f.room_id)?.connected === false && r.location === 'parent') {
+      if (f.id !== undefined || !f.room_id) break;
+      if (f.reason === 'moved') {
+        const to = breakoutOf(f.location);
+        toast(`You were moved to ${to ? roomName(r, to) : 'another room'}.`, 'ok');
+      } else if (f.reason === 'timeout') {
+        toast('Time is up: you are back in the main room.', 'ok');
+      } else if (f.reason !== 'owner_notice' && r.breakoutHandle(f.room_id)?.connected === false && r.location === 'parent') {
         toast('The break-out rooms were closed. You are back in the main room.', 'ok');
       }
+      break;
+    case 'breakoutTimerWarning':
+      toast(`${roomName(r, f.room_id)} ends in ${formatMs(r.msUntil(f.ends_at))}.`);
+      break;
+    case 'broadcastReceived':
+      broadcasts.unshift({ from: f.from.name, text: f.text, at: f.at });
+      broadcasts.length = Math.min(broadcasts.length, 3);
+      renderBroadcasts();
+      toast(`${f.from.name}: ${f.text}`);
+      break;
+    case 'helpRequested':
+      toast(`${f.name} asks for help in ${roomName(r, f.room_id)}.`);
+      break;
+    case 'helpAnswered':
+      toast(`${f.by.name} joined to help.`, 'ok');
+      break;
+    case 'helpDismissed':
+      toast(`${f.by.name} closed your help request.`);
+      break;
+    case 'memberMuted':
+      if (f.clientId === r.clientId) toast(f.muted ? `${f.by?.name ?? 'A moderator'} muted you.` : 'You are unmuted.', f.muted ? 'info' : 'ok');
+      break;
+    case 'unmuteAsked':
+      toast(`${f.by.name} asks you to unmute.`);
       break;
     case 'breakoutInvitationWithdrawn':
       toast(`An invitation was withdrawn: the room was closed.`);
@@ -323,7 +369,7 @@ function explain(r, f) {
  * @param {string} roomId
  */
 function roomName(r, roomId) {
-  const info = r.breakoutRooms.get(roomId) ?? r.breakoutHandle(roomId)?.info;
+  const info = r.roomList.get(roomId) ?? r.breakoutRooms.get(roomId) ?? r.breakoutHandle(roomId)?.info;
   if (info?.name) return info.name;
   return `a break-out room (id …${roomId.slice(-4)})`;
 }
@@ -340,6 +386,22 @@ function locationLabel(r, u) {
 function render() {
   const r = room;
   if (!r) return;
+  // Redraws replace the room cards: give the focus back to the control the person was typing in.
+  const focused = /** @type {HTMLElement | null} */ (document.activeElement);
+  const focusKey = focused?.dataset?.draft;
+  const caret = focused instanceof HTMLInputElement && focused.type === 'text' ? focused.selectionStart : null;
+  draw(r);
+  if (focusKey) {
+    const again = /** @type {HTMLInputElement | null} */ (document.querySelector(`[data-draft="${CSS.escape(focusKey)}"]`));
+    if (again && again !== focused) {
+      again.focus();
+      if (caret !== null && again.type === 'text') again.setSelectionRange(caret, caret);
+    }
+  }
+}
+
+/** @param {Room} r */
+function draw(r) {
   const me = r.me;
   const isMod = r.role === 'moderator';
 
@@ -354,18 +416,170 @@ function render() {
   const badges = [];
   if (inBr) badges.push(h('span', { class: `badge ${r.paused ? 'badge-warn' : 'badge-ok'}` }, r.paused ? 'main room paused' : 'hearing main room too'));
   if (r.muted.audio) badges.push(h('span', { class: 'badge badge-warn' }, 'muted in main room'));
-  $('here-badges').replaceChildren(...badges);
   $('br-controls').hidden = !inBr;
   button('btn-pause').hidden = r.paused;
   button('btn-resume').hidden = !r.paused;
   button('btn-mute').hidden = r.muted.audio;
   button('btn-unmute').hidden = !r.muted.audio;
 
+  if (r.mutedByModerator) badges.push(h('span', { class: 'badge badge-warn' }, 'muted by a moderator'));
+  $('here-badges').replaceChildren(...badges);
+
+  // Facilitation: the help button, the moderator mute notice.
+  $('help-controls').hidden = !inBr;
+  button('btn-help').hidden = !!r.helpRequest;
+  button('btn-cancel-help').hidden = !r.helpRequest;
+  $('help-status').textContent = r.helpRequest ? 'Waiting for a moderator…' : '';
+  $('mod-mute').hidden = !r.mutedByModerator;
+  $('mod-mute-text').textContent = r.unmuteAskedBy
+    ? `${r.unmuteAskedBy.name} asks you to unmute.`
+    : 'A moderator muted you: nobody hears you until a moderator asks you to unmute.';
+  button('btn-unmute-self').hidden = !r.unmuteAskedBy;
+
   renderInvitations(r);
   renderPeople(r, isMod);
   $('mod-panel').hidden = !isMod;
-  if (isMod) renderRooms(r);
+  $('room-list-card').hidden = isMod;
+  if (isMod) {
+    renderRooms(r);
+    renderHelpQueue(r);
+    renderBroadcastTargets(r);
+  } else {
+    renderRoomList(r);
+  }
   renderMedia();
+  updateCountdowns();
+}
+
+/**
+ * `m:ss` (or `h:mm:ss`) for a duration in ms, rounded up to the second.
+ * @param {number} ms
+ */
+function formatMs(ms) {
+  const total = Math.ceil(ms / 1000);
+  const hours = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/**
+ * A countdown element for a room's timer, filled in by {@link updateCountdowns}.
+ * @param {string} roomId
+ */
+function countdown(roomId) {
+  return h('span', { class: 'countdown', dataset: { countdown: roomId } });
+}
+
+/** Redraws every countdown from the SDK's timer state (server clock corrected). */
+function updateCountdowns() {
+  const r = room;
+  if (!r) return;
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-countdown]'))) {
+    const left = r.timeLeft(el.dataset.countdown ?? '');
+    el.textContent = left === null ? '' : `⏱ ${formatMs(left)}`;
+    el.classList.toggle('ending', left !== null && left <= 60_000);
+  }
+  const inBr = breakoutOf(r.location);
+  const left = inBr ? r.timeLeft(inBr) : null;
+  const timer = $('here-timer');
+  timer.hidden = left === null;
+  timer.textContent = left === null ? '' : `This room closes in ${formatMs(left)}`;
+  timer.classList.toggle('ending', left !== null && left <= 60_000);
+}
+
+function renderBroadcasts() {
+  $('broadcasts').replaceChildren(...broadcasts.map((b) => h('div', { class: 'broadcast' },
+    h('strong', null, `${b.from}: `), b.text)));
+}
+
+/**
+ * An input whose value survives redraws (kept in {@link drafts}).
+ * @param {string} key
+ * @param {Record<string, any>} attrs
+ */
+function draftInput(key, attrs) {
+  const el = /** @type {HTMLInputElement} */ (h('input', { ...attrs, dataset: { draft: key } }));
+  const saved = drafts.get(key);
+  if (saved !== undefined) el.value = saved;
+  el.addEventListener('input', () => drafts.set(key, el.value));
+  return el;
+}
+
+/**
+ * A small button that runs `fn` through {@link act}.
+ * @param {string} label
+ * @param {string} title
+ * @param {() => Promise<unknown>} fn
+ * @param {string} [cls]
+ */
+function mkButton(label, title, fn, cls = '') {
+  const btn = /** @type {HTMLButtonElement} */ (h('button', { class: cls, title }, label));
+  btn.addEventListener('click', () => act(btn, label, fn));
+  return btn;
+}
+
+/**
+ * Participants and viewers: every live room (the SDK's room list), with its countdown, and a
+ * Join button for open (self-select) rooms.
+ * @param {Room} r
+ */
+function renderRoomList(r) {
+  const rooms = [...r.roomList.values()];
+  const inBr = breakoutOf(r.location);
+  if (rooms.length === 0) {
+    $('room-list').replaceChildren(h('p', { class: 'muted' }, 'No break-out rooms right now.'));
+    return;
+  }
+  $('room-list').replaceChildren(...rooms.map((b) => {
+    const here = inBr === b.room_id;
+    const full = b.members >= b.participants;
+    const canJoin = !here && b.self_select && r.role === 'participant';
+    return h('div', { class: `room-card${here ? ' here-card' : ''}`, dataset: { roomId: b.room_id } },
+      h('div', { class: 'room-head' },
+        h('strong', null, b.name),
+        h('span', { class: 'muted small' }, ` ${b.members} in · ${b.participants} places`),
+        b.self_select ? h('span', { class: 'badge badge-ok' }, 'open') : null,
+        here ? h('span', { class: 'badge badge-ok' }, 'you are here') : null,
+        countdown(b.room_id)),
+      canJoin
+        ? h('div', { class: 'button-row' }, mkButton(full ? 'Full' : 'Join this room',
+          'joinBreakoutRoom(): an open room needs no invitation; from another room you switch in one step',
+          () => r.joinBreakoutRoom({ role: 'participant', room_id: b.room_id }, { audio: true, video: false }), 'primary self-join'))
+        : null);
+  }));
+}
+
+/**
+ * Moderators: the help queue, oldest first, with Join and Dismiss.
+ * @param {Room} r
+ */
+function renderHelpQueue(r) {
+  const items = [...r.helpRequests.values()].sort((a, b) => a.at - b.at);
+  $('help-count').textContent = String(items.length);
+  if (items.length === 0) {
+    $('help-queue').replaceChildren(h('li', { class: 'muted small' }, 'Nobody is waiting for help.'));
+    return;
+  }
+  $('help-queue').replaceChildren(...items.map((q) => h('li', { class: 'help-item', dataset: { clientId: q.clientId } },
+    h('span', { class: 'grow' }, h('strong', null, q.name), ' in ', roomName(r, q.room_id),
+      h('span', { class: 'muted small' }, ` · ${new Date(q.at - r.clockOffsetMs).toLocaleTimeString([], { hour12: false })}`)),
+    breakoutOf(r.location) === q.room_id ? null : mkButton('Join', 'joinBreakoutRoom({role: "moderator"}): answers the request',
+      () => r.joinBreakoutRoom({ role: 'moderator', room_id: q.room_id }, { audio: true, video: false }), 'primary'),
+    mkButton('Dismiss', 'dismissHelp(clientId)', () => r.dismissHelp(q.clientId)))));
+}
+
+/**
+ * Moderators: the broadcast's target list (every room, the main room, each break-out room).
+ * @param {Room} r
+ */
+function renderBroadcastTargets(r) {
+  const sel = /** @type {HTMLSelectElement} */ ($('bc-room'));
+  const keep = sel.value;
+  const opts = [h('option', { value: '' }, 'every room'), h('option', { value: r.roomId }, 'the main room')];
+  for (const b of r.roomList.values()) opts.push(h('option', { value: b.room_id }, b.name));
+  sel.replaceChildren(...opts);
+  if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
 }
 
 /** @param {Room} r */
@@ -378,14 +592,11 @@ function renderInvitations(r) {
       await r.joinBreakoutRoom({ role: 'participant', room_id: inv.room_id }, { audio: true, video: false });
     }));
     rejectBtn.addEventListener('click', () => act(rejectBtn, 'Could not decline', () => r.rejectBreakOutRoom(inv.room_id)));
-    if (inBr) {
-      acceptBtn.disabled = true;
-      acceptBtn.title = 'Leave your break-out room first (one at a time).';
-    }
+    if (inBr) acceptBtn.title = 'You switch rooms in one step (never through the main room).';
     return h('div', { class: 'invitation' },
       h('div', null,
         h('strong', null, inv.requestor.name), ' invites you to ', h('strong', null, roomName(r, inv.room_id)),
-        inBr ? h('div', { class: 'muted small' }, 'Leave your current break-out room to accept.') : null),
+        inBr ? h('div', { class: 'muted small' }, 'Joining moves you out of your current break-out room.') : null),
       h('div', { class: 'button-row' }, acceptBtn, rejectBtn));
   });
   $('invitations').replaceChildren(...cards);
@@ -421,9 +632,39 @@ function renderPeople(r, isMod) {
       h('span', { class: `where${where ? ' where-br' : ''}` }, locationLabel(r, u)),
       h('span', { class: 'flags' },
         u.paused ? h('span', { class: 'flag flag-paused', title: 'main room paused: does not hear the main room, is not heard there' }, 'paused') : null,
-        u.muted.audio ? h('span', { class: 'flag flag-muted', title: 'muted in the main room' }, 'muted') : null));
+        u.muted.audio ? h('span', { class: 'flag flag-muted', title: 'muted in the main room' }, 'muted') : null,
+        (mine ? r.mutedByModerator : r.moderatorMuted.has(u.clientId))
+          ? h('span', { class: 'flag flag-modmuted', title: 'muted by a moderator: the server drops their audio' }, 'mod-muted') : null),
+      isMod && !mine ? personTools(r, u) : null);
   });
   $('people').replaceChildren(...rows);
+}
+
+/**
+ * Moderators: move a person to a room of their choice, mute them, ask them to unmute.
+ * @param {Room} r
+ * @param {UserInfo} u
+ */
+function personTools(r, u) {
+  const where = breakoutOf(u.location);
+  const key = `move:${u.clientId}`;
+  const sel = /** @type {HTMLSelectElement} */ (h('select', { 'aria-label': `move ${u.name} to`, class: 'move-target' },
+    h('option', { value: '' }, 'move to…'),
+    ...[...r.roomList.values()].filter((b) => b.room_id !== where).map((b) => h('option', { value: b.room_id }, b.name))));
+  const saved = drafts.get(key);
+  if (saved && [...sel.options].some((o) => o.value === saved)) sel.value = saved;
+  sel.addEventListener('change', () => drafts.set(key, sel.value));
+  const muted = r.moderatorMuted.has(u.clientId);
+  return h('div', { class: 'person-tools' },
+    sel,
+    mkButton('Move', 'moveToBreakoutRoom(clientId, roomId): one step, from the main room or another break-out room', async () => {
+      if (!sel.value) throw new Error('pick a room first');
+      await r.moveToBreakoutRoom(u.clientId, sel.value);
+      drafts.delete(key);
+    }, 'move-btn'),
+    muted
+      ? mkButton('Ask to unmute', 'askToUnmute(clientId)', () => r.askToUnmute(u.clientId), 'ask-unmute-btn')
+      : mkButton('Mute', 'muteMember({clientId}): the server drops their audio', () => r.muteMember({ clientId: u.clientId }), 'mute-btn'));
 }
 
 /** @param {Room} r */
@@ -452,13 +693,36 @@ function renderRooms(r) {
       selected.clear();
     };
     const here = inBr === b.room_id;
-    return h('div', { class: `room-card${here ? ' here-card' : ''}` },
+    const secs = draftInput(`timer:${b.room_id}`, { type: 'number', min: '1', max: '86400', placeholder: 'seconds', 'aria-label': 'timer seconds', class: 'timer-seconds' });
+    const warn = draftInput(`warn:${b.room_id}`, { type: 'number', min: '0', max: '86400', placeholder: 'warn', 'aria-label': 'warning seconds before the end', class: 'timer-warning' });
+    const newName = draftInput(`name:${b.room_id}`, { type: 'text', maxlength: '64', placeholder: 'new name', 'aria-label': 'new name', class: 'rename-input' });
+    const open = !!b.self_select;
+    const tools = h('div', { class: 'room-tools' },
+      secs, warn,
+      mkButton('Set timer', 'setBreakoutDuration(roomId, seconds, {warning})', async () => {
+        const n = Number(secs.value);
+        if (!Number.isInteger(n) || n < 1) throw new Error('give the timer in whole seconds');
+        await r.setBreakoutDuration(b.room_id, n, warn.value === '' ? {} : { warning: Number(warn.value) });
+        drafts.delete(`timer:${b.room_id}`);
+        drafts.delete(`warn:${b.room_id}`);
+      }, 'set-timer'),
+      r.timeLeft(b.room_id) !== null ? mkButton('Clear timer', 'setBreakoutDuration(roomId, null)', () => r.setBreakoutDuration(b.room_id, null), 'clear-timer') : null,
+      newName,
+      mkButton('Rename', 'renameBreakoutRoom(roomId, name)', async () => {
+        await r.renameBreakoutRoom(b.room_id, newName.value);
+        drafts.delete(`name:${b.room_id}`);
+      }, 'rename-btn'),
+      mkButton(open ? 'Close to self-join' : 'Open to self-join', `setSelfSelect(${!open}, roomId)`, () => r.setSelfSelect(!open, b.room_id), 'self-select-btn'),
+      mkButton('Mute room', 'muteMember({roomId}): every member except moderators', () => r.muteMember({ roomId: b.room_id }), 'mute-room-btn'));
+    return h('div', { class: `room-card${here ? ' here-card' : ''}`, dataset: { roomId: b.room_id } },
       h('div', { class: 'room-head' },
         h('strong', null, b.name || `…${b.room_id.slice(-6)}`),
         h('span', { class: 'muted small' }, ` ${b.members.length} in · ${b.participants} places · owner ${b.owner.name}`),
         b.share ? h('span', { class: 'badge' }, 'share') : null,
         b.canvas ? h('span', { class: 'badge' }, 'canvas') : null,
-        here ? h('span', { class: 'badge badge-ok' }, 'you are here') : null),
+        open ? h('span', { class: 'badge badge-ok' }, 'open') : null,
+        here ? h('span', { class: 'badge badge-ok' }, 'you are here') : null,
+        countdown(b.room_id)),
       h('div', { class: 'room-body' },
         h('div', null, h('span', { class: 'muted small' }, 'In the room: '),
           b.members.length ? b.members.map((m) => m.name).join(', ') : h('span', { class: 'muted' }, 'nobody yet')),
@@ -472,7 +736,8 @@ function renderRooms(r) {
         here ? null : mk('Join (moderator)', 'joinBreakoutRoom({role: "moderator"}): does not take a place',
           () => r.joinBreakoutRoom({ role: 'moderator', room_id: b.room_id }, { audio: true, video: false })),
         here ? null : mk('Join as participant', 'joinBreakoutRoom({role: "participant"}): takes a place',
-          () => r.joinBreakoutRoom({ role: 'participant', room_id: b.room_id }, { audio: true, video: false }))));
+          () => r.joinBreakoutRoom({ role: 'participant', room_id: b.room_id }, { audio: true, video: false }))),
+      tools);
   });
   $('rooms').replaceChildren(...cards);
 }
@@ -633,9 +898,12 @@ function onClick(id, what, fn) {
   });
 }
 
+/** @returns {import('/sdk/protocol.js').RoomDefinition} */
 function definition() {
   const rooms = Number(input('cr-rooms').value);
   const size = Number(input('cr-size').value);
+  const minutes = Number(input('cr-duration').value);
+  const names = input('cr-names').value.split(',').map((n) => n.trim()).filter((n) => n !== '');
   return {
     participants: size,
     audio: true,
@@ -643,6 +911,9 @@ function definition() {
     canvas: input('cr-canvas').checked,
     share: input('cr-share').checked,
     max_rooms: rooms,
+    duration: minutes > 0 ? Math.round(minutes * 60) : undefined,
+    names: names.length ? names : undefined,
+    self_select: input('cr-self-select').checked || undefined,
   };
 }
 
@@ -678,7 +949,8 @@ function setup() {
   });
   onClick('btn-create-invite', 'Could not create and assign', async (r) => {
     const force = input('cr-force').checked;
-    const ack = await r.createAndInviteBreakoutRoom({ ...definition(), force_join: force });
+    const policy = input('cr-meet-new').checked ? 'meet_new' : undefined;
+    const ack = await r.createAndInviteBreakoutRoom({ ...definition(), force_join: force, policy });
     const n = ack.msg.invitations.reduce((/** @type {number} */ s, /** @type {{clients: string[]}} */ i) => s + i.clients.length, 0);
     toast(`Created ${ack.msg.rooms.length} room(s); ${force ? 'moved' : 'invited'} ${n}; ${ack.msg.unassigned.length} stay in the main room.`, 'ok');
   });
@@ -686,6 +958,39 @@ function setup() {
     if (!confirm('Close every break-out room and bring everyone back to the main room?')) return;
     const ack = await r.destroyAllBreakOutSession();
     toast(`Closed ${ack.msg.rooms.length} room(s).`, 'ok');
+  });
+  onClick('btn-self-select-all-on', 'Could not open the rooms', (r) => r.setSelfSelect(true));
+  onClick('btn-self-select-all-off', 'Could not close the rooms', (r) => r.setSelfSelect(false));
+  onClick('btn-help', 'Could not ask for help', async (r) => {
+    const ack = await r.requestHelp();
+    toast(ack.already_pending ? 'Your request is still waiting.' : 'The moderators were told.', 'ok');
+  });
+  onClick('btn-cancel-help', 'Could not cancel', (r) => r.cancelHelp());
+  onClick('btn-unmute-self', 'Could not unmute', (r) => r.unmuteSelf());
+  $('broadcast-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const r = room;
+    if (!r) return;
+    const text = /** @type {HTMLTextAreaElement} */ ($('bc-text'));
+    const target = /** @type {HTMLSelectElement} */ ($('bc-room')).value;
+    void act(button('btn-broadcast'), 'Could not send', async () => {
+      const ack = await r.broadcastMessage(text.value, target ? [target] : undefined);
+      toast(`Sent to ${ack.recipients} ${ack.recipients === 1 ? 'person' : 'people'}.`, 'ok');
+      text.value = '';
+    });
+  });
+  onClick('btn-save-plan', 'Could not save the plan', async (r) => {
+    const ack = await r.savePlan(input('plan-name').value);
+    toast(`Saved plan "${ack.plan.name}" (${ack.plan.rooms.length} rooms).`, 'ok');
+    await loadPlans(r);
+  });
+  onClick('btn-list-plans', 'Could not list the plans', loadPlans);
+  onClick('btn-apply-plan', 'Could not apply the plan', async (r) => {
+    const name = /** @type {HTMLSelectElement} */ ($('plan-select')).value;
+    if (!name) throw new Error('load the plans and pick one first');
+    const ack = await r.applyPlan(name, { forceJoin: input('plan-force').checked });
+    const n = ack.invitations.reduce((/** @type {number} */ s, /** @type {{clients: string[]}} */ i) => s + i.clients.length, 0);
+    toast(`Applied "${name}": ${ack.rooms.length} room(s), ${n} placed${ack.unmatched.length ? `, not here: ${ack.unmatched.join(', ')}` : ''}.`, 'ok');
   });
   onClick('btn-mic', 'Microphone', async (r) => {
     const t = r.media.micStream?.getAudioTracks()[0];
@@ -718,6 +1023,22 @@ function setup() {
     r.disconnect();
   });
   button('btn-clear-log').addEventListener('click', () => $('log').replaceChildren());
+}
+
+/**
+ * Fills the plan picker from `listPlans()`.
+ * @param {Room} r
+ */
+async function loadPlans(r) {
+  const ack = await r.listPlans();
+  const sel = /** @type {HTMLSelectElement} */ ($('plan-select'));
+  const keep = sel.value;
+  /** @type {{name: string, rooms: number, members: number}[]} */
+  const plans = ack.plans;
+  sel.replaceChildren(...(plans.length
+    ? plans.map((p) => h('option', { value: p.name }, `${p.name} (${p.rooms} rooms, ${p.members} people)`))
+    : [h('option', { value: '' }, '(no saved plans)')]));
+  if (plans.some((p) => p.name === keep)) sel.value = keep;
 }
 
 setup();

@@ -77,6 +77,7 @@ async function join(name, role) {
   return page;
 }
 
+const press = (page, selector) => page.$eval(selector, (b) => b.click());
 const here = (page) => page.$eval('#here-name', (e) => e.textContent);
 const clickText = async (page, xpath) => {
   const [el] = await page.$$(`xpath/${xpath}`);
@@ -138,6 +139,39 @@ test('demo: break-out room with audio, canvas and screen share in a real browser
     const v = /** @type {HTMLVideoElement} */ (document.getElementById('share-video'));
     return !document.getElementById('share-figure').hidden && v.videoWidth > 0;
   }));
+
+  // Facilitation through the page's controls. `press` clicks in the page (the lists are
+  // redrawn on every state change, so a mouse click at a position may hit a replaced node).
+  // A timer on the room: Ben sees the countdown.
+  await ada.$eval('.room-card .timer-seconds', (el) => { el.value = '600'; el.dispatchEvent(new Event('input')); });
+  await press(ada, '.room-card .set-timer');
+  await until('the countdown at Ben', () => ben.evaluate(() => {
+    const t = document.getElementById('here-timer');
+    return !t.hidden && /closes in \d+:\d\d/.test(t.textContent);
+  }));
+  // Help: Ben asks, Ada sees the queue and dismisses it.
+  await press(ben, '#btn-help');
+  await ada.waitForSelector(`#help-queue .help-item[data-client-id="${ids.ben}"]`);
+  const [dismiss] = await ada.$$('xpath/.//li[contains(@class,"help-item")]//button[contains(., "Dismiss")]');
+  assert.ok(dismiss, 'a Dismiss button in the help queue');
+  await dismiss.evaluate((b) => b.click());
+  await until('Ben can ask again', () => ben.$eval('#btn-help', (b) => !b.hidden));
+  // A broadcast reaches Ben.
+  await ada.$eval('#bc-text', (el) => { el.value = 'Five minutes left'; });
+  await press(ada, '#btn-broadcast');
+  await until('the broadcast at Ben', () => ben.$eval('#broadcasts', (e) => e.textContent.includes('Five minutes left')));
+  // Mute Ben, ask him to unmute, he unmutes.
+  await press(ada, `#people .person[data-client-id="${ids.ben}"] .mute-btn`);
+  await until('Ben sees he is muted', () => ben.$eval('#mod-mute', (e) => !e.hidden));
+  await ada.waitForSelector(`#people .person[data-client-id="${ids.ben}"] .ask-unmute-btn`);
+  await press(ada, `#people .person[data-client-id="${ids.ben}"] .ask-unmute-btn`);
+  await until('Ben is asked', () => ben.$eval('#btn-unmute-self', (b) => !b.hidden));
+  await press(ben, '#btn-unmute-self');
+  await until('Ben unmuted', () => ben.$eval('#mod-mute', (e) => e.hidden));
+  // Rename: Ben's page follows.
+  await ada.$eval('.room-card .rename-input', (el) => { el.value = 'Red'; el.dispatchEvent(new Event('input')); });
+  await press(ada, '.room-card .rename-btn');
+  await until('Ben in "Red"', async () => (await here(ben)) === 'Red');
 
   // Destroy-all: both return to the main room, their sharing ends, Ada hears them again.
   await ada.click('#btn-destroy-all');
