@@ -122,6 +122,7 @@ window.RTCPeerConnection = TracedPeerConnection;
 const LOGGED = [
   'activeTalkersUpdated', 'shareStarted', 'shareStopped', 'canvasStarted', 'canvasStopped',
   'connectedBreakoutRoom', 'didDisconnectedBreakoutRoom', 'ackDestroyAllBreakOutSession',
+  'breakoutTimer', 'breakoutTimerWarning',
 ];
 
 /**
@@ -151,6 +152,11 @@ T.join = async (signalUrl, token, opts = {}) => {
         at: now(), type, room_id: f.room_id ?? null, clientId: f.clientId ?? null,
         talkers: f.talkers ? f.talkers.map((/** @type {any} */ t) => [t.slot, t.clientId]) : undefined,
         result: f.result,
+        reason: f.reason,
+        location: f.location,
+        // Where the SDK says this client is once it applied the frame.
+        here: room.location,
+        paused: room.paused,
       });
     });
   }
@@ -432,6 +438,24 @@ T.disconnectBreakout = () => {
   return timed(() => br.disconnect());
 };
 T.destroyAll = () => timed(() => T.room.destroyAllBreakOutSession());
+/** @param {string} clientId @param {string} roomId */
+T.moveTo = (clientId, roomId) => timed(() => T.room.moveToBreakoutRoom(clientId, roomId));
+/** @param {string} roomId @param {number} seconds @param {number} warning */
+T.setTimer = (roomId, seconds, warning) => timed(() => T.room.setBreakoutDuration(roomId, seconds, { warning }));
+/**
+ * Records, from now, every location this client's SDK reports on a state change (`"parent"`
+ * or a break-out room id), to show a one-step move never passes through the parent.
+ */
+T.trackLocation = () => {
+  /** @type {string[]} */
+  const seen = [];
+  T.room.on('statechange', () => {
+    const b = T.room.location?.breakout;
+    const here = b ? b : 'parent';
+    if (seen[seen.length - 1] !== here) seen.push(here);
+  });
+  T.locations = seen;
+};
 
 // ---- screen share, canvas, video stats -------------------------------------------------------
 

@@ -588,6 +588,73 @@ async function main() {
     ], () => call(M, 'destroyAll'), latencies);
     await expectHearing('after the churn', ps, Object.fromEntries(NAMES.map((n) => [n, others(n)])));
 
+    // 6a. One-step move (issue 10): the moderator moves A from room X straight into room Y.
+    //     A never hears the parent (M, D) on the way, the parent never hears A, and A hears
+    //     Y's member (C) afterwards. Timed like the moves above, reported on their own lines.
+    const facilitationMoves = [];
+    const made2 = await call(M, 'createBreakOutRoom', { participants: 2, audio: true, video: false, canvas: false, share: false, max_rooms: 2 });
+    check('moderator creates rooms X and Y for the one-step move', made2.ok && made2.ack?.msg?.rooms?.length === 2, made2);
+    const [X, Y] = made2.ack.msg.rooms;
+    for (const [p, to] of [[A, X], [B, X], [C, Y]]) {
+      const r = await call(M, 'moveTo', p.clientId, to);
+      check(`moveToBreakoutRoom(${p.name}, ${to === X ? 'X' : 'Y'}) from the parent acknowledged`, r.ok, r);
+    }
+    await expectHearing('X = A+B, Y = C, parent = M+D', ps, { M: ['D'], D: ['M'], A: ['B'], B: ['A'], C: [] });
+    await call(A, 'trackLocation');
+    const guard = 'never-the-parent';
+    await call(A, 'arm', guard, hzOf(['M', 'D']));
+    await call(M, 'arm', guard, hzOf(['A']));
+    await call(D, 'arm', guard, hzOf(['A']));
+    await timedMove('moveToBreakoutRoom(A, X → Y)',
+      [{ p: A, mover: true, from: ['C'], old: ['B'] }, { p: C, from: ['A'] }, { p: B, from: [], old: ['A'] }],
+      () => call(M, 'moveTo', A.clientId, Y), facilitationMoves);
+    await expectHearing('after the one-step move (X = B, Y = A+C)', ps, { M: ['D'], D: ['M'], A: ['C'], C: ['A'], B: [] });
+    const aGuard = await call(A, 'watcher', guard);
+    check('A never heard the parent (M, D) during or after its move from X to Y', aGuard.first === null, aGuard);
+    for (const p of [M, D]) {
+      const g = await call(p, 'watcher', guard);
+      check(`${p.name} (parent) never heard A during its move from X to Y`, g.first === null, g);
+    }
+    const aLocations = await A.page.evaluate(() => /** @type {any} */ (window).T.locations);
+    check('A\'s SDK never put A in the parent during the move (locations seen: X then Y)', JSON.stringify(aLocations) === JSON.stringify([Y]) || JSON.stringify(aLocations) === JSON.stringify([X, Y]), aLocations);
+    const aLog = await A.page.evaluate(() => /** @type {any} */ (window).T.log);
+    const movedNotice = aLog.filter((e) => e.type === 'didDisconnectedBreakoutRoom' && e.room_id === X);
+    check('A got didDisconnectedBreakoutRoom(X) with reason "moved", location Y, still paused in Y',
+      movedNotice.length === 1 && movedNotice[0].reason === 'moved' && movedNotice[0].location?.breakout === Y && movedNotice[0].here?.breakout === Y && movedNotice[0].paused === true, movedNotice);
+
+    // 6b. A room timer (issue 10): Y (A + C) gets 4 s with a 2 s warning. The warning arrives
+    //     once (members and the moderator); at the end A and C are back in the parent and hear
+    //     it (M, D); B, in X, hears nobody. Only deadlines here: the server's frames decide.
+    //     (The server skips a warning whose moment it only reaches after the end, so the two
+    //     are 2 s apart: a server starved for longer than that would fail "once".)
+    const setT = await call(M, 'setTimer', Y, 4, 2);
+    check('setBreakoutDuration(Y, 4 s, warning 2 s) acknowledged', setT.ok, setT);
+    const timedOut = (log) => log.some((e) => e.type === 'didDisconnectedBreakoutRoom' && e.room_id === Y && e.reason === 'timeout');
+    const endBy = Date.now() + 20_000;
+    /** @type {Record<string, any[]>} */
+    let tlogs = {};
+    for (;;) {
+      tlogs = Object.fromEntries(await Promise.all([A, C, M].map(async (p) => [p.name, await p.page.evaluate(() => /** @type {any} */ (window).T.log)])));
+      if ((timedOut(tlogs.A) && timedOut(tlogs.C)) || Date.now() > endBy) break;
+      await sleep(100);
+    }
+    for (const n of ['A', 'C']) {
+      const end = tlogs[n].filter((e) => e.type === 'didDisconnectedBreakoutRoom' && e.room_id === Y);
+      check(`${n}: the timer's end returns it to the parent (didDisconnectedBreakoutRoom reason "timeout", location parent)`,
+        end.length === 1 && end[0].reason === 'timeout' && end[0].location === 'parent' && end[0].here === 'parent', end);
+    }
+    await expectHearing('after Y\'s timer ended (X = B alone)', ps, { M: ['A', 'C', 'D'], A: ['M', 'C', 'D'], C: ['M', 'A', 'D'], D: ['M', 'A', 'C'], B: [] });
+    for (const n of ['A', 'C', 'M']) {
+      const warnings = tlogs[n].filter((e) => e.type === 'breakoutTimerWarning' && e.room_id === Y);
+      check(`${n}: the timer warning for Y arrived once`, warnings.length === 1, tlogs[n].filter((e) => e.type.startsWith('breakoutTimer')));
+    }
+    for (const l of facilitationMoves) {
+      console.log(`#   ${l.move}: ${l.who} (${l.mover ? 'mover' : 'listener'}) ack ${l.ack}, learnt ${l.learnt}, heard ${l.from.join('/') || '-'}: ${l.ms}, old ${l.old.join('/') || '-'} last: ${l.lastOld}, slotAudible ${l.audible}`);
+    }
+    const endX = await call(M, 'destroyAll');
+    check('destroy-all ends X', endX.ok, endX);
+    await expectHearing('after the facilitation moves', ps, Object.fromEntries(NAMES.map((n) => [n, others(n)])));
+
     // 7. One peer connection per client, negotiated once, connected throughout.
     for (const p of ps) {
       const r = await call(p, 'pcReport');
