@@ -369,6 +369,7 @@ function explain(r, f) {
  * @param {string} roomId
  */
 function roomName(r, roomId) {
+  if (roomId === r.roomId) return 'the main room';
   const info = r.roomList.get(roomId) ?? r.breakoutRooms.get(roomId) ?? r.breakoutHandle(roomId)?.info;
   if (info?.name) return info.name;
   return `a break-out room (id …${roomId.slice(-4)})`;
@@ -477,7 +478,7 @@ function updateCountdowns() {
   if (!r) return;
   for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-countdown]'))) {
     const left = r.timeLeft(el.dataset.countdown ?? '');
-    el.textContent = left === null ? '' : `⏱ ${formatMs(left)}`;
+    el.textContent = left === null ? '' : `ends in ${formatMs(left)}`;
     el.classList.toggle('ending', left !== null && left <= 60_000);
   }
   const inBr = breakoutOf(r.location);
@@ -693,8 +694,8 @@ function renderRooms(r) {
       selected.clear();
     };
     const here = inBr === b.room_id;
-    const secs = draftInput(`timer:${b.room_id}`, { type: 'number', min: '1', max: '86400', placeholder: 'seconds', 'aria-label': 'timer seconds', class: 'timer-seconds' });
-    const warn = draftInput(`warn:${b.room_id}`, { type: 'number', min: '0', max: '86400', placeholder: 'warn', 'aria-label': 'warning seconds before the end', class: 'timer-warning' });
+    const secs = draftInput(`timer:${b.room_id}`, { type: 'number', min: '1', max: '86400', placeholder: 'sec', 'aria-label': 'timer seconds', class: 'timer-seconds' });
+    const warn = draftInput(`warn:${b.room_id}`, { type: 'number', min: '0', max: '86400', placeholder: 'warn s', 'aria-label': 'warning seconds before the end', class: 'timer-warning' });
     const newName = draftInput(`name:${b.room_id}`, { type: 'text', maxlength: '64', placeholder: 'new name', 'aria-label': 'new name', class: 'rename-input' });
     const open = !!b.self_select;
     const tools = h('div', { class: 'room-tools' },
@@ -758,7 +759,8 @@ function renderMedia() {
     case 'disabled': parts.push('Audio: not supported in this browser'); break;
     default:
   }
-  if (st.state === 'connected' && hearing) parts.push(`hearing ${roomName(r, hearing)}`);
+  // What the SDK last reported audible, while it is still the room this person is in.
+  if (st.state === 'connected' && hearing && hearing === (breakoutOf(r.location) ?? r.roomId)) parts.push(`hearing ${roomName(r, hearing)}`);
   if (st.micError) parts.push(`microphone unavailable (${describe(st.micError)})`);
   else if (!m.micStream) parts.push('no microphone');
   const status = $('media-status');
