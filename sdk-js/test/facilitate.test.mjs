@@ -477,3 +477,34 @@ test('plans: save the live assignment, list, apply with force join; refusals', a
   assert.ok(ben.room.timeLeft(applied.rooms[0]) > 0, 'the plan\'s timer runs');
   for (const x of [ada, ben, chiara]) x.room.disconnect();
 });
+
+test('a resumed client gets its facilitation state back: moderator mute, help queue, timers, room list', async () => {
+  const p = await parentRoom('resume');
+  const ada = await client(p, 'Ada', 'moderator');
+  const ben = await client(p, 'Ben', 'participant');
+  const { msg: { rooms: [BR] } } = await ada.room.createBreakOutRoom({ ...def, names: ['Green'], duration: 900, warning: 30 });
+  await ada.room.moveToBreakoutRoom(ben.id, BR);
+  await sync(ben);
+  await ada.room.muteMember({ clientId: ben.id });
+  await ben.room.requestHelp();
+  await sync(ben);
+  await sync(ada);
+  const endsAt = ada.room.roomList.get(BR).ends_at;
+  assert.equal(typeof endsAt, 'number');
+
+  // Drop both transports (no close handshake): the SDK resumes each on its own.
+  for (const c of [ada, ben]) {
+    const back = c.room.once('reconnected', { timeoutMs: DEADLINE_MS });
+    /** @type {any} */ (c.room)._connection.socket._socket.destroy();
+    await back;
+  }
+  assert.equal(ben.room.mutedByModerator, true, 'roomConnected.muted_by_moderator');
+  assert.deepEqual([...ada.room.helpRequests.keys()], [ben.id], 'roomConnected.help_requests');
+  for (const c of [ada, ben]) {
+    const e = c.room.roomList.get(BR);
+    assert.deepEqual({ name: e.name, ends_at: e.ends_at, warning_at: e.warning_at }, { name: 'Green', ends_at: endsAt, warning_at: endsAt - 30_000 });
+  }
+  assert.deepEqual(ben.room.location, { breakout: BR });
+  assert.equal(ben.room.helpRequest?.room_id, BR, 'its own request is still pending in the same room');
+  for (const x of [ada, ben]) x.room.disconnect();
+});
