@@ -355,7 +355,11 @@ export class Room extends Emitter {
   /**
    * Seed `joinBreakoutRoom(joinee, streamInfo)`. Resolves with the {@link BreakoutRoom} handle
    * (the `connectedBreakoutRoom` frame is `handle.info` and is dispatched as that event); a
-   * refusal dispatches `failedJoinBreakOutRoom` and rejects with its `result`.
+   * refusal dispatches `failedJoinBreakOutRoom` and rejects with its `result`. From inside
+   * another break-out room this is a one-step switch (Alcove): the ack is the new room's
+   * `connectedBreakoutRoom`, then `didDisconnectedBreakoutRoom` (`reason: "moved"`) for the old
+   * one; the parent stays paused throughout. Without an invitation it needs a self-select room
+   * (or the moderator role).
    * @param {Joinee} joinee `{role: "participant" | "moderator", room_id}`
    * @param {StreamInfo} [streamInfo] `{audio, video}`; default `{audio: true, video: false}`
    * @returns {Promise<BreakoutRoom>}
