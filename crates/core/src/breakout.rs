@@ -7,6 +7,7 @@
 
 use crate::family::{Breakout, Family};
 use alcove_proto::api::{BreakoutCreators, RoomMode};
+use alcove_proto::signal::AssignPolicy;
 use alcove_proto::signal::{
     AckCreateAndInviteBreakOutRoom, AckCreateBreakOutRoom, AckDestroyAllBreakOutSession,
     AckInviteBreakOutRoom, BreakoutInvitationWithdrawn, BreakoutRoomCreated,
@@ -96,6 +97,32 @@ impl Family {
             ClientMessage::MuteMember(m) => self.mute_member(caller, id, m),
             ClientMessage::AskToUnmute(a) => self.ask_to_unmute(caller, id, a),
             ClientMessage::UnmuteSelf => self.unmute_self(caller, id),
+        }
+    }
+
+    /// Remembers that `client` meets every participant already in `room` (for `meet_new`).
+    fn record_meetings(&mut self, client: &ClientId, room: &RoomId) {
+        let Some(me) = self
+            .clients
+            .get(client)
+            .map(|c| crate::plans::user_key(&c.user))
+        else {
+            return;
+        };
+        let Some(b) = self.find(room) else { return };
+        let others: Vec<String> = b
+            .members
+            .iter()
+            .filter(|(m, r)| *r == JoinRole::Participant && m != client)
+            .filter_map(|(m, _)| self.clients.get(m).map(|c| crate::plans::user_key(&c.user)))
+            .collect();
+        for o in others {
+            if self.met.len() >= crate::meet::MAX_PAIRS {
+                return;
+            }
+            if o != me {
+                self.met.insert(crate::meet::pair(&me, &o));
+            }
         }
     }
 
@@ -225,16 +252,33 @@ impl Family {
         pool.sort();
         let mut pool: Vec<ClientId> = pool.into_iter().map(|(_, c)| c).collect();
         self.rng.shuffle(&mut pool);
-        let capacity = rooms.len() * def.participants as usize;
-        let unassigned = if pool.len() > capacity {
-            pool.split_off(capacity)
-        } else {
-            Vec::new()
+        let (assignment, unassigned, repeats) = match def.policy {
+            AssignPolicy::Random => {
+                let capacity = rooms.len() * def.participants as usize;
+                let unassigned = if pool.len() > capacity {
+                    pool.split_off(capacity)
+                } else {
+                    Vec::new()
+                };
+                let mut assignment: Vec<Vec<ClientId>> = vec![Vec::new(); rooms.len()];
+                for (i, c) in pool.into_iter().enumerate() {
+                    assignment[i % rooms.len()].push(c);
+                }
+                (assignment, unassigned, None)
+            }
+            AssignPolicy::MeetNew => {
+                let keyed: Vec<(ClientId, String)> = pool
+                    .into_iter()
+                    .filter_map(|c| {
+                        let key = crate::plans::user_key(&self.clients.get(&c)?.user);
+                        Some((c, key))
+                    })
+                    .collect();
+                let (a, u, repeats) =
+                    crate::meet::assign(&keyed, rooms.len(), def.participants as usize, &self.met);
+                (a, u, Some(repeats))
+            }
         };
-        let mut assignment: Vec<Vec<ClientId>> = vec![Vec::new(); rooms.len()];
-        for (i, c) in pool.into_iter().enumerate() {
-            assignment[i % rooms.len()].push(c);
-        }
         let invitations: Vec<RoomInvitations> = rooms
             .iter()
             .zip(assignment.iter())
@@ -249,6 +293,7 @@ impl Family {
                 rooms: rooms.clone(),
                 invitations: invitations.clone(),
                 unassigned,
+                repeats,
             }),
         };
         self.send(
@@ -500,6 +545,9 @@ impl Family {
         id: Option<RequestId>,
     ) {
         let user = self.user_of(client);
+        if role == JoinRole::Participant {
+            self.record_meetings(client, room);
+        }
         let Some(b) = self.find_mut(room) else { return };
         let earlier: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
         b.members.push((client.clone(), role));

@@ -148,6 +148,9 @@ pub struct Family {
     pub(crate) inline: crate::family_media::InlineShards,
     /// Who gets batched presence, and whose presence changed during the current input.
     pub(crate) presence: crate::presence::Presence,
+    /// Pairs of participants (by user key) who were in a break-out room together
+    /// (`meet_new`).
+    pub(crate) met: std::collections::BTreeSet<(String, String)>,
     /// Rooms created, changed or removed during the current input (`breakoutRoomsUpdated`).
     pub(crate) room_list: crate::facilitate::RoomList,
     /// An instant and the server's Unix milliseconds at it (see
@@ -181,6 +184,7 @@ impl Family {
             inline: crate::family_media::InlineShards::new(config.shards, config.media, now),
             presence: crate::presence::Presence::default(),
             room_list: crate::facilitate::RoomList::default(),
+            met: std::collections::BTreeSet::new(),
             epoch: (now, config.epoch_unix_ms),
             state_version: 0,
             last_now: now,

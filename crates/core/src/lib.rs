@@ -51,6 +51,7 @@ mod family;
 mod family_media;
 mod io;
 pub mod media;
+mod meet;
 mod plans;
 mod presence;
 mod rng;

@@ -430,6 +430,10 @@ pub struct CreateAndInviteResult {
     pub invitations: Vec<RoomInvitations>,
     /// Participants that did not fit and stay in the parent.
     pub unassigned: Vec<ClientId>,
+    /// With `policy: "meet_new"`: pairs of participants put together again who were in a
+    /// break-out room together before (the assignment keeps it as low as it can).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<u32>,
 }
 
 /// Seed `ackCreateAndInviteBreakOutRoom`.
