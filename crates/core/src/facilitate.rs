@@ -425,7 +425,7 @@ impl Family {
                 Some((h.at, c.seq, self.help_frame(&c.id)?))
             })
             .collect();
-        v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        v.sort_by_key(|a| (a.0, a.1));
         v.into_iter().map(|(_, _, h)| h).collect()
     }
 
@@ -918,7 +918,9 @@ impl Family {
             return;
         }
         let by = self.user_ref_of(&caller);
-        if let Some(c) = self.clients.get_mut(&a.client_id) {
+        // Muted by a moderator: the ask is the permission to unmute. Otherwise it is only a
+        // request to unmute the microphone the member muted itself.
+        if let Some(c) = self.clients.get_mut(&a.client_id).filter(|c| c.mod_muted) {
             c.unmute_asked_by = Some(by.clone());
         }
         self.send(
