@@ -91,12 +91,17 @@ impl Family {
             ClientMessage::MoveToBreakoutRoom(m) => self.move_to_breakout(caller, id, m),
             ClientMessage::SetSelfSelect(s) => self.set_self_select(caller, id, s),
             ClientMessage::RenameBreakoutRoom(r) => self.rename(caller, id, r),
-            ClientMessage::SavePlan(p) => self.save_plan(now, caller, id, p),
+            ClientMessage::SavePlan(p) => self.save_plan(caller, id, p),
             ClientMessage::ListPlans => self.list_plans(caller, id),
             ClientMessage::ApplyPlan(p) => self.load_plan(caller, id, p),
             ClientMessage::MuteMember(m) => self.mute_member(caller, id, m),
             ClientMessage::AskToUnmute(a) => self.ask_to_unmute(caller, id, a),
             ClientMessage::UnmuteSelf => self.unmute_self(caller, id),
+            ClientMessage::ListenTo(l) => self.listen_to(caller, id, l),
+            ClientMessage::StopListening => self.stop_listening(caller, id),
+            ClientMessage::TalkTo(t) => self.talk_to(caller, id, t),
+            ClientMessage::StartBroadcast(b) => self.start_broadcast(caller, id, b),
+            ClientMessage::StopBroadcast => self.stop_broadcast(caller, id),
         }
     }
 
@@ -592,6 +597,7 @@ impl Family {
             self.route(client);
         }
         self.answer_help(client, room);
+        self.tell_entrant_monitored(client, room);
     }
 
     fn reject(&mut self, caller: ClientId, id: RequestId, r: RoomRef) {
@@ -816,24 +822,41 @@ impl Family {
 
     /// Removes a member from a room's member list and tells the members left.
     pub(crate) fn remove_member(&mut self, client: &ClientId, room: &RoomId) {
+        for (to, n) in self.remove_member_quietly(client, room) {
+            self.send(&to, None, n);
+        }
+    }
+
+    /// Removes a member from a room's member list and returns the notices for the members
+    /// left, for the caller to send when its own ack has gone out.
+    pub(crate) fn remove_member_quietly(
+        &mut self,
+        client: &ClientId,
+        room: &RoomId,
+    ) -> Vec<(ClientId, ServerMessage)> {
         let user = self.user_of(client);
-        let Some(b) = self.find_mut(room) else { return };
+        let Some(b) = self.find_mut(room) else {
+            return Vec::new();
+        };
         b.members.retain(|(m, _)| m != client);
         self.room_list.changed(room);
-        let Some(b) = self.find(room) else { return };
-        let left: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
+        let Some(b) = self.find(room) else {
+            return Vec::new();
+        };
         let n = DidUserDisconnectedFromBreakoutRoom {
             client_id: client.clone(),
             name: user.name,
             room: room.clone(),
         };
-        for m in left {
-            self.send(
-                &m,
-                None,
-                ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()),
-            );
-        }
+        b.members
+            .iter()
+            .map(|(m, _)| {
+                (
+                    m.clone(),
+                    ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()),
+                )
+            })
+            .collect()
     }
 
     // ----- destroy -----

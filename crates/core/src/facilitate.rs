@@ -191,6 +191,9 @@ impl Family {
             return;
         };
         b.timer = timer;
+        // The room's configured length (what a saved plan keeps).
+        b.def.duration = timer.and(r.duration);
+        b.def.warning = r.warning;
         let frame = self.timer_frame_of(&r.room_id);
         let ack = AckSetBreakoutDuration {
             result: 0,
@@ -657,9 +660,12 @@ impl Family {
             self.move_into(client, room, role, id);
             return;
         };
-        self.remove_member(client, &old);
-        self.room_list.changed(&old);
+        // Out of the old room without a word yet: the mover's ack (when it asked) goes first.
+        let notices = self.remove_member_quietly(client, &old);
         self.move_into(client, room, role, id);
+        for (to, n) in notices {
+            self.send(&to, None, n);
+        }
         let n = DidDisconnectedBreakoutRoom::because(
             Some(old.clone()),
             LeaveReason::Moved,

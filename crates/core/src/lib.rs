@@ -50,6 +50,7 @@ mod facilitate;
 mod family;
 mod family_media;
 mod io;
+mod listen;
 pub mod media;
 mod meet;
 mod plans;

@@ -185,6 +185,9 @@ impl Family {
                             .unwrap_or(now),
                     }),
                     broadcasts: crate::facilitate::no_broadcasts(),
+                    // Media does not survive a restart; listen-in and broadcast start anew.
+                    listening: None,
+                    broadcast: None,
                 },
             );
         }
