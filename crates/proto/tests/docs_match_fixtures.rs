@@ -65,9 +65,26 @@ struct Block {
 fn tagged_blocks(page: &str) -> Vec<Block> {
     let lines: Vec<&str> = page.lines().collect();
     let mut out = Vec::new();
+    // The backtick run of the fenced block we are in (markers inside one are text, e.g. the
+    // example at the top of the page).
+    let mut fence: Option<&str> = None;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i].trim();
+        let ticks = &line[..line.len() - line.trim_start_matches('`').len()];
+        if ticks.len() >= 3 {
+            match fence {
+                None => fence = Some(ticks),
+                Some(open) if ticks == open && line == open => fence = None,
+                Some(_) => {}
+            }
+            i += 1;
+            continue;
+        }
+        if fence.is_some() {
+            i += 1;
+            continue;
+        }
         let Some(rest) = line.strip_prefix(MARK_OPEN) else {
             i += 1;
             continue;
@@ -358,6 +375,8 @@ fn the_parser_finds_markers_and_refuses_broken_ones() {
     );
     let no_fence = "<!-- fixture: client.pause.json -->\n\n```json\n{}\n```\n";
     assert!(std::panic::catch_unwind(|| tagged_blocks(no_fence)).is_err());
+    let quoted = "````text\n<!-- fixture: x.json -->\n```json\n{…}\n```\n````\n";
+    assert!(tagged_blocks(quoted).is_empty(), "a marker inside a fence is text");
     let unclosed = "<!-- fixture: client.pause.json -->\n```json\n{}\n";
     assert!(std::panic::catch_unwind(|| tagged_blocks(unclosed)).is_err());
     assert_eq!(
