@@ -110,7 +110,9 @@ fn tagged_blocks(page: &str) -> Vec<Block> {
         let start = i + 2;
         let end = (start..lines.len())
             .find(|&j| lines[j].trim() == "```")
-            .unwrap_or_else(|| panic!("docs/protocol.md:{marker_line}: the block of {file} never closes"));
+            .unwrap_or_else(|| {
+                panic!("docs/protocol.md:{marker_line}: the block of {file} never closes")
+            });
         out.push(Block {
             file,
             line: marker_line,
@@ -376,7 +378,10 @@ fn the_parser_finds_markers_and_refuses_broken_ones() {
     let no_fence = "<!-- fixture: client.pause.json -->\n\n```json\n{}\n```\n";
     assert!(std::panic::catch_unwind(|| tagged_blocks(no_fence)).is_err());
     let quoted = "````text\n<!-- fixture: x.json -->\n```json\n{…}\n```\n````\n";
-    assert!(tagged_blocks(quoted).is_empty(), "a marker inside a fence is text");
+    assert!(
+        tagged_blocks(quoted).is_empty(),
+        "a marker inside a fence is text"
+    );
     let unclosed = "<!-- fixture: client.pause.json -->\n```json\n{}\n";
     assert!(std::panic::catch_unwind(|| tagged_blocks(unclosed)).is_err());
     assert_eq!(
