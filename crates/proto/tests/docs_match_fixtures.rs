@@ -30,6 +30,9 @@
 //! canonical layout (two-space indent, keys in the page's order, tokens as written), then runs
 //! the checks. A new fixture is added by adding a tagged block to the page.
 
+use alcove_proto::signal::{
+    decode_client_frame, BreakoutRoomInfo, ClientMessage, ServerFrame, UserInfo,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,6 +122,34 @@ fn tagged_blocks(page: &str) -> Vec<Block> {
             text: lines[start..end].join("\n"),
         });
         i = end + 1;
+    }
+    out
+}
+
+/// The untagged ```` ```json ```` blocks of `page` that parse as one JSON value, with their
+/// 1-based line (blocks shortened with `…` do not parse and are skipped: they are prose).
+fn untagged_json_blocks(page: &str) -> Vec<(usize, Value)> {
+    let lines: Vec<&str> = page.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        let tagged = i > 0 && lines[i - 1].trim().starts_with(MARK_OPEN);
+        if line.starts_with("```") {
+            let open = &line[..line.len() - line.trim_start_matches('`').len()];
+            let end = (i + 1..lines.len())
+                .find(|&j| lines[j].trim() == open)
+                .unwrap_or(lines.len());
+            if line == "```json" && !tagged {
+                let text = lines[i + 1..end].join("\n");
+                if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                    out.push((i + 1, v));
+                }
+            }
+            i = end + 1;
+            continue;
+        }
+        i += 1;
     }
     out
 }
@@ -387,5 +418,60 @@ fn the_parser_finds_markers_and_refuses_broken_ones() {
     assert_eq!(
         canonical("{\"a\": [1, {}], \"b\":\"x, y: {z}\"}"),
         "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": \"x, y: {z}\"\n}"
+    );
+}
+
+#[test]
+fn untagged_examples_are_valid_frames_too() {
+    // An illustration that parses as JSON must still be true to the types: a client request
+    // decodes; a server frame, a user info or a break-out room info survives its type
+    // unchanged. (Shortened ones, with `…`, do not parse and are prose.)
+    let page = std::fs::read_to_string(page_path()).expect("docs/protocol.md is readable");
+    let mut checked = 0;
+    for (line, v) in untagged_json_blocks(&page) {
+        let text = v.to_string();
+        let ty = v.get("type").and_then(Value::as_str);
+        let again: Value = match ty {
+            Some(t) if ClientMessage::TYPES.contains(&t) && v.get("id").is_some() => {
+                // Requests are decoded leniently (unknown fields ignored, definitions kept
+                // raw), so decoding is the check.
+                decode_client_frame(&text).unwrap_or_else(|e| {
+                    panic!("docs/protocol.md:{line}: not a client frame: {:?}", e.reply)
+                });
+                checked += 1;
+                continue;
+            }
+            Some(_) => {
+                let f = ServerFrame::decode(&text)
+                    .unwrap_or_else(|e| panic!("docs/protocol.md:{line}: not a server frame: {e}"));
+                serde_json::to_value(&f).expect("serialises")
+            }
+            None if v.get("owner").is_some() => {
+                let r: BreakoutRoomInfo = serde_json::from_value(v.clone()).unwrap_or_else(|e| {
+                    panic!("docs/protocol.md:{line}: not a break-out room info: {e}")
+                });
+                serde_json::to_value(&r).expect("serialises")
+            }
+            None if v.get("role").is_some() && v.get("location").is_some() => {
+                let u: UserInfo = serde_json::from_value(v.clone())
+                    .unwrap_or_else(|e| panic!("docs/protocol.md:{line}: not a user info: {e}"));
+                serde_json::to_value(&u).expect("serialises")
+            }
+            None => continue,
+        };
+        assert_eq!(
+            again,
+            v,
+            "docs/protocol.md:{line}: the example does not survive its type (a field is stale \
+             or missing): {}",
+            first_difference(&v, &again, String::new())
+                .unwrap_or_default()
+                .replace("/ file", "/ as the type writes it")
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 4,
+        "the page's untagged examples were not found ({checked})"
     );
 }
