@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::events::Events;
 use crate::media::SlotGate;
 use crate::session::{ClientSession, SessionEvent};
+use crate::state::RoomState;
 use alcove_proto::ids::{ClientId, RequestId};
 use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame, UserInfo};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -193,6 +194,7 @@ where
         while let Some(event) = session.poll_event() {
             match event {
                 SessionEvent::Connected(connected) => {
+                    session.note_clock(local_unix_ms());
                     return Ok((ws, session, *connected, early));
                 }
                 SessionEvent::ConnectFailed(error) => return Err(error),
@@ -214,6 +216,8 @@ enum Command {
     },
     /// Answer with the session's user list.
     Users(oneshot::Sender<Vec<UserInfo>>),
+    /// Answer with the session's room state.
+    State(oneshot::Sender<Option<RoomState>>),
     /// Close the connection.
     Close,
     /// Drop the transport without a closing handshake (a simulated network failure).
@@ -316,6 +320,7 @@ async fn reconnect(
                 while let Some(event) = session.poll_event() {
                     match event {
                         SessionEvent::Connected(connected) => {
+                            session.note_clock(local_unix_ms());
                             let frame = ServerFrame {
                                 id: Some(RequestId(0)),
                                 msg: alcove_proto::signal::ServerMessage::RoomConnected(
@@ -390,6 +395,9 @@ where
                 }
                 Some(Command::Users(reply)) => {
                     let _ = reply.send(session.users().users().to_vec());
+                }
+                Some(Command::State(reply)) => {
+                    let _ = reply.send(session.state().cloned());
                 }
                 // `None`: every Room handle was dropped; nobody can send requests any more.
                 Some(Command::Close) | None => {
@@ -491,6 +499,13 @@ fn dispatch(
             SessionEvent::Connected(_) | SessionEvent::ConnectFailed(_) => {}
         }
     }
+}
+
+/// The local clock as Unix milliseconds (0 before 1970).
+pub(crate) fn local_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn transport(e: WsError) -> Error {
@@ -597,6 +612,30 @@ impl Room {
             .send(Command::Users(reply))
             .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)
+    }
+
+    /// The family as this connection has heard it, beyond the user list: the room list
+    /// (`roomConnected.breakout_rooms` with every `breakoutRoomsUpdated` applied), where this
+    /// client is (a `moved` notice is not a return to the parent), its moderator mute, the
+    /// pending help requests (moderators) and the server's clock offset. Answered by the
+    /// connection task after the frames it already read. [`Error::Closed`] once the
+    /// connection ended.
+    pub async fn state(&self) -> Result<RoomState, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .cmds
+            .send(Command::State(reply))
+            .map_err(|_| Error::Closed)?;
+        answer
+            .await
+            .map_err(|_| Error::Closed)?
+            .ok_or(Error::Closed)
+    }
+
+    /// The server's clock now (Unix ms), from the offset measured at connect (or the latest
+    /// resume): what to count a room's `ends_at` down against.
+    pub async fn server_now_ms(&self) -> Result<u64, Error> {
+        Ok(self.state().await?.server_time_at(local_unix_ms()))
     }
 
     /// Where the connection stands now; `changed()` on a clone wakes on every change
