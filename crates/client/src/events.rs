@@ -311,10 +311,12 @@ mod tests {
         let got = ev.wait_for_event(SHORT, |_| true).await;
         assert_eq!(
             got,
-            Some(FacilitationEvent::BreakoutTimerWarning(BreakoutTimerWarning {
-                room_id: "a".into(),
-                ends_at: 9
-            }))
+            Some(FacilitationEvent::BreakoutTimerWarning(
+                BreakoutTimerWarning {
+                    room_id: "a".into(),
+                    ends_at: 9
+                }
+            ))
         );
         assert_eq!(ev.wait_for_event(SHORT, |_| true).await, None);
     }

@@ -206,7 +206,11 @@ impl Room {
 
     /// `renameBreakoutRoom` (moderators): the room's display name becomes `name` (1 to 64
     /// characters once trimmed). Everyone's room list is updated. Refused: 5003, 1736, 1155.
-    pub async fn rename_breakout_room(&self, room_id: &RoomId, name: &str) -> Result<Status, Error> {
+    pub async fn rename_breakout_room(
+        &self,
+        room_id: &RoomId,
+        name: &str,
+    ) -> Result<Status, Error> {
         let msg = ClientMessage::RenameBreakoutRoom(RenameBreakoutRoom {
             room_id: room_id.clone(),
             name: name.to_owned(),

@@ -90,7 +90,7 @@ pub struct ClientSession {
     users: UserList,
     /// The room list, this client's location, moderator mute, help queue and the server's
     /// clock: set from `roomConnected`, then kept up to date by every frame.
-    state: Option<RoomState>,
+    room_state: Option<RoomState>,
 }
 
 impl ClientSession {
@@ -124,7 +124,7 @@ impl ClientSession {
             transmit: VecDeque::from([connect]),
             events: VecDeque::new(),
             users: UserList::default(),
-            state: None,
+            room_state: None,
         }
     }
 
@@ -144,14 +144,14 @@ impl ClientSession {
     /// The room list, location, moderator mute, help queue and server clock as this
     /// connection last heard (`None` before `roomConnected`).
     pub fn state(&self) -> Option<&RoomState> {
-        self.state.as_ref()
+        self.room_state.as_ref()
     }
 
     /// Records the local clock (Unix ms) at which `roomConnected` arrived, so that
     /// [`RoomState::clock_offset_ms`] is known. The driver calls it right after
     /// [`SessionEvent::Connected`]; the session itself reads no clock.
     pub fn note_clock(&mut self, local_ms: u64) {
-        if let Some(s) = self.state.as_mut() {
+        if let Some(s) = self.room_state.as_mut() {
             s.note_clock(local_ms);
         }
     }
@@ -232,7 +232,7 @@ impl ClientSession {
 
     /// Takes in one decoded frame from the server.
     pub fn handle_frame(&mut self, frame: ServerFrame) {
-        if let Some(state) = self.state.as_mut() {
+        if let Some(state) = self.room_state.as_mut() {
             state.apply(&frame.msg);
         }
         let Some(id) = frame.id else {
@@ -268,7 +268,7 @@ impl ClientSession {
             Ok(ServerMessage::RoomConnected(connected)) => {
                 self.state = State::Connected(connected.client_id.clone());
                 self.users = UserList::new(connected.users.clone());
-                self.state = Some(RoomState::from_connected(&connected));
+                self.room_state = Some(RoomState::from_connected(&connected));
                 self.events
                     .push_back(SessionEvent::Connected(Box::new(connected)));
             }

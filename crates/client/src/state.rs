@@ -289,10 +289,12 @@ mod tests {
     fn a_moved_notice_is_not_a_return_to_the_parent() {
         let mut s = RoomState::from_connected(&connected(Location::Breakout("a".into())));
         // Moved from a to b: connectedBreakoutRoom for b, then the notice about a.
-        s.apply(&ServerMessage::ConnectedBreakoutRoom(ConnectedBreakoutRoom {
-            result: 0,
-            room: info("b", 1),
-        }));
+        s.apply(&ServerMessage::ConnectedBreakoutRoom(
+            ConnectedBreakoutRoom {
+                result: 0,
+                room: info("b", 1),
+            },
+        ));
         s.apply(&ServerMessage::DidDisconnectedBreakoutRoom(
             DidDisconnectedBreakoutRoom::because(
                 Some("a".into()),
@@ -320,10 +322,12 @@ mod tests {
         ));
         assert_eq!(s.location(), &Location::Parent);
         // A server that gives no location: the seed's meaning.
-        s.apply(&ServerMessage::ConnectedBreakoutRoom(ConnectedBreakoutRoom {
-            result: 0,
-            room: info("c", 1),
-        }));
+        s.apply(&ServerMessage::ConnectedBreakoutRoom(
+            ConnectedBreakoutRoom {
+                result: 0,
+                room: info("c", 1),
+            },
+        ));
         s.apply(&ServerMessage::DidDisconnectedBreakoutRoom(
             DidDisconnectedBreakoutRoom::ok(Some("c".into())),
         ));
