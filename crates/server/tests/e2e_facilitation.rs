@@ -1523,3 +1523,234 @@ async fn a_plan_survives_a_server_restart() {
     assert_eq!(of_type(&f, "invitationForBreakoutRoom").len(), 1);
     assert_eq!(plans_in_db(s.dir.path()), vec![("kept".to_owned(), saved)]);
 }
+
+// ----- a timer across kill -9 and a restart -----
+
+/// A server process (`alcove serve`), killed with SIGKILL when dropped (as in resume.rs).
+struct Proc {
+    child: std::process::Child,
+    http: std::net::SocketAddr,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `alcove serve` on `listen` (port 0: the server binds a free port) and returns once
+/// it printed the address it bound (after opening the database and binding its sockets).
+async fn spawn_server(dir: &std::path::Path, listen: std::net::SocketAddr) -> Proc {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = dir.join(format!("server-{}-{n}.log", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alcove"))
+        .args([
+            "serve",
+            "--listen",
+            &listen.to_string(),
+            "--udp-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("server log file"))
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<std::net::SocketAddr>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split(" listening on http://").nth(1) {
+                if let Some(addr) = rest.split_whitespace().next().and_then(|a| a.parse().ok()) {
+                    let _ = tx.send(addr);
+                }
+            }
+        }
+    });
+    let got = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .expect("reader task");
+    match got {
+        Ok(http) => Proc { child, http },
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "server did not come up ({e}); its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Waits (deadline 10 s) until the saved family state has `client` in `room` and the room's
+/// timer, so that a `kill -9` does not lose them.
+async fn wait_timer_saved(
+    dir: &std::path::Path,
+    parent: &RoomId,
+    room: &RoomId,
+    client: &ClientId,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let saved: Option<String> = rusqlite::Connection::open_with_flags(
+            dir.join("alcove.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row(
+                "SELECT snapshot FROM family_state WHERE room_id = ?1",
+                [&parent.0],
+                |r| r.get(0),
+            )
+        })
+        .ok();
+        if let Some(json) = saved {
+            let snap: alcove_core::FamilySnapshot =
+                serde_json::from_str(&json).expect("a saved snapshot parses");
+            let placed = snap
+                .clients
+                .iter()
+                .any(|c| &c.id == client && c.location == Location::Breakout(room.clone()));
+            let timed = snap
+                .breakouts
+                .iter()
+                .any(|b| &b.id == room && b.timer.is_some());
+            if placed && timed {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the timer was not saved within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
+    use alcove_client::{connect, ConnectionState, RestClient};
+    use alcove_proto::api::{CreateRoomRequest, CreateTokenRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("dev-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let rest = RestClient::new(
+        &format!("http://{}", server.http),
+        creds["app_id"].as_str().unwrap(),
+        creds["app_key"].as_str().unwrap(),
+    );
+    let parent = rest
+        .create_room(&CreateRoomRequest {
+            name: "timer-restart".into(),
+            owner_ref: "t".into(),
+            settings: RoomSettingsInput::default(),
+            data: serde_json::Value::Null,
+        })
+        .await
+        .unwrap()
+        .room_id;
+    let mut peers = Vec::new();
+    for (name, role) in [("M", Role::Moderator), ("P", Role::Participant)] {
+        let t = rest
+            .create_token(
+                &parent,
+                &CreateTokenRequest {
+                    name: name.into(),
+                    role,
+                    user_ref: name.into(),
+                    data: serde_json::Value::Null,
+                },
+            )
+            .await
+            .unwrap();
+        peers.push(connect(&rest.signal_url(), &t.token).await.unwrap());
+    }
+    let (m, _m_events) = &peers[0];
+    let (p, _) = &peers[1];
+    let mut d = def(2, 1);
+    d.duration = Some(10);
+    d.warning = Some(0);
+    let br = m
+        .create_break_out_room(&d)
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms[0]
+        .clone();
+    m.invite_to_break_out_room(&Invitee {
+        clients: vec![p.client_id().clone()],
+        room_id: br.clone(),
+        force_join: true,
+    })
+    .await
+    .unwrap();
+    let ends_at = rest.breakout_rooms(&parent).await.unwrap()[0]
+        .ends_at
+        .expect("the room's timer");
+    wait_timer_saved(dir.path(), &parent, &br, p.client_id()).await;
+
+    // kill -9, then 2 s of downtime (the time the server is away, not a wait for an outcome),
+    // then the same command on the same data dir and HTTP address.
+    let http = server.http;
+    drop(server);
+    let killed = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _server = spawn_server(dir.path(), http).await;
+    let downtime = killed.elapsed();
+    for (r, _) in &peers {
+        let mut rx = r.connection_state();
+        let ok = tokio::time::timeout(
+            Duration::from_secs(20),
+            rx.wait_for(|s| *s == ConnectionState::Reconnected),
+        )
+        .await;
+        assert!(matches!(ok, Ok(Ok(_))), "resumed after the restart");
+    }
+    let after = rest.breakout_rooms(&parent).await.unwrap();
+    assert_eq!(after.len(), 1, "the room is back");
+    let restored = after[0].ends_at.expect("with its timer");
+    assert!(
+        restored.abs_diff(ends_at) < 1_000,
+        "the end stays where it was ({ends_at}), the {downtime:?} of downtime counted: {restored}"
+    );
+    let st = p.state().await.unwrap();
+    assert_eq!(
+        st.location(),
+        &Location::Breakout(br.clone()),
+        "P resumed inside"
+    );
+
+    // The room ends on time: P is back in the parent by reason of the timer.
+    let (_, p_events) = &mut peers[1];
+    let left = p_events
+        .wait_for_event(Duration::from_secs(30), |e| {
+            matches!(e, FacilitationEvent::LeftBreakoutRoom(_))
+        })
+        .await;
+    let p = &peers[1].0;
+    let at = p.server_now_ms().await.unwrap();
+    let Some(FacilitationEvent::LeftBreakoutRoom(l)) = left else {
+        panic!("the room did not end")
+    };
+    assert_eq!(l.reason, Some(LeaveReason::Timeout));
+    assert!(l.returned_to_parent());
+    assert!(
+        at + 1_000 >= ends_at && at < ends_at + 3_000,
+        "ended at {at}, due at {ends_at}"
+    );
+    assert!(rest.breakout_rooms(&parent).await.unwrap().is_empty());
+}
