@@ -307,6 +307,8 @@ async fn a_timer_warns_once_per_timer_then_ends_the_room_and_returns_members_unm
         .await
         .unwrap();
     let ends_at = ack.timer.unwrap().ends_at.unwrap();
+    // P2's help request is dropped when the room ends.
+    p[2].room.request_help().await.unwrap();
     let rest = until(&mut p[1], 20, |f| {
         f.id.is_none() && f.msg.type_name() == "didDisconnectedBreakoutRoom"
     })
@@ -383,6 +385,11 @@ async fn a_timer_warns_once_per_timer_then_ends_the_room_and_returns_members_unm
                 room_id: br.clone()
             }
         )]
+    );
+    let help: Vec<_> = of_type(&f0, "helpResolved");
+    assert!(
+        matches!(help[..], [ServerMessage::HelpResolved(h)] if h.client_id == p2 && h.outcome == HelpOutcome::Left),
+        "the room's end drops its help requests: {help:?}"
     );
     let removed: Vec<_> = of_type(&f0, "breakoutRoomsUpdated")
         .into_iter()
@@ -707,6 +714,16 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
     let r = of_type(&f, "helpResolved");
     assert!(
         matches!(r[..], [ServerMessage::HelpResolved(h)] if h.client_id == p1 && h.outcome == HelpOutcome::Left)
+    );
+    // Leaving the family drops it too.
+    p[3].room.request_help().await.unwrap();
+    p[0].sync().await;
+    p[3].room.close().await;
+    let f = p[0].sync().await;
+    let r = of_type(&f, "helpResolved");
+    assert!(
+        matches!(r[..], [ServerMessage::HelpResolved(h)] if h.client_id == p2 && h.outcome == HelpOutcome::Left),
+        "{r:?}"
     );
     let _ = p3;
 }
@@ -1254,6 +1271,21 @@ async fn mute_member_ask_to_unmute_and_unmute_self() {
         .await
         .unwrap();
     assert_eq!(ack.muted.map(|m| m.audio), Some(false));
+
+    // Destroy-all clears the moderator mute of the members it returns.
+    for i in 0..4 {
+        p[i].sync().await;
+    }
+    p[0].room.destroy_all_break_out_session().await.unwrap();
+    let f = p[2].sync().await;
+    assert_eq!(mutes(&f), vec![(p1.clone(), false)], "P1 told");
+    assert!(!p[2].room.state().await.unwrap().muted_by_moderator());
+    let f = p[1].sync().await;
+    let mut got = mutes(&f);
+    got.sort();
+    let mut want = vec![(p1.clone(), false), (p2.clone(), false)];
+    want.sort();
+    assert_eq!(got, want, "moderators told of both");
 }
 
 // ----- plans -----
@@ -1639,9 +1671,20 @@ async fn wait_timer_saved(
     }
 }
 
-#[tokio::test]
-async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
-    use alcove_client::{connect, ConnectionState, RestClient};
+/// A server process with one family: moderator M and participant P, P forced into a
+/// break-out room whose timer ends in `secs` (no warning), saved to the database.
+struct Timed {
+    dir: tempfile::TempDir,
+    server: Proc,
+    rest: alcove_client::RestClient,
+    parent: RoomId,
+    peers: Vec<(alcove_client::Room, alcove_client::Events)>,
+    br: RoomId,
+    ends_at: u64,
+}
+
+async fn timed_family(secs: u32) -> Timed {
+    use alcove_client::{connect, RestClient};
     use alcove_proto::api::{CreateRoomRequest, CreateTokenRequest};
     let dir = tempfile::tempdir().unwrap();
     let server = spawn_server(dir.path(), "127.0.0.1:0".parse().unwrap()).await;
@@ -1683,7 +1726,7 @@ async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
     let (m, _m_events) = &peers[0];
     let (p, _) = &peers[1];
     let mut d = def(2, 1);
-    d.duration = Some(10);
+    d.duration = Some(secs);
     d.warning = Some(0);
     let br = m
         .create_break_out_room(&d)
@@ -1705,6 +1748,42 @@ async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
         .ends_at
         .expect("the room's timer");
     wait_timer_saved(dir.path(), &parent, &br, p.client_id()).await;
+    Timed {
+        dir,
+        server,
+        rest,
+        parent,
+        peers,
+        br,
+        ends_at,
+    }
+}
+
+/// Waits until every connection has resumed after a restart.
+async fn all_resumed(peers: &[(alcove_client::Room, alcove_client::Events)]) {
+    for (r, _) in peers {
+        let mut rx = r.connection_state();
+        let ok = tokio::time::timeout(
+            Duration::from_secs(20),
+            rx.wait_for(|s| *s == alcove_client::ConnectionState::Reconnected),
+        )
+        .await;
+        assert!(matches!(ok, Ok(Ok(_))), "resumed after the restart");
+    }
+}
+
+#[tokio::test]
+async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
+    let Timed {
+        dir,
+        server,
+        rest,
+        parent,
+        mut peers,
+        br,
+        ends_at,
+    } = timed_family(10).await;
+    let p = &peers[1].0;
 
     // kill -9, then 2 s of downtime (the time the server is away, not a wait for an outcome),
     // then the same command on the same data dir and HTTP address.
@@ -1714,15 +1793,7 @@ async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let _server = spawn_server(dir.path(), http).await;
     let downtime = killed.elapsed();
-    for (r, _) in &peers {
-        let mut rx = r.connection_state();
-        let ok = tokio::time::timeout(
-            Duration::from_secs(20),
-            rx.wait_for(|s| *s == ConnectionState::Reconnected),
-        )
-        .await;
-        assert!(matches!(ok, Ok(Ok(_))), "resumed after the restart");
-    }
+    all_resumed(&peers).await;
     let after = rest.breakout_rooms(&parent).await.unwrap();
     assert_eq!(after.len(), 1, "the room is back");
     let restored = after[0].ends_at.expect("with its timer");
@@ -1756,4 +1827,43 @@ async fn a_timer_survives_kill_9_and_a_restart_with_the_downtime_counted() {
         "ended at {at}, due at {ends_at}"
     );
     assert!(rest.breakout_rooms(&parent).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_room_whose_end_passed_while_the_server_was_down_ends_at_once_after_the_restart() {
+    let Timed {
+        dir,
+        server,
+        rest,
+        parent,
+        peers,
+        br,
+        ends_at,
+    } = timed_family(2).await;
+    let http = server.http;
+    drop(server);
+    // The server stays down until well past the room's end (wall clock, the clock `ends_at`
+    // is in).
+    while now_ms() < ends_at + 1_000 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _server = spawn_server(dir.path(), http).await;
+    all_resumed(&peers).await;
+    assert!(
+        rest.breakout_rooms(&parent).await.unwrap().is_empty(),
+        "the room ended at the first step"
+    );
+    let p = &peers[1].0;
+    let me = rest
+        .users(&parent)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| &u.client_id == p.client_id())
+        .expect("P is back");
+    assert_eq!(me.location, Location::Parent);
+    assert!(!me.paused, "resumed in the parent");
+    let st = p.state().await.unwrap();
+    assert_eq!(st.location(), &Location::Parent, "P's SDK agrees");
+    assert!(st.room(&br).is_none());
 }
