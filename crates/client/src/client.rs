@@ -618,8 +618,9 @@ impl Room {
     /// (`roomConnected.breakout_rooms` with every `breakoutRoomsUpdated` applied), where this
     /// client is (a `moved` notice is not a return to the parent), its moderator mute, the
     /// pending help requests (moderators) and the server's clock offset. Answered by the
-    /// connection task after the frames it already read. [`Error::Closed`] once the
-    /// connection ended.
+    /// connection task after the frames it already read; while the SDK is resuming after a
+    /// drop, the answer waits for the resume (the state then starts again from the resumed
+    /// `roomConnected`). [`Error::Closed`] once the connection ended.
     pub async fn state(&self) -> Result<RoomState, Error> {
         let (reply, answer) = oneshot::channel();
         self.inner

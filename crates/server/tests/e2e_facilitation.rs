@@ -1867,3 +1867,116 @@ async fn a_room_whose_end_passed_while_the_server_was_down_ends_at_once_after_th
     assert_eq!(st.location(), &Location::Parent, "P's SDK agrees");
     assert!(st.room(&br).is_none());
 }
+
+// ----- a moderator mute drops the audio (real media) -----
+
+mod audio {
+    use super::*;
+    use alcove_client::media::{synthetic_opus_frame, Media};
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    /// Publishes `name`-stamped frames every 20 ms until `stop` fires (as in media_rust.rs).
+    fn talk(media: Arc<Media>, name: &'static str, stop: Arc<Notify>) {
+        tokio::spawn(async move {
+            let mut seq: u32 = 0;
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let mut payload = name.as_bytes().to_vec();
+                        payload.push(b':');
+                        payload.extend_from_slice(&seq.to_be_bytes());
+                        media.send_opus(&synthetic_opus_frame(&payload), -20);
+                        seq += 1;
+                    }
+                    _ = stop.notified() => return,
+                }
+            }
+        });
+    }
+
+    fn sender(frame: &[u8]) -> String {
+        let body = &frame[1..];
+        let end = body.iter().position(|b| *b == b':').unwrap_or(body.len());
+        String::from_utf8_lossy(&body[..end]).into_owned()
+    }
+
+    async fn heard(media: &mut Media, d: Duration) -> BTreeSet<String> {
+        let deadline = tokio::time::Instant::now() + d;
+        let mut out = BTreeSet::new();
+        while let Ok(Some(f)) = tokio::time::timeout_at(deadline, media.recv()).await {
+            out.insert(sender(&f.data));
+        }
+        out
+    }
+
+    /// Listens in 500 ms windows until one in which `media` hears exactly `want` (deadline
+    /// 20 s), then checks that the next window holds nobody outside `want`.
+    async fn hears_exactly(media: &mut Media, want: &[&str], what: &str) {
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            while media.try_recv().is_some() {}
+            let h = heard(media, Duration::from_millis(500)).await;
+            if h == want {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: wanted {want:?}, still hearing {h:?} after 20 s"
+            );
+        }
+        let h = heard(media, Duration::from_millis(500)).await;
+        assert!(
+            h.is_subset(&want),
+            "{what}: once settled, heard {h:?}, more than {want:?}"
+        );
+    }
+
+    async fn media_peer(s: &TestServer, room: &RoomId, name: &str, role: Role) -> (Peer, Media) {
+        let p = s.peer(room, name, role).await;
+        let mut m = p
+            .room
+            .start_media(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), None)
+            .await
+            .expect("sdp negotiated");
+        assert!(
+            m.wait_connected(Duration::from_secs(20)).await,
+            "{name}: ICE + DTLS up"
+        );
+        (p, m)
+    }
+
+    #[tokio::test]
+    async fn a_member_muted_by_a_moderator_is_heard_by_nobody_until_it_unmutes_when_asked() {
+        let s = TestServer::start().await;
+        let room = s.room(RoomSettingsInput::default()).await;
+        let (m, mut m_media) = media_peer(&s, &room, "M", Role::Moderator).await;
+        let (a, a_media) = media_peer(&s, &room, "A", Role::Participant).await;
+        let (_b, mut b_media) = media_peer(&s, &room, "B", Role::Participant).await;
+        let (_c, c_media) = media_peer(&s, &room, "C", Role::Participant).await;
+        let stop = Arc::new(Notify::new());
+        talk(Arc::new(a_media), "A", Arc::clone(&stop));
+        talk(Arc::new(c_media), "C", Arc::clone(&stop));
+        hears_exactly(&mut b_media, &["A", "C"], "before: B hears A and C").await;
+
+        m.room.mute_member(&a.id).await.unwrap();
+        hears_exactly(&mut b_media, &["C"], "A muted: B hears only C").await;
+        hears_exactly(
+            &mut m_media,
+            &["C"],
+            "A muted: the moderator does not hear A either",
+        )
+        .await;
+        // A's own unmute is refused until asked; the audio stays dropped meanwhile.
+        assert_eq!(code(a.room.unmute_self().await), 1762);
+        hears_exactly(&mut b_media, &["C"], "a refused unmute changes nothing").await;
+
+        m.room.ask_to_unmute(&a.id).await.unwrap();
+        a.room.unmute_self().await.unwrap();
+        hears_exactly(&mut b_media, &["A", "C"], "A unmuted: heard again").await;
+        stop.notify_waiters();
+    }
+}
