@@ -896,6 +896,66 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn state_follows_the_room_list_and_the_servers_clock() {
+        use alcove_proto::signal::{BreakoutRoomSummary, BreakoutRoomsUpdated};
+        // The server's clock runs an hour ahead of this machine's.
+        let ahead = local_unix_ms() + 3_600_000;
+        let url = server(move |mut ws| async move {
+            recv_json(&mut ws).await;
+            let mut rc = room_connected();
+            if let ServerMessage::RoomConnected(r) = &mut rc.msg {
+                r.version = 3;
+                r.server_time = ahead;
+            }
+            send(&mut ws, rc).await;
+            let list = BreakoutRoomsUpdated {
+                rooms: vec![BreakoutRoomSummary {
+                    room_id: "br-1".into(),
+                    name: "Red".into(),
+                    members: 2,
+                    participants: 3,
+                    self_select: true,
+                    ends_at: Some(ahead + 60_000),
+                }],
+                removed: vec![],
+            };
+            let frame = ServerFrame {
+                id: None,
+                msg: ServerMessage::BreakoutRoomsUpdated(std::sync::Arc::new(list)),
+            };
+            send(&mut ws, frame).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        let (room, mut events) = connect(&url, "tok").await.unwrap();
+        let got = events
+            .wait_for_event(Duration::from_secs(5), |e| {
+                matches!(e, crate::FacilitationEvent::BreakoutRoomsUpdated(_))
+            })
+            .await;
+        assert!(got.is_some());
+        let st = room.state().await.unwrap();
+        let r = st.room(&"br-1".into()).expect("the room is listed");
+        assert_eq!(
+            (r.name.as_str(), r.members, r.self_select),
+            ("Red", 2, true)
+        );
+        let offset = st.clock_offset_ms().expect("measured at connect");
+        assert!((offset - 3_600_000).abs() < 5_000, "offset {offset}");
+        let now = room.server_now_ms().await.unwrap();
+        assert!(
+            now.abs_diff(ahead) < 5_000,
+            "server now {now}, ahead {ahead}"
+        );
+        let left = st.ms_until(r.ends_at.unwrap(), local_unix_ms());
+        assert!(
+            (55_000..=60_000).contains(&left),
+            "{left} ms left on the server's clock"
+        );
+        room.close().await;
+    }
+
+    #[tokio::test]
     async fn nothing_listening_is_a_transport_error() {
         // Bind then drop, so the port is (very likely) closed.
         let addr = TcpListener::bind("127.0.0.1:0")
