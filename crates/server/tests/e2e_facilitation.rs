@@ -15,7 +15,7 @@ use alcove_proto::signal::{
     RoomDefinition, ServerFrame, ServerMessage, WithdrawReason,
 };
 use alcove_proto::{ClientId, RoomId};
-use common::{breakout_notes, of_type, Peer, TestServer};
+use common::{of_type, Peer, TestServer};
 use std::time::{Duration, Instant};
 
 fn def(participants: u32, max_rooms: u32) -> RoomDefinition {
@@ -75,6 +75,26 @@ async fn invite(m: &Peer, room: &RoomId, who: &[&ClientId]) {
         })
         .await
         .expect("invite");
+}
+
+/// The types of `frames` without presence (`usersUpdated` and version 1's per-user frames);
+/// the room list (`breakoutRoomsUpdated`) stays in.
+fn breakout_notes(frames: &[ServerFrame]) -> Vec<&'static str> {
+    frames
+        .iter()
+        .map(|f| f.msg.type_name())
+        .filter(|t| {
+            !matches!(
+                *t,
+                "userConnected"
+                    | "userDisconnected"
+                    | "userMoved"
+                    | "userPaused"
+                    | "userMuted"
+                    | "usersUpdated"
+            )
+        })
+        .collect()
 }
 
 /// The facilitation and seed notifications since the last sync (presence filtered out).
