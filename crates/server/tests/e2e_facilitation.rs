@@ -207,6 +207,15 @@ async fn set_breakout_duration_tells_members_and_moderators_and_refuses_bad_inpu
     );
     assert!(st.ms_until(ends_at, now_ms()) > 590_000);
 
+    // A client connecting now gets the timer in roomConnected.
+    let late = s.peer(&room, "L", Role::Participant).await;
+    let info = &late.room.connected().breakout_rooms[0];
+    assert_eq!(
+        (info.ends_at, info.warning_at),
+        (Some(ends_at), Some(ends_at - 30_000))
+    );
+    late.room.close().await;
+
     // Cleared: nulls everywhere.
     let ack = p[0]
         .room
