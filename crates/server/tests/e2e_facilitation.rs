@@ -38,7 +38,7 @@ async fn setup(server: &TestServer, room: &RoomId, people: &[(&str, Role)]) -> V
         peers.push(server.peer(room, name, *role).await);
     }
     for p in peers.iter_mut() {
-        p.sync().await;
+        p.sync_all().await;
     }
     peers
 }
@@ -99,7 +99,7 @@ fn breakout_notes(frames: &[ServerFrame]) -> Vec<&'static str> {
 
 /// The facilitation and seed notifications since the last sync (presence filtered out).
 async fn notes(p: &mut Peer) -> Vec<&'static str> {
-    breakout_notes(&p.sync().await)
+    breakout_notes(&p.sync_all().await)
 }
 
 /// The error code of a refused call.
@@ -160,7 +160,7 @@ async fn set_breakout_duration_tells_members_and_moderators_and_refuses_bad_inpu
     let p1 = p[2].id.clone();
     force_into(&p[0], &br, &[&p1]).await;
     for i in 0..4 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
 
     let now = p[0].room.server_now_ms().await.unwrap();
@@ -177,17 +177,17 @@ async fn set_breakout_duration_tells_members_and_moderators_and_refuses_bad_inpu
     );
     assert_eq!(timer.warning_at, Some(ends_at - 30_000));
     for i in [1, 2] {
-        let frames = p[i].sync().await;
+        let frames = p[i].sync_all().await;
         let t = of_type(&frames, "breakoutTimer");
         assert_eq!(t.len(), 1, "{}: one breakoutTimer", p[i].name);
         assert_eq!(t[0], &ServerMessage::BreakoutTimer(timer.clone()));
     }
-    let caller = p[0].sync().await;
+    let caller = p[0].sync_all().await;
     assert!(
         of_type(&caller, "breakoutTimer").is_empty(),
         "the caller has its ack"
     );
-    let parent = p[3].sync().await;
+    let parent = p[3].sync_all().await;
     assert!(
         of_type(&parent, "breakoutTimer").is_empty(),
         "P2 is not a member"
@@ -224,7 +224,7 @@ async fn set_breakout_duration_tells_members_and_moderators_and_refuses_bad_inpu
         .unwrap();
     let cleared = ack.timer.unwrap();
     assert_eq!((cleared.ends_at, cleared.warning_at), (None, None));
-    let frames = p[2].sync().await;
+    let frames = p[2].sync_all().await;
     assert_eq!(
         of_type(&frames, "breakoutTimer"),
         vec![&ServerMessage::BreakoutTimer(cleared.clone())]
@@ -276,7 +276,7 @@ async fn set_breakout_duration_tells_members_and_moderators_and_refuses_bad_inpu
         "warning_at = now"
     );
     // Refused requests told nobody.
-    let frames = p[1].sync().await;
+    let frames = p[1].sync_all().await;
     assert_eq!(
         of_type(&frames, "breakoutTimer").len(),
         3,
@@ -362,7 +362,7 @@ async fn a_timer_warns_once_per_timer_then_ends_the_room_and_returns_members_unm
     // Not before its end (server clock; the client's offset is measured at connect).
     let at = p[1].room.server_now_ms().await.unwrap();
     assert!(at + 1_000 >= ends_at, "ended at {at}, due {ends_at}");
-    let after = p[1].sync().await;
+    let after = p[1].sync_all().await;
     let muted: Vec<_> = of_type(&rest, "memberMuted")
         .into_iter()
         .chain(of_type(&after, "memberMuted"))
@@ -380,7 +380,7 @@ async fn a_timer_warns_once_per_timer_then_ends_the_room_and_returns_members_unm
     assert!(st.rooms().is_empty(), "P1's room list is empty");
 
     // P2 (member) too; P3's invitation is withdrawn; the moderator (owner) sees it destroyed.
-    let f2 = p[2].sync().await;
+    let f2 = p[2].sync_all().await;
     let left2 = of_type(&f2, "didDisconnectedBreakoutRoom");
     assert_eq!(left2.len(), 1);
     assert!(
@@ -392,7 +392,7 @@ async fn a_timer_warns_once_per_timer_then_ends_the_room_and_returns_members_unm
         2,
         "one per timer"
     );
-    let f3 = p[3].sync().await;
+    let f3 = p[3].sync_all().await;
     let w = of_type(&f3, "breakoutInvitationWithdrawn");
     assert_eq!(w.len(), 1);
     assert!(matches!(w[0], ServerMessage::BreakoutInvitationWithdrawn(x)
@@ -401,7 +401,7 @@ async fn a_timer_warns_once_per_timer_then_ends_the_room_and_returns_members_unm
         of_type(&f3, "breakoutTimerWarning").is_empty(),
         "P3 is no member"
     );
-    let f0 = p[0].sync().await;
+    let f0 = p[0].sync_all().await;
     assert_eq!(
         of_type(&f0, "breakoutTimerWarning").len(),
         2,
@@ -472,7 +472,7 @@ async fn broadcast_reaches_every_chosen_room_but_the_caller_and_is_rate_limited(
     force_into(&p[0], &a, &[&p1]).await;
     force_into(&p[0], &b, &[&p2]).await;
     for i in 0..6 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
 
     // Everywhere: text trimmed, control characters but \n and \t removed.
@@ -484,7 +484,7 @@ async fn broadcast_reaches_every_chosen_room_but_the_caller_and_is_rate_limited(
     assert_eq!(ack.recipients, 5, "M2, P1, P2, P3, V");
     let want_room = [None, None, Some(&a), Some(&b), None, None];
     for i in 1..6 {
-        let got = received(&p[i].sync().await);
+        let got = received(&p[i].sync_all().await);
         assert_eq!(got.len(), 1, "{} gets it once", p[i].name);
         assert_eq!(got[0].text, "Five minutes\n\tleft");
         assert_eq!(got[0].from.client_id, p[0].id);
@@ -496,7 +496,10 @@ async fn broadcast_reaches_every_chosen_room_but_the_caller_and_is_rate_limited(
             p[i].name
         );
     }
-    assert!(received(&p[0].sync().await).is_empty(), "not the caller");
+    assert!(
+        received(&p[0].sync_all().await).is_empty(),
+        "not the caller"
+    );
 
     // Chosen rooms: one break-out room; the parent by its id.
     let ack = p[0]
@@ -514,10 +517,13 @@ async fn broadcast_reaches_every_chosen_room_but_the_caller_and_is_rate_limited(
     let texts = |f: Vec<alcove_proto::signal::BroadcastReceived>| -> Vec<String> {
         f.into_iter().map(|b| b.text).collect()
     };
-    assert_eq!(texts(received(&p[2].sync().await)), ["to A"]);
-    assert!(received(&p[3].sync().await).is_empty(), "B heard nothing");
-    assert_eq!(texts(received(&p[4].sync().await)), ["to the parent"]);
-    assert_eq!(texts(received(&p[1].sync().await)), ["to the parent"]);
+    assert_eq!(texts(received(&p[2].sync_all().await)), ["to A"]);
+    assert!(
+        received(&p[3].sync_all().await).is_empty(),
+        "B heard nothing"
+    );
+    assert_eq!(texts(received(&p[4].sync_all().await)), ["to the parent"]);
+    assert_eq!(texts(received(&p[1].sync_all().await)), ["to the parent"]);
 
     // The typed event on the SDK side.
     p[0].room.broadcast_message("typed", None).await.unwrap();
@@ -577,7 +583,7 @@ async fn broadcast_reaches_every_chosen_room_but_the_caller_and_is_rate_limited(
         .broadcast_message("M1 still", Some(std::slice::from_ref(&a)))
         .await
         .unwrap();
-    let got = texts(received(&p[2].sync().await));
+    let got = texts(received(&p[2].sync_all().await));
     assert_eq!(
         got.len(),
         13,
@@ -611,7 +617,7 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
     let (p1, p2, p3) = (p[2].id.clone(), p[3].id.clone(), p[4].id.clone());
     force_into(&p[0], &a, &[&p1, &p2]).await;
     for i in 0..5 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
 
     assert_eq!(
@@ -628,7 +634,7 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
     );
     for m in [0, 1] {
         assert_eq!(
-            of_type(&p[m].sync().await, "helpRequested"),
+            of_type(&p[m].sync_all().await, "helpRequested"),
             vec![&ServerMessage::HelpRequested(req.clone())],
             "{}",
             p[m].name
@@ -642,7 +648,7 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
     let again = p[2].room.request_help().await.unwrap();
     assert!(again.already_pending);
     assert_eq!(again.request.as_ref(), Some(&req), "the first time is kept");
-    assert!(of_type(&p[0].sync().await, "helpRequested").is_empty());
+    assert!(of_type(&p[0].sync_all().await, "helpRequested").is_empty());
     // A moderator connecting now sees the queue; so does the SDK's state.
     let mut m3 = s.peer(&room, "M3", Role::Moderator).await;
     assert_eq!(m3.room.connected().help_requests, vec![req.clone()]);
@@ -659,7 +665,7 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
     // Cancel.
     p[2].room.cancel_help().await.unwrap();
     for m in 0..2 {
-        let r = of_type(&p[m].sync().await, "helpResolved")
+        let r = of_type(&p[m].sync_all().await, "helpResolved")
             .into_iter()
             .cloned()
             .collect::<Vec<_>>();
@@ -668,7 +674,7 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
             "{r:?}"
         );
     }
-    m3.sync().await;
+    m3.sync_all().await;
     assert!(m3.room.state().await.unwrap().help_requests().is_empty());
     assert_eq!(code(p[2].room.cancel_help().await), 1760);
 
@@ -686,20 +692,20 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
         1760
     );
     for i in 0..5 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
     p[0].room.dismiss_help(&p1).await.unwrap();
-    let f = p[2].sync().await;
+    let f = p[2].sync_all().await;
     let d = of_type(&f, "helpDismissed");
     assert!(
         matches!(d[..], [ServerMessage::HelpDismissed(r)] if r.room_id == a && r.by.client_id == p[0].id)
     );
-    let r = p[1].sync().await;
+    let r = p[1].sync_all().await;
     let r = of_type(&r, "helpResolved");
     assert!(matches!(r[..], [ServerMessage::HelpResolved(h)]
         if h.outcome == HelpOutcome::Dismissed && h.by.as_ref().map(|b| &b.client_id) == Some(&p[0].id)));
     assert!(
-        of_type(&p[0].sync().await, "helpResolved").is_empty(),
+        of_type(&p[0].sync_all().await, "helpResolved").is_empty(),
         "not the dismissing moderator"
     );
     assert!(notes(&mut p[3]).await.is_empty());
@@ -708,14 +714,14 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
     p[2].room.request_help().await.unwrap();
     p[3].room.request_help().await.unwrap();
     for i in 0..5 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
     p[1].room
         .join_breakout_room(&a, JoinRole::Moderator, Default::default())
         .await
         .unwrap();
     for i in [2, 3] {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         let ans = of_type(&f, "helpAnswered");
         assert!(
             matches!(ans[..], [ServerMessage::HelpAnswered(r)] if r.room_id == a && r.by.client_id == p[1].id),
@@ -723,7 +729,7 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
             p[i].name
         );
     }
-    let f = p[0].sync().await;
+    let f = p[0].sync_all().await;
     let answered: Vec<_> = of_type(&f, "helpResolved")
         .into_iter()
         .filter_map(|m| match m {
@@ -737,18 +743,18 @@ async fn help_requests_coalesce_cancel_dismiss_and_are_answered_by_a_moderator_j
 
     // The requester leaving its room drops the request.
     p[2].room.request_help().await.unwrap();
-    p[0].sync().await;
+    p[0].sync_all().await;
     p[2].room.clear_all_break_out_session().await.unwrap();
-    let f = p[0].sync().await;
+    let f = p[0].sync_all().await;
     let r = of_type(&f, "helpResolved");
     assert!(
         matches!(r[..], [ServerMessage::HelpResolved(h)] if h.client_id == p1 && h.outcome == HelpOutcome::Left)
     );
     // Leaving the family drops it too.
     p[3].room.request_help().await.unwrap();
-    p[0].sync().await;
+    p[0].sync_all().await;
     p[3].room.close().await;
-    let f = p[0].sync().await;
+    let f = p[0].sync_all().await;
     let r = of_type(&f, "helpResolved");
     assert!(
         matches!(r[..], [ServerMessage::HelpResolved(h)] if h.client_id == p2 && h.outcome == HelpOutcome::Left),
@@ -781,12 +787,12 @@ async fn move_to_breakout_room_switches_in_one_step_and_refuses_bad_moves() {
     force_into(&p[0], &a, &[&p1, &p2]).await;
     invite(&p[0], &b, &[&p1]).await;
     for i in 0..5 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
 
     // P1 from A to B.
     p[0].room.move_to_breakout_room(&p1, &b).await.unwrap();
-    let f = p[2].sync().await;
+    let f = p[2].sync_all().await;
     let seq: Vec<_> = breakout_notes(&f);
     assert_eq!(
         seq,
@@ -825,12 +831,12 @@ async fn move_to_breakout_room_switches_in_one_step_and_refuses_bad_moves() {
         .unwrap();
     assert_eq!(me.location, Location::Breakout(b.clone()));
     assert!(me.paused, "the parent link stayed paused");
-    let p1_presence = common::presence_of(&p[4].sync().await, &p1);
+    let p1_presence = common::presence_of(&p[4].sync_all().await, &p1);
     assert!(
         p1_presence.iter().all(|u| u.location != Location::Parent),
         "never seen in the parent: {p1_presence:?}"
     );
-    let f = p[3].sync().await;
+    let f = p[3].sync_all().await;
     let gone = of_type(&f, "didUserDisconnectedFromBreakoutRoom");
     assert!(
         matches!(gone[..], [ServerMessage::DidUserDisconnectedFromBreakoutRoom(u)] if u.client_id == p1)
@@ -841,11 +847,11 @@ async fn move_to_breakout_room_switches_in_one_step_and_refuses_bad_moves() {
         rb.invitations.is_empty(),
         "the invitation to B was consumed"
     );
-    p[0].sync().await;
+    p[0].sync_all().await;
 
     // P2 too: A is emptied and destroyed.
     p[0].room.move_to_breakout_room(&p2, &b).await.unwrap();
-    let f = p[0].sync().await;
+    let f = p[0].sync_all().await;
     assert!(of_type(&f, "didDestroyedBreakoutRoom")
         .iter()
         .any(|m| matches!(m, ServerMessage::DidDestroyedBreakoutRoom(r) if r.room_id == a)));
@@ -887,7 +893,7 @@ async fn move_to_breakout_room_switches_in_one_step_and_refuses_bad_moves() {
     assert_eq!(code(p[2].room.move_to_breakout_room(&p3, &b).await), 5003);
     // A moderator target joins as a moderator: a full room takes it.
     p[0].room.move_to_breakout_room(&p[1].id, &b).await.unwrap();
-    let f = p[1].sync().await;
+    let f = p[1].sync_all().await;
     let ServerMessage::ConnectedBreakoutRoom(c) = of_type(&f, "connectedBreakoutRoom")[0] else {
         unreachable!()
     };
@@ -925,7 +931,7 @@ async fn join_from_one_breakout_room_to_another_is_one_step_and_self_select_need
     let a = create(&p[0], &open).await.remove(0);
     let b = create(&p[0], &def(2, 1)).await.remove(0);
     for i in 0..5 {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         let list: Vec<_> = of_type(&f, "breakoutRoomsUpdated");
         assert_eq!(
             list.len(),
@@ -962,11 +968,11 @@ async fn join_from_one_breakout_room_to_another_is_one_step_and_self_select_need
 
     // setSelfSelect for B: everyone's room list says so.
     for i in 0..5 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
     p[0].room.set_self_select(Some(&b), true).await.unwrap();
     for i in 0..5 {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         let list = of_type(&f, "breakoutRoomsUpdated");
         assert!(
             matches!(list[..], [ServerMessage::BreakoutRoomsUpdated(u)] if u.rooms.len() == 1 && u.rooms[0].room_id == b && u.rooms[0].self_select && u.removed.is_empty()),
@@ -975,7 +981,7 @@ async fn join_from_one_breakout_room_to_another_is_one_step_and_self_select_need
         );
     }
     // P1 switches from A to B by joining: the ack, then the notice about A; A is destroyed.
-    let before = p[1].sync().await;
+    let before = p[1].sync_all().await;
     assert!(before.is_empty());
     let joined = p[1]
         .room
@@ -983,7 +989,7 @@ async fn join_from_one_breakout_room_to_another_is_one_step_and_self_select_need
         .await
         .unwrap();
     assert_eq!(joined.room_id(), &b);
-    let f = p[1].sync().await;
+    let f = p[1].sync_all().await;
     let d = of_type(&f, "didDisconnectedBreakoutRoom");
     assert!(
         matches!(d[..], [ServerMessage::DidDisconnectedBreakoutRoom(x)]
@@ -993,7 +999,7 @@ async fn join_from_one_breakout_room_to_another_is_one_step_and_self_select_need
         p[1].room.state().await.unwrap().location(),
         &Location::Breakout(b.clone())
     );
-    let f = p[0].sync().await;
+    let f = p[0].sync_all().await;
     assert_eq!(
         of_type(&f, "didDestroyedBreakoutRoom").len(),
         1,
@@ -1019,7 +1025,7 @@ async fn join_from_one_breakout_room_to_another_is_one_step_and_self_select_need
     );
     let c = create(&p[0], &open).await.remove(0);
     p[0].room.set_self_select(None, false).await.unwrap();
-    p[3].sync().await;
+    p[3].sync_all().await;
     let st = p[3].room.state().await.unwrap();
     assert!(
         st.rooms().iter().all(|r| !r.self_select),
@@ -1056,7 +1062,7 @@ async fn names_and_renames_reach_every_clients_room_list() {
         .unwrap();
     let rooms = ack.msg.data().unwrap().rooms.clone();
     for i in 0..3 {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         let list = of_type(&f, "breakoutRoomsUpdated");
         assert_eq!(list.len(), 1, "{}: one update for the create", p[i].name);
         let ServerMessage::BreakoutRoomsUpdated(u) = list[0] else {
@@ -1086,7 +1092,7 @@ async fn names_and_renames_reach_every_clients_room_list() {
         .await
         .unwrap();
     for i in 0..3 {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         let list = of_type(&f, "breakoutRoomsUpdated");
         assert!(
             matches!(list[..], [ServerMessage::BreakoutRoomsUpdated(u)] if u.rooms.len() == 1 && u.rooms[0].name == "Green"),
@@ -1120,7 +1126,7 @@ async fn names_and_renames_reach_every_clients_room_list() {
     // Member counts: a join changes only that room's entry.
     let br = rooms[0].clone();
     force_into(&p[0], &br, &[&p[1].id.clone()]).await;
-    let f = p[2].sync().await;
+    let f = p[2].sync_all().await;
     let list = of_type(&f, "breakoutRoomsUpdated");
     assert!(
         matches!(list[..], [ServerMessage::BreakoutRoomsUpdated(u)] if u.rooms.len() == 1 && u.rooms[0].room_id == br && u.rooms[0].members == 1)
@@ -1168,13 +1174,13 @@ async fn mute_member_ask_to_unmute_and_unmute_self() {
     let (p1, p2, p3) = (p[2].id.clone(), p[3].id.clone(), p[4].id.clone());
     force_into(&p[0], &a, &[&p1, &p2]).await;
     for i in 0..5 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
 
     let ack = p[0].room.mute_member(&p1).await.unwrap();
     assert_eq!(ack.muted, vec![p1.clone()]);
     for i in [1, 2, 3] {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         assert_eq!(mutes(&f), vec![(p1.clone(), true)], "{}", p[i].name);
         let ServerMessage::MemberMuted(m) = of_type(&f, "memberMuted")[0] else {
             unreachable!()
@@ -1182,20 +1188,20 @@ async fn mute_member_ask_to_unmute_and_unmute_self() {
         assert_eq!(m.by.as_ref().map(|b| &b.client_id), Some(&p[0].id));
     }
     assert!(
-        mutes(&p[4].sync().await).is_empty(),
+        mutes(&p[4].sync_all().await).is_empty(),
         "P3 (parent) is not told"
     );
     assert!(p[2].room.state().await.unwrap().muted_by_moderator());
     // Again: nothing new.
     let ack = p[0].room.mute_member(&p1).await.unwrap();
     assert!(ack.muted.is_empty(), "already muted");
-    assert!(mutes(&p[3].sync().await).is_empty());
+    assert!(mutes(&p[3].sync_all().await).is_empty());
 
     // Unmuting oneself needs an ask.
     assert_eq!(code(p[2].room.unmute_self().await), 1762);
     p[4].room.unmute_self().await.expect("not muted: a no-op");
     assert!(
-        breakout_notes(&p[1].sync().await).is_empty(),
+        breakout_notes(&p[1].sync_all().await).is_empty(),
         "nobody told of the no-op"
     );
     p[0].room.ask_to_unmute(&p1).await.unwrap();
@@ -1208,7 +1214,7 @@ async fn mute_member_ask_to_unmute_and_unmute_self() {
     assert!(matches!(ev, Some(FacilitationEvent::UnmuteAsked(u)) if u.by.client_id == p[0].id));
     p[2].room.unmute_self().await.unwrap();
     for i in [1, 2, 3] {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         assert_eq!(mutes(&f), vec![(p1.clone(), false)], "{}", p[i].name);
         let ServerMessage::MemberMuted(m) = of_type(&f, "memberMuted")[0] else {
             unreachable!()
@@ -1228,7 +1234,7 @@ async fn mute_member_ask_to_unmute_and_unmute_self() {
         .unwrap();
     let ack = p[0].room.mute_breakout_room_members(&a).await.unwrap();
     assert_eq!(ack.muted, vec![p1.clone(), p2.clone()]);
-    let f = p[3].sync().await;
+    let f = p[3].sync_all().await;
     assert_eq!(mutes(&f), vec![(p1.clone(), true), (p2.clone(), true)]);
 
     // A resumed client learns it is still muted.
@@ -1303,13 +1309,13 @@ async fn mute_member_ask_to_unmute_and_unmute_self() {
 
     // Destroy-all clears the moderator mute of the members it returns.
     for i in 0..4 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
     p[0].room.destroy_all_break_out_session().await.unwrap();
-    let f = p[2].sync().await;
+    let f = p[2].sync_all().await;
     assert_eq!(mutes(&f), vec![(p1.clone(), false)], "P1 told");
     assert!(!p[2].room.state().await.unwrap().muted_by_moderator());
-    let f = p[1].sync().await;
+    let f = p[1].sync_all().await;
     let mut got = mutes(&f);
     got.sort();
     let mut want = vec![(p1.clone(), false), (p2.clone(), false)];
@@ -1436,7 +1442,7 @@ async fn plans_are_saved_listed_and_applied_in_this_room_and_another_room_of_the
     // Applied again in the same room, after destroy-all: invitations, as create-and-invite.
     p[0].room.destroy_all_break_out_session().await.unwrap();
     for i in 0..4 {
-        p[i].sync().await;
+        p[i].sync_all().await;
     }
     let ack = p[0].room.apply_plan("week 1", false).await.unwrap();
     assert_eq!(ack.rooms.len(), 2);
@@ -1444,7 +1450,7 @@ async fn plans_are_saved_listed_and_applied_in_this_room_and_another_room_of_the
     let inv: Vec<_> = ack.invitations.iter().map(|i| i.clients.clone()).collect();
     assert_eq!(inv, vec![vec![p1.clone(), p2.clone()], vec![p3.clone()]]);
     for (i, want) in [(1, &ack.rooms[0]), (2, &ack.rooms[0]), (3, &ack.rooms[1])] {
-        let f = p[i].sync().await;
+        let f = p[i].sync_all().await;
         let got = of_type(&f, "invitationForBreakoutRoom");
         assert!(
             matches!(got[..], [ServerMessage::InvitationForBreakoutRoom(x)] if &x.room_id == want),
@@ -1464,7 +1470,7 @@ async fn plans_are_saved_listed_and_applied_in_this_room_and_another_room_of_the
             p[i].name
         );
     }
-    let f = p[0].sync().await;
+    let f = p[0].sync_all().await;
     assert_eq!(of_type(&f, "breakoutRoomCreated").len(), 2);
     // Over the room limit (10): 2 live + 9 more refuse; then the plan's 2 with 9 live.
     assert_eq!(
@@ -1499,7 +1505,7 @@ async fn plans_are_saved_listed_and_applied_in_this_room_and_another_room_of_the
     let ack = q[0].room.apply_plan("week 1", true).await.unwrap();
     assert_eq!(ack.unmatched, vec!["ref-P2".to_owned()]);
     for (i, want) in [(1, &ack.rooms[0]), (2, &ack.rooms[1])] {
-        let f = q[i].sync().await;
+        let f = q[i].sync_all().await;
         let got = of_type(&f, "connectedBreakoutRoom");
         assert!(
             matches!(got[..], [ServerMessage::ConnectedBreakoutRoom(c)] if &c.room.room_id == want),
@@ -1583,7 +1589,7 @@ async fn a_plan_survives_a_server_restart() {
     );
     let ack = p[0].room.apply_plan("kept", false).await.unwrap();
     assert_eq!(ack.invitations[0].clients, vec![p[1].id.clone()]);
-    let f = p[1].sync().await;
+    let f = p[1].sync_all().await;
     assert_eq!(of_type(&f, "invitationForBreakoutRoom").len(), 1);
     assert_eq!(plans_in_db(s.dir.path()), vec![("kept".to_owned(), saved)]);
 }
