@@ -2015,3 +2015,50 @@ mod audio {
         stop.notify_waiters();
     }
 }
+
+// ----- meet_new -----
+
+#[tokio::test]
+async fn meet_new_puts_people_with_people_they_have_not_met_round_after_round() {
+    let s = TestServer::start().await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let p = setup(
+        &s,
+        &room,
+        &[
+            ("M", Role::Moderator),
+            ("P1", Role::Participant),
+            ("P2", Role::Participant),
+            ("P3", Role::Participant),
+            ("P4", Role::Participant),
+        ],
+    )
+    .await;
+    let mut d = def(2, 2);
+    d.force_join = true;
+    d.policy = alcove_proto::signal::AssignPolicy::MeetNew;
+    let mut met: std::collections::BTreeSet<(ClientId, ClientId)> = Default::default();
+    // 4 people in rooms of 2: three rounds can each pair everyone with someone new (the three
+    // perfect matchings); the fourth cannot avoid 2 repeated pairs.
+    for round in 1..=4 {
+        let ack = p[0].room.create_and_invite_breakout_room(&d).await.unwrap();
+        let res = ack.msg.data().expect("result").clone();
+        assert!(res.unassigned.is_empty());
+        let mut pairs = Vec::new();
+        for inv in &res.invitations {
+            assert_eq!(inv.clients.len(), 2, "round {round}: {:?}", res.invitations);
+            let (a, b) = (inv.clients[0].clone(), inv.clients[1].clone());
+            pairs.push(if a < b { (a, b) } else { (b, a) });
+        }
+        let repeated = pairs.iter().filter(|x| met.contains(x)).count() as u32;
+        let want = if round < 4 { 0 } else { 2 };
+        assert_eq!(repeated, want, "round {round}: {pairs:?} after {met:?}");
+        assert_eq!(
+            res.repeats,
+            Some(want),
+            "round {round}: the ack counts them"
+        );
+        met.extend(pairs);
+        p[0].room.destroy_all_break_out_session().await.unwrap();
+    }
+}
