@@ -930,7 +930,7 @@ impl Family {
     /// Destroy-all's and the timer's return: back in the parent, resumed and unmuted (the
     /// parent mute and a moderator's mute both cleared).
     pub(crate) fn return_to_parent_reset(&mut self, client: &ClientId) {
-        self.set_mod_muted(client, false, None);
+        self.set_mod_muted(client, false, None, None);
         let Some(c) = self.clients.get_mut(client) else {
             return;
         };

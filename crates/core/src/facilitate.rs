@@ -817,13 +817,14 @@ impl Family {
         to
     }
 
-    /// Sets or clears `client`'s moderator mute, tells its audience and re-routes; returns
-    /// whether it changed.
+    /// Sets or clears `client`'s moderator mute, tells its audience (but `caller`, whose ack
+    /// says it) and re-routes; returns whether it changed.
     pub(crate) fn set_mod_muted(
         &mut self,
         client: &ClientId,
         muted: bool,
         by: Option<UserRef>,
+        caller: Option<&ClientId>,
     ) -> bool {
         let Some(c) = self.clients.get_mut(client) else {
             return false;
@@ -839,7 +840,9 @@ impl Family {
             by,
         };
         for to in self.mute_audience(client) {
-            self.send(&to, None, ServerMessage::MemberMuted(n.clone()));
+            if Some(&to) != caller {
+                self.send(&to, None, ServerMessage::MemberMuted(n.clone()));
+            }
         }
         self.route(client);
         true
@@ -903,7 +906,7 @@ impl Family {
         self.send(&caller, Some(id), ServerMessage::AckMuteMember(ack));
         let by = self.user_ref_of(&caller);
         for c in newly {
-            self.set_mod_muted(&c, true, Some(by.clone()));
+            self.set_mod_muted(&c, true, Some(by.clone()), Some(&caller));
         }
     }
 
@@ -963,7 +966,8 @@ impl Family {
             Some(id),
             ServerMessage::AckUnmuteSelf(Status::ok("Success")),
         );
-        self.set_mod_muted(&caller, false, Some(by));
+        // The member is told too: its SDK keeps its moderator-mute state from these frames.
+        self.set_mod_muted(&caller, false, Some(by), None);
     }
 }
 
