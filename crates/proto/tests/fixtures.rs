@@ -133,6 +133,14 @@ const SERVER_TYPES: &[&str] = &[
     "ackAskToUnmute",
     "unmuteAsked",
     "ackUnmuteSelf",
+    "ackListenTo",
+    "ackStopListening",
+    "ackTalkTo",
+    "ackStartBroadcast",
+    "ackStopBroadcast",
+    "monitoredBy",
+    "audioBroadcast",
+    "listeningChanged",
 ];
 
 /// The `type` names a `#[serde(tag = "type")]` enum accepts, read from serde's own
@@ -187,6 +195,11 @@ const ACK_TYPES: &[&str] = &[
     "ackMuteMember",
     "ackAskToUnmute",
     "ackUnmuteSelf",
+    "ackListenTo",
+    "ackStopListening",
+    "ackTalkTo",
+    "ackStartBroadcast",
+    "ackStopBroadcast",
 ];
 
 /// Server types whose very meaning is a failure (`result` ≠ 0 even without `.error`).

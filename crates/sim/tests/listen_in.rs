@@ -49,7 +49,12 @@ impl Class {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let from = self.w.take_heard(c).iter().map(|h| stamp(&h.data)).collect();
+                let from = self
+                    .w
+                    .take_heard(c)
+                    .iter()
+                    .map(|h| stamp(&h.data))
+                    .collect();
                 (NAMES[i].to_string(), from)
             })
             .collect()
@@ -166,7 +171,10 @@ fn a_moderator_walks_from_group_to_group_by_ear_talks_in_and_broadcasts() {
     assert_eq!(mon.len(), 1, "members of a room listened to always know");
     assert_eq!(mon[0].moderators[0].client_id, c.id("M"));
     assert!(mon[0].talking.is_empty());
-    assert!(c.monitored("C").is_empty(), "the other room is not concerned");
+    assert!(
+        c.monitored("C").is_empty(),
+        "the other room is not concerned"
+    );
     let h = c.hears();
     assert_eq!(h("M"), set(&["A", "B", "P"]), "BR1 and the parent");
     assert_eq!(h("A"), set(&["B"]), "BR1 does not hear M (not talking in)");
@@ -210,7 +218,10 @@ fn a_moderator_walks_from_group_to_group_by_ear_talks_in_and_broadcasts() {
 
     // Broadcast: every room hears M, and still no room hears another.
     c.clear_frames();
-    c.ok("M", ClientMessage::StartBroadcast(StartBroadcast::default()));
+    c.ok(
+        "M",
+        ClientMessage::StartBroadcast(StartBroadcast::default()),
+    );
     for who in ["P", "A", "B", "C", "D"] {
         let c_id = c.id(who);
         let n = c.w.take_frames(&c_id);
@@ -274,18 +285,26 @@ fn who_may_listen_and_where() {
     );
     c.refused(
         "M",
-        ClientMessage::StartBroadcast(StartBroadcast { rooms: Some(vec![]) }),
+        ClientMessage::StartBroadcast(StartBroadcast {
+            rooms: Some(vec![]),
+        }),
         ErrorCode::InvalidParameters,
     );
     // From inside a room: no.
-    c.ok("M", req::join(&br1, alcove_proto::signal::JoinRole::Moderator));
+    c.ok(
+        "M",
+        req::join(&br1, alcove_proto::signal::JoinRole::Moderator),
+    );
     c.refused(
         "M",
         listen(&br1, ParentWhileListening::Mixed),
         ErrorCode::NotInParent,
     );
     let h = c.hears();
-    assert!(!h("C").contains("M"), "a room that forbids listen-in never hears a listener");
+    assert!(
+        !h("C").contains("M"),
+        "a room that forbids listen-in never hears a listener"
+    );
 }
 
 #[test]
@@ -294,20 +313,25 @@ fn listening_ends_when_the_room_ends_or_the_moderator_leaves_the_parent() {
     let br1 = c.brs[0].clone();
     c.ok("M", listen(&br1, ParentWhileListening::Paused));
     c.ok("M", talk(&br1, true, true));
-    c.ok("M", ClientMessage::StartBroadcast(StartBroadcast::default()));
+    c.ok(
+        "M",
+        ClientMessage::StartBroadcast(StartBroadcast::default()),
+    );
     c.clear_frames();
     // The moderator joins the room it listened to: listen-in and broadcast end, it is told.
-    c.ok("M", req::join(&br1, alcove_proto::signal::JoinRole::Moderator));
+    c.ok(
+        "M",
+        req::join(&br1, alcove_proto::signal::JoinRole::Moderator),
+    );
     let m = c.id("M");
-    let changed: Vec<_> = c
-        .w
-        .take_frames(&m)
-        .into_iter()
-        .filter_map(|f| match f.msg {
-            ServerMessage::ListeningChanged(s) => Some(s),
-            _ => None,
-        })
-        .collect();
+    let changed: Vec<_> =
+        c.w.take_frames(&m)
+            .into_iter()
+            .filter_map(|f| match f.msg {
+                ServerMessage::ListeningChanged(s) => Some(s),
+                _ => None,
+            })
+            .collect();
     assert_eq!(changed.len(), 1, "told once");
     assert!(changed[0].listening.is_none() && changed[0].broadcasting.is_empty());
     let c_id = c.id("C");
@@ -335,7 +359,11 @@ fn listening_ends_when_the_room_ends_or_the_moderator_leaves_the_parent() {
         .any(|f| matches!(&f.msg, ServerMessage::ListeningChanged(s) if s.listening.is_none())));
     assert!(c.w.family().check_invariants().is_ok());
     let h = c.hears();
-    assert_eq!(h("M"), set(&["P", "A", "B", "C", "D"]), "everyone is back in the parent");
+    assert_eq!(
+        h("M"),
+        set(&["P", "A", "B", "C", "D"]),
+        "everyone is back in the parent"
+    );
 }
 
 #[test]
