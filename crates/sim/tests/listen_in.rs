@@ -31,7 +31,7 @@ impl Class {
 
     /// Everyone talks for a while; then who each one heard once the slots settled.
     fn heard(&mut self) -> Vec<(String, BTreeSet<String>)> {
-        let mut round = |w: &mut MediaWorld, ids: &[ClientId], n: usize| {
+        let round = |w: &mut MediaWorld, ids: &[ClientId], n: usize| {
             for _ in 0..n {
                 for (i, c) in ids.iter().enumerate() {
                     w.talk(c, format!("{}:", NAMES[i]).as_bytes());
