@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::events::Events;
 use crate::media::SlotGate;
 use crate::session::{ClientSession, SessionEvent};
+use crate::state::RoomState;
 use alcove_proto::ids::{ClientId, RequestId};
 use alcove_proto::signal::{ClientMessage, RoomConnected, ServerFrame, UserInfo};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -193,6 +194,7 @@ where
         while let Some(event) = session.poll_event() {
             match event {
                 SessionEvent::Connected(connected) => {
+                    session.note_clock(local_unix_ms());
                     return Ok((ws, session, *connected, early));
                 }
                 SessionEvent::ConnectFailed(error) => return Err(error),
@@ -214,6 +216,8 @@ enum Command {
     },
     /// Answer with the session's user list.
     Users(oneshot::Sender<Vec<UserInfo>>),
+    /// Answer with the session's room state.
+    State(oneshot::Sender<Option<RoomState>>),
     /// Close the connection.
     Close,
     /// Drop the transport without a closing handshake (a simulated network failure).
@@ -316,6 +320,7 @@ async fn reconnect(
                 while let Some(event) = session.poll_event() {
                     match event {
                         SessionEvent::Connected(connected) => {
+                            session.note_clock(local_unix_ms());
                             let frame = ServerFrame {
                                 id: Some(RequestId(0)),
                                 msg: alcove_proto::signal::ServerMessage::RoomConnected(
@@ -390,6 +395,9 @@ where
                 }
                 Some(Command::Users(reply)) => {
                     let _ = reply.send(session.users().users().to_vec());
+                }
+                Some(Command::State(reply)) => {
+                    let _ = reply.send(session.state().cloned());
                 }
                 // `None`: every Room handle was dropped; nobody can send requests any more.
                 Some(Command::Close) | None => {
@@ -491,6 +499,13 @@ fn dispatch(
             SessionEvent::Connected(_) | SessionEvent::ConnectFailed(_) => {}
         }
     }
+}
+
+/// The local clock as Unix milliseconds (0 before 1970).
+pub(crate) fn local_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn transport(e: WsError) -> Error {
@@ -597,6 +612,31 @@ impl Room {
             .send(Command::Users(reply))
             .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)
+    }
+
+    /// The family as this connection has heard it, beyond the user list: the room list
+    /// (`roomConnected.breakout_rooms` with every `breakoutRoomsUpdated` applied), where this
+    /// client is (a `moved` notice is not a return to the parent), its moderator mute, the
+    /// pending help requests (moderators) and the server's clock offset. Answered by the
+    /// connection task after the frames it already read; while the SDK is resuming after a
+    /// drop, the answer waits for the resume (the state then starts again from the resumed
+    /// `roomConnected`). [`Error::Closed`] once the connection ended.
+    pub async fn state(&self) -> Result<RoomState, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .cmds
+            .send(Command::State(reply))
+            .map_err(|_| Error::Closed)?;
+        answer
+            .await
+            .map_err(|_| Error::Closed)?
+            .ok_or(Error::Closed)
+    }
+
+    /// The server's clock now (Unix ms), from the offset measured at connect (or the latest
+    /// resume): what to count a room's `ends_at` down against.
+    pub async fn server_now_ms(&self) -> Result<u64, Error> {
+        Ok(self.state().await?.server_time_at(local_unix_ms()))
     }
 
     /// Where the connection stands now; `changed()` on a clone wakes on every change
@@ -853,6 +893,66 @@ mod tests {
         };
         let (room, _events) = connect_with(&url, "tok", config).await.unwrap();
         assert_eq!(room.pause().await, Err(Error::Timeout));
+    }
+
+    #[tokio::test]
+    async fn state_follows_the_room_list_and_the_servers_clock() {
+        use alcove_proto::signal::{BreakoutRoomSummary, BreakoutRoomsUpdated};
+        // The server's clock runs an hour ahead of this machine's.
+        let ahead = local_unix_ms() + 3_600_000;
+        let url = server(move |mut ws| async move {
+            recv_json(&mut ws).await;
+            let mut rc = room_connected();
+            if let ServerMessage::RoomConnected(r) = &mut rc.msg {
+                r.version = 3;
+                r.server_time = ahead;
+            }
+            send(&mut ws, rc).await;
+            let list = BreakoutRoomsUpdated {
+                rooms: vec![BreakoutRoomSummary {
+                    room_id: "br-1".into(),
+                    name: "Red".into(),
+                    members: 2,
+                    participants: 3,
+                    self_select: true,
+                    ends_at: Some(ahead + 60_000),
+                }],
+                removed: vec![],
+            };
+            let frame = ServerFrame {
+                id: None,
+                msg: ServerMessage::BreakoutRoomsUpdated(std::sync::Arc::new(list)),
+            };
+            send(&mut ws, frame).await;
+            while let Some(Ok(_)) = ws.next().await {}
+        })
+        .await;
+        let (room, mut events) = connect(&url, "tok").await.unwrap();
+        let got = events
+            .wait_for_event(Duration::from_secs(5), |e| {
+                matches!(e, crate::FacilitationEvent::BreakoutRoomsUpdated(_))
+            })
+            .await;
+        assert!(got.is_some());
+        let st = room.state().await.unwrap();
+        let r = st.room(&"br-1".into()).expect("the room is listed");
+        assert_eq!(
+            (r.name.as_str(), r.members, r.self_select),
+            ("Red", 2, true)
+        );
+        let offset = st.clock_offset_ms().expect("measured at connect");
+        assert!((offset - 3_600_000).abs() < 5_000, "offset {offset}");
+        let now = room.server_now_ms().await.unwrap();
+        assert!(
+            now.abs_diff(ahead) < 5_000,
+            "server now {now}, ahead {ahead}"
+        );
+        let left = st.ms_until(r.ends_at.unwrap(), local_unix_ms());
+        assert!(
+            (55_000..=60_000).contains(&left),
+            "{left} ms left on the server's clock"
+        );
+        room.close().await;
     }
 
     #[tokio::test]

@@ -90,7 +90,21 @@ fn message_text(msg: &ServerMessage) -> String {
         | ServerMessage::AckRejectBreakoutRoom(s)
         | ServerMessage::AckPause(s)
         | ServerMessage::AckResume(s)
-        | ServerMessage::RoomDisconnected(s) => s.msg.clone(),
+        | ServerMessage::RoomDisconnected(s)
+        | ServerMessage::AckCancelHelp(s)
+        | ServerMessage::AckDismissHelp(s)
+        | ServerMessage::AckMoveToBreakoutRoom(s)
+        | ServerMessage::AckSetSelfSelect(s)
+        | ServerMessage::AckRenameBreakoutRoom(s)
+        | ServerMessage::AckAskToUnmute(s)
+        | ServerMessage::AckUnmuteSelf(s) => s.msg.clone(),
+        ServerMessage::AckSetBreakoutDuration(a) => a.msg.clone(),
+        ServerMessage::AckBroadcastMessage(a) => a.msg.clone(),
+        ServerMessage::AckRequestHelp(a) => a.msg.clone(),
+        ServerMessage::AckSavePlan(a) => a.msg.clone(),
+        ServerMessage::AckListPlans(a) => a.msg.clone(),
+        ServerMessage::AckApplyPlan(a) => a.msg.clone(),
+        ServerMessage::AckMuteMember(a) => a.msg.clone(),
         ServerMessage::AckMuteRoom(a) | ServerMessage::AckUnmuteRoom(a) => a.msg.clone(),
         ServerMessage::AckCreateBreakOutRoom(a) => text(&a.msg),
         ServerMessage::AckCreateAndInviteBreakOutRoom(a) => text(&a.msg),

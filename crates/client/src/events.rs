@@ -5,8 +5,18 @@
 //! `roomConnected` answer to `connect` is not in it: [`crate::Room::connected`] holds it.
 //! The stream ends (`None`) once the connection is closed and every frame received before that
 //! has been taken.
+//!
+//! [`FacilitationEvent`] types the notifications of facilitation (protocol version 3: timers,
+//! broadcasts, help, the room list, moderation, and why this client left a break-out room);
+//! [`Events::wait_for_event`] waits for one of them.
 
-use alcove_proto::signal::ServerFrame;
+use alcove_proto::ids::RoomId;
+use alcove_proto::signal::{
+    BreakoutRoomsUpdated, BreakoutTimer, BreakoutTimerWarning, BroadcastReceived,
+    ConnectedBreakoutRoom, HelpReply, HelpRequest, HelpResolved, LeaveReason, Location,
+    MemberMuted, ServerFrame, ServerMessage, UnmuteAsked,
+};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -63,12 +73,130 @@ impl Events {
         }
         None
     }
+
+    /// The first [`FacilitationEvent`] within `d` for which `pred` is true. Every frame taken
+    /// before it (typed or not) is dropped. `None` on timeout or when the stream ended.
+    pub async fn wait_for_event(
+        &mut self,
+        d: Duration,
+        mut pred: impl FnMut(&FacilitationEvent) -> bool,
+    ) -> Option<FacilitationEvent> {
+        let deadline = Instant::now() + d;
+        while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            if let Some(e) = FacilitationEvent::from_frame(&frame) {
+                if pred(&e) {
+                    return Some(e);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// This client left a break-out room without asking (`didDisconnectedBreakoutRoom` as a
+/// notification), or, with reason `owner_notice`, a member left a room this client owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftBreakoutRoom {
+    /// The room left.
+    pub room_id: Option<RoomId>,
+    /// Why: `moved` (into another room: see `location`), `destroyed`, `timeout`, `left`, or
+    /// `owner_notice`. `None` from a server older than protocol version 3.
+    pub reason: Option<LeaveReason>,
+    /// Where the receiver is now. `None` from an older server.
+    pub location: Option<Location>,
+}
+
+impl LeftBreakoutRoom {
+    /// True when the receiver is back in the parent because of this frame: not for a `moved`
+    /// notice (it is in another break-out room already) nor an `owner_notice` (it did not
+    /// move). An older server's frame without a reason means the parent, as in the seed.
+    pub fn returned_to_parent(&self) -> bool {
+        match (self.reason, &self.location) {
+            (Some(LeaveReason::OwnerNotice | LeaveReason::Moved), _) => false,
+            (_, Some(l)) => *l == Location::Parent,
+            (_, None) => true,
+        }
+    }
+}
+
+/// A facilitation notification, typed (frames without an id only).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FacilitationEvent {
+    /// `breakoutTimer`: a room's timer was set, changed or cleared (`ends_at` null).
+    BreakoutTimer(BreakoutTimer),
+    /// `breakoutTimerWarning`: the room ends at `ends_at` (once per timer).
+    BreakoutTimerWarning(BreakoutTimerWarning),
+    /// `broadcastReceived`: a moderator's text.
+    BroadcastReceived(BroadcastReceived),
+    /// `helpRequested` (moderators): a member of a break-out room asks for help.
+    HelpRequested(HelpRequest),
+    /// `helpAnswered` (the requester): a moderator joined its room.
+    HelpAnswered(HelpReply),
+    /// `helpDismissed` (the requester): a moderator closed its request without joining.
+    HelpDismissed(HelpReply),
+    /// `helpResolved` (moderators): a request left the queue (answered, dismissed, cancelled,
+    /// left).
+    HelpResolved(HelpResolved),
+    /// `breakoutRoomsUpdated`: rooms created or changed, and rooms removed, in one step.
+    BreakoutRoomsUpdated(Arc<BreakoutRoomsUpdated>),
+    /// `memberMuted`: a client's moderator mute changed (this client's or another's).
+    MemberMuted(MemberMuted),
+    /// `unmuteAsked`: a moderator asks this client to unmute ([`crate::Room::unmute_self`]).
+    UnmuteAsked(UnmuteAsked),
+    /// An unsolicited `connectedBreakoutRoom`: this client was moved into a room (forced join,
+    /// `moveToBreakoutRoom`, a plan applied with `force_join`).
+    MovedIntoBreakoutRoom(Box<ConnectedBreakoutRoom>),
+    /// An unsolicited `didDisconnectedBreakoutRoom`: see [`LeftBreakoutRoom`].
+    LeftBreakoutRoom(LeftBreakoutRoom),
+}
+
+impl FacilitationEvent {
+    /// The typed event a frame carries; `None` for acknowledgements (frames with an id) and for
+    /// every other notification.
+    pub fn from_frame(frame: &ServerFrame) -> Option<FacilitationEvent> {
+        if frame.id.is_some() {
+            return None;
+        }
+        Self::from_message(&frame.msg)
+    }
+
+    /// The typed event a notification's message carries, if it is one of these.
+    pub fn from_message(msg: &ServerMessage) -> Option<FacilitationEvent> {
+        Some(match msg {
+            ServerMessage::BreakoutTimer(t) => FacilitationEvent::BreakoutTimer(t.clone()),
+            ServerMessage::BreakoutTimerWarning(w) => {
+                FacilitationEvent::BreakoutTimerWarning(w.clone())
+            }
+            ServerMessage::BroadcastReceived(b) => FacilitationEvent::BroadcastReceived(b.clone()),
+            ServerMessage::HelpRequested(h) => FacilitationEvent::HelpRequested(h.clone()),
+            ServerMessage::HelpAnswered(h) => FacilitationEvent::HelpAnswered(h.clone()),
+            ServerMessage::HelpDismissed(h) => FacilitationEvent::HelpDismissed(h.clone()),
+            ServerMessage::HelpResolved(h) => FacilitationEvent::HelpResolved(h.clone()),
+            ServerMessage::BreakoutRoomsUpdated(b) => {
+                FacilitationEvent::BreakoutRoomsUpdated(Arc::clone(b))
+            }
+            ServerMessage::MemberMuted(m) => FacilitationEvent::MemberMuted(m.clone()),
+            ServerMessage::UnmuteAsked(u) => FacilitationEvent::UnmuteAsked(u.clone()),
+            ServerMessage::ConnectedBreakoutRoom(c) => {
+                FacilitationEvent::MovedIntoBreakoutRoom(Box::new(c.clone()))
+            }
+            ServerMessage::DidDisconnectedBreakoutRoom(d) if d.result == 0 => {
+                FacilitationEvent::LeftBreakoutRoom(LeftBreakoutRoom {
+                    room_id: d.room_id.clone(),
+                    reason: d.reason,
+                    location: d.location.clone(),
+                })
+            }
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alcove_proto::signal::{ServerMessage, Status};
+    use alcove_proto::signal::{DidDisconnectedBreakoutRoom, Status};
 
     fn frame(msg: &str) -> ServerFrame {
         ServerFrame {
@@ -131,5 +259,65 @@ mod tests {
         );
         assert_eq!(ev.try_next(), Some(frame("c")));
         assert_eq!(ev.wait_for(SHORT, |f| text(f) == "z").await, None);
+    }
+
+    fn left(reason: LeaveReason, location: Location) -> LeftBreakoutRoom {
+        let d = DidDisconnectedBreakoutRoom::because(Some("a".into()), reason, location);
+        let f = ServerFrame {
+            id: None,
+            msg: ServerMessage::DidDisconnectedBreakoutRoom(d),
+        };
+        match FacilitationEvent::from_frame(&f) {
+            Some(FacilitationEvent::LeftBreakoutRoom(l)) => l,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_moved_or_owner_notice_is_not_a_return_to_the_parent() {
+        let b = Location::Breakout("b".into());
+        assert!(!left(LeaveReason::Moved, b.clone()).returned_to_parent());
+        assert!(!left(LeaveReason::OwnerNotice, Location::Parent).returned_to_parent());
+        assert!(left(LeaveReason::Timeout, Location::Parent).returned_to_parent());
+        assert!(left(LeaveReason::Destroyed, Location::Parent).returned_to_parent());
+        let legacy = LeftBreakoutRoom {
+            room_id: None,
+            reason: None,
+            location: None,
+        };
+        assert!(legacy.returned_to_parent());
+    }
+
+    #[tokio::test]
+    async fn wait_for_event_types_notifications_and_skips_acks() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut ev = Events::new(rx);
+        let warning = ServerMessage::BreakoutTimerWarning(BreakoutTimerWarning {
+            room_id: "a".into(),
+            ends_at: 9,
+        });
+        // The same message as an acknowledgement (with an id) is not an event.
+        tx.send(ServerFrame {
+            id: Some(alcove_proto::RequestId(1)),
+            msg: warning.clone(),
+        })
+        .unwrap();
+        tx.send(frame("x")).unwrap();
+        tx.send(ServerFrame {
+            id: None,
+            msg: warning,
+        })
+        .unwrap();
+        let got = ev.wait_for_event(SHORT, |_| true).await;
+        assert_eq!(
+            got,
+            Some(FacilitationEvent::BreakoutTimerWarning(
+                BreakoutTimerWarning {
+                    room_id: "a".into(),
+                    ends_at: 9
+                }
+            ))
+        );
+        assert_eq!(ev.wait_for_event(SHORT, |_| true).await, None);
     }
 }

@@ -11,6 +11,15 @@
 //! * [`ClientSession`] is the signalling state without I/O, for drivers other than the
 //!   tokio one (a deterministic simulation, say).
 //!
+//! * Facilitation (protocol version 3): timers ([`Room::set_breakout_duration`]), broadcasts
+//!   ([`Room::broadcast_message`]), help ([`Room::request_help`], [`Room::dismiss_help`], …),
+//!   one-step moves ([`Room::move_to_breakout_room`]), self-select and names
+//!   ([`Room::set_self_select`], [`Room::rename_breakout_room`]), plans ([`Room::save_plan`],
+//!   [`Room::list_plans`], [`Room::apply_plan`]) and moderation ([`Room::mute_member`],
+//!   [`Room::ask_to_unmute`], [`Room::unmute_self`]). Their notifications are typed by
+//!   [`FacilitationEvent`]; [`Room::state`] keeps the room list, this client's location and
+//!   the server's clock offset ([`RoomState`]).
+//!
 //! A failed acknowledgement (`result != 0`) is [`Error::Refused`]; requests give up after
 //! [`REQUEST_TIMEOUT`]. Media: [`Room::start_media`] negotiates the client's one peer connection
 //! (see [`media`]).
@@ -56,9 +65,11 @@ mod breakout;
 mod client;
 mod error;
 mod events;
+mod facilitate;
 pub mod media;
 mod rest;
 pub mod session;
+mod state;
 mod users;
 
 /// The wire protocol crate (`alcove-proto`): message, REST body and id types.
@@ -67,7 +78,8 @@ pub use alcove_proto as proto;
 pub use breakout::BreakoutRoom;
 pub use client::{connect, ConnectionState, Room, REQUEST_TIMEOUT, RESUME_WINDOW};
 pub use error::Error;
-pub use events::Events;
+pub use events::{Events, FacilitationEvent, LeftBreakoutRoom};
 pub use rest::{signal_url, RestClient, RestError};
 pub use session::{ClientSession, SessionEvent};
+pub use state::RoomState;
 pub use users::UserList;

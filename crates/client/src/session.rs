@@ -17,6 +17,7 @@
 //! Timeouts are the caller's business: the session never gives up on a request by itself.
 
 use crate::error::{check_result, Error};
+use crate::state::RoomState;
 use crate::users::UserList;
 use alcove_proto::ids::{ClientId, RequestId};
 use alcove_proto::signal::{
@@ -87,6 +88,9 @@ pub struct ClientSession {
     /// Who is in the family: set from `roomConnected`, then kept up to date by every presence
     /// notification (version 1's per-user frames or version 2's `usersUpdated`).
     users: UserList,
+    /// The room list, this client's location, moderator mute, help queue and the server's
+    /// clock: set from `roomConnected`, then kept up to date by every frame.
+    room_state: Option<RoomState>,
 }
 
 impl ClientSession {
@@ -120,6 +124,7 @@ impl ClientSession {
             transmit: VecDeque::from([connect]),
             events: VecDeque::new(),
             users: UserList::default(),
+            room_state: None,
         }
     }
 
@@ -134,6 +139,21 @@ impl ClientSession {
     /// The family's users as this connection last heard (empty before `roomConnected`).
     pub fn users(&self) -> &UserList {
         &self.users
+    }
+
+    /// The room list, location, moderator mute, help queue and server clock as this
+    /// connection last heard (`None` before `roomConnected`).
+    pub fn state(&self) -> Option<&RoomState> {
+        self.room_state.as_ref()
+    }
+
+    /// Records the local clock (Unix ms) at which `roomConnected` arrived, so that
+    /// [`RoomState::clock_offset_ms`] is known. The driver calls it right after
+    /// [`SessionEvent::Connected`]; the session itself reads no clock.
+    pub fn note_clock(&mut self, local_ms: u64) {
+        if let Some(s) = self.room_state.as_mut() {
+            s.note_clock(local_ms);
+        }
     }
 
     /// True once `roomConnected` arrived and until the connection ends.
@@ -212,6 +232,9 @@ impl ClientSession {
 
     /// Takes in one decoded frame from the server.
     pub fn handle_frame(&mut self, frame: ServerFrame) {
+        if let Some(state) = self.room_state.as_mut() {
+            state.apply(&frame.msg);
+        }
         let Some(id) = frame.id else {
             self.users.apply(&frame.msg);
             self.events.push_back(SessionEvent::Notification(frame));
@@ -245,6 +268,7 @@ impl ClientSession {
             Ok(ServerMessage::RoomConnected(connected)) => {
                 self.state = State::Connected(connected.client_id.clone());
                 self.users = UserList::new(connected.users.clone());
+                self.room_state = Some(RoomState::from_connected(&connected));
                 self.events
                     .push_back(SessionEvent::Connected(Box::new(connected)));
             }

@@ -7,6 +7,7 @@
 
 use crate::family::{Breakout, Family};
 use alcove_proto::api::{BreakoutCreators, RoomMode};
+use alcove_proto::signal::AssignPolicy;
 use alcove_proto::signal::{
     AckCreateAndInviteBreakOutRoom, AckCreateBreakOutRoom, AckDestroyAllBreakOutSession,
     AckInviteBreakOutRoom, BreakoutInvitationWithdrawn, BreakoutRoomCreated,
@@ -90,12 +91,43 @@ impl Family {
             ClientMessage::MoveToBreakoutRoom(m) => self.move_to_breakout(caller, id, m),
             ClientMessage::SetSelfSelect(s) => self.set_self_select(caller, id, s),
             ClientMessage::RenameBreakoutRoom(r) => self.rename(caller, id, r),
-            ClientMessage::SavePlan(p) => self.save_plan(now, caller, id, p),
+            ClientMessage::SavePlan(p) => self.save_plan(caller, id, p),
             ClientMessage::ListPlans => self.list_plans(caller, id),
             ClientMessage::ApplyPlan(p) => self.load_plan(caller, id, p),
             ClientMessage::MuteMember(m) => self.mute_member(caller, id, m),
             ClientMessage::AskToUnmute(a) => self.ask_to_unmute(caller, id, a),
             ClientMessage::UnmuteSelf => self.unmute_self(caller, id),
+            ClientMessage::ListenTo(l) => self.listen_to(caller, id, l),
+            ClientMessage::StopListening => self.stop_listening(caller, id),
+            ClientMessage::TalkTo(t) => self.talk_to(caller, id, t),
+            ClientMessage::StartBroadcast(b) => self.start_broadcast(caller, id, b),
+            ClientMessage::StopBroadcast => self.stop_broadcast(caller, id),
+        }
+    }
+
+    /// Remembers that `client` meets every participant already in `room` (for `meet_new`).
+    fn record_meetings(&mut self, client: &ClientId, room: &RoomId) {
+        let Some(me) = self
+            .clients
+            .get(client)
+            .map(|c| crate::plans::user_key(&c.user))
+        else {
+            return;
+        };
+        let Some(b) = self.find(room) else { return };
+        let others: Vec<String> = b
+            .members
+            .iter()
+            .filter(|(m, r)| *r == JoinRole::Participant && m != client)
+            .filter_map(|(m, _)| self.clients.get(m).map(|c| crate::plans::user_key(&c.user)))
+            .collect();
+        for o in others {
+            if self.met.len() >= crate::meet::MAX_PAIRS {
+                return;
+            }
+            if o != me {
+                self.met.insert(crate::meet::pair(&me, &o));
+            }
         }
     }
 
@@ -225,16 +257,33 @@ impl Family {
         pool.sort();
         let mut pool: Vec<ClientId> = pool.into_iter().map(|(_, c)| c).collect();
         self.rng.shuffle(&mut pool);
-        let capacity = rooms.len() * def.participants as usize;
-        let unassigned = if pool.len() > capacity {
-            pool.split_off(capacity)
-        } else {
-            Vec::new()
+        let (assignment, unassigned, repeats) = match def.policy {
+            AssignPolicy::Random => {
+                let capacity = rooms.len() * def.participants as usize;
+                let unassigned = if pool.len() > capacity {
+                    pool.split_off(capacity)
+                } else {
+                    Vec::new()
+                };
+                let mut assignment: Vec<Vec<ClientId>> = vec![Vec::new(); rooms.len()];
+                for (i, c) in pool.into_iter().enumerate() {
+                    assignment[i % rooms.len()].push(c);
+                }
+                (assignment, unassigned, None)
+            }
+            AssignPolicy::MeetNew => {
+                let keyed: Vec<(ClientId, String)> = pool
+                    .into_iter()
+                    .filter_map(|c| {
+                        let key = crate::plans::user_key(&self.clients.get(&c)?.user);
+                        Some((c, key))
+                    })
+                    .collect();
+                let (a, u, repeats) =
+                    crate::meet::assign(&keyed, rooms.len(), def.participants as usize, &self.met);
+                (a, u, Some(repeats))
+            }
         };
-        let mut assignment: Vec<Vec<ClientId>> = vec![Vec::new(); rooms.len()];
-        for (i, c) in pool.into_iter().enumerate() {
-            assignment[i % rooms.len()].push(c);
-        }
         let invitations: Vec<RoomInvitations> = rooms
             .iter()
             .zip(assignment.iter())
@@ -249,6 +298,7 @@ impl Family {
                 rooms: rooms.clone(),
                 invitations: invitations.clone(),
                 unassigned,
+                repeats,
             }),
         };
         self.send(
@@ -500,6 +550,9 @@ impl Family {
         id: Option<RequestId>,
     ) {
         let user = self.user_of(client);
+        if role == JoinRole::Participant {
+            self.record_meetings(client, room);
+        }
         let Some(b) = self.find_mut(room) else { return };
         let earlier: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
         b.members.push((client.clone(), role));
@@ -544,6 +597,7 @@ impl Family {
             self.route(client);
         }
         self.answer_help(client, room);
+        self.tell_entrant_monitored(client, room);
     }
 
     fn reject(&mut self, caller: ClientId, id: RequestId, r: RoomRef) {
@@ -768,24 +822,41 @@ impl Family {
 
     /// Removes a member from a room's member list and tells the members left.
     pub(crate) fn remove_member(&mut self, client: &ClientId, room: &RoomId) {
+        for (to, n) in self.remove_member_quietly(client, room) {
+            self.send(&to, None, n);
+        }
+    }
+
+    /// Removes a member from a room's member list and returns the notices for the members
+    /// left, for the caller to send when its own ack has gone out.
+    pub(crate) fn remove_member_quietly(
+        &mut self,
+        client: &ClientId,
+        room: &RoomId,
+    ) -> Vec<(ClientId, ServerMessage)> {
         let user = self.user_of(client);
-        let Some(b) = self.find_mut(room) else { return };
+        let Some(b) = self.find_mut(room) else {
+            return Vec::new();
+        };
         b.members.retain(|(m, _)| m != client);
         self.room_list.changed(room);
-        let Some(b) = self.find(room) else { return };
-        let left: Vec<ClientId> = b.members.iter().map(|(m, _)| m.clone()).collect();
+        let Some(b) = self.find(room) else {
+            return Vec::new();
+        };
         let n = DidUserDisconnectedFromBreakoutRoom {
             client_id: client.clone(),
             name: user.name,
             room: room.clone(),
         };
-        for m in left {
-            self.send(
-                &m,
-                None,
-                ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()),
-            );
-        }
+        b.members
+            .iter()
+            .map(|(m, _)| {
+                (
+                    m.clone(),
+                    ServerMessage::DidUserDisconnectedFromBreakoutRoom(n.clone()),
+                )
+            })
+            .collect()
     }
 
     // ----- destroy -----
@@ -859,7 +930,7 @@ impl Family {
     /// Destroy-all's and the timer's return: back in the parent, resumed and unmuted (the
     /// parent mute and a moderator's mute both cleared).
     pub(crate) fn return_to_parent_reset(&mut self, client: &ClientId) {
-        self.set_mod_muted(client, false, None);
+        self.set_mod_muted(client, false, None, None);
         let Some(c) = self.clients.get_mut(client) else {
             return;
         };

@@ -191,6 +191,9 @@ impl Family {
             return;
         };
         b.timer = timer;
+        // The room's configured length (what a saved plan keeps).
+        b.def.duration = timer.and(r.duration);
+        b.def.warning = r.warning;
         let frame = self.timer_frame_of(&r.room_id);
         let ack = AckSetBreakoutDuration {
             result: 0,
@@ -425,7 +428,7 @@ impl Family {
                 Some((h.at, c.seq, self.help_frame(&c.id)?))
             })
             .collect();
-        v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        v.sort_by_key(|a| (a.0, a.1));
         v.into_iter().map(|(_, _, h)| h).collect()
     }
 
@@ -657,9 +660,12 @@ impl Family {
             self.move_into(client, room, role, id);
             return;
         };
-        self.remove_member(client, &old);
-        self.room_list.changed(&old);
+        // Out of the old room without a word yet: the mover's ack (when it asked) goes first.
+        let notices = self.remove_member_quietly(client, &old);
         self.move_into(client, room, role, id);
+        for (to, n) in notices {
+            self.send(&to, None, n);
+        }
         let n = DidDisconnectedBreakoutRoom::because(
             Some(old.clone()),
             LeaveReason::Moved,
@@ -811,13 +817,14 @@ impl Family {
         to
     }
 
-    /// Sets or clears `client`'s moderator mute, tells its audience and re-routes; returns
-    /// whether it changed.
+    /// Sets or clears `client`'s moderator mute, tells its audience (but `caller`, whose ack
+    /// says it) and re-routes; returns whether it changed.
     pub(crate) fn set_mod_muted(
         &mut self,
         client: &ClientId,
         muted: bool,
         by: Option<UserRef>,
+        caller: Option<&ClientId>,
     ) -> bool {
         let Some(c) = self.clients.get_mut(client) else {
             return false;
@@ -833,7 +840,9 @@ impl Family {
             by,
         };
         for to in self.mute_audience(client) {
-            self.send(&to, None, ServerMessage::MemberMuted(n.clone()));
+            if Some(&to) != caller {
+                self.send(&to, None, ServerMessage::MemberMuted(n.clone()));
+            }
         }
         self.route(client);
         true
@@ -897,7 +906,7 @@ impl Family {
         self.send(&caller, Some(id), ServerMessage::AckMuteMember(ack));
         let by = self.user_ref_of(&caller);
         for c in newly {
-            self.set_mod_muted(&c, true, Some(by.clone()));
+            self.set_mod_muted(&c, true, Some(by.clone()), Some(&caller));
         }
     }
 
@@ -918,7 +927,9 @@ impl Family {
             return;
         }
         let by = self.user_ref_of(&caller);
-        if let Some(c) = self.clients.get_mut(&a.client_id) {
+        // Muted by a moderator: the ask is the permission to unmute. Otherwise it is only a
+        // request to unmute the microphone the member muted itself.
+        if let Some(c) = self.clients.get_mut(&a.client_id).filter(|c| c.mod_muted) {
             c.unmute_asked_by = Some(by.clone());
         }
         self.send(
@@ -955,7 +966,8 @@ impl Family {
             Some(id),
             ServerMessage::AckUnmuteSelf(Status::ok("Success")),
         );
-        self.set_mod_muted(&caller, false, Some(by));
+        // The member is told too: its SDK keeps its moderator-mute state from these frames.
+        self.set_mod_muted(&caller, false, Some(by), None);
     }
 }
 

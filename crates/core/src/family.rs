@@ -78,6 +78,10 @@ pub(crate) struct Client {
     pub help: Option<crate::facilitate::PendingHelp>,
     /// When it sent its recent broadcasts (rate limit).
     pub broadcasts: std::collections::VecDeque<Instant>,
+    /// A moderator's listen-in (and talk-in).
+    pub listening: Option<crate::listen::Listening>,
+    /// A moderator's audio broadcast.
+    pub broadcast: Option<crate::listen::Broadcast>,
 }
 
 impl Client {
@@ -148,6 +152,9 @@ pub struct Family {
     pub(crate) inline: crate::family_media::InlineShards,
     /// Who gets batched presence, and whose presence changed during the current input.
     pub(crate) presence: crate::presence::Presence,
+    /// Pairs of participants (by user key) who were in a break-out room together
+    /// (`meet_new`).
+    pub(crate) met: std::collections::BTreeSet<(String, String)>,
     /// Rooms created, changed or removed during the current input (`breakoutRoomsUpdated`).
     pub(crate) room_list: crate::facilitate::RoomList,
     /// An instant and the server's Unix milliseconds at it (see
@@ -181,6 +188,7 @@ impl Family {
             inline: crate::family_media::InlineShards::new(config.shards, config.media, now),
             presence: crate::presence::Presence::default(),
             room_list: crate::facilitate::RoomList::default(),
+            met: std::collections::BTreeSet::new(),
             epoch: (now, config.epoch_unix_ms),
             state_version: 0,
             last_now: now,
@@ -285,8 +293,9 @@ impl Family {
                 now
             }
         };
-        // The room list and presence batched for this input go out after everything the input
-        // caused.
+        // Listen-ins and broadcasts that no longer hold end; then the room list and presence
+        // batched for this input go out after everything the input caused.
+        self.listen_sweep();
         self.flush_room_list();
         self.flush_presence();
         self.media_after_input(now);
@@ -376,6 +385,27 @@ impl Family {
                         c.id, h.room
                     ));
                 }
+            }
+            if let Some(l) = &c.listening {
+                if c.location != Location::Parent {
+                    return Err(format!(
+                        "{} listens to {} from outside the parent",
+                        c.id, l.room
+                    ));
+                }
+                match self.breakouts.iter().find(|b| b.id == l.room) {
+                    None => return Err(format!("{} listens to a room that is gone", c.id)),
+                    Some(b) if !b.def.allow_listen_in => {
+                        return Err(format!("{} listens to {} which forbids it", c.id, b.id))
+                    }
+                    Some(_) => {}
+                }
+                if c.user.role != alcove_proto::signal::Role::Moderator {
+                    return Err(format!("{} listens but is not a moderator", c.id));
+                }
+            }
+            if c.broadcast.is_some() && c.location != Location::Parent {
+                return Err(format!("{} broadcasts from outside the parent", c.id));
             }
             if c.unmute_asked_by.is_some() && !c.mod_muted {
                 return Err(format!(
@@ -625,6 +655,8 @@ impl Family {
             unmute_asked_by: None,
             help: None,
             broadcasts: crate::facilitate::no_broadcasts(),
+            listening: None,
+            broadcast: None,
         };
         let info = user_info(&c);
         self.clients.insert(client.clone(), c);
@@ -742,6 +774,7 @@ impl Family {
             return;
         };
         let user = c.user_ref();
+        self.listen_leave(&client);
         if let Some(h) = self.clients.get_mut(&client).and_then(|c| c.help.take()) {
             self.help_left(&h.room, &client);
         }

@@ -211,9 +211,34 @@ impl Family {
             heard_in_parent: !c.paused
                 && !c.muted.audio
                 && !c.mod_muted
-                && c.user.role != Role::Viewer,
+                && c.user.role != Role::Viewer
+                && c.listening
+                    .as_ref()
+                    .is_none_or(|l| !l.talking || l.talk_parent),
             // Muted by a moderator: its audio is dropped like a viewer's (server-enforced).
             viewer: c.user.role == Role::Viewer || c.mod_muted,
+            listening: c
+                .listening
+                .as_ref()
+                .map(|l| Location::Breakout(l.room.clone())),
+            listen_pauses_parent: c
+                .listening
+                .as_ref()
+                .is_some_and(|l| l.parent == alcove_proto::signal::ParentWhileListening::Paused),
+            talk_into: c
+                .listening
+                .as_ref()
+                .filter(|l| l.talking)
+                .map(|l| Location::Breakout(l.room.clone())),
+            broadcast: c.broadcast.as_ref().map(|b| match b {
+                None => crate::media::Reach::All,
+                Some(rooms) => crate::media::Reach::Rooms(
+                    rooms
+                        .iter()
+                        .map(|r| Location::Breakout(r.clone()))
+                        .collect(),
+                ),
+            }),
             name: c.user.name.clone(),
         });
         let change = self.media.route(client, fact, now);

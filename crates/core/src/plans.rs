@@ -39,7 +39,7 @@ impl Family {
     }
 
     /// The live assignment as a plan named `name`.
-    pub(crate) fn current_plan(&self, now: Instant, name: String) -> Plan {
+    pub(crate) fn current_plan(&self, name: String) -> Plan {
         let rooms = self
             .breakouts
             .iter()
@@ -63,13 +63,9 @@ impl Family {
                     participants: b.def.participants,
                     canvas: b.def.canvas,
                     share: b.def.share,
-                    duration: b.def.duration.or_else(|| {
-                        b.timer.map(|t| {
-                            u32::try_from(t.ends_at.saturating_duration_since(now).as_secs())
-                                .unwrap_or(u32::MAX)
-                                .max(1)
-                        })
-                    }),
+                    // The room's configured length while it has a timer (a cleared timer is
+                    // not saved).
+                    duration: b.timer.and(b.def.duration),
                     self_select: b.def.self_select,
                     members,
                 }
@@ -78,7 +74,7 @@ impl Family {
         Plan { name, rooms }
     }
 
-    pub(crate) fn save_plan(&mut self, now: Instant, caller: ClientId, id: RequestId, p: SavePlan) {
+    pub(crate) fn save_plan(&mut self, caller: ClientId, id: RequestId, p: SavePlan) {
         if let Some(m) = self.plan_refusal(&caller, "savePlan") {
             self.send(&caller, Some(id), m);
             return;
@@ -101,7 +97,7 @@ impl Family {
             self.send(&caller, Some(id), m);
             return;
         }
-        let plan = self.current_plan(now, name);
+        let plan = self.current_plan(name);
         self.outputs.push_back(Output::SavePlan {
             client: caller,
             id,

@@ -90,6 +90,10 @@ pub struct FamilySnapshot {
     /// restore can count the downtime; 0 when unknown.
     #[serde(default)]
     pub taken_at_unix_ms: u64,
+    /// Pairs of participants (user keys) who were in a break-out room together, for the
+    /// `meet_new` policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub met: Vec<(String, String)>,
 }
 
 impl Family {
@@ -144,6 +148,7 @@ impl Family {
             next_number: self.next_number,
             next_seq: self.next_seq(),
             taken_at_unix_ms: 0,
+            met: self.met.iter().cloned().collect(),
         }
     }
 
@@ -180,6 +185,9 @@ impl Family {
                             .unwrap_or(now),
                     }),
                     broadcasts: crate::facilitate::no_broadcasts(),
+                    // Media does not survive a restart; listen-in and broadcast start anew.
+                    listening: None,
+                    broadcast: None,
                 },
             );
         }
@@ -271,6 +279,11 @@ impl Family {
                 cl.help = None;
             }
         }
+        f.met = snapshot
+            .met
+            .into_iter()
+            .take(crate::meet::MAX_PAIRS)
+            .collect();
         f.next_number = snapshot.next_number.max(1);
         f.set_next_seq(snapshot.next_seq);
         f

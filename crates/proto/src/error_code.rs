@@ -94,6 +94,12 @@ pub enum ErrorCode {
     PlanNotFound,
     /// 1762: the caller is muted by a moderator and was not asked to unmute.
     MutedByModerator,
+    /// 1763: the break-out room was created with `allow_listen_in: false`.
+    ListenInNotAllowed,
+    /// 1764: `talkTo` for a room the caller does not listen to.
+    NotListening,
+    /// 1765: listen-in, talk-in and broadcast are done from the parent room.
+    NotInParent,
 }
 
 impl ErrorCode {
@@ -142,6 +148,9 @@ impl ErrorCode {
         ErrorCode::NoHelpRequest,
         ErrorCode::PlanNotFound,
         ErrorCode::MutedByModerator,
+        ErrorCode::ListenInNotAllowed,
+        ErrorCode::NotListening,
+        ErrorCode::NotInParent,
     ];
 
     /// The stable number sent in `result`.
@@ -190,6 +199,9 @@ impl ErrorCode {
             ErrorCode::NoHelpRequest => 1760,
             ErrorCode::PlanNotFound => 1761,
             ErrorCode::MutedByModerator => 1762,
+            ErrorCode::ListenInNotAllowed => 1763,
+            ErrorCode::NotListening => 1764,
+            ErrorCode::NotInParent => 1765,
         }
     }
 
@@ -250,6 +262,9 @@ impl ErrorCode {
             ErrorCode::NoHelpRequest => "No pending help request",
             ErrorCode::PlanNotFound => "Plan not found",
             ErrorCode::MutedByModerator => "Muted by a moderator: wait to be asked to unmute",
+            ErrorCode::ListenInNotAllowed => "Listen-in is not allowed in this Break-Out Room",
+            ErrorCode::NotListening => "Not listening to this Break-Out Room",
+            ErrorCode::NotInParent => "Only from the parent room",
         }
     }
 }

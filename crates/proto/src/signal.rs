@@ -15,6 +15,7 @@
 
 pub mod breakout;
 pub mod facilitate;
+pub mod listen;
 pub mod media;
 pub mod presence;
 mod strict;
@@ -26,6 +27,7 @@ use serde_json::{Map, Value};
 
 pub use breakout::*;
 pub use facilitate::*;
+pub use listen::*;
 pub use media::*;
 pub use presence::*;
 
@@ -143,6 +145,21 @@ pub enum ClientMessage {
     /// A member muted by a moderator unmutes after being asked to.
     #[serde(rename = "unmuteSelf")]
     UnmuteSelf,
+    /// A moderator in the parent hears a break-out room.
+    #[serde(rename = "listenTo")]
+    ListenTo(ListenTo),
+    /// Stop listening (and talking) in.
+    #[serde(rename = "stopListening")]
+    StopListening,
+    /// While listening, speak into the room (or stop).
+    #[serde(rename = "talkTo")]
+    TalkTo(TalkTo),
+    /// A moderator's voice into every room.
+    #[serde(rename = "startBroadcast")]
+    StartBroadcast(StartBroadcast),
+    /// End the audio broadcast.
+    #[serde(rename = "stopBroadcast")]
+    StopBroadcast,
 }
 
 impl ClientMessage {
@@ -180,6 +197,11 @@ impl ClientMessage {
         "muteMember",
         "askToUnmute",
         "unmuteSelf",
+        "listenTo",
+        "stopListening",
+        "talkTo",
+        "startBroadcast",
+        "stopBroadcast",
     ];
 
     /// The wire `type` of this message.
@@ -217,6 +239,11 @@ impl ClientMessage {
             ClientMessage::MuteMember(_) => "muteMember",
             ClientMessage::AskToUnmute(_) => "askToUnmute",
             ClientMessage::UnmuteSelf => "unmuteSelf",
+            ClientMessage::ListenTo(_) => "listenTo",
+            ClientMessage::StopListening => "stopListening",
+            ClientMessage::TalkTo(_) => "talkTo",
+            ClientMessage::StartBroadcast(_) => "startBroadcast",
+            ClientMessage::StopBroadcast => "stopBroadcast",
         }
     }
 }
@@ -450,6 +477,31 @@ pub enum ServerMessage {
     /// Ack of `unmuteSelf`.
     #[serde(rename = "ackUnmuteSelf")]
     AckUnmuteSelf(Status),
+    /// Ack of `listenTo`.
+    #[serde(rename = "ackListenTo")]
+    AckListenTo(ListenState),
+    /// Ack of `stopListening`.
+    #[serde(rename = "ackStopListening")]
+    AckStopListening(ListenState),
+    /// Ack of `talkTo`.
+    #[serde(rename = "ackTalkTo")]
+    AckTalkTo(ListenState),
+    /// Ack of `startBroadcast`.
+    #[serde(rename = "ackStartBroadcast")]
+    AckStartBroadcast(ListenState),
+    /// Ack of `stopBroadcast`.
+    #[serde(rename = "ackStopBroadcast")]
+    AckStopBroadcast(ListenState),
+    /// To a break-out room's members: who listens to or talks into it.
+    #[serde(rename = "monitoredBy")]
+    MonitoredBy(MonitoredBy),
+    /// A moderator's audio broadcast started or stopped.
+    #[serde(rename = "audioBroadcast")]
+    AudioBroadcast(AudioBroadcast),
+    /// To a moderator: the server ended its listen-in or broadcast (it left the parent, or the
+    /// room ended); its state after.
+    #[serde(rename = "listeningChanged")]
+    ListeningChanged(ListenState),
 }
 
 impl ServerMessage {
@@ -521,6 +573,14 @@ impl ServerMessage {
             ServerMessage::AckAskToUnmute(_) => "ackAskToUnmute",
             ServerMessage::UnmuteAsked(_) => "unmuteAsked",
             ServerMessage::AckUnmuteSelf(_) => "ackUnmuteSelf",
+            ServerMessage::AckListenTo(_) => "ackListenTo",
+            ServerMessage::AckStopListening(_) => "ackStopListening",
+            ServerMessage::AckTalkTo(_) => "ackTalkTo",
+            ServerMessage::AckStartBroadcast(_) => "ackStartBroadcast",
+            ServerMessage::AckStopBroadcast(_) => "ackStopBroadcast",
+            ServerMessage::MonitoredBy(_) => "monitoredBy",
+            ServerMessage::AudioBroadcast(_) => "audioBroadcast",
+            ServerMessage::ListeningChanged(_) => "listeningChanged",
         }
     }
 
@@ -553,6 +613,11 @@ impl ServerMessage {
             ServerMessage::DidDisconnectedBreakoutRoom(a) => Some(a.result),
             ServerMessage::AckDestroyAllBreakOutSession(a) => Some(a.result),
             ServerMessage::AckMuteRoom(a) | ServerMessage::AckUnmuteRoom(a) => Some(a.result),
+            ServerMessage::AckListenTo(a)
+            | ServerMessage::AckStopListening(a)
+            | ServerMessage::AckTalkTo(a)
+            | ServerMessage::AckStartBroadcast(a)
+            | ServerMessage::AckStopBroadcast(a) => Some(a.result),
             ServerMessage::AckSetBreakoutDuration(a) => Some(a.result),
             ServerMessage::AckBroadcastMessage(a) => Some(a.result),
             ServerMessage::AckRequestHelp(a) => Some(a.result),
@@ -628,6 +693,41 @@ impl ServerMessage {
             "stopShare" => ServerMessage::AckStopShare(status),
             "startCanvas" => ServerMessage::AckStartCanvas(status),
             "stopCanvas" => ServerMessage::AckStopCanvas(status),
+            "listenTo" => ServerMessage::AckListenTo(ListenState {
+                result: code.code(),
+                msg,
+                listening: None,
+                talking: false,
+                broadcasting: vec![],
+            }),
+            "stopListening" => ServerMessage::AckStopListening(ListenState {
+                result: code.code(),
+                msg,
+                listening: None,
+                talking: false,
+                broadcasting: vec![],
+            }),
+            "talkTo" => ServerMessage::AckTalkTo(ListenState {
+                result: code.code(),
+                msg,
+                listening: None,
+                talking: false,
+                broadcasting: vec![],
+            }),
+            "startBroadcast" => ServerMessage::AckStartBroadcast(ListenState {
+                result: code.code(),
+                msg,
+                listening: None,
+                talking: false,
+                broadcasting: vec![],
+            }),
+            "stopBroadcast" => ServerMessage::AckStopBroadcast(ListenState {
+                result: code.code(),
+                msg,
+                listening: None,
+                talking: false,
+                broadcasting: vec![],
+            }),
             "setBreakoutDuration" => {
                 ServerMessage::AckSetBreakoutDuration(AckSetBreakoutDuration {
                     result: code.code(),
@@ -860,6 +960,13 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             ClientMessage::AskToUnmute(serde_json::from_value(body).map_err(field_err)?)
         }
         "unmuteSelf" => ClientMessage::UnmuteSelf,
+        "listenTo" => ClientMessage::ListenTo(serde_json::from_value(body).map_err(field_err)?),
+        "stopListening" => ClientMessage::StopListening,
+        "talkTo" => ClientMessage::TalkTo(serde_json::from_value(body).map_err(field_err)?),
+        "startBroadcast" => {
+            ClientMessage::StartBroadcast(serde_json::from_value(body).map_err(field_err)?)
+        }
+        "stopBroadcast" => ClientMessage::StopBroadcast,
         other => {
             return Err(protocol_error(
                 Some(id),

@@ -109,6 +109,38 @@ const SERVER_TYPES: &[&str] = &[
     "canvasStarted",
     "canvasStopped",
     "activeTalkersUpdated",
+    "ackSetBreakoutDuration",
+    "breakoutTimer",
+    "breakoutTimerWarning",
+    "ackBroadcastMessage",
+    "broadcastReceived",
+    "ackRequestHelp",
+    "ackCancelHelp",
+    "helpRequested",
+    "ackDismissHelp",
+    "helpAnswered",
+    "helpDismissed",
+    "helpResolved",
+    "ackMoveToBreakoutRoom",
+    "ackSetSelfSelect",
+    "ackRenameBreakoutRoom",
+    "breakoutRoomsUpdated",
+    "ackSavePlan",
+    "ackListPlans",
+    "ackApplyPlan",
+    "ackMuteMember",
+    "memberMuted",
+    "ackAskToUnmute",
+    "unmuteAsked",
+    "ackUnmuteSelf",
+    "ackListenTo",
+    "ackStopListening",
+    "ackTalkTo",
+    "ackStartBroadcast",
+    "ackStopBroadcast",
+    "monitoredBy",
+    "audioBroadcast",
+    "listeningChanged",
 ];
 
 /// The `type` names a `#[serde(tag = "type")]` enum accepts, read from serde's own
@@ -149,6 +181,25 @@ const ACK_TYPES: &[&str] = &[
     "ackStopShare",
     "ackStartCanvas",
     "ackStopCanvas",
+    "ackSetBreakoutDuration",
+    "ackBroadcastMessage",
+    "ackRequestHelp",
+    "ackCancelHelp",
+    "ackDismissHelp",
+    "ackMoveToBreakoutRoom",
+    "ackSetSelfSelect",
+    "ackRenameBreakoutRoom",
+    "ackSavePlan",
+    "ackListPlans",
+    "ackApplyPlan",
+    "ackMuteMember",
+    "ackAskToUnmute",
+    "ackUnmuteSelf",
+    "ackListenTo",
+    "ackStopListening",
+    "ackTalkTo",
+    "ackStartBroadcast",
+    "ackStopBroadcast",
 ];
 
 /// Server types whose very meaning is a failure (`result` ≠ 0 even without `.error`).
@@ -208,6 +259,10 @@ fn client_fixtures_decode_and_reencode_identically() {
                     .parse(6)
                     .unwrap_or_else(|e| panic!("{}: invalid definition {e:?}", f.name));
                 assert!(!parsed.video);
+                let names = def
+                    .names()
+                    .unwrap_or_else(|e| panic!("{}: invalid names {e:?}", f.name));
+                assert!(names.len() <= parsed.max_rooms as usize, "{}", f.name);
             }
             _ => {}
         }
@@ -372,12 +427,23 @@ fn failure_fixtures_have_the_shape_failure_for_builds() {
         let msg = f.json["msg"]
             .as_str()
             .unwrap_or_else(|| panic!("{}: failure `msg` is a text", f.name));
-        assert_eq!(
-            ServerMessage::failure_for(req, code, msg),
-            frame.msg,
-            "{}",
-            f.name
-        );
+        let mut expected = ServerMessage::failure_for(req, code, msg);
+        // A failed `disconnect` that the server could read names the room it was asked about
+        // (`failure_for` builds the decode-time shape, where no room could be read: null).
+        if let ServerMessage::DidDisconnectedBreakoutRoom(d) = &mut expected {
+            let asked = all
+                .iter()
+                .find(|f| f.name == "client.disconnect")
+                .map(|f| f.json["room_id"].clone())
+                .expect("client.disconnect.json");
+            assert_eq!(
+                f.json["room_id"], asked,
+                "{}: a failed disconnect names the room of client.disconnect",
+                f.name
+            );
+            d.room_id = serde_json::from_value(asked).expect("a room id");
+        }
+        assert_eq!(expected, frame.msg, "{}", f.name);
     }
 }
 
@@ -400,6 +466,20 @@ fn every_failure_ack_shape_that_can_occur_has_a_fixture() {
         "ackStopShare",
         "ackStartCanvas",
         "ackStopCanvas",
+        "ackSetBreakoutDuration",
+        "ackBroadcastMessage",
+        "ackRequestHelp",
+        "ackCancelHelp",
+        "ackDismissHelp",
+        "ackMoveToBreakoutRoom",
+        "ackSetSelfSelect",
+        "ackRenameBreakoutRoom",
+        "ackSavePlan",
+        "ackListPlans",
+        "ackApplyPlan",
+        "ackMuteMember",
+        "ackAskToUnmute",
+        "ackUnmuteSelf",
     ] {
         assert!(
             names.contains(format!("server.{ack}.error").as_str()),

@@ -547,10 +547,10 @@ async fn failed_joins_say_why() {
         .unwrap();
     let e = p[1]
         .room
-        .join_breakout_room(&r2, JoinRole::Participant, StreamInfo::default())
+        .join_breakout_room(&r1, JoinRole::Participant, StreamInfo::default())
         .await
         .unwrap_err();
-    assert_eq!(e.result(), Some(1739), "already in a break-out room");
+    assert_eq!(e.result(), Some(1739), "already in that break-out room");
     // A moderator needs no invitation and does not count when joining as moderator.
     p[0].room
         .join_breakout_room(&r1, JoinRole::Moderator, StreamInfo::default())

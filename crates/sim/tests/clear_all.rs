@@ -4,7 +4,7 @@
 //! resumes: ack with no room.
 
 use alcove_proto::signal::{
-    ClientMessage, DidDisconnectedBreakoutRoom, Location, Role, ServerMessage,
+    ClientMessage, DidDisconnectedBreakoutRoom, LeaveReason, Location, Role, ServerMessage,
 };
 use alcove_sim::World;
 
@@ -21,12 +21,23 @@ fn a_member_clears_all_and_the_owner_is_told() {
     w.clear_inboxes();
 
     let ack = w.request(&pat, ClientMessage::ClearAllBreakOutSession);
-    let disconnected = DidDisconnectedBreakoutRoom::ok(Some(room.clone()));
+    let disconnected = DidDisconnectedBreakoutRoom::because(
+        Some(room.clone()),
+        LeaveReason::Left,
+        Location::Parent,
+    );
     assert_eq!(
         ack.msg,
         ServerMessage::DidDisconnectedBreakoutRoom(disconnected.clone())
     );
     assert_eq!(disconnected.msg, "Breakout Room disconnected");
+    // The owner is told too, but as a notice: it is not the one who moves (it stays where it
+    // is, here the parent), which the frame says.
+    let owner_notice = DidDisconnectedBreakoutRoom::because(
+        Some(room.clone()),
+        LeaveReason::OwnerNotice,
+        Location::Parent,
+    );
     let u = w.user(&pat);
     assert_eq!(u.location, Location::Parent);
     assert!(!u.paused);
@@ -34,7 +45,7 @@ fn a_member_clears_all_and_the_owner_is_told() {
     let n = w.drain_all();
     assert_eq!(
         n.find(&mia, "didDisconnectedBreakoutRoom"),
-        [&ServerMessage::DidDisconnectedBreakoutRoom(disconnected)]
+        [&ServerMessage::DidDisconnectedBreakoutRoom(owner_notice)]
     );
     n.assert_sent("didDisconnectedBreakoutRoom", &[&mia]);
     n.assert_sent("didUserDisconnectedFromBreakoutRoom", &[&quinn]);
@@ -95,7 +106,11 @@ fn from_the_parent_it_only_resumes() {
     let ack = w.request(&pat, ClientMessage::ClearAllBreakOutSession);
     assert_eq!(
         ack.msg,
-        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(None))
+        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+            None,
+            LeaveReason::Left,
+            Location::Parent
+        ))
     );
     assert!(w.drain_all().is_empty(), "nothing changed, nobody told");
 

@@ -6,8 +6,8 @@
 
 use alcove_proto::signal::{
     AckDestroyAllBreakOutSession, BreakoutInvitationWithdrawn, ClientMessage,
-    DidDisconnectedBreakoutRoom, JoinRole, Location, Msg, Muted, Role, RoomList, ServerMessage,
-    UserMoved, UserMuted, UserPaused, WithdrawReason,
+    DidDisconnectedBreakoutRoom, JoinRole, LeaveReason, Location, Msg, Muted, Role, RoomList,
+    ServerMessage, UserMoved, UserMuted, UserPaused, WithdrawReason,
 };
 use alcove_sim::{req, World};
 
@@ -51,16 +51,35 @@ fn destroy_all_returns_everyone_resumed_and_unmuted() {
     }
 
     let n = w.drain_all();
+    // Members are moved back (`destroyed`, now in the parent); an owner who was not inside
+    // gets a notice that says where it is (it does not move).
     let disc = |r: &alcove_proto::RoomId| {
-        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::ok(Some(r.clone())))
+        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+            Some(r.clone()),
+            LeaveReason::Destroyed,
+            Location::Parent,
+        ))
+    };
+    let notice = |r: &alcove_proto::RoomId| {
+        ServerMessage::DidDisconnectedBreakoutRoom(DidDisconnectedBreakoutRoom::because(
+            Some(r.clone()),
+            LeaveReason::OwnerNotice,
+            Location::Parent,
+        ))
     };
     // Owners: Mia (not a member), Olga (a member: told once), Max (empty room).
     // Members moved back: Pat, Olga.
     n.assert_sent("didDisconnectedBreakoutRoom", &[&mia, &olga, &pat, &max]);
-    assert_eq!(n.find(&mia, "didDisconnectedBreakoutRoom"), [&disc(&mine)]);
+    assert_eq!(
+        n.find(&mia, "didDisconnectedBreakoutRoom"),
+        [&notice(&mine)]
+    );
     assert_eq!(n.find(&pat, "didDisconnectedBreakoutRoom"), [&disc(&mine)]);
     assert_eq!(n.find(&olga, "didDisconnectedBreakoutRoom"), [&disc(&hers)]);
-    assert_eq!(n.find(&max, "didDisconnectedBreakoutRoom"), [&disc(&empty)]);
+    assert_eq!(
+        n.find(&max, "didDisconnectedBreakoutRoom"),
+        [&notice(&empty)]
+    );
     // Every other moderator (Mia; Max called) learns each of the three rooms is gone.
     n.assert_sent("didDestroyedBreakoutRoom", &[&mia, &mia, &mia]);
     n.assert_none("didUserDisconnectedFromBreakoutRoom");
@@ -139,7 +158,11 @@ fn a_moderator_inside_a_room_may_destroy_all_and_is_moved_back() {
     assert_eq!(
         w.notifications(&mia),
         [ServerMessage::DidDisconnectedBreakoutRoom(
-            DidDisconnectedBreakoutRoom::ok(Some(room))
+            DidDisconnectedBreakoutRoom::because(
+                Some(room),
+                LeaveReason::Destroyed,
+                Location::Parent
+            )
         )],
         "owner and member: told once"
     );

@@ -190,9 +190,13 @@ fn inviting_again_keeps_a_single_invitation_and_invites_may_be_held_for_several_
         vec![pat.clone()],
         "joining one room leaves the other invitation pending"
     );
-    // One room at a time.
+    // One room at a time: joining the other room switches in one step (out of rooms[1],
+    // which empties and is destroyed, straight into rooms[0]).
     assert_eq!(
         req::result(&w.request(&pat, req::join(&rooms[0], JoinRole::Participant))),
-        1739
+        0
     );
+    assert_eq!(w.user(&pat).location, Location::Breakout(rooms[0].clone()));
+    assert!(w.user(&pat).paused, "never back in the parent on the way");
+    assert!(w.breakout(&rooms[1]).is_none(), "the emptied room is gone");
 }

@@ -29,6 +29,8 @@ use anyhow::Context;
 use clap::Parser;
 use std::time::Duration;
 
+mod workshop;
+
 /// Command line: every option can also come from the environment.
 #[derive(Debug, Parser)]
 #[command(about = "Walks through Alcove's break-out room lifecycle with two clients")]
@@ -42,6 +44,10 @@ struct Args {
     /// The app's key (HTTP Basic password of the REST API).
     #[arg(long, env = "ALCOVE_APP_KEY")]
     app_key: String,
+    /// Instead of the lifecycle walk: a facilitator runs a workshop of three timed rounds
+    /// with eight participants (meet someone new, a saved plan, a broadcast, a help request).
+    #[arg(long)]
+    workshop: bool,
 }
 
 /// How long we listen for the notifications a step causes before moving on. Notifications
@@ -108,6 +114,9 @@ fn step(title: &str) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.workshop {
+        return workshop::run(&args.url, &args.app_id, &args.app_key).await;
+    }
 
     // ---------------------------------------------------------------------------------------
     // 1. The app's backend: create a parent room, mint one token per user.

@@ -110,6 +110,33 @@ pub(crate) struct RouteFact {
     pub(crate) viewer: bool,
     /// Display name (for `activeTalkersUpdated`).
     pub(crate) name: String,
+    /// A moderator in the parent listening to this break-out room: it hears the room's members
+    /// (on its slots before the parent's).
+    pub(crate) listening: Option<Location>,
+    /// While listening, the parent is not heard.
+    pub(crate) listen_pauses_parent: bool,
+    /// Its voice is also heard in this break-out room (talk-in).
+    pub(crate) talk_into: Option<Location>,
+    /// Its voice reaches these locations on a slot no talker takes over (audio broadcast).
+    pub(crate) broadcast: Option<Reach>,
+}
+
+/// Where an audio broadcast is heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The parent and every break-out room, also rooms created during the broadcast.
+    All,
+    /// The parent and these break-out rooms.
+    Rooms(Vec<Location>),
+}
+
+impl Reach {
+    fn covers(&self, l: &Location) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::Rooms(v) => *l == Location::Parent || v.contains(l),
+        }
+    }
 }
 
 /// What a route change means for the roster.
@@ -154,6 +181,10 @@ type Plan = (ClientId, Vec<Option<ClientId>>, [Option<ClientId>; 2]);
 struct Audience {
     location: Location,
     paused: bool,
+    /// Listening to this break-out room from the parent.
+    listening: Option<Location>,
+    /// The parent paused while listening.
+    listen_pauses_parent: bool,
 }
 
 /// The family's half of the media plane. See the module documentation.
@@ -453,10 +484,28 @@ impl MediaPlane {
         if s.viewer {
             return false;
         }
+        if s.broadcast
+            .as_ref()
+            .is_some_and(|r| r.covers(&audience.location))
+        {
+            return true;
+        }
         let in_breakout = matches!(audience.location, Location::Breakout(_));
         let same_breakout = in_breakout && s.location == audience.location;
         let parent_source = !in_breakout || s.location == Location::Parent;
-        same_breakout || (!audience.paused && parent_source && s.heard_in_parent)
+        let listened = audience.listening.is_some()
+            && matches!(s.location, Location::Breakout(_))
+            && audience.listening.as_ref() == Some(&s.location);
+        let talked_into = s.talk_into.is_some()
+            && (s.talk_into.as_ref() == Some(&audience.location)
+                || s.talk_into == audience.listening);
+        same_breakout
+            || listened
+            || talked_into
+            || (!audience.paused
+                && !audience.listen_pauses_parent
+                && parent_source
+                && s.heard_in_parent)
     }
 
     fn loudness_now(&self, c: &ClientId, now: Instant) -> u8 {
@@ -492,6 +541,17 @@ impl MediaPlane {
                 })
             })
             .collect();
+        // A broadcaster holds a slot whether it speaks or not, and no talker takes it over: it
+        // ranks above every loudness.
+        for (c, r) in &self.routes {
+            if r.broadcast.is_some() && self.sessions.get(c).is_some_and(|s| s.has_mic) {
+                speaking.retain(|x| &x.key != c);
+                speaking.push(talkers::Candidate {
+                    key: c.clone(),
+                    loudness: u8::MAX,
+                });
+            }
+        }
         speaking.sort_by_key(|c| std::cmp::Reverse(c.loudness));
         let loud: HashMap<&ClientId, u8> = speaking.iter().map(|c| (&c.key, c.loudness)).collect();
         // 2. The speakers each audience may hear (at most slots + 1 are ever looked at: one
@@ -511,14 +571,26 @@ impl MediaPlane {
             let audience = Audience {
                 location: c.location.clone(),
                 paused: c.paused,
+                listening: c.listening.clone(),
+                listen_pauses_parent: c.listen_pauses_parent,
             };
             let top = heard_by.entry(audience.clone()).or_insert_with(|| {
-                speaking
+                let mut heard: Vec<&talkers::Candidate<ClientId>> = speaking
                     .iter()
                     .filter(|c| self.audible(&audience, &c.key))
-                    .take(max_slots + 1)
-                    .cloned()
-                    .collect()
+                    .collect();
+                // Listening: the listened room's talkers before the parent's (stable: loudness
+                // order within each).
+                if audience.listening.is_some() {
+                    heard.sort_by_key(|c| {
+                        let from_room = self
+                            .routes
+                            .get(&c.key)
+                            .is_some_and(|r| Some(&r.location) == audience.listening.as_ref());
+                        (c.loudness != u8::MAX, !from_room)
+                    });
+                }
+                heard.into_iter().take(max_slots + 1).cloned().collect()
             });
             let active: Vec<talkers::Candidate<ClientId>> =
                 top.iter().filter(|c| &c.key != rx).cloned().collect();

@@ -558,6 +558,7 @@ fn no_rooms() -> CreateAndInviteResult {
         rooms: Vec::new(),
         invitations: Vec::new(),
         unassigned: Vec::new(),
+        repeats: None,
     }
 }
 

@@ -47,6 +47,18 @@ pub struct RoomDefinition {
     /// Create-and-invite's assignment policy (Alcove).
     #[serde(default, skip_serializing_if = "AssignPolicy::is_random")]
     pub policy: AssignPolicy,
+    /// Moderators may listen to and talk into the room from the parent (Alcove; default
+    /// true). Members always see who listens (`monitoredBy`).
+    #[serde(default = "allowed", skip_serializing_if = "is_allowed")]
+    pub allow_listen_in: bool,
+}
+
+fn allowed() -> bool {
+    true
+}
+
+fn is_allowed(b: &bool) -> bool {
+    *b
 }
 
 /// How create-and-invite distributes the parent's participants.
@@ -82,6 +94,7 @@ impl Default for RoomDefinition {
             warning: None,
             self_select: false,
             policy: AssignPolicy::Random,
+            allow_listen_in: true,
         }
     }
 }
@@ -209,6 +222,16 @@ impl RoomDefinitionInput {
                 ))
             }
         };
+        let allow_listen_in = match m.get("allow_listen_in") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err((
+                    ErrorCode::InvalidParameters,
+                    "Invalid options/parameters: `allow_listen_in` must be a boolean".into(),
+                ))
+            }
+        };
         self.names()?;
         Ok(RoomDefinition {
             // Bounded above by max_active_talkers − 1 (a u32) just above.
@@ -223,6 +246,7 @@ impl RoomDefinitionInput {
             warning,
             self_select,
             policy,
+            allow_listen_in,
         })
     }
 
@@ -430,6 +454,10 @@ pub struct CreateAndInviteResult {
     pub invitations: Vec<RoomInvitations>,
     /// Participants that did not fit and stay in the parent.
     pub unassigned: Vec<ClientId>,
+    /// With `policy: "meet_new"`: pairs of participants put together again who were in a
+    /// break-out room together before (the assignment keeps it as low as it can).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<u32>,
 }
 
 /// Seed `ackCreateAndInviteBreakOutRoom`.

@@ -415,7 +415,9 @@ pub fn clean_name(raw: &str) -> Option<String> {
     let cleaned: String = raw.chars().filter(|c| !c.is_control()).collect();
     let cleaned = cleaned.trim();
     let n = cleaned.chars().count();
-    (n >= 1 && n <= MAX_NAME_CHARS).then(|| cleaned.to_owned())
+    (1..=MAX_NAME_CHARS)
+        .contains(&n)
+        .then(|| cleaned.to_owned())
 }
 
 /// Removes control characters other than newline and tab, and surrounding space; `None` when
@@ -427,5 +429,7 @@ pub fn clean_text(raw: &str) -> Option<String> {
         .collect();
     let cleaned = cleaned.trim();
     let n = cleaned.chars().count();
-    (n >= 1 && n <= MAX_BROADCAST_CHARS).then(|| cleaned.to_owned())
+    (1..=MAX_BROADCAST_CHARS)
+        .contains(&n)
+        .then(|| cleaned.to_owned())
 }
