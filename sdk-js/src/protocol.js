@@ -204,6 +204,13 @@ export const CLIENT_TYPES = Object.freeze([
   'muteMember',
   'askToUnmute',
   'unmuteSelf',
+  // Issue 11 (listen-in, talk-in, audio broadcast): the wire only so far, no SDK methods yet
+  // (send them with `room.request(type, body)`).
+  'listenTo',
+  'stopListening',
+  'talkTo',
+  'startBroadcast',
+  'stopBroadcast',
 ]);
 
 /**
@@ -276,6 +283,15 @@ export const SERVER_FIELDS = Object.freeze({
   ackAskToUnmute: ['result', 'msg'],
   unmuteAsked: ['by'],
   ackUnmuteSelf: ['result', 'msg'],
+  // Issue 11 (wire only so far).
+  ackListenTo: ['result', 'msg', 'talking'],
+  ackStopListening: ['result', 'msg', 'talking'],
+  ackTalkTo: ['result', 'msg', 'talking'],
+  ackStartBroadcast: ['result', 'msg', 'talking'],
+  ackStopBroadcast: ['result', 'msg', 'talking'],
+  monitoredBy: ['room_id', 'moderators', 'talking'],
+  audioBroadcast: ['from', 'on'],
+  listeningChanged: ['result', 'msg', 'talking'],
 });
 
 /** Every server `type`. */
@@ -321,6 +337,11 @@ export const CLIENT_FIELDS = Object.freeze({
   muteMember: [],
   askToUnmute: ['clientId'],
   unmuteSelf: [],
+  listenTo: ['room_id'],
+  stopListening: [],
+  talkTo: ['room_id', 'on'],
+  startBroadcast: [],
+  stopBroadcast: [],
 });
 
 /**
@@ -361,6 +382,11 @@ export const ACK_TYPES = Object.freeze({
   muteMember: ['ackMuteMember'],
   askToUnmute: ['ackAskToUnmute'],
   unmuteSelf: ['ackUnmuteSelf'],
+  listenTo: ['ackListenTo'],
+  stopListening: ['ackStopListening'],
+  talkTo: ['ackTalkTo'],
+  startBroadcast: ['ackStartBroadcast'],
+  stopBroadcast: ['ackStopBroadcast'],
 });
 
 /**
@@ -480,6 +506,9 @@ export const ErrorCode = Object.freeze({
   NoHelpRequest: 1760,
   PlanNotFound: 1761,
   MutedByModerator: 1762,
+  ListenInNotAllowed: 1763,
+  NotListening: 1764,
+  NotInParent: 1765,
 });
 
 /** The server's default message for each code (the `msg` may be more specific). */
@@ -527,6 +556,9 @@ export const ERROR_MESSAGES = Object.freeze({
   1760: 'No pending help request',
   1761: 'Plan not found',
   1762: 'Muted by a moderator: wait to be asked to unmute',
+  1763: 'Listen-in is not allowed in this Break-Out Room',
+  1764: 'Not listening to this Break-Out Room',
+  1765: 'Only from the parent room',
 });
 
 /**
