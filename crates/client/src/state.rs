@@ -547,7 +547,7 @@ mod tests {
         assert!(s.apply(&by("a", vec![ada.clone()], vec![])));
         assert_eq!(
             s.monitored_by(&"a".into()).unwrap().moderators,
-            [ada.clone()]
+            std::slice::from_ref(&ada)
         );
         s.apply(&by("a", vec![ada.clone()], vec!["m".into()]));
         assert_eq!(s.monitored().len(), 1);

@@ -29,8 +29,8 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// One listening window of [`hear_exactly`].
 const WINDOW: Duration = Duration::from_millis(500);
 
-/// A frame heard: who sent it, when it arrived.
-type Heard = (String, Instant);
+/// A frame heard: who sent it, when it arrived, on which of the receiver's slots.
+type Heard = (String, Instant, usize);
 
 /// A client's media, run by its own task: it speaks a `name`-stamped Opus frame every 20 ms
 /// and passes on every frame it receives (with its sender's name), so a test can listen to
@@ -78,7 +78,7 @@ impl Voice {
                     }
                     f = media.recv() => match f {
                         Some(f) => {
-                            if tx.send((sender(&f.data), f.at)).is_err() {
+                            if tx.send((sender(&f.data), f.at, f.slot)).is_err() {
                                 return;
                             }
                         }
@@ -102,7 +102,7 @@ impl Voice {
     /// The senders of the frames that arrived in `[from, to)` (taken from the queue).
     fn heard_between(&mut self, from: Instant, to: Instant) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        while let Ok((who, at)) = self.heard.try_recv() {
+        while let Ok((who, at, _)) = self.heard.try_recv() {
             if at >= from && at < to {
                 out.insert(who);
             }
@@ -110,12 +110,20 @@ impl Voice {
         out
     }
 
-    /// Waits for the first frame from one of `from` that arrived at or after `since`.
-    async fn first_from(&mut self, from: &[&str], since: Instant, d: Duration) -> Option<Instant> {
+    /// Waits for the first frame from one of `from` that arrived at or after `since`: when it
+    /// arrived and on which slot.
+    async fn first_from(
+        &mut self,
+        from: &[&str],
+        since: Instant,
+        d: Duration,
+    ) -> Option<(Instant, usize)> {
         let deadline = tokio::time::Instant::now() + d;
-        while let Ok(Some((who, at))) = tokio::time::timeout_at(deadline, self.heard.recv()).await {
+        while let Ok(Some((who, at, slot))) =
+            tokio::time::timeout_at(deadline, self.heard.recv()).await
+        {
             if at >= since && from.contains(&who.as_str()) {
-                return Some(at);
+                return Some((at, slot));
             }
         }
         None
@@ -337,7 +345,7 @@ async fn listening_talking_in_switching_and_broadcasting_route_exactly_who_hears
             .iter()
             .map(|u| (u.client_id.clone(), u.name.clone()))
             .collect();
-        assert_eq!(mods, [m_ref.clone()]);
+        assert_eq!(mods, std::slice::from_ref(&m_ref));
         assert!(mon[0].talking.is_empty());
         let st = x.room.state().await.unwrap();
         assert_eq!(
@@ -382,7 +390,7 @@ async fn listening_talking_in_switching_and_broadcasting_route_exactly_who_hears
         .listen_to(&br2, ParentWhileListening::Mixed)
         .await
         .unwrap();
-    let first = vm
+    let (first, _) = vm
         .first_from(&["A2"], asked, Duration::from_secs(20))
         .await
         .expect("A2 heard after the switch");
@@ -495,8 +503,13 @@ async fn switching_between_rooms_measures_the_first_frame_from_the_new_room() {
         "listening to BR1",
     )
     .await;
+    // SWITCHES=n runs n switches instead of 10.
+    let n: usize = std::env::var("SWITCHES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
     let mut samples = Vec::new();
-    for i in 0..10 {
+    for i in 0..n {
         let (to, who, old) = if i % 2 == 0 {
             (&rooms[1], "A2", "A1")
         } else {
@@ -510,11 +523,12 @@ async fn switching_between_rooms_measures_the_first_frame_from_the_new_room() {
             .await
             .unwrap();
         assert_eq!(st.listening.as_ref(), Some(to));
-        let first = vm
+        let (first, slot) = vm
             .first_from(&[who], asked, Duration::from_secs(20))
             .await
             .unwrap_or_else(|| panic!("switch {i}: nothing from {who}"));
         samples.push(first - asked);
+        eprintln!("switch {i} → {who}: {:?} (slot {slot})", first - asked);
         // Settled before the next switch, so no frame of the old route is in flight.
         hear_exactly(
             &mut [(&mut vm, &[who])],
