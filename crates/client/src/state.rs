@@ -3,7 +3,9 @@
 //! `breakoutRoomsUpdated`), where this client is, its moderator mute, the pending help
 //! requests (moderators), the server's clock, and listen-in (issue 11): what this client
 //! listens to, talks into and broadcasts to (from its acknowledgements and `listeningChanged`),
-//! and who monitors the room it is in (`monitoredBy`).
+//! and who monitors the room it is in (`monitoredBy`). A resume's `roomConnected` starts the
+//! listen-in state afresh; the server then repeats it (`listeningChanged` when this client
+//! still listens or broadcasts, `monitoredBy` when its room is monitored).
 //!
 //! Where this client is follows `connectedBreakoutRoom` (acknowledgement or forced join) and
 //! `didDisconnectedBreakoutRoom` as the server means it: the frame's `location` is the
