@@ -761,6 +761,11 @@ impl Family {
 
     /// Sends this input's room-list changes to every client as one shared frame.
     pub(crate) fn flush_room_list(&mut self) {
+        // A timer set by this input whose warning is due at once (warning ≥ duration) warns
+        // now, after the input's acknowledgement: the family never asks to be woken at the
+        // present instant.
+        let now = self.last_now();
+        self.expire_timers(now);
         if self.room_list.changed.is_empty() && self.room_list.removed.is_empty() {
             return;
         }

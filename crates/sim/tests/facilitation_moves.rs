@@ -157,6 +157,7 @@ fn move_refusals() {
     let (a, b) = (c.a.clone(), c.b.clone());
     let gone = c.w.connect("Gone", Role::Participant);
     c.w.drop_client(&gone);
+    c.w.clear_inboxes();
     for (who, msg, code) in [
         (c.pat.clone(), req::move_to(&rhea, &b), 5003),
         (c.rhea.clone(), req::move_to(&rhea, &b), 5003),
