@@ -29,8 +29,8 @@ use crate::clock::Clock;
 use alcove_core::{CloseReason, Family, FamilyConfig, Input, NewClient, Output, Route};
 use alcove_proto::api::RoomSettings;
 use alcove_proto::signal::{
-    AckListPlans, AckSavePlan, BreakoutRoomInfo, ClientMessage, Location, Muted, Plan,
-    PlanSummary, Role, ServerFrame, ServerMessage, UserInfo, UserRef,
+    AckListPlans, AckSavePlan, BreakoutRoomInfo, ClientMessage, Location, Muted, Plan, PlanSummary,
+    Role, ServerFrame, ServerMessage, UserInfo, UserRef,
 };
 use alcove_proto::{ClientId, RequestId, RoomId};
 use std::collections::BTreeMap;

@@ -60,7 +60,8 @@ fn recipients(ack: &alcove_proto::signal::ServerFrame) -> u32 {
 #[test]
 fn to_everyone_caller_excluded_each_told_its_room() {
     let mut c = cast();
-    let ack = c.w.request(&c.mia, req::broadcast("Five minutes left", None));
+    let ack =
+        c.w.request(&c.mia, req::broadcast("Five minutes left", None));
     assert_eq!(recipients(&ack), 5);
     let inb = c.w.drain_all();
     inb.assert_sent(
@@ -91,25 +92,35 @@ fn to_everyone_caller_excluded_each_told_its_room() {
 #[test]
 fn to_chosen_rooms_only_including_the_parent_by_its_id() {
     let mut c = cast();
-    let ack = c.w.request(&c.mia, req::broadcast("B1 only", Some(&[&c.b1])));
+    let ack =
+        c.w.request(&c.mia, req::broadcast("B1 only", Some(&[&c.b1])));
     assert_eq!(recipients(&ack), 1);
     c.w.drain_all().assert_sent("broadcastReceived", &[&c.pat]);
 
     let parent = RoomId::from("parent");
-    let ack = c.w.request(&c.max, req::broadcast("hi", Some(&[&parent, &c.b2])));
+    let ack =
+        c.w.request(&c.max, req::broadcast("hi", Some(&[&parent, &c.b2])));
     assert_eq!(recipients(&ack), 4);
     c.w.drain_all()
         .assert_sent("broadcastReceived", &[&c.mia, &c.quinn, &c.rhea, &c.vic]);
 
     // A moderator inside a room gets it there; a detached client does not.
-    c.w.request(&c.max, req::join(&c.b1, alcove_proto::signal::JoinRole::Moderator));
+    c.w.request(
+        &c.max,
+        req::join(&c.b1, alcove_proto::signal::JoinRole::Moderator),
+    );
     c.w.drop_connection(&c.pat);
     c.w.clear_inboxes();
-    let ack = c.w.request(&c.mia, req::broadcast("B1 again", Some(&[&c.b1, &c.b1])));
+    let ack =
+        c.w.request(&c.mia, req::broadcast("B1 again", Some(&[&c.b1, &c.b1])));
     assert_eq!(recipients(&ack), 1);
     let inb = c.w.drain_all();
     inb.assert_sent("broadcastReceived", &[&c.max]);
-    assert_eq!(c.w.discarded(&c.pat), 0, "nothing was addressed to the detached Pat");
+    assert_eq!(
+        c.w.discarded(&c.pat),
+        0,
+        "nothing was addressed to the detached Pat"
+    );
 }
 
 #[test]
@@ -127,7 +138,8 @@ fn text_is_trimmed_and_control_characters_removed() {
     }
     // Exactly 1000 characters after trimming is fine; 1001 is not.
     let long = "é".repeat(1000);
-    let ack = c.w.request(&c.mia, req::broadcast(&format!("  {long}  "), None));
+    let ack =
+        c.w.request(&c.mia, req::broadcast(&format!("  {long}  "), None));
     assert_eq!(recipients(&ack), 5);
     c.w.clear_inboxes();
     let ack = c.w.request(&c.mia, req::broadcast(&"x".repeat(1001), None));
@@ -153,7 +165,10 @@ fn refusals_1155_1736_5003_send_nothing() {
     ] {
         let ack = c.w.request(&who, msg);
         assert_eq!(req::result(&ack), code, "{ack:?}");
-        assert!(c.w.drain_all().is_empty(), "a refused broadcast sent something");
+        assert!(
+            c.w.drain_all().is_empty(),
+            "a refused broadcast sent something"
+        );
     }
 }
 
@@ -161,7 +176,8 @@ fn refusals_1155_1736_5003_send_nothing() {
 fn ten_a_minute_per_moderator_then_4006_then_allowed_again() {
     let mut c = cast();
     for i in 0..10 {
-        let ack = c.w.request(&c.mia, req::broadcast(&format!("m{i}"), Some(&[&c.b1])));
+        let ack =
+            c.w.request(&c.mia, req::broadcast(&format!("m{i}"), Some(&[&c.b1])));
         assert_eq!(req::result(&ack), 0, "broadcast {i}");
         c.w.advance(Duration::from_secs(5));
     }

@@ -54,7 +54,12 @@ fn help_ack(ack: &alcove_proto::signal::ServerFrame) -> (HelpRequest, bool) {
     }
 }
 
-fn resolved(c: &Cast, who: &ClientId, outcome: HelpOutcome, by: Option<&ClientId>) -> ServerMessage {
+fn resolved(
+    c: &Cast,
+    who: &ClientId,
+    outcome: HelpOutcome,
+    by: Option<&ClientId>,
+) -> ServerMessage {
     ServerMessage::HelpResolved(HelpResolved {
         room_id: c.b1.clone(),
         client_id: who.clone(),
@@ -79,7 +84,10 @@ fn request_coalesces_and_moderators_are_told_once() {
     );
     let inb = c.w.drain_all();
     inb.assert_sent("helpRequested", &[&c.mia, &c.max]);
-    assert_eq!(inb.one(&c.mia, "helpRequested"), &ServerMessage::HelpRequested(r.clone()));
+    assert_eq!(
+        inb.one(&c.mia, "helpRequested"),
+        &ServerMessage::HelpRequested(r.clone())
+    );
     c.w.advance(Duration::from_secs(30));
     let (r2, again) = help_ack(&c.w.request(&c.pat, req::request_help()));
     assert!(again, "already pending");
@@ -111,7 +119,10 @@ fn cancel_then_1760() {
         &resolved(&c, &c.pat, HelpOutcome::Cancelled, None)
     );
     assert_eq!(req::result(&c.w.request(&c.pat, req::cancel_help())), 1760);
-    assert_eq!(req::result(&c.w.request(&c.quinn, req::cancel_help())), 1760);
+    assert_eq!(
+        req::result(&c.w.request(&c.quinn, req::cancel_help())),
+        1760
+    );
 }
 
 #[test]
@@ -119,9 +130,18 @@ fn dismiss_by_a_moderator() {
     let mut c = cast();
     help_ack(&c.w.request(&c.pat, req::request_help()));
     c.w.clear_inboxes();
-    assert_eq!(req::result(&c.w.request(&c.quinn, req::dismiss_help(&c.pat))), 5003);
-    assert_eq!(req::result(&c.w.request(&c.mia, req::dismiss_help(&c.quinn))), 1760);
-    assert_eq!(req::result(&c.w.request(&c.mia, req::dismiss_help(&c.pat))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.quinn, req::dismiss_help(&c.pat))),
+        5003
+    );
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::dismiss_help(&c.quinn))),
+        1760
+    );
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::dismiss_help(&c.pat))),
+        0
+    );
     let inb = c.w.drain_all();
     assert_eq!(
         inb.one(&c.pat, "helpDismissed"),
@@ -135,7 +155,10 @@ fn dismiss_by_a_moderator() {
         inb.one(&c.max, "helpResolved"),
         &resolved(&c, &c.pat, HelpOutcome::Dismissed, Some(&c.mia))
     );
-    assert_eq!(req::result(&c.w.request(&c.mia, req::dismiss_help(&c.pat))), 1760);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::dismiss_help(&c.pat))),
+        1760
+    );
 }
 
 #[test]
@@ -170,7 +193,10 @@ fn a_moderator_moved_or_switching_in_answers_it() {
     let mut c = cast();
     help_ack(&c.w.request(&c.pat, req::request_help()));
     c.w.clear_inboxes();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::move_to(&c.max, &c.b1))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::move_to(&c.max, &c.b1))),
+        0
+    );
     let inb = c.w.drain_all();
     assert_eq!(inb.find(&c.pat, "helpAnswered").len(), 1);
     assert_eq!(
@@ -185,7 +211,10 @@ fn a_moderator_moved_or_switching_in_answers_it() {
     help_ack(&c.w.request(&c.quinn, req::request_help()));
     c.w.clear_inboxes();
     let ack = c.w.request(&c.max, req::join(&c.b1, JoinRole::Moderator));
-    assert!(matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)), "{ack:?}");
+    assert!(
+        matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)),
+        "{ack:?}"
+    );
     let inb = c.w.drain_all();
     assert_eq!(inb.find(&c.quinn, "helpAnswered").len(), 1);
     assert_eq!(inb.find(&c.mia, "helpResolved").len(), 1);
@@ -232,7 +261,10 @@ fn dropped_when_the_requester_leaves_the_room_or_the_family_or_moves() {
     let mut c = cast();
     help_ack(&c.w.request(&c.pat, req::request_help()));
     c.w.clear_inboxes();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::move_to(&c.pat, &c.b2))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::move_to(&c.pat, &c.b2))),
+        0
+    );
     let inb = c.w.drain_all();
     assert_eq!(
         inb.one(&c.mia, "helpResolved"),
@@ -272,7 +304,10 @@ fn dropped_when_the_room_ends() {
     help_ack(&w.request(&pat, req::request_help()));
     w.clear_inboxes();
     assert_eq!(
-        req::result(&w.request(&mia, alcove_proto::signal::ClientMessage::DestroyAllBreakOutSession)),
+        req::result(&w.request(
+            &mia,
+            alcove_proto::signal::ClientMessage::DestroyAllBreakOutSession
+        )),
         0
     );
     let inb = w.drain_all();
@@ -285,17 +320,20 @@ fn pending_requests_in_room_connected_for_moderators_on_connect_and_resume() {
     let (rp, _) = help_ack(&c.w.request(&c.pat, req::request_help()));
     c.w.advance(Duration::from_secs(3));
     let (rq, _) = help_ack(&c.w.request(&c.quinn, req::request_help()));
-    let (nora, rc) = c
-        .w
-        .try_connect("Nora", Role::Moderator)
-        .expect("connects");
+    let (nora, rc) = c.w.try_connect("Nora", Role::Moderator).expect("connects");
     match rc.msg {
         ServerMessage::RoomConnected(rc) => {
-            assert_eq!(rc.help_requests, vec![rp.clone(), rq.clone()], "oldest first")
+            assert_eq!(
+                rc.help_requests,
+                vec![rp.clone(), rq.clone()],
+                "oldest first"
+            )
         }
         other => panic!("{other:?}"),
     }
-    let (_olga, rc) = c.w.try_connect("Olga", Role::Participant).expect("connects");
+    let (_olga, rc) =
+        c.w.try_connect("Olga", Role::Participant)
+            .expect("connects");
     match rc.msg {
         ServerMessage::RoomConnected(rc) => assert!(rc.help_requests.is_empty(), "moderators only"),
         other => panic!("{other:?}"),
@@ -304,7 +342,9 @@ fn pending_requests_in_room_connected_for_moderators_on_connect_and_resume() {
     c.w.drop_connection(&nora);
     c.w.advance(Duration::from_secs(5));
     match c.w.resume(&nora).msg {
-        ServerMessage::RoomConnected(rc) => assert_eq!(rc.help_requests, vec![rp.clone(), rq.clone()]),
+        ServerMessage::RoomConnected(rc) => {
+            assert_eq!(rc.help_requests, vec![rp.clone(), rq.clone()])
+        }
         other => panic!("{other:?}"),
     }
     c.w.restart_after(Duration::from_secs(7));
@@ -313,7 +353,11 @@ fn pending_requests_in_room_connected_for_moderators_on_connect_and_resume() {
         if who == c.mia {
             match ack.msg {
                 ServerMessage::RoomConnected(rc) => {
-                    assert_eq!(rc.help_requests, vec![rp.clone(), rq.clone()], "kept across a restart")
+                    assert_eq!(
+                        rc.help_requests,
+                        vec![rp.clone(), rq.clone()],
+                        "kept across a restart"
+                    )
                 }
                 other => panic!("{other:?}"),
             }

@@ -62,7 +62,11 @@ fn round(
         .collect();
     // Everyone invited was force-joined where the ack said.
     for inv in &res.invitations {
-        let placed = &groups[res.rooms.iter().position(|r| r == &inv.room_id).expect("a room")];
+        let placed = &groups[res
+            .rooms
+            .iter()
+            .position(|r| r == &inv.room_id)
+            .expect("a room")];
         assert_eq!(placed, &inv.clients);
     }
     (res, groups)
@@ -99,7 +103,14 @@ fn end_round(w: &mut World, mia: &ClientId) {
 }
 
 /// Runs `rounds` rounds and returns the repeats per round (checked against the ack).
-fn rounds(seed: u64, policy: AssignPolicy, n: usize, size: u32, k: usize, restart_after: Option<usize>) -> Vec<u32> {
+fn rounds(
+    seed: u64,
+    policy: AssignPolicy,
+    n: usize,
+    size: u32,
+    k: usize,
+    restart_after: Option<usize>,
+) -> Vec<u32> {
     let (mut w, mia, _people) = class(seed, n);
     let mut met = Pairs::new();
     let mut out = Vec::new();
@@ -135,7 +146,10 @@ fn pairs_of_eight_meet_someone_new_every_round_while_possible() {
 #[test]
 fn the_history_survives_a_restart() {
     let got = rounds(5, AssignPolicy::MeetNew, 8, 2, 3, Some(0));
-    assert_eq!(got[1], 0, "after a restart the first round's pairs are still known: {got:?}");
+    assert_eq!(
+        got[1], 0,
+        "after a restart the first round's pairs are still known: {got:?}"
+    );
 }
 
 #[test]
@@ -143,8 +157,12 @@ fn meet_new_repeats_fewer_pairs_than_random_over_many_rounds() {
     let mut meet = 0;
     let mut random = 0;
     for seed in 1..=4 {
-        meet += rounds(seed, AssignPolicy::MeetNew, 12, 3, 5, None).iter().sum::<u32>();
-        random += rounds(seed, AssignPolicy::Random, 12, 3, 5, None).iter().sum::<u32>();
+        meet += rounds(seed, AssignPolicy::MeetNew, 12, 3, 5, None)
+            .iter()
+            .sum::<u32>();
+        random += rounds(seed, AssignPolicy::Random, 12, 3, 5, None)
+            .iter()
+            .sum::<u32>();
     }
     println!("repeats over 4 classes x 5 rounds of 12 in threes: meet_new {meet}, random {random}");
     assert!(meet < random, "meet_new {meet} vs random {random}");

@@ -51,7 +51,9 @@ fn cast() -> Cast {
 
 fn muted_ids(ack: &alcove_proto::signal::ServerFrame) -> Vec<ClientId> {
     match &ack.msg {
-        ServerMessage::AckMuteMember(AckMuteMember { result: 0, muted, .. }) => muted.clone(),
+        ServerMessage::AckMuteMember(AckMuteMember {
+            result: 0, muted, ..
+        }) => muted.clone(),
         other => panic!("muteMember failed: {other:?}"),
     }
 }
@@ -75,8 +77,12 @@ fn mute_one_member_tells_it_its_room_and_every_moderator() {
     assert!(muted_ids(&c.w.request(&c.mia, req::mute_member(&c.pat))).is_empty());
     c.w.drain_all().assert_none("memberMuted");
     // A client in the parent: itself and the moderators.
-    assert_eq!(muted_ids(&c.w.request(&c.max, req::mute_member(&c.rhea))), vec![c.rhea.clone()]);
-    c.w.drain_all().assert_sent("memberMuted", &[&c.rhea, &c.mia, &c.max]);
+    assert_eq!(
+        muted_ids(&c.w.request(&c.max, req::mute_member(&c.rhea))),
+        vec![c.rhea.clone()]
+    );
+    c.w.drain_all()
+        .assert_sent("memberMuted", &[&c.rhea, &c.mia, &c.max]);
 }
 
 #[test]
@@ -107,10 +113,22 @@ fn mute_refusals() {
         (c.mia.clone(), both, 1155),
         (c.mia.clone(), neither, 1155),
         (c.pat.clone(), req::mute_member(&c.quinn), 5003),
-        (c.mia.clone(), req::mute_member(&ClientId("c999".into())), 1740),
-        (c.mia.clone(), req::mute_room_members(&RoomId::from("x")), 1736),
+        (
+            c.mia.clone(),
+            req::mute_member(&ClientId("c999".into())),
+            1740,
+        ),
+        (
+            c.mia.clone(),
+            req::mute_room_members(&RoomId::from("x")),
+            1736,
+        ),
         (c.quinn.clone(), req::ask_to_unmute(&c.pat), 5003),
-        (c.mia.clone(), req::ask_to_unmute(&ClientId("c999".into())), 1740),
+        (
+            c.mia.clone(),
+            req::ask_to_unmute(&ClientId("c999".into())),
+            1740,
+        ),
     ] {
         let ack = c.w.request(&who, msg);
         assert_eq!(req::result(&ack), code, "{ack:?}");
@@ -141,7 +159,10 @@ fn unmute_self_needs_an_ask_1762_then_unmutes() {
         })
     );
     c.w.clear_inboxes();
-    assert_eq!(req::result(&c.w.request(&c.max, req::ask_to_unmute(&c.pat))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.max, req::ask_to_unmute(&c.pat))),
+        0
+    );
     let inb = c.w.drain_all();
     assert_eq!(
         inb.one(&c.pat, "unmuteAsked"),
@@ -269,24 +290,38 @@ fn a_muted_member_is_heard_by_nobody_until_it_unmutes() {
         room_id: br.clone(),
         force_join: true,
     };
-    assert_eq!(w.request(&m, ClientMessage::InviteToBreakOutRoom(inv)).msg.result(), Some(0));
+    assert_eq!(
+        w.request(&m, ClientMessage::InviteToBreakOutRoom(inv))
+            .msg
+            .result(),
+        Some(0)
+    );
     // A resumes its parent link: it is heard in B and in the parent.
     assert_eq!(w.request(&a, ClientMessage::Resume).msg.result(), Some(0));
     let all = [(&m, "M"), (&a, "A"), (&b, "B"), (&c, "C")];
     settle(&mut w, &all);
     assert!(heard(&mut w, &b).contains("A"));
     settle(&mut w, &all);
-    assert!(heard(&mut w, &m).contains("A"), "the parent hears the resumed A");
+    assert!(
+        heard(&mut w, &m).contains("A"),
+        "the parent hears the resumed A"
+    );
 
     assert_eq!(w.request(&m, req::mute_member(&a)).msg.result(), Some(0));
     settle(&mut w, &all);
     for x in [&m, &b, &c] {
-        assert!(!heard(&mut w, x).contains("A"), "{x} still hears the muted A");
+        assert!(
+            !heard(&mut w, x).contains("A"),
+            "{x} still hears the muted A"
+        );
     }
     assert_eq!(heard(&mut w, &a), set(&["B", "M", "C"]), "A still hears");
 
     // Room-wide mute: B too; the moderator M in the parent is unaffected.
-    assert_eq!(w.request(&m, req::mute_room_members(&br)).msg.result(), Some(0));
+    assert_eq!(
+        w.request(&m, req::mute_room_members(&br)).msg.result(),
+        Some(0)
+    );
     settle(&mut w, &all);
     assert!(heard(&mut w, &a).is_disjoint(&set(&["B"])));
     assert_eq!(heard(&mut w, &c), set(&["M"]));
@@ -303,9 +338,15 @@ fn a_muted_member_is_heard_by_nobody_until_it_unmutes() {
 #[test]
 fn asking_a_member_who_is_not_muted_is_harmless() {
     let mut c = cast();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::ask_to_unmute(&c.quinn))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::ask_to_unmute(&c.quinn))),
+        0
+    );
     assert_eq!(c.w.drain_all().find(&c.quinn, "unmuteAsked").len(), 1);
     // A later mute still needs a new ask.
     muted_ids(&c.w.request(&c.mia, req::mute_member(&c.quinn)));
-    assert_eq!(req::result(&c.w.request(&c.quinn, req::unmute_self())), 1762);
+    assert_eq!(
+        req::result(&c.w.request(&c.quinn, req::unmute_self())),
+        1762
+    );
 }

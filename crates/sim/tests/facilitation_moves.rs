@@ -79,7 +79,11 @@ fn moderator_moves_a_member_from_a_to_b_in_one_step() {
     assert_eq!(req::result(&ack), 0, "{ack:?}");
     never_in_the_parent(&c.w, &c.pat, log);
     assert!(
-        c.w.route_log()[log..].iter().filter(|r| r.client == c.pat).count() == 1,
+        c.w.route_log()[log..]
+            .iter()
+            .filter(|r| r.client == c.pat)
+            .count()
+            == 1,
         "re-routed once"
     );
     let inb = c.w.drain_all();
@@ -89,16 +93,26 @@ fn moderator_moves_a_member_from_a_to_b_in_one_step() {
         .into_iter()
         .filter(|t| ["connectedBreakoutRoom", "didDisconnectedBreakoutRoom"].contains(t))
         .collect();
-    assert_eq!(types, ["connectedBreakoutRoom", "didDisconnectedBreakoutRoom"]);
+    assert_eq!(
+        types,
+        ["connectedBreakoutRoom", "didDisconnectedBreakoutRoom"]
+    );
     match inb.one(&c.pat, "connectedBreakoutRoom") {
         ServerMessage::ConnectedBreakoutRoom(ConnectedBreakoutRoom { result, room }) => {
             assert_eq!((*result, &room.room_id), (0, &c.b))
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(inb.one(&c.pat, "didDisconnectedBreakoutRoom"), &moved(&c.a, &c.b));
+    assert_eq!(
+        inb.one(&c.pat, "didDisconnectedBreakoutRoom"),
+        &moved(&c.a, &c.b)
+    );
     // A's remaining member is told Pat left.
-    assert_eq!(inb.find(&c.quinn, "didUserDisconnectedFromBreakoutRoom").len(), 1);
+    assert_eq!(
+        inb.find(&c.quinn, "didUserDisconnectedFromBreakoutRoom")
+            .len(),
+        1
+    );
     let u = c.w.user(&c.pat);
     assert_eq!(u.location, Location::Breakout(c.b.clone()));
     assert!(u.paused, "the parent link stayed paused");
@@ -109,13 +123,22 @@ fn moderator_moves_a_member_from_a_to_b_in_one_step() {
 #[test]
 fn a_emptied_by_a_move_is_destroyed() {
     let mut c = cast();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::move_to(&c.pat, &c.b))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::move_to(&c.pat, &c.b))),
+        0
+    );
     c.w.clear_inboxes();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::move_to(&c.quinn, &c.b))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::move_to(&c.quinn, &c.b))),
+        0
+    );
     assert!(c.w.breakout(&c.a).is_none(), "A emptied and destroyed");
     let inb = c.w.drain_all();
     inb.assert_sent("didDestroyedBreakoutRoom", &[&c.mia]);
-    assert_eq!(inb.one(&c.quinn, "didDisconnectedBreakoutRoom"), &moved(&c.a, &c.b));
+    assert_eq!(
+        inb.one(&c.quinn, "didDisconnectedBreakoutRoom"),
+        &moved(&c.a, &c.b)
+    );
 }
 
 #[test]
@@ -124,7 +147,10 @@ fn moderator_moves_from_the_parent_a_forced_join_consuming_the_invitation() {
     c.w.invite_to(&c.mia, &c.b, &[&c.rhea]);
     c.w.clear_inboxes();
     let log = c.w.route_log().len();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::move_to(&c.rhea, &c.b))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::move_to(&c.rhea, &c.b))),
+        0
+    );
     let u = c.w.user(&c.rhea);
     assert_eq!(u.location, Location::Breakout(c.b.clone()));
     assert!(u.paused);
@@ -142,7 +168,10 @@ fn a_moderator_target_joins_as_moderator_and_takes_no_place() {
     let mut c = cast();
     let max = c.w.connect("Max", Role::Moderator);
     // A is full (2 of 2); a moderator still fits.
-    assert_eq!(req::result(&c.w.request(&c.mia, req::move_to(&max, &c.a))), 0);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::move_to(&max, &c.a))),
+        0
+    );
     let info = c.w.breakout(&c.a).expect("live");
     assert_eq!(info.members.len(), 3);
     // A participant does not (1738).
@@ -161,8 +190,16 @@ fn move_refusals() {
     for (who, msg, code) in [
         (c.pat.clone(), req::move_to(&rhea, &b), 5003),
         (c.rhea.clone(), req::move_to(&rhea, &b), 5003),
-        (c.mia.clone(), req::move_to(&rhea, &RoomId::from("nope")), 1736),
-        (c.mia.clone(), req::move_to(&ClientId("c999".into()), &b), 1740),
+        (
+            c.mia.clone(),
+            req::move_to(&rhea, &RoomId::from("nope")),
+            1736,
+        ),
+        (
+            c.mia.clone(),
+            req::move_to(&ClientId("c999".into()), &b),
+            1740,
+        ),
         (c.mia.clone(), req::move_to(&gone, &b), 1740),
         (c.mia.clone(), req::move_to(&c.pat.clone(), &a), 1743),
         (c.mia.clone(), req::move_to(&rhea, &a), 1738),
@@ -183,13 +220,21 @@ fn a_member_switches_rooms_with_join_when_invited() {
     let log = c.w.route_log().len();
     let ack = c.w.request(&c.pat, req::join(&c.b, JoinRole::Participant));
     match &ack.msg {
-        ServerMessage::ConnectedBreakoutRoom(cb) => assert_eq!((cb.result, &cb.room.room_id), (0, &c.b)),
+        ServerMessage::ConnectedBreakoutRoom(cb) => {
+            assert_eq!((cb.result, &cb.room.room_id), (0, &c.b))
+        }
         other => panic!("{other:?}"),
     }
     never_in_the_parent(&c.w, &c.pat, log);
     let inb = c.w.drain_all();
-    assert_eq!(inb.one(&c.pat, "didDisconnectedBreakoutRoom"), &moved(&c.a, &c.b));
-    assert!(inb.find(&c.pat, "connectedBreakoutRoom").is_empty(), "the ack said it");
+    assert_eq!(
+        inb.one(&c.pat, "didDisconnectedBreakoutRoom"),
+        &moved(&c.a, &c.b)
+    );
+    assert!(
+        inb.find(&c.pat, "connectedBreakoutRoom").is_empty(),
+        "the ack said it"
+    );
     assert!(c.w.breakout(&c.b).expect("live").invitations.is_empty());
     // Joining the room one is in: 1739.
     let ack = c.w.request(&c.pat, req::join(&c.b, JoinRole::Participant));
@@ -202,9 +247,16 @@ fn a_member_switches_rooms_with_join_when_invited() {
 #[test]
 fn a_member_switches_into_a_self_select_room_and_a_moderator_anywhere() {
     let mut c = cast();
-    assert_eq!(req::result(&c.w.request(&c.mia, req::set_self_select(Some(&c.b), true))), 0);
-    let ack = c.w.request(&c.quinn, req::join(&c.b, JoinRole::Participant));
-    assert!(matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)), "{ack:?}");
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::set_self_select(Some(&c.b), true))),
+        0
+    );
+    let ack =
+        c.w.request(&c.quinn, req::join(&c.b, JoinRole::Participant));
+    assert!(
+        matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)),
+        "{ack:?}"
+    );
     assert_eq!(c.w.location(&c.quinn), Location::Breakout(c.b.clone()));
     // A full self-select room: 1738.
     let ack = c.w.request(&c.rhea, req::join(&c.b, JoinRole::Participant));
@@ -219,7 +271,10 @@ fn a_member_switches_into_a_self_select_room_and_a_moderator_anywhere() {
     let ack = c.w.request(&c.mia, req::join(&c.b, JoinRole::Moderator));
     assert!(matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)));
     never_in_the_parent(&c.w, &c.mia, log);
-    assert_eq!(c.w.drain_all().one(&c.mia, "didDisconnectedBreakoutRoom"), &moved(&c.a, &c.b));
+    assert_eq!(
+        c.w.drain_all().one(&c.mia, "didDisconnectedBreakoutRoom"),
+        &moved(&c.a, &c.b)
+    );
 }
 
 // ----- media: the mover never hears the parent, at any step -----
@@ -249,9 +304,12 @@ fn the_mover_never_hears_the_parent_while_moved_or_switching() {
     let a1 = w.join("A1", Role::Participant);
     let b1 = w.join("B1", Role::Participant);
     let x = w.join("X", Role::Participant);
-    let ack = w.request(&m, req::create_with(RoomDefinition {
-        ..req::definition(3, 2)
-    }));
+    let ack = w.request(
+        &m,
+        req::create_with(RoomDefinition {
+            ..req::definition(3, 2)
+        }),
+    );
     let rooms = req::rooms(&ack);
     let (ra, rb) = (rooms[0].clone(), rooms[1].clone());
     for (who, room) in [(&a1, &ra), (&b1, &rb), (&x, &ra)] {
@@ -260,7 +318,12 @@ fn the_mover_never_hears_the_parent_while_moved_or_switching() {
             room_id: room.clone(),
             force_join: true,
         };
-        assert_eq!(w.request(&m, ClientMessage::InviteToBreakOutRoom(inv)).msg.result(), Some(0));
+        assert_eq!(
+            w.request(&m, ClientMessage::InviteToBreakOutRoom(inv))
+                .msg
+                .result(),
+            Some(0)
+        );
     }
     let all = [(&m, "M"), (&p, "P"), (&a1, "A1"), (&b1, "B1"), (&x, "X")];
     round(&mut w, &all, 600);
@@ -277,7 +340,10 @@ fn the_mover_never_hears_the_parent_while_moved_or_switching() {
     for _ in 0..30 {
         round(&mut w, &all, 20);
         let h = heard(&mut w, &x);
-        assert!(h.is_disjoint(&parent), "X heard the parent during the move: {h:?}");
+        assert!(
+            h.is_disjoint(&parent),
+            "X heard the parent during the move: {h:?}"
+        );
     }
     round(&mut w, &all, 400);
     heard(&mut w, &x);
@@ -286,13 +352,24 @@ fn the_mover_never_hears_the_parent_while_moved_or_switching() {
     assert!(!heard(&mut w, &m).contains("X"), "the parent never hears X");
 
     // Switch back B -> A with joinBreakoutRoom (self-select on A).
-    assert_eq!(w.request(&m, req::set_self_select(Some(&ra), true)).msg.result(), Some(0));
+    assert_eq!(
+        w.request(&m, req::set_self_select(Some(&ra), true))
+            .msg
+            .result(),
+        Some(0)
+    );
     let ack = w.request(&x, req::join(&ra, JoinRole::Participant));
-    assert!(matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)), "{ack:?}");
+    assert!(
+        matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)),
+        "{ack:?}"
+    );
     for _ in 0..30 {
         round(&mut w, &all, 20);
         let h = heard(&mut w, &x);
-        assert!(h.is_disjoint(&parent), "X heard the parent during the switch: {h:?}");
+        assert!(
+            h.is_disjoint(&parent),
+            "X heard the parent during the switch: {h:?}"
+        );
         assert!(!heard(&mut w, &m).contains("X"));
     }
     round(&mut w, &all, 400);

@@ -90,18 +90,22 @@ fn save_hands_the_live_assignment_to_the_shell() {
         canvas: true,
         ..req::definition(3, 2)
     };
-    let ack = c.w.request(&c.mia, req::create_named(def, &["Red", "Blue"]));
+    let ack =
+        c.w.request(&c.mia, req::create_named(def, &["Red", "Blue"]));
     let rooms = req::rooms(&ack);
     c.w.invite_and_join(&c.mia, &c.ann, &rooms[0]);
     c.w.invite_and_join(&c.mia, &c.dan, &rooms[0]);
     c.w.invite_to(&c.mia, &rooms[1], &[&c.bob]); // pending invitee counts
-    let ack = c.w.request(&c.mia, req::join(&rooms[1], JoinRole::Moderator));
-    assert!(matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)), "{ack:?}");
+    let ack =
+        c.w.request(&c.mia, req::join(&rooms[1], JoinRole::Moderator));
+    assert!(
+        matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)),
+        "{ack:?}"
+    );
     c.w.advance(std::time::Duration::from_secs(100));
-    let call = c
-        .w
-        .request_to_shell(&c.mia, req::save_plan("  Week 1 "))
-        .unwrap_or_else(|ack| panic!("refused: {ack:?}"));
+    let call =
+        c.w.request_to_shell(&c.mia, req::save_plan("  Week 1 "))
+            .unwrap_or_else(|ack| panic!("refused: {ack:?}"));
     let ShellCall::SavePlan { client, plan, .. } = call else {
         panic!("{call:?}")
     };
@@ -136,19 +140,29 @@ fn save_hands_the_live_assignment_to_the_shell() {
 #[test]
 fn save_list_refusals() {
     let mut c = cast(RoomSettings::default());
-    let ack = c.w.request_to_shell(&c.mia, req::save_plan("x")).expect_err("no live room");
+    let ack =
+        c.w.request_to_shell(&c.mia, req::save_plan("x"))
+            .expect_err("no live room");
     assert_eq!(req::result(&ack), 1736);
     c.w.create_rooms(&c.mia, 2, 1);
     for bad in ["", "   ", &"n".repeat(65)] {
-        let ack = c.w.request_to_shell(&c.mia, req::save_plan(bad)).expect_err("bad name");
+        let ack =
+            c.w.request_to_shell(&c.mia, req::save_plan(bad))
+                .expect_err("bad name");
         assert_eq!(req::result(&ack), 1155, "{bad:?}");
     }
-    for msg in [req::save_plan("x"), req::list_plans(), req::apply_plan("x", false)] {
+    for msg in [
+        req::save_plan("x"),
+        req::list_plans(),
+        req::apply_plan("x", false),
+    ] {
         let ack = c.w.request_to_shell(&c.ann, msg).expect_err("participant");
         assert_eq!(req::result(&ack), 5003);
     }
     // listPlans from a moderator goes to the shell.
-    let call = c.w.request_to_shell(&c.mia, req::list_plans()).expect("to the shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::list_plans())
+            .expect("to the shell");
     assert!(matches!(call, ShellCall::ListPlans { .. }));
 }
 
@@ -163,10 +177,9 @@ fn apply_creates_the_rooms_invites_matching_users_and_reports_the_rest() {
         1,
     );
     c.w.clear_inboxes();
-    let call = c
-        .w
-        .request_to_shell(&c.mia, req::apply_plan("Week 1", false))
-        .expect("to the shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false))
+            .expect("to the shell");
     match &call {
         ShellCall::LoadPlan {
             name, force_join, ..
@@ -223,25 +236,36 @@ fn apply_with_force_join_moves_the_members() {
 #[test]
 fn unknown_plan_1761_and_creates_checks() {
     let mut c = cast(RoomSettings::default());
-    let call = c.w.request_to_shell(&c.mia, req::apply_plan("nope", false)).expect("shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::apply_plan("nope", false))
+            .expect("shell");
     assert_eq!(req::result(&c.w.plan_loaded(&call, None)), 1761);
-    assert_eq!(req::result(&c.w.request(&c.mia, req::apply_plan("nope", false))), 1761);
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, req::apply_plan("nope", false))),
+        1761
+    );
     assert!(c.w.live_rooms().is_empty());
 
     // Over capacity (max_active_talkers 6: at most 5 places).
     let mut big = the_plan();
     big.rooms[1].participants = 6;
-    let call = c.w.request_to_shell(&c.mia, req::apply_plan("Big", false)).expect("shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::apply_plan("Big", false))
+            .expect("shell");
     assert_eq!(req::result(&c.w.plan_loaded(&call, Some(big))), 1725);
     // Room limit (10): 9 live + 2 in the plan.
     c.w.create_rooms(&c.mia, 2, 9);
-    let call = c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false)).expect("shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false))
+            .expect("shell");
     assert_eq!(req::result(&c.w.plan_loaded(&call, Some(the_plan()))), 1726);
     // The caller inside a break-out room: 5067.
     let room = c.w.live_rooms()[0].clone();
     let ack = c.w.request(&c.mia, req::join(&room, JoinRole::Moderator));
     assert!(matches!(ack.msg, ServerMessage::ConnectedBreakoutRoom(_)));
-    let call = c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false)).expect("shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false))
+            .expect("shell");
     assert_eq!(req::result(&c.w.plan_loaded(&call, Some(the_plan()))), 5067);
     assert_eq!(c.w.live_rooms().len(), 9);
 
@@ -251,7 +275,9 @@ fn unknown_plan_1761_and_creates_checks() {
         ..RoomSettings::default()
     };
     let mut c = cast(lecture);
-    let call = c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false)).expect("shell");
+    let call =
+        c.w.request_to_shell(&c.mia, req::apply_plan("Week 1", false))
+            .expect("shell");
     assert_eq!(req::result(&c.w.plan_loaded(&call, Some(the_plan()))), 5067);
 }
 

@@ -30,7 +30,10 @@ fn secs(s: u64) -> Duration {
 }
 
 /// Mia (moderator), Pat and Quinn (participants) in room `b` with a timer of `duration` s.
-fn timed_room(duration: u32, warning: Option<u32>) -> (World, ClientId, ClientId, ClientId, RoomId) {
+fn timed_room(
+    duration: u32,
+    warning: Option<u32>,
+) -> (World, ClientId, ClientId, ClientId, RoomId) {
     let mut w = World::with_defaults(3);
     let mia = w.connect("Mia", Role::Moderator);
     let pat = w.connect("Pat", Role::Participant);
@@ -83,7 +86,10 @@ fn out_of_range_durations_are_refused_with_1155() {
         let ack = w.request(&mia, req::set_duration(&b, d, warn));
         assert_eq!(req::result(&ack), 1155, "{d:?} {warn:?}");
     }
-    let ack = w.request(&mia, req::set_duration(&RoomId::from("nope"), Some(60), None));
+    let ack = w.request(
+        &mia,
+        req::set_duration(&RoomId::from("nope"), Some(60), None),
+    );
     assert_eq!(req::result(&ack), 1736);
     let pat = w.connect("Pat", Role::Participant);
     let ack = w.request(&pat, req::set_duration(&b, Some(60), None));
@@ -134,7 +140,11 @@ fn warning_once_then_everyone_back_in_the_parent_resumed_and_unmuted_room_gone()
         let u = w.user(m);
         assert_eq!(u.location, Location::Parent);
         assert!(!u.paused, "{m} resumed");
-        assert_eq!(u.muted, alcove_sim::world::UNMUTED, "{m} parent mute cleared");
+        assert_eq!(
+            u.muted,
+            alcove_sim::world::UNMUTED,
+            "{m} parent mute cleared"
+        );
     }
     assert_eq!(
         inb.one(&rhea, "breakoutInvitationWithdrawn"),
@@ -197,7 +207,10 @@ fn extend_shorten_and_clear_the_timer() {
         inb.one(&pat, "breakoutTimer"),
         &ServerMessage::BreakoutTimer(t.clone())
     );
-    assert!(inb.of(&olga).iter().all(|m| m.type_name() != "breakoutTimer"));
+    assert!(inb
+        .of(&olga)
+        .iter()
+        .all(|m| m.type_name() != "breakoutTimer"));
     assert_eq!(w.breakout(&b).and_then(|i| i.ends_at), t.ends_at);
     // The old end (+300 s) passes; the room lives on.
     w.advance(secs(250));
@@ -263,7 +276,10 @@ fn a_restart_counts_the_downtime_and_does_not_add_it() {
     w.advance(secs(59));
     assert!(w.breakout(&b).is_some());
     w.advance(secs(1));
-    assert!(w.breakout(&b).is_none(), "ended at +300 s, downtime not added");
+    assert!(
+        w.breakout(&b).is_none(),
+        "ended at +300 s, downtime not added"
+    );
     assert_eq!(w.location(&pat), Location::Parent);
 }
 
@@ -354,7 +370,9 @@ fn after_the_timeout_the_members_hear_the_parent_and_the_parent_hears_them() {
         force_join: true,
     };
     assert_eq!(
-        w.request(&m, ClientMessage::InviteToBreakOutRoom(inv)).msg.result(),
+        w.request(&m, ClientMessage::InviteToBreakOutRoom(inv))
+            .msg
+            .result(),
         Some(0)
     );
     // A mutes the parent and is muted by the moderator: both cleared at the end.
