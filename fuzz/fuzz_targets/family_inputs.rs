@@ -36,10 +36,9 @@ use alcove_core::{CloseReason, Family, FamilyConfig, Input, NewClient, Output, R
 use alcove_proto::api::{BreakoutCreators, RoomMode, RoomSettings};
 use alcove_proto::signal::{
     AckListPlans, AckSavePlan, ApplyPlan, AskToUnmute, BroadcastMessage, ClientMessage, Connect,
-    DismissHelp, Invitee, JoinRole, Joinee, MediaFlags, MediaMids, MoveToBreakoutRoom,
-    MuteMember, Plan, PlanSummary, RenameBreakoutRoom, Role, RoomDefinitionInput, RoomRef,
-    SavePlan, SdpOffer, ServerFrame, ServerMessage, SetBreakoutDuration, SetSelfSelect,
-    StreamInfo,
+    DismissHelp, Invitee, JoinRole, Joinee, MediaFlags, MediaMids, MoveToBreakoutRoom, MuteMember,
+    Plan, PlanSummary, RenameBreakoutRoom, Role, RoomDefinitionInput, RoomRef, SavePlan, SdpOffer,
+    ServerFrame, ServerMessage, SetBreakoutDuration, SetSelfSelect, StreamInfo,
 };
 use alcove_proto::{ClientId, ErrorCode, RequestId, RoomId};
 use arbitrary::Arbitrary;

@@ -111,7 +111,9 @@ fn save_hands_the_live_assignment_to_the_shell() {
     };
     assert_eq!(client, c.mia);
     assert_eq!(plan.name, "Week 1");
-    let summary: Vec<(&str, u32, bool, bool, bool, Vec<&str>)> = plan
+    // (name, places, canvas, share, self-select, members)
+    type Row<'a> = (&'a str, u32, bool, bool, bool, Vec<&'a str>);
+    let summary: Vec<Row<'_>> = plan
         .rooms
         .iter()
         .map(|r| {

@@ -1169,7 +1169,7 @@ impl Model {
             match self.room(room) {
                 None => Some(ErrorCode::BreakoutRoomNotFound),
                 Some(r)
-                    if !moderator && !(r.self_select && !viewer) && !r.invitations.contains(c) =>
+                    if !(moderator || r.invitations.contains(c) || (r.self_select && !viewer)) =>
                 {
                     Some(ErrorCode::NotInvited)
                 }
