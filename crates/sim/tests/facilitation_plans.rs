@@ -311,3 +311,28 @@ fn save_destroy_apply_round_trip_restores_the_assignment() {
     assert_ne!(c.w.location(&c.ann), c.w.location(&c.cat));
     assert_eq!(c.w.location(&c.dan), Location::Parent);
 }
+
+#[test]
+fn a_saved_plan_keeps_each_rooms_timer_as_it_is_now() {
+    let mut c = cast(RoomSettings::default());
+    let def = RoomDefinition {
+        duration: Some(600),
+        ..req::definition(2, 3)
+    };
+    let rooms = req::rooms(&c.w.request(&c.mia, req::create_with(def)));
+    // Room 1 keeps its 600 s; room 2's timer is cleared; room 3's is set to 1200 s.
+    let ack =
+        c.w.request(&c.mia, req::set_duration(&rooms[1], None, None));
+    assert_eq!(req::result(&ack), 0);
+    let ack =
+        c.w.request(&c.mia, req::set_duration(&rooms[2], Some(1200), None));
+    assert_eq!(req::result(&ack), 0);
+    let call =
+        c.w.request_to_shell(&c.mia, req::save_plan("Timers"))
+            .expect("to the shell");
+    let ShellCall::SavePlan { plan, .. } = call else {
+        panic!("{call:?}")
+    };
+    let durations: Vec<Option<u32>> = plan.rooms.iter().map(|r| r.duration).collect();
+    assert_eq!(durations, vec![Some(600), None, Some(1200)]);
+}
