@@ -140,6 +140,46 @@ fn save_hands_the_live_assignment_to_the_shell() {
 }
 
 #[test]
+fn a_moderator_saved_in_a_plan_is_matched_like_anyone_but_the_caller() {
+    let mut c = cast(RoomSettings::default());
+    let max = c.w.connect_as(
+        NewClient {
+            user_ref: "u-max".into(),
+            ..NewClient::new("Max", Role::Moderator)
+        },
+        1,
+    );
+    let b = c.w.create_rooms(&c.mia, 2, 1)[0].clone();
+    // Max is invited (pending) and Ann joined: both are in the saved plan (members first).
+    c.w.invite_to(&c.mia, &b, &[&max]);
+    c.w.invite_and_join(&c.mia, &c.ann, &b);
+    let ack = c.w.request(&c.mia, req::save_plan("With Max"));
+    match &ack.msg {
+        ServerMessage::AckSavePlan(a) => {
+            assert_eq!(
+                a.plan.as_ref().expect("saved").rooms[0].members,
+                ["u-ann", "u-max"]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        req::result(&c.w.request(&c.mia, ClientMessage::DestroyAllBreakOutSession)),
+        0
+    );
+    let a = applied(&c.w.request(&c.mia, req::apply_plan("With Max", false)));
+    assert_eq!(a.invitations[0].clients, vec![c.ann.clone(), max.clone()]);
+    assert!(a.unmatched.is_empty());
+    // Max applying it himself: the caller is excluded, so his key is unmatched.
+    assert_eq!(
+        req::result(&c.w.request(&max, ClientMessage::DestroyAllBreakOutSession)),
+        0
+    );
+    let a = applied(&c.w.request(&max, req::apply_plan("With Max", false)));
+    assert_eq!(a.unmatched, vec!["u-max".to_string()]);
+}
+
+#[test]
 fn save_list_refusals() {
     let mut c = cast(RoomSettings::default());
     let ack =
@@ -204,7 +244,7 @@ fn apply_creates_the_rooms_invites_matching_users_and_reports_the_rest() {
                 clients: vec![c.bob.clone()]
             },
         ],
-        "each matched once, by user_ref or name; the moderator Max is not matched"
+        "each matched once, by user_ref or name; Bob connected before Max, who shares his key"
     );
     assert_eq!(a.unmatched, vec!["u-gone".to_string(), "u-ann".to_string()]);
     let info: Vec<_> = c.w.family().breakout_rooms();
