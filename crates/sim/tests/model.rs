@@ -1799,8 +1799,14 @@ impl Model {
     }
 
     /// Sets or clears `c`'s moderator mute and tells it, its room's members and every
-    /// moderator.
-    fn set_mod_muted(&mut self, c: &ClientId, muted: bool, by: Option<UserRef>) {
+    /// moderator (but `except`: the muting moderator, whose ack says it).
+    fn set_mod_muted(
+        &mut self,
+        c: &ClientId,
+        muted: bool,
+        by: Option<UserRef>,
+        except: Option<&ClientId>,
+    ) {
         let me = self.client_mut(c);
         me.mod_muted = muted;
         me.asked_by = None;
@@ -1824,7 +1830,9 @@ impl Model {
             by,
         };
         for x in to {
-            self.tell(&x, ServerMessage::MemberMuted(n.clone()));
+            if Some(&x) != except {
+                self.tell(&x, ServerMessage::MemberMuted(n.clone()));
+            }
         }
     }
 
@@ -1859,7 +1867,7 @@ impl Model {
         record(format!("muted {} members", newly.len().min(2)));
         let by = self.user_ref(c);
         for t in &newly {
-            self.set_mod_muted(t, true, Some(by.clone()));
+            self.set_mod_muted(t, true, Some(by.clone()), Some(c));
         }
         ServerMessage::AckMuteMember(AckMuteMember {
             result: 0,
@@ -1893,7 +1901,7 @@ impl Model {
             return ServerMessage::AckUnmuteSelf(Status::err(ErrorCode::MutedByModerator));
         };
         record("unmuted self".into());
-        self.set_mod_muted(c, false, Some(by));
+        self.set_mod_muted(c, false, Some(by), None);
         ServerMessage::AckUnmuteSelf(Status::ok("Success"))
     }
 
@@ -1902,7 +1910,7 @@ impl Model {
     fn return_to_parent_reset(&mut self, m: &ClientId) {
         if self.client(m).is_some_and(|x| x.mod_muted) {
             // The room is gone (or emptied) by now: the member and the moderators hear of it.
-            self.set_mod_muted(m, false, None);
+            self.set_mod_muted(m, false, None, None);
         }
         let me = self.client_mut(m);
         me.location = Location::Parent;
