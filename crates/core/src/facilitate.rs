@@ -190,6 +190,8 @@ impl Family {
         let Some(b) = self.breakouts.iter_mut().find(|b| b.id == r.room_id) else {
             return;
         };
+        // The room list shows the end only: listed again when the end moved.
+        let end_moved = b.timer.map(|t| t.ends_at) != timer.map(|t| t.ends_at);
         b.timer = timer;
         // The room's configured length (what a saved plan keeps).
         b.def.duration = timer.and(r.duration);
@@ -208,7 +210,9 @@ impl Family {
         for c in self.room_and_moderators(&r.room_id, Some(&caller)) {
             self.send(&c, None, ServerMessage::BreakoutTimer(frame.clone()));
         }
-        self.room_list.changed(&r.room_id);
+        if end_moved {
+            self.room_list.changed(&r.room_id);
+        }
     }
 
     fn timer_frame_of(&self, room: &RoomId) -> BreakoutTimer {
@@ -737,7 +741,9 @@ impl Family {
             self.send(&caller, Some(id), m);
             return;
         };
+        let mut renamed = false;
         if let Some(b) = self.breakouts.iter_mut().find(|b| b.id == r.room_id) {
+            renamed = b.name != name;
             b.name = name;
         }
         self.send(
@@ -745,7 +751,10 @@ impl Family {
             Some(id),
             ServerMessage::AckRenameBreakoutRoom(Status::ok("Success")),
         );
-        self.room_list.changed(&r.room_id);
+        // Only a changed room is listed again.
+        if renamed {
+            self.room_list.changed(&r.room_id);
+        }
     }
 
     pub(crate) fn room_summary(&self, b: &Breakout) -> BreakoutRoomSummary {
@@ -761,6 +770,11 @@ impl Family {
 
     /// Sends this input's room-list changes to every client as one shared frame.
     pub(crate) fn flush_room_list(&mut self) {
+        // A timer set by this input whose warning is due at once (warning ≥ duration) warns
+        // now, after the input's acknowledgement: the family never asks to be woken at the
+        // present instant.
+        let now = self.last_now();
+        self.expire_timers(now);
         if self.room_list.changed.is_empty() && self.room_list.removed.is_empty() {
             return;
         }

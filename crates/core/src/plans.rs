@@ -204,13 +204,13 @@ impl Family {
             return;
         }
         let owner = c.user_ref();
-        // Connected participants in the parent by key (first connected wins a shared key).
+        // Connected clients in the parent by key (first connected wins a shared key), the
+        // caller excluded. Moderators too: a plan holds whoever was a participant member or an
+        // invitee when it was saved, whatever their role.
         let mut by_key: Vec<(u64, String, ClientId)> = self
             .clients
             .values()
-            .filter(|c| {
-                c.id != caller && c.location == Location::Parent && c.user.role != Role::Moderator
-            })
+            .filter(|c| c.id != caller && c.location == Location::Parent)
             .map(|c| (c.seq, user_key(&c.user), c.id.clone()))
             .collect();
         by_key.sort();

@@ -28,4 +28,4 @@ pub mod world;
 
 pub use clock::Clock;
 pub use media::MediaWorld;
-pub use world::{Connection, Inboxes, World};
+pub use world::{Connection, Inboxes, ShellCall, World};

@@ -132,3 +132,129 @@ pub fn rooms(ack: &ServerFrame) -> Vec<RoomId> {
     };
     rooms.unwrap_or_else(|| panic!("not a successful room list: {ack:?}"))
 }
+
+// ----- issue 10: facilitation -----
+
+/// `createBreakOutRoom` with a full definition (timers, self-select, policy).
+pub fn create_with(def: RoomDefinition) -> ClientMessage {
+    ClientMessage::CreateBreakOutRoom(def.to_input())
+}
+
+/// `createAndInviteBreakoutRoom` with a full definition.
+pub fn create_and_invite_with(def: RoomDefinition) -> ClientMessage {
+    ClientMessage::CreateAndInviteBreakoutRoom(def.to_input())
+}
+
+/// `createBreakOutRoom` with `def` plus a `names` array.
+pub fn create_named(def: RoomDefinition, names: &[&str]) -> ClientMessage {
+    let mut input = def.to_input();
+    input.0.insert(
+        "names".into(),
+        Value::Array(names.iter().map(|n| Value::String((*n).into())).collect()),
+    );
+    ClientMessage::CreateBreakOutRoom(input)
+}
+
+/// `setBreakoutDuration {room_id, duration, warning}`.
+pub fn set_duration(room: &RoomId, duration: Option<u32>, warning: Option<u32>) -> ClientMessage {
+    ClientMessage::SetBreakoutDuration(alcove_proto::signal::SetBreakoutDuration {
+        room_id: room.clone(),
+        duration,
+        warning,
+    })
+}
+
+/// `broadcastMessage {text, rooms}`.
+pub fn broadcast(text: &str, rooms: Option<&[&RoomId]>) -> ClientMessage {
+    ClientMessage::BroadcastMessage(alcove_proto::signal::BroadcastMessage {
+        text: text.into(),
+        rooms: rooms.map(|r| r.iter().map(|x| (*x).clone()).collect()),
+    })
+}
+
+/// `requestHelp`.
+pub fn request_help() -> ClientMessage {
+    ClientMessage::RequestHelp
+}
+
+/// `cancelHelp`.
+pub fn cancel_help() -> ClientMessage {
+    ClientMessage::CancelHelp
+}
+
+/// `dismissHelp {clientId}`.
+pub fn dismiss_help(client: &ClientId) -> ClientMessage {
+    ClientMessage::DismissHelp(alcove_proto::signal::DismissHelp {
+        client_id: client.clone(),
+    })
+}
+
+/// `moveToBreakoutRoom {clientId, room_id}`.
+pub fn move_to(client: &ClientId, room: &RoomId) -> ClientMessage {
+    ClientMessage::MoveToBreakoutRoom(alcove_proto::signal::MoveToBreakoutRoom {
+        client_id: client.clone(),
+        room_id: room.clone(),
+    })
+}
+
+/// `setSelfSelect {room_id?, on}`.
+pub fn set_self_select(room: Option<&RoomId>, on: bool) -> ClientMessage {
+    ClientMessage::SetSelfSelect(alcove_proto::signal::SetSelfSelect {
+        room_id: room.cloned(),
+        on,
+    })
+}
+
+/// `renameBreakoutRoom {room_id, name}`.
+pub fn rename(room: &RoomId, name: &str) -> ClientMessage {
+    ClientMessage::RenameBreakoutRoom(alcove_proto::signal::RenameBreakoutRoom {
+        room_id: room.clone(),
+        name: name.into(),
+    })
+}
+
+/// `savePlan {name}`.
+pub fn save_plan(name: &str) -> ClientMessage {
+    ClientMessage::SavePlan(alcove_proto::signal::SavePlan { name: name.into() })
+}
+
+/// `listPlans`.
+pub fn list_plans() -> ClientMessage {
+    ClientMessage::ListPlans
+}
+
+/// `applyPlan {name, force_join}`.
+pub fn apply_plan(name: &str, force_join: bool) -> ClientMessage {
+    ClientMessage::ApplyPlan(alcove_proto::signal::ApplyPlan {
+        name: name.into(),
+        force_join,
+    })
+}
+
+/// `muteMember {clientId}`.
+pub fn mute_member(client: &ClientId) -> ClientMessage {
+    ClientMessage::MuteMember(alcove_proto::signal::MuteMember {
+        client_id: Some(client.clone()),
+        room_id: None,
+    })
+}
+
+/// `muteMember {room_id}`: every non-moderator member of the room.
+pub fn mute_room_members(room: &RoomId) -> ClientMessage {
+    ClientMessage::MuteMember(alcove_proto::signal::MuteMember {
+        client_id: None,
+        room_id: Some(room.clone()),
+    })
+}
+
+/// `askToUnmute {clientId}`.
+pub fn ask_to_unmute(client: &ClientId) -> ClientMessage {
+    ClientMessage::AskToUnmute(alcove_proto::signal::AskToUnmute {
+        client_id: client.clone(),
+    })
+}
+
+/// `unmuteSelf`.
+pub fn unmute_self() -> ClientMessage {
+    ClientMessage::UnmuteSelf
+}

@@ -29,15 +29,50 @@ use crate::clock::Clock;
 use alcove_core::{CloseReason, Family, FamilyConfig, Input, NewClient, Output, Route};
 use alcove_proto::api::RoomSettings;
 use alcove_proto::signal::{
-    BreakoutRoomInfo, ClientMessage, Location, Muted, Role, ServerFrame, ServerMessage, UserInfo,
-    UserRef,
+    AckListPlans, AckSavePlan, BreakoutRoomInfo, ClientMessage, Location, Muted, Plan, PlanSummary,
+    Role, ServerFrame, ServerMessage, UserInfo, UserRef,
 };
 use alcove_proto::{ClientId, RequestId, RoomId};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The protocol version every simulated client negotiates.
+/// The protocol version every simulated client negotiates unless it connects with
+/// [`World::connect_as`].
 pub const SIM_PROTOCOL_VERSION: u32 = 1;
+
+/// What the family asked of its shell about plans (issue 10), as the server's driver gets it.
+/// [`World::request`] answers these itself from the world's in-memory plan store, as the
+/// server does from SQLite; [`World::request_to_shell`] hands them to the test instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShellCall {
+    /// `Output::SavePlan`: store the plan, answer `ackSavePlan`.
+    SavePlan {
+        /// The moderator who asked.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+        /// The plan to store.
+        plan: Plan,
+    },
+    /// `Output::ListPlans`: answer `ackListPlans`.
+    ListPlans {
+        /// The moderator who asked.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+    },
+    /// `Output::LoadPlan`: feed `Input::PlanLoaded` back.
+    LoadPlan {
+        /// The moderator who asked.
+        client: ClientId,
+        /// Its request id.
+        id: RequestId,
+        /// The plan's name.
+        name: String,
+        /// Echo in `Input::PlanLoaded`.
+        force_join: bool,
+    },
+}
 
 /// Where a simulated client's connection stands.
 ///
@@ -82,6 +117,8 @@ struct SimClient {
     inbox: Vec<ServerFrame>,
     /// Frames addressed to it while detached (lost with the dead connection).
     discarded: u64,
+    /// The protocol version it negotiates (on connect and on every resume).
+    version: u32,
 }
 
 /// A deterministic test world: one family, its clients, a virtual clock.
@@ -111,6 +148,11 @@ pub struct World {
     route_log: Vec<Route>,
     /// The last route per client: what the media plane currently believes.
     routes: BTreeMap<ClientId, Route>,
+    /// Plan requests the family handed to its shell during the current step.
+    shell_calls: Vec<ShellCall>,
+    /// The shell's plan store (the server keeps it in SQLite per app): name → (plan, saved at
+    /// in Unix ms).
+    plans: BTreeMap<String, (Plan, u64)>,
 }
 
 impl World {
@@ -144,6 +186,8 @@ impl World {
             next_request: 1,
             route_log: Vec::new(),
             routes: BTreeMap::new(),
+            shell_calls: Vec::new(),
+            plans: BTreeMap::new(),
         };
         w.drain(None);
         w
@@ -207,26 +251,53 @@ impl World {
         name: &str,
         role: Role,
     ) -> Result<(ClientId, ServerFrame), Box<ServerFrame>> {
+        self.try_connect_as(NewClient::new(name, role), SIM_PROTOCOL_VERSION)
+    }
+
+    /// Connects a new client with the token's `user` (a `user_ref`, app data) and protocol
+    /// `version` (3 gets the room list, `breakoutRoomsUpdated`); panics if refused.
+    pub fn connect_as(&mut self, user: NewClient, version: u32) -> ClientId {
+        let name = user.name.clone();
+        match self.try_connect_as(user, version) {
+            Ok((id, _)) => id,
+            Err(frame) => panic!("connect of {name} refused: {frame:?}"),
+        }
+    }
+
+    /// Connects a client with protocol version 3 (it gets `breakoutRoomsUpdated`).
+    pub fn connect_v3(&mut self, name: &str, role: Role) -> ClientId {
+        self.connect_as(NewClient::new(name, role), 3)
+    }
+
+    /// [`World::try_connect`] with the token's `user` and the negotiated protocol `version`.
+    pub fn try_connect_as(
+        &mut self,
+        user: NewClient,
+        version: u32,
+    ) -> Result<(ClientId, ServerFrame), Box<ServerFrame>> {
+        let name = user.name.clone();
+        let role = user.role;
         let client = ClientId(format!("c{:03}", self.next_client));
         self.next_client += 1;
         let id = self.next_request_id();
         self.clients.insert(
             client.clone(),
             SimClient {
-                name: name.to_owned(),
+                name: name.clone(),
                 role,
                 conn: Connection::Connecting,
                 joined: false,
                 inbox: Vec::new(),
                 discarded: 0,
+                version,
             },
         );
         let input = Input::Connect {
             now: self.clock.now(),
             client: client.clone(),
             id,
-            user: NewClient::new(name, role),
-            version: SIM_PROTOCOL_VERSION,
+            user,
+            version,
         };
         let ack = self.step_expecting_ack(input, &client, id, "connect");
         match ack.msg {
@@ -322,12 +393,13 @@ impl World {
             c.conn
         );
         c.conn = Connection::Resuming;
+        let version = c.version;
         let id = self.next_request_id();
         let input = Input::Resume {
             now: self.clock.now(),
             client: client.clone(),
             id,
-            version: SIM_PROTOCOL_VERSION,
+            version,
         };
         let ack = self.step_expecting_ack(input, client, id, "connect");
         let conn = self.sim(client).conn;
@@ -358,6 +430,19 @@ impl World {
     /// The snapshot is taken at [`World::now`], so quiet time since the family's last input
     /// counts towards the rooms' deadlines (see `tests/restart_keeps_room_deadlines.rs`).
     pub fn restart(&mut self) {
+        self.restart_after(Duration::ZERO);
+    }
+
+    /// The server goes down now and comes back `downtime` later: the snapshot is taken at
+    /// [`World::now`], the virtual clock moves on by `downtime` (nothing is fed to the family
+    /// meanwhile), and the family is restored with `downtime` as the time since the snapshot,
+    /// on a server clock that moved on too (the rebuilt family's epoch is the old one plus the
+    /// virtual time passed, as the server reads its wall clock again). Otherwise as
+    /// [`World::restart`]; with a downtime the rooms' timers and ages legitimately move, so
+    /// only the rooms' ids, names, members and invitations must survive unchanged, and a room
+    /// whose timer ran out during the downtime ends at the first step after the restore (fed
+    /// here at once, as the server's family task does on its first wake-up).
+    pub fn restart_after(&mut self, downtime: Duration) {
         let users = self.family.users();
         let rooms = self.family.breakout_rooms();
         let snapshot = self.family.snapshot(self.clock.now());
@@ -368,10 +453,15 @@ impl World {
             "the snapshot's JSON round trip loses something"
         );
         self.restarts += 1;
+        self.clock.advance(downtime);
         let mut config = self.config.clone();
         config.seed ^= self.restarts.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        config.epoch_unix_ms = self
+            .config
+            .epoch_unix_ms
+            .saturating_add(u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX));
         let now = self.clock.now();
-        self.family = Family::restore(config, stored, now, Duration::ZERO);
+        self.family = Family::restore(config, stored, now, downtime);
         self.last_input = now;
         for (id, c) in self.clients.iter_mut() {
             if matches!(c.conn, Connection::Connected | Connection::Detached) {
@@ -382,11 +472,38 @@ impl World {
         let frames = self.drain(None);
         assert!(frames.is_empty(), "a restore sent frames: {frames:?}");
         assert_eq!(self.family.users(), users, "a restart changed users()");
-        assert_eq!(
-            self.family.breakout_rooms(),
-            rooms,
-            "a restart changed breakout_rooms()"
-        );
+        // Known core finding (snapshot.rs): the restore moves a `warning_at` already in the
+        // past to the restore instant; tolerated here (the warning is not sent again, which
+        // the tests check), shown by `facilitation_timers::a_restart_keeps_a_past_warning_at`.
+        let now_ms = self.unix_ms();
+        let strip = |v: Vec<BreakoutRoomInfo>| -> Vec<BreakoutRoomInfo> {
+            v.into_iter()
+                .map(|mut b| {
+                    if !downtime.is_zero() {
+                        b.ends_at = None;
+                        b.warning_at = None;
+                    }
+                    if b.warning_at.is_some_and(|w| w <= now_ms) {
+                        b.warning_at = None;
+                    }
+                    b
+                })
+                .collect()
+        };
+        let due = self.deadline <= now;
+        if !due {
+            assert_eq!(
+                strip(self.family.breakout_rooms()),
+                strip(rooms),
+                "a restart changed breakout_rooms()"
+            );
+        }
+        if due {
+            // A deadline passed during the downtime (a timer's end or warning): the first
+            // wake-up handles it.
+            let frames = self.step(Input::Timeout(now));
+            assert_no_acks(&frames, "the first wake-up after a restore");
+        }
         self.check_invariants();
     }
 
@@ -734,6 +851,8 @@ impl World {
 
     /// A step that must produce exactly one acknowledgement, to `client` with `id`, of the
     /// acknowledgement type of `req_type`, delivered to `client` before anything else this step.
+    /// Plan requests the family hands to its shell are served from the world's plan store on
+    /// the way, as the server's driver does.
     fn step_expecting_ack(
         &mut self,
         input: Input,
@@ -744,7 +863,20 @@ impl World {
         let before = self.sim(client).inbox.len();
         self.last_input = input.now();
         self.family.handle_input(input);
-        let frames = self.drain(Some((client, id)));
+        let mut frames = self.drain(Some((client, id)));
+        self.serve_shell(&mut frames);
+        self.check_ack(&frames, before, client, id, req_type)
+    }
+
+    /// The checks of [`World::step_expecting_ack`] on the frames of one step.
+    fn check_ack(
+        &mut self,
+        frames: &[(ClientId, ServerFrame)],
+        before: usize,
+        client: &ClientId,
+        id: RequestId,
+        req_type: &str,
+    ) -> ServerFrame {
         let acks: Vec<&(ClientId, ServerFrame)> =
             frames.iter().filter(|(_, f)| f.id.is_some()).collect();
         for (to, f) in &acks {
@@ -775,6 +907,163 @@ impl World {
         );
         self.check_invariants();
         ack
+    }
+
+    /// The server's wall clock now (Unix ms): the family's epoch plus virtual time.
+    pub fn unix_ms(&self) -> u64 {
+        self.config
+            .epoch_unix_ms
+            .saturating_add(u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// `t` (an instant of this world) as the server's Unix ms.
+    pub fn unix_ms_at(&self, t: Instant) -> u64 {
+        let base = self.clock.now() - self.clock.elapsed();
+        self.config.epoch_unix_ms.saturating_add(
+            u64::try_from(t.saturating_duration_since(base).as_millis()).unwrap_or(u64::MAX),
+        )
+    }
+
+    /// Answers the plan requests of this step from the plan store, as the server's driver
+    /// does (`ackSavePlan` / `ackListPlans` straight to the moderator; a loaded plan fed back
+    /// as `Input::PlanLoaded`, whose frames join `frames`).
+    fn serve_shell(&mut self, frames: &mut Vec<(ClientId, ServerFrame)>) {
+        while !self.shell_calls.is_empty() {
+            for call in std::mem::take(&mut self.shell_calls) {
+                match call {
+                    ShellCall::SavePlan { client, id, plan } => {
+                        let at = self.unix_ms();
+                        self.plans.insert(plan.name.clone(), (plan.clone(), at));
+                        let msg = ServerMessage::AckSavePlan(AckSavePlan {
+                            result: 0,
+                            msg: "Success".into(),
+                            plan: Some(plan),
+                        });
+                        self.shell_send(frames, client, id, msg);
+                    }
+                    ShellCall::ListPlans { client, id } => {
+                        let plans = self.stored_plans();
+                        let msg = ServerMessage::AckListPlans(AckListPlans {
+                            result: 0,
+                            msg: "Success".into(),
+                            plans,
+                        });
+                        self.shell_send(frames, client, id, msg);
+                    }
+                    ShellCall::LoadPlan {
+                        client,
+                        id,
+                        name,
+                        force_join,
+                    } => {
+                        let plan = self.plans.get(&name).map(|(p, _)| p.clone());
+                        self.family.handle_input(Input::PlanLoaded {
+                            now: self.clock.now(),
+                            client: client.clone(),
+                            id,
+                            force_join,
+                            plan,
+                        });
+                        let more = self.drain(Some((&client, id)));
+                        frames.extend(more);
+                    }
+                }
+            }
+        }
+    }
+
+    fn shell_send(
+        &mut self,
+        frames: &mut Vec<(ClientId, ServerFrame)>,
+        client: ClientId,
+        id: RequestId,
+        msg: ServerMessage,
+    ) {
+        let frame = ServerFrame { id: Some(id), msg };
+        let c = self.sim_mut(&client);
+        if c.conn == Connection::Connected {
+            c.inbox.push(frame.clone());
+            frames.push((client, frame));
+        }
+    }
+
+    /// The plans in the shell's store, as `ackListPlans` lists them (by name).
+    pub fn stored_plans(&self) -> Vec<PlanSummary> {
+        self.plans
+            .values()
+            .map(|(p, at)| PlanSummary {
+                name: p.name.clone(),
+                rooms: u32::try_from(p.rooms.len()).unwrap_or(u32::MAX),
+                members: u32::try_from(p.rooms.iter().map(|r| r.members.len()).sum::<usize>())
+                    .unwrap_or(u32::MAX),
+                saved_at: *at,
+            })
+            .collect()
+    }
+
+    /// Puts `plan` into the shell's store directly (as if saved earlier by this app).
+    pub fn store_plan(&mut self, plan: Plan) {
+        let at = self.unix_ms();
+        self.plans.insert(plan.name.clone(), (plan, at));
+    }
+
+    /// Sends a plan request (`savePlan`, `listPlans`, `applyPlan`) from `client` and hands what
+    /// the family asks of its shell to the test instead of serving it: `Ok(call)` when the
+    /// family passed the request to the shell (no frame went out), `Err(ack)` when the family
+    /// answered itself (a refusal). Answer a [`ShellCall::LoadPlan`] with
+    /// [`World::plan_loaded`].
+    pub fn request_to_shell(
+        &mut self,
+        client: &ClientId,
+        msg: ClientMessage,
+    ) -> Result<ShellCall, Box<ServerFrame>> {
+        assert!(self.is_connected(client), "{client} is not connected");
+        let id = self.next_request_id();
+        let ty = msg.type_name();
+        let before = self.sim(client).inbox.len();
+        let input = Input::Request {
+            now: self.clock.now(),
+            client: client.clone(),
+            id,
+            msg,
+        };
+        self.last_input = input.now();
+        self.family.handle_input(input);
+        let frames = self.drain(Some((client, id)));
+        let mut calls = std::mem::take(&mut self.shell_calls);
+        if calls.is_empty() {
+            return Err(Box::new(self.check_ack(&frames, before, client, id, ty)));
+        }
+        assert_eq!(calls.len(), 1, "{ty} asked the shell for {calls:?}");
+        assert!(
+            frames.is_empty(),
+            "{ty} handed to the shell and also sent {frames:?}"
+        );
+        self.check_invariants();
+        Ok(calls.remove(0))
+    }
+
+    /// The shell's answer to a [`ShellCall::LoadPlan`]: `Input::PlanLoaded` with `plan` (`None`:
+    /// the app has no plan of that name); returns the `ackApplyPlan`.
+    pub fn plan_loaded(&mut self, call: &ShellCall, plan: Option<Plan>) -> ServerFrame {
+        let ShellCall::LoadPlan {
+            client,
+            id,
+            force_join,
+            ..
+        } = call
+        else {
+            panic!("not a LoadPlan: {call:?}")
+        };
+        let input = Input::PlanLoaded {
+            now: self.clock.now(),
+            client: client.clone(),
+            id: *id,
+            force_join: *force_join,
+            plan,
+        };
+        let client = client.clone();
+        self.step_expecting_ack(input, &client, *id, "applyPlan")
     }
 
     /// Polls until `Output::Timeout`, delivering frames and recording routes and closes.
@@ -871,6 +1160,26 @@ impl World {
                     self.deadline = at;
                     return delivered;
                 }
+                Output::SavePlan { client, id, plan } => {
+                    self.shell_calls
+                        .push(ShellCall::SavePlan { client, id, plan });
+                }
+                Output::ListPlans { client, id } => {
+                    self.shell_calls.push(ShellCall::ListPlans { client, id });
+                }
+                Output::LoadPlan {
+                    client,
+                    id,
+                    name,
+                    force_join,
+                } => {
+                    self.shell_calls.push(ShellCall::LoadPlan {
+                        client,
+                        id,
+                        name,
+                        force_join,
+                    });
+                }
                 // Media-plane outputs (datagrams, ICE bindings) as the core grows them: this
                 // world has no network and simulates signalling and routing only, so they are
                 // dropped. (Unreachable while the core has no such output.)
@@ -902,6 +1211,20 @@ pub fn ack_types(req_type: &str) -> &'static [&'static str] {
         "unmuteRoom" => &["ackUnmuteRoom"],
         "disconnect" | "clearAllBreakOutSession" => &["didDisconnectedBreakoutRoom"],
         "destroyAllBreakOutSession" => &["ackDestroyAllBreakOutSession"],
+        "setBreakoutDuration" => &["ackSetBreakoutDuration"],
+        "broadcastMessage" => &["ackBroadcastMessage"],
+        "requestHelp" => &["ackRequestHelp"],
+        "cancelHelp" => &["ackCancelHelp"],
+        "dismissHelp" => &["ackDismissHelp"],
+        "moveToBreakoutRoom" => &["ackMoveToBreakoutRoom"],
+        "setSelfSelect" => &["ackSetSelfSelect"],
+        "renameBreakoutRoom" => &["ackRenameBreakoutRoom"],
+        "savePlan" => &["ackSavePlan"],
+        "listPlans" => &["ackListPlans"],
+        "applyPlan" => &["ackApplyPlan"],
+        "muteMember" => &["ackMuteMember"],
+        "askToUnmute" => &["ackAskToUnmute"],
+        "unmuteSelf" => &["ackUnmuteSelf"],
         _ => &["error"],
     }
 }

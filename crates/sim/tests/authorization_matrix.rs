@@ -623,3 +623,285 @@ fn docs_carry_the_matrix() {
         "docs/errors.md's authorization matrix is stale (ALCOVE_BLESS=1 rewrites it)"
     );
 }
+
+// ----- issue 10: the facilitation operations -----
+//
+// Same callers and places as above, on `World` (plan requests need the shell, which `World`
+// plays; `Bare` has none). The cast adds Rhea (participant, inside B, with a pending help
+// request: the target of `dismissHelp`) and S (a second room, self-select, where nobody is).
+// Pat (participant, in the parent) is the target of `moveToBreakoutRoom`, `muteMember` and
+// `askToUnmute`. The shell holds a plan "Stored" (one room of two places, member "Pat").
+// This table is not (yet) in docs/errors.md: `facilitation_matrix_matches_the_core` prints it.
+
+/// The facilitation operations, in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FOp {
+    SetDuration,
+    Broadcast,
+    RequestHelp,
+    CancelHelp,
+    DismissHelp,
+    Move,
+    JoinSelfSelect,
+    SetSelfSelect,
+    Rename,
+    SavePlan,
+    ListPlans,
+    ApplyPlan,
+    MuteMember,
+    MuteRoomMembers,
+    AskToUnmute,
+    UnmuteSelf,
+}
+
+impl FOp {
+    const ALL: [FOp; 16] = [
+        FOp::SetDuration,
+        FOp::Broadcast,
+        FOp::RequestHelp,
+        FOp::CancelHelp,
+        FOp::DismissHelp,
+        FOp::Move,
+        FOp::JoinSelfSelect,
+        FOp::SetSelfSelect,
+        FOp::Rename,
+        FOp::SavePlan,
+        FOp::ListPlans,
+        FOp::ApplyPlan,
+        FOp::MuteMember,
+        FOp::MuteRoomMembers,
+        FOp::AskToUnmute,
+        FOp::UnmuteSelf,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            FOp::SetDuration => "`setBreakoutDuration` (B, 60 s)",
+            FOp::Broadcast => "`broadcastMessage` (all rooms)",
+            FOp::RequestHelp => "`requestHelp`",
+            FOp::CancelHelp => "`cancelHelp` (none pending)",
+            FOp::DismissHelp => "`dismissHelp` (Rhea)",
+            FOp::Move => "`moveToBreakoutRoom` (Pat → B)",
+            FOp::JoinSelfSelect => "`joinBreakoutRoom` S (self-select) as `participant`",
+            FOp::SetSelfSelect => "`setSelfSelect` (B, on)",
+            FOp::Rename => "`renameBreakoutRoom` (B)",
+            FOp::SavePlan => "`savePlan`",
+            FOp::ListPlans => "`listPlans`",
+            FOp::ApplyPlan => "`applyPlan` (\"Stored\")",
+            FOp::MuteMember => "`muteMember` (Pat)",
+            FOp::MuteRoomMembers => "`muteMember` (room B)",
+            FOp::AskToUnmute => "`askToUnmute` (Pat)",
+            FOp::UnmuteSelf => "`unmuteSelf` (not muted)",
+        }
+    }
+
+    fn message(self, b: &RoomId, s: &RoomId, pat: &ClientId, rhea: &ClientId) -> ClientMessage {
+        match self {
+            FOp::SetDuration => req::set_duration(b, Some(60), None),
+            FOp::Broadcast => req::broadcast("hello", None),
+            FOp::RequestHelp => req::request_help(),
+            FOp::CancelHelp => req::cancel_help(),
+            FOp::DismissHelp => req::dismiss_help(rhea),
+            FOp::Move => req::move_to(pat, b),
+            FOp::JoinSelfSelect => req::join(s, JoinRole::Participant),
+            FOp::SetSelfSelect => req::set_self_select(Some(b), true),
+            FOp::Rename => req::rename(b, "Renamed"),
+            FOp::SavePlan => req::save_plan("Saved"),
+            FOp::ListPlans => req::list_plans(),
+            FOp::ApplyPlan => req::apply_plan("Stored", false),
+            FOp::MuteMember => req::mute_member(pat),
+            FOp::MuteRoomMembers => req::mute_room_members(b),
+            FOp::AskToUnmute => req::ask_to_unmute(pat),
+            FOp::UnmuteSelf => req::unmute_self(),
+        }
+    }
+}
+
+/// Moderators only, anywhere: 5003 for everyone else.
+const MOD_ONLY: [[i32; 3]; 4] = [
+    [5003, 5003, 5003],
+    [5003, 5003, 5003],
+    [0, 0, 0],
+    [5003, 5003, 5003],
+];
+
+/// Per facilitation operation, per caller (viewer, participant, moderator, owner), per place
+/// (parent, parent with an invitation to B, inside B), from docs/helpers' issue-10 rules:
+///
+/// * timers, broadcast, dismiss, move, self-select, rename, plans, mute, ask: moderators only
+///   (5003 first); `applyPlan` then runs create's checks (a caller inside a room: 5067).
+/// * `requestHelp`: anyone inside a break-out room (1741 elsewhere); `cancelHelp` with nothing
+///   pending: 1760; `unmuteSelf` when not muted by a moderator: 0 for anyone.
+/// * joining a self-select room: any participant (and any moderator) without an invitation,
+///   from the parent or from another room (a one-step switch); a viewer still needs an
+///   invitation (1737).
+const F_EXPECTED: [(FOp, [[i32; 3]; 4]); 16] = [
+    (FOp::SetDuration, MOD_ONLY),
+    (FOp::Broadcast, MOD_ONLY),
+    (
+        FOp::RequestHelp,
+        [
+            [1741, 1741, 0],
+            [1741, 1741, 0],
+            [1741, 1741, 0],
+            [1741, 1741, 0],
+        ],
+    ),
+    (
+        FOp::CancelHelp,
+        [
+            [1760, 1760, 1760],
+            [1760, 1760, 1760],
+            [1760, 1760, 1760],
+            [1760, 1760, 1760],
+        ],
+    ),
+    (FOp::DismissHelp, MOD_ONLY),
+    (FOp::Move, MOD_ONLY),
+    (
+        FOp::JoinSelfSelect,
+        [[1737, 1737, 1737], [0, 0, 0], [0, 0, 0], [0, 0, 0]],
+    ),
+    (FOp::SetSelfSelect, MOD_ONLY),
+    (FOp::Rename, MOD_ONLY),
+    (FOp::SavePlan, MOD_ONLY),
+    (FOp::ListPlans, MOD_ONLY),
+    (
+        FOp::ApplyPlan,
+        [
+            [5003, 5003, 5003],
+            [5003, 5003, 5003],
+            [0, 0, 5067],
+            [5003, 5003, 5003],
+        ],
+    ),
+    (FOp::MuteMember, MOD_ONLY),
+    (FOp::MuteRoomMembers, MOD_ONLY),
+    (FOp::AskToUnmute, MOD_ONLY),
+    (
+        FOp::UnmuteSelf,
+        [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]],
+    ),
+];
+
+fn f_expected(op: FOp, caller: Caller, place: Place) -> i32 {
+    let row = F_EXPECTED
+        .iter()
+        .find(|(o, _)| *o == op)
+        .map(|(_, r)| r)
+        .unwrap_or_else(|| panic!("no row for {op:?}"));
+    let c = Caller::ALL.iter().position(|x| *x == caller).unwrap_or(0);
+    let p = Place::ALL.iter().position(|x| *x == place).unwrap_or(0);
+    row[c][p]
+}
+
+/// One facilitation cell in a fresh world; returns the ack's `result`.
+fn run_facilitation_cell(op: FOp, caller: Caller, place: Place) -> i32 {
+    let mut w = World::with_defaults(1);
+    w.store_plan(alcove_proto::signal::Plan {
+        name: "Stored".into(),
+        rooms: vec![alcove_proto::signal::PlanRoom {
+            name: "P1".into(),
+            participants: 2,
+            canvas: false,
+            share: false,
+            duration: None,
+            self_select: false,
+            members: vec!["Pat".into()],
+        }],
+    });
+    let mia = w.connect("Mia", Role::Moderator);
+    let olga = w.connect("Olga", Role::Participant);
+    let pat = w.connect("Pat", Role::Participant);
+    let rhea = w.connect("Rhea", Role::Participant);
+    let actor = match caller {
+        Caller::Viewer => w.connect("Vic", Role::Viewer),
+        Caller::Participant => w.connect("Pia", Role::Participant),
+        Caller::Moderator => w.connect("Max", Role::Moderator),
+        Caller::Owner => olga.clone(),
+    };
+    let created = w.request(&olga, b_definition());
+    ok(&created, "create B");
+    let b = req::rooms(&created).remove(0);
+    let s_def = RoomDefinition {
+        self_select: true,
+        ..req::definition(3, 1)
+    };
+    let created = w.request(&mia, req::create_with(s_def));
+    ok(&created, "create S");
+    let s = req::rooms(&created).remove(0);
+    w.invite_and_join(&mia, &rhea, &b);
+    ok(&w.request(&rhea, req::request_help()), "Rhea asks for help");
+    match (place, caller) {
+        (Place::Parent, _) => {}
+        (Place::Invited, _) => ok(
+            &w.request(&mia, req::invite(&b, &[&actor], false)),
+            "invite",
+        ),
+        (Place::InB, Caller::Moderator) => {
+            // Joining as a moderator answers Rhea's request: she asks again.
+            ok(
+                &w.request(&actor, req::join(&b, JoinRole::Moderator)),
+                "join",
+            );
+            ok(&w.request(&rhea, req::request_help()), "Rhea asks again");
+        }
+        (Place::InB, _) => w.invite_and_join(&mia, &actor, &b),
+    }
+    w.clear_inboxes();
+    let ack = w.request(&actor, op.message(&b, &s, &pat, &rhea));
+    req::result(&ack)
+}
+
+fn facilitation_markdown() -> String {
+    let mut s = String::from(
+        "### Facilitation operations (issue 10)\n\
+         \n\
+         Same cast and places, plus Rhea (participant inside B, with a pending help request),\n\
+         a self-select room S, and a stored plan \"Stored\".\n\n| operation |",
+    );
+    for c in Caller::ALL {
+        let _ = write!(s, " {} |", c.label());
+    }
+    s.push_str("\n|---|");
+    for _ in Caller::ALL {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for op in FOp::ALL {
+        let _ = write!(s, "| {} |", op.label());
+        for c in Caller::ALL {
+            let cells: Vec<String> = Place::ALL
+                .iter()
+                .map(|p| f_expected(op, c, *p).to_string())
+                .collect();
+            let _ = write!(s, " {} |", cells.join(" / "));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn facilitation_matrix_matches_the_core() {
+    let mut wrong = Vec::new();
+    for op in FOp::ALL {
+        for caller in Caller::ALL {
+            for place in Place::ALL {
+                let got = run_facilitation_cell(op, caller, place);
+                let want = f_expected(op, caller, place);
+                if got != want {
+                    wrong.push(format!(
+                        "{op:?} by {caller:?} ({place:?}): expected {want}, the core answers {got}"
+                    ));
+                }
+            }
+        }
+    }
+    println!("{}", facilitation_markdown());
+    assert!(
+        wrong.is_empty(),
+        "the core disagrees:\n{}",
+        wrong.join("\n")
+    );
+}
