@@ -883,17 +883,12 @@ impl Harness {
                 "users() changed through a restart"
             );
             // With a downtime, timers legitimately move (a room whose end passed ends at the
-            // first input). Known core finding, reported (crates/core/src/snapshot.rs): the
-            // restore moves a `warning_at` already in the past to the restore instant.
-            let now_ms = config_epoch_at(&self.config, self.base, now);
+            // first input).
             let strip = |v: Vec<alcove_proto::signal::BreakoutRoomInfo>| {
                 v.into_iter()
                     .map(|mut b| {
                         if !downtime.is_zero() {
                             b.ends_at = None;
-                            b.warning_at = None;
-                        }
-                        if b.warning_at.is_some_and(|w| w <= now_ms) {
                             b.warning_at = None;
                         }
                         b
@@ -1176,13 +1171,6 @@ impl Harness {
             }
         }
     }
-}
-
-/// The server's Unix ms at `t` (the family's epoch is its clock at `base`).
-fn config_epoch_at(config: &FamilyConfig, base: Instant, t: Instant) -> u64 {
-    config
-        .epoch_unix_ms
-        .saturating_add(u64::try_from(t.saturating_duration_since(base).as_millis()).unwrap_or(0))
 }
 
 fn damage(s: &mut alcove_core::FamilySnapshot, t: &Tamper) {

@@ -252,12 +252,11 @@ impl Family {
                         now + Duration::from_millis(t.ends_in_ms).saturating_sub(since_snapshot);
                     crate::facilitate::Timer {
                         ends_at,
-                        warning_at: t.warning_before_ms.map(|w| {
-                            ends_at
-                                .checked_sub(Duration::from_millis(w))
-                                .unwrap_or(now)
-                                .max(now)
-                        }),
+                        // Where it was: a warning time already past stays past (sent or due
+                        // at the first step), not moved to the restore instant.
+                        warning_at: t
+                            .warning_before_ms
+                            .map(|w| ends_at.checked_sub(Duration::from_millis(w)).unwrap_or(now)),
                         warned: t.warned,
                     }
                 }),

@@ -398,12 +398,9 @@ fn after_the_timeout_the_members_hear_the_parent_and_the_parent_hears_them() {
     assert_eq!(heard(&mut w, &b), set(&["M", "A"]));
 }
 
-/// Known core finding (crates/core/src/snapshot.rs, reported to the lead): the restore clamps
-/// a timer's `warning_at` to the restore instant, so a room whose warning already went out
-/// reports a later `warning_at` after a restart (`breakout_rooms()`, `roomConnected`). The
-/// world tolerates exactly this in `World::restart` until it is fixed; this test shows it.
+/// A restart keeps a timer's `warning_at` where it was, also when it is already past (the
+/// warning went out): `breakout_rooms()` and `roomConnected` report the same time after it.
 #[test]
-#[ignore = "core finding: restore moves a past warning_at to the restore instant (snapshot.rs)"]
 fn a_restart_keeps_a_past_warning_at() {
     let (mut w, _mia, _pat, _quinn, b) = timed_room(300, Some(60));
     w.advance(secs(250));

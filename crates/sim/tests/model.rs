@@ -41,8 +41,7 @@
 //! `renameBreakoutRoom`, `muteMember` / `askToUnmute` / `unmuteSelf`; after every step
 //! [`check_facilitation_invariants`] holds. Every client negotiates protocol version 1, so the
 //! room list (`breakoutRoomsUpdated`, version 3) is not part of the model (see
-//! `tests/facilitation_rooms.rs`). Known core finding mirrored by the model: a restart moves a
-//! timer's `warning_at` already in the past to the restart instant (`Model::restart`).
+//! `tests/facilitation_rooms.rs`).
 //!
 //! What the model does not predict it checks by property: room ids (the core draws them from
 //! its seeded generator; they must be fresh) and the create-and-invite deal (every eligible
@@ -897,13 +896,6 @@ impl Model {
         let now = self.now;
         for c in &mut self.clients {
             c.detached_at = Some(now);
-        }
-        // Known core finding (snapshot.rs): the restore clamps `warning_at` to the restore
-        // instant, so a warning already sent reports the restart time. Mirrored here.
-        for r in &mut self.rooms {
-            if let Some(t) = r.timer.as_mut() {
-                t.warning_at = t.warning_at.map(|w| w.max(now));
-            }
         }
     }
 
