@@ -269,6 +269,21 @@ enum Msg {
         client: u8,
     },
     UnmuteSelf,
+    // Issue 11: listen-in, talk-in, audio broadcast.
+    ListenTo {
+        room: u8,
+        paused: bool,
+    },
+    StopListening,
+    TalkTo {
+        room: u8,
+        on: bool,
+        parent: bool,
+    },
+    StartBroadcast {
+        rooms: Option<Vec<u8>>,
+    },
+    StopBroadcast,
 }
 
 /// A plan name: mostly from a small pool (so applying finds what was saved), or anything.
@@ -682,6 +697,32 @@ impl Harness {
                 client_id: self.client(*client),
             }),
             Msg::UnmuteSelf => ClientMessage::UnmuteSelf,
+            Msg::ListenTo { room, paused } => {
+                ClientMessage::ListenTo(alcove_proto::signal::ListenTo {
+                    room_id: self.room(*room),
+                    parent: if *paused {
+                        alcove_proto::signal::ParentWhileListening::Paused
+                    } else {
+                        alcove_proto::signal::ParentWhileListening::Mixed
+                    },
+                })
+            }
+            Msg::StopListening => ClientMessage::StopListening,
+            Msg::TalkTo { room, on, parent } => {
+                ClientMessage::TalkTo(alcove_proto::signal::TalkTo {
+                    room_id: self.room(*room),
+                    on: *on,
+                    parent: *parent,
+                })
+            }
+            Msg::StartBroadcast { rooms } => {
+                ClientMessage::StartBroadcast(alcove_proto::signal::StartBroadcast {
+                    rooms: rooms
+                        .as_ref()
+                        .map(|v| v.iter().take(8).map(|r| self.room(*r)).collect()),
+                })
+            }
+            Msg::StopBroadcast => ClientMessage::StopBroadcast,
         }
     }
 

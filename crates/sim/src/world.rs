@@ -1220,6 +1220,11 @@ pub fn ack_types(req_type: &str) -> &'static [&'static str] {
         "muteMember" => &["ackMuteMember"],
         "askToUnmute" => &["ackAskToUnmute"],
         "unmuteSelf" => &["ackUnmuteSelf"],
+        "listenTo" => &["ackListenTo"],
+        "stopListening" => &["ackStopListening"],
+        "talkTo" => &["ackTalkTo"],
+        "startBroadcast" => &["ackStartBroadcast"],
+        "stopBroadcast" => &["ackStopBroadcast"],
         _ => &["error"],
     }
 }

@@ -624,7 +624,7 @@ fn docs_carry_the_matrix() {
     );
 }
 
-// ----- issue 10: the facilitation operations -----
+// ----- issues 10 and 11: the facilitation and listen-in operations -----
 //
 // Same callers and places as above, on `World` (plan requests need the shell, which `World`
 // plays; `Bare` has none). The cast adds Rhea (participant, inside B, with a pending help
@@ -652,10 +652,15 @@ enum FOp {
     MuteRoomMembers,
     AskToUnmute,
     UnmuteSelf,
+    ListenTo,
+    TalkTo,
+    StopListening,
+    StartBroadcast,
+    StopBroadcast,
 }
 
 impl FOp {
-    const ALL: [FOp; 16] = [
+    const ALL: [FOp; 21] = [
         FOp::SetDuration,
         FOp::Broadcast,
         FOp::RequestHelp,
@@ -672,6 +677,11 @@ impl FOp {
         FOp::MuteRoomMembers,
         FOp::AskToUnmute,
         FOp::UnmuteSelf,
+        FOp::ListenTo,
+        FOp::TalkTo,
+        FOp::StopListening,
+        FOp::StartBroadcast,
+        FOp::StopBroadcast,
     ];
 
     fn label(self) -> &'static str {
@@ -692,6 +702,11 @@ impl FOp {
             FOp::MuteRoomMembers => "`muteMember` (room B)",
             FOp::AskToUnmute => "`askToUnmute` (Pat)",
             FOp::UnmuteSelf => "`unmuteSelf` (not muted)",
+            FOp::ListenTo => "`listenTo` (B)",
+            FOp::TalkTo => "`talkTo` (B, not listening)",
+            FOp::StopListening => "`stopListening` (not listening)",
+            FOp::StartBroadcast => "`startBroadcast` (all rooms)",
+            FOp::StopBroadcast => "`stopBroadcast` (none running)",
         }
     }
 
@@ -713,6 +728,18 @@ impl FOp {
             FOp::MuteRoomMembers => req::mute_room_members(b),
             FOp::AskToUnmute => req::ask_to_unmute(pat),
             FOp::UnmuteSelf => req::unmute_self(),
+            FOp::ListenTo => ClientMessage::ListenTo(alcove_proto::signal::ListenTo {
+                room_id: b.clone(),
+                parent: alcove_proto::signal::ParentWhileListening::Mixed,
+            }),
+            FOp::TalkTo => ClientMessage::TalkTo(alcove_proto::signal::TalkTo {
+                room_id: b.clone(),
+                on: true,
+                parent: true,
+            }),
+            FOp::StopListening => ClientMessage::StopListening,
+            FOp::StartBroadcast => ClientMessage::StartBroadcast(Default::default()),
+            FOp::StopBroadcast => ClientMessage::StopBroadcast,
         }
     }
 }
@@ -735,7 +762,16 @@ const MOD_ONLY: [[i32; 3]; 4] = [
 /// * joining a self-select room: any participant (and any moderator) without an invitation,
 ///   from the parent or from another room (a one-step switch); a viewer still needs an
 ///   invitation (1737).
-const F_EXPECTED: [(FOp, [[i32; 3]; 4]); 16] = [
+/// Listen-in, talk-in and broadcast (issue 11): moderators only (5003 first), from the parent
+/// only (1765); `talkTo` needs listening to that room (1764); stopping is always acknowledged.
+const FROM_PARENT: [[i32; 3]; 4] = [
+    [5003, 5003, 5003],
+    [5003, 5003, 5003],
+    [0, 0, 1765],
+    [5003, 5003, 5003],
+];
+
+const F_EXPECTED: [(FOp, [[i32; 3]; 4]); 21] = [
     (FOp::SetDuration, MOD_ONLY),
     (FOp::Broadcast, MOD_ONLY),
     (
@@ -780,6 +816,25 @@ const F_EXPECTED: [(FOp, [[i32; 3]; 4]); 16] = [
     (FOp::AskToUnmute, MOD_ONLY),
     (
         FOp::UnmuteSelf,
+        [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]],
+    ),
+    (FOp::ListenTo, FROM_PARENT),
+    (
+        FOp::TalkTo,
+        [
+            [5003, 5003, 5003],
+            [5003, 5003, 5003],
+            [1764, 1764, 1765],
+            [5003, 5003, 5003],
+        ],
+    ),
+    (
+        FOp::StopListening,
+        [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]],
+    ),
+    (FOp::StartBroadcast, FROM_PARENT),
+    (
+        FOp::StopBroadcast,
         [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]],
     ),
 ];
