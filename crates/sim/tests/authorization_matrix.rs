@@ -752,6 +752,15 @@ const MOD_ONLY: [[i32; 3]; 4] = [
     [5003, 5003, 5003],
 ];
 
+/// Listen-in, talk-in and broadcast (issue 11): moderators only (5003 first), from the parent
+/// only (1765); `talkTo` needs listening to that room (1764); stopping is always acknowledged.
+const FROM_PARENT: [[i32; 3]; 4] = [
+    [5003, 5003, 5003],
+    [5003, 5003, 5003],
+    [0, 0, 1765],
+    [5003, 5003, 5003],
+];
+
 /// Per facilitation operation, per caller (viewer, participant, moderator, owner), per place
 /// (parent, parent with an invitation to B, inside B), from docs/helpers' issue-10 rules:
 ///
@@ -762,15 +771,7 @@ const MOD_ONLY: [[i32; 3]; 4] = [
 /// * joining a self-select room: any participant (and any moderator) without an invitation,
 ///   from the parent or from another room (a one-step switch); a viewer still needs an
 ///   invitation (1737).
-/// Listen-in, talk-in and broadcast (issue 11): moderators only (5003 first), from the parent
-/// only (1765); `talkTo` needs listening to that room (1764); stopping is always acknowledged.
-const FROM_PARENT: [[i32; 3]; 4] = [
-    [5003, 5003, 5003],
-    [5003, 5003, 5003],
-    [0, 0, 1765],
-    [5003, 5003, 5003],
-];
-
+/// * listen-in, talk-in, broadcast (issue 11): see [`FROM_PARENT`].
 const F_EXPECTED: [(FOp, [[i32; 3]; 4]); 21] = [
     (FOp::SetDuration, MOD_ONLY),
     (FOp::Broadcast, MOD_ONLY),
