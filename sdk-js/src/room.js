@@ -1263,6 +1263,9 @@ export class Room extends Emitter {
           this.listenParent = parent === 'paused' ? 'paused' : 'mixed';
         }
         if (listening !== this.listening) {
+          // Switched or ended: the old room's buffered audio is not wanted any more. As for a
+          // move, every slot closes now and the next map reopens the talkers still heard.
+          if (this.listening !== null) this.media._roomChanged();
           this.listening = listening;
           if (listening === null) this.listenParent = null;
           else if (f.type !== 'ackListenTo') this.listenParent ??= 'mixed';

@@ -123,6 +123,7 @@ const LOGGED = [
   'activeTalkersUpdated', 'shareStarted', 'shareStopped', 'canvasStarted', 'canvasStopped',
   'connectedBreakoutRoom', 'didDisconnectedBreakoutRoom', 'ackDestroyAllBreakOutSession',
   'breakoutTimer', 'breakoutTimerWarning',
+  'monitoredBy', 'audioBroadcast', 'listeningChanged',
 ];
 
 /**
@@ -442,6 +443,22 @@ T.destroyAll = () => timed(() => T.room.destroyAllBreakOutSession());
 T.moveTo = (clientId, roomId) => timed(() => T.room.moveToBreakoutRoom(clientId, roomId));
 /** @param {string} roomId @param {number} seconds @param {number} warning */
 T.setTimer = (roomId, seconds, warning) => timed(() => T.room.setBreakoutDuration(roomId, seconds, { warning }));
+/** Listen-in (issue 11). @param {string} roomId @param {"mixed" | "paused"} [parent] */
+T.listenTo = (roomId, parent) => timed(() => T.room.listenTo(roomId, { parent }));
+T.stopListening = () => timed(() => T.room.stopListening());
+/** @param {string} roomId @param {boolean} on @param {boolean} [parent] */
+T.talkTo = (roomId, on, parent) => timed(() => T.room.talkTo(roomId, on, { parent }));
+/** @param {string[]} [rooms] */
+T.startBroadcast = (rooms) => timed(() => T.room.startBroadcast(rooms));
+T.stopBroadcast = () => timed(() => T.room.stopBroadcast());
+/** The SDK's listen-in state of this client. */
+T.listenState = () => ({
+  listening: T.room.listening,
+  talking: T.room.talking,
+  broadcasting: T.room.broadcasting,
+  monitoredBy: [...T.room.monitoredBy.values()],
+  audioBroadcasts: [...T.room.audioBroadcasts.values()],
+});
 /**
  * Records, from now, every location this client's SDK reports on a state change (`"parent"`
  * or a break-out room id), to show a one-step move never passes through the parent.
