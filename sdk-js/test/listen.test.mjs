@@ -160,15 +160,17 @@ test('refusals: participant 5003, from inside a room 1765, allow_listen_in:false
   const { msg: { rooms: [BR1] } } = await ada.room.createBreakOutRoom({ ...def, max_rooms: 1 });
   const { msg: { rooms: [closed] } } = await ada.room.createBreakOutRoom({ ...def, max_rooms: 1, allow_listen_in: false });
 
+  // A well-formed id of no live room (the last hex digit changed).
+  const gone = BR1.slice(0, -1) + (BR1.endsWith('0') ? '1' : '0');
   await refused(ben.room.listenTo(BR1), ErrorCode.Unauthorized, 'ackListenTo');
   await refused(ben.room.talkTo(BR1, true), 5003, 'ackTalkTo');
   await refused(ben.room.startBroadcast(), 5003, 'ackStartBroadcast');
   assert.equal(ben.room.listening, null);
 
   await refused(ada.room.listenTo(closed), ErrorCode.ListenInNotAllowed, 'ackListenTo');
-  await refused(ada.room.listenTo('r-nope-br000000000000'), ErrorCode.BreakoutRoomNotFound, 'ackListenTo');
+  await refused(ada.room.listenTo(gone), ErrorCode.BreakoutRoomNotFound, 'ackListenTo');
   await refused(ada.room.startBroadcast([]), ErrorCode.InvalidParameters, 'ackStartBroadcast');
-  await refused(ada.room.startBroadcast(['r-nope-br000000000000']), 1736, 'ackStartBroadcast');
+  await refused(ada.room.startBroadcast([gone]), 1736, 'ackStartBroadcast');
   assert.equal(ada.room.listening, null);
   assert.equal(ada.room.broadcasting, false);
 
@@ -211,13 +213,14 @@ test('a broadcast reaches every room (audioBroadcast on/off), then the chosen ro
   for (const c of [ben, cleo, dan]) assert.equal(c.room.audioBroadcasts.size, 0);
 
   // BR1 only: Ben and the parent (Dan) are told, Cleo in BR2 is not.
+  const cleoSeen = cleo.frames.length;
   const benOn = next(ben, 'audioBroadcast', (f) => f.on);
   const danOn = next(dan, 'audioBroadcast', (f) => f.on);
   const only = await ada.room.startBroadcast([BR1]);
   assert.deepEqual(only.broadcasting, [BR1]);
   await Promise.all([benOn, danOn]);
   assert.equal(cleo.room.audioBroadcasts.size, 0);
-  assert.ok(!(await sync(cleo)).some((f) => f.type === 'audioBroadcast' && f.on), 'BR2 not reached');
+  assert.ok(!(await sync(cleo)).slice(cleoSeen).some((f) => f.type === 'audioBroadcast'), 'BR2 not reached');
   await ada.room.stopBroadcast();
   for (const c of [ada, ben, cleo, dan]) c.room.disconnect();
 });
