@@ -269,12 +269,20 @@ function sample(bins) {
       wt.lastOld = t;
       wt.oldFrames++;
     }
-    if (wt.first !== null) continue;
+    if (wt.first !== null) {
+      // How many more frames carried one of the tones (a blip or a stream).
+      if (T.current.some((tone) => tone !== null && wt.tones.includes(tone))) wt.hits++;
+      continue;
+    }
     T.current.forEach((tone, slot) => {
       if (wt.first === null && tone !== null && wt.tones.includes(tone)) {
         wt.first = t;
         wt.tone = tone;
         wt.slot = slot;
+        wt.hits = 1;
+        // What the SDK said then: the slot map and whether the slot's gate was open.
+        wt.mapAtFirst = [...T.room.talkers.entries()].map(([s, u]) => [s, u.clientId]);
+        wt.openAtFirst = T.room.media.slotOpen(slot);
       }
     });
   }
@@ -317,6 +325,9 @@ T.arm = async (key, tones, old = []) => {
     old,
     lastOld: null, // last analyser frame in which a slot carried an old-room tone
     oldFrames: 0,
+    hits: 0, // frames carrying one of the tones since the first
+    mapAtFirst: null,
+    openAtFirst: null,
     moveAt: null, // this page's own connectedBreakoutRoom / didDisconnectedBreakoutRoom
     dropAt: null, // first activeTalkersUpdated naming none of the old room's talkers
     audibleAt: null, // the SDK's first slotAudible for one of the tones' owners

@@ -458,6 +458,11 @@ async function waitListen(p, fn, arg, label) {
  */
 async function listenIn(ps, byName, switches) {
   const { M, A, B, C, D } = byName;
+  /** @type {[number, string][]} When each step was requested (epoch ms), to place a guard's hit. */
+  const marks = [];
+  const mark = (/** @type {string} */ what) => marks.push([Date.now(), what]);
+  /** A guard's first hit relative to the steps. @param {any} g */
+  const when = (g) => (g.first === null ? g : { ...g, steps: marks.map(([t, w]) => `${w} @ ${Math.round(t - g.first)} ms`) });
   const made = await call(M, 'createBreakOutRoom', { participants: 2, audio: true, video: false, canvas: false, share: false, max_rooms: 2 });
   check('listen-in: moderator creates BR1 and BR2', made.ok && made.ack?.msg?.rooms?.length === 2, made);
   const [L1, L2] = made.ack.msg.rooms;
@@ -472,6 +477,7 @@ async function listenIn(ps, byName, switches) {
   for (const p of [A, B]) await call(p, 'arm', 'never-br2', hzOf(['C']));
 
   // 1. M listens to BR1 (parent mixed): hears A, B and D; its voice stays in the parent.
+  mark('listenTo BR1');
   const l1 = await call(M, 'listenTo', L1);
   check('listen-in: listenTo(BR1) acknowledged', l1.ok && l1.ack?.type === 'ackListenTo', l1);
   for (const p of [A, B]) {
@@ -482,10 +488,12 @@ async function listenIn(ps, byName, switches) {
   await expectHearing('listen-in: M listens to BR1 (parent mixed)', ps, listening);
 
   // 2. Talk-in: BR1 hears M while it is on, and only then.
+  mark('talkTo BR1 on');
   const t1 = await call(M, 'talkTo', L1, true);
   check('listen-in: talkTo(BR1, on) acknowledged', t1.ok, t1);
   await waitListen(A, 'return s.monitoredBy.some((m) => m.talking.includes(arg))', M.clientId, 'listen-in: A sees that M talks into BR1');
   await expectHearing('listen-in: M talks into BR1', ps, { M: ['A', 'B', 'D'], D: ['M'], A: ['B', 'M'], B: ['A', 'M'], C: [] });
+  mark('talkTo BR1 off');
   const t0 = await call(M, 'talkTo', L1, false);
   check('listen-in: talkTo(BR1, off) acknowledged', t0.ok, t0);
   await expectHearing('listen-in: talk-in off, M still listens to BR1', ps, listening);
@@ -493,6 +501,7 @@ async function listenIn(ps, byName, switches) {
 
   // 3. Walking from room to room by ear: each switch timed from the request (sent in M's
   //    page) to the first analyser frame of the new room's tone at M.
+  mark('switches');
   const s1 = await timedMove('listen switch 1: BR1 → BR2', [{ p: M, mover: true, from: ['C'], old: ['A', 'B'] }], () => call(M, 'listenTo', L2), switches);
   check('listen-in: switch acknowledged', s1.ok && s1.ack?.type === 'ackListenTo', s1);
   await expectHearing('listen-in: M switched to BR2 (hears C and D, never A or B)', ps, { M: ['C', 'D'], D: ['M'], A: ['B'], B: ['A'], C: [] });
@@ -504,35 +513,39 @@ async function listenIn(ps, byName, switches) {
   }
 
   // 4. The parent paused while listening: M hears BR1 only; then stopListening.
+  mark('listenTo BR1 paused');
   const lp = await call(M, 'listenTo', L1, 'paused');
   check('listen-in: listenTo(BR1, {parent: "paused"}) acknowledged', lp.ok, lp);
   await expectHearing('listen-in: M listens to BR1 with the parent paused', ps, { M: ['A', 'B'], D: ['M'], A: ['B'], B: ['A'], C: [] });
+  mark('stopListening');
   const st = await call(M, 'stopListening');
   check('listen-in: stopListening acknowledged', st.ok, st);
   await waitListen(A, 'return s.monitoredBy.length === 0', null, 'listen-in: A sees nobody listens after stopListening');
   await expectHearing('listen-in: stopped listening', ps, split);
   for (const p of [A, B]) {
     const g = await call(p, 'watcher', 'no-m-at-br1');
-    check(`listen-in: ${p.name} (BR1) never heard M while talk-in was off (switches, paused, stop)`, g.first === null, g);
+    check(`listen-in: ${p.name} (BR1) never heard M while talk-in was off (switches, paused, stop)`, g.first === null, when(g));
   }
 
   // 5. Audio broadcast: every room hears M, and still no room hears another.
+  mark('startBroadcast');
   const b1 = await call(M, 'startBroadcast');
   check('listen-in: startBroadcast() acknowledged', b1.ok && b1.ack?.type === 'ackStartBroadcast', b1);
   for (const p of [A, B, C, D]) {
     await waitListen(p, 'return s.audioBroadcasts.some((u) => u.clientId === arg)', M.clientId, `listen-in: ${p.name} is told M broadcasts (audioBroadcast)`);
   }
   await expectHearing('listen-in: M broadcasts to every room', ps, { M: ['D'], D: ['M'], A: ['B', 'M'], B: ['A', 'M'], C: ['M'] });
+  mark('stopBroadcast');
   const b0 = await call(M, 'stopBroadcast');
   check('listen-in: stopBroadcast acknowledged', b0.ok, b0);
   await waitListen(C, 'return s.audioBroadcasts.length === 0', null, 'listen-in: C is told the broadcast ended');
   await expectHearing('listen-in: broadcast over', ps, split);
 
   const cg = await call(C, 'watcher', 'never-br1');
-  check('listen-in: BR2 (C) never heard BR1 (A, B) at any point', cg.first === null, cg);
+  check('listen-in: BR2 (C) never heard BR1 (A, B) at any point', cg.first === null, when(cg));
   for (const p of [A, B]) {
     const g = await call(p, 'watcher', 'never-br2');
-    check(`listen-in: ${p.name} (BR1) never heard BR2 (C) at any point`, g.first === null, g);
+    check(`listen-in: ${p.name} (BR1) never heard BR2 (C) at any point`, g.first === null, when(g));
   }
   const end = await call(M, 'destroyAll');
   check('listen-in: destroy-all ends BR1 and BR2', end.ok, end);
