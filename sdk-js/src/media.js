@@ -36,10 +36,7 @@
  * passed what was buffered when the gate closed (played RTP time then + the slot's measured
  * jitter-buffer delay + 20 ms), or the buffer ran dry (nothing played for 60 ms, once that
  * delay has passed), or 250 ms after that estimate at the
- * latest. A slot that was silent needs no wait, unless it last carried someone else: Chromium
- * replays a few tens of ms it still held of the previous talker when the slot's stream resumes,
- * so the first 60 ms of the new stream's playout stay silent (500 ms at most). The same talker
- * keeping its slot through a move
+ * latest. A slot that was silent needs no wait. The same talker keeping its slot through a move
  * (a parent talker heard before and after) is enabled at once. When a new talker's first
  * audio of the room is actually playing, the room emits `slotAudible {slot, clientId, roomId,
  * ms}` (`ms`: since the gate closed or the slot was assigned). `slotGate: false` turns the gate
@@ -140,15 +137,8 @@ export const DEFAULT_AUDIO_CONSTRAINTS = Object.freeze({
  * - `jbMs`: the slot's latest jitter-buffer delay (ms); `jb`: the cumulative stats it came from.
  * - `dryAfter`: before this time a pause in playout does not count as a dry buffer (a busy
  *   machine stalls playout for tens of ms while the old audio is still buffered);
- * - `last`: the talker the slot last carried (kept while it is empty);
- * - `stale`: a slot that sat empty after carrying someone else got a new talker: Chromium's
- *   jitter buffer replays a few tens of ms it still held of the previous talker when the
- *   stream resumes, so the slot stays silent until `STALE_MS` of the new stream played
- *   (`rtpAtAssign`: the played RTP time when assigned; `rtp0`: the first new one seen;
- *   `until`: open anyway then).
  * @typedef {{talker: string | null, open: boolean, moved: boolean, waitRtp: number | null,
- *   deadline: number, dryAfter: number, closedAt: number, last: string | null,
- *   stale: {rtpAtAssign: number | null, rtp0: number | null, until: number} | null,
+ *   deadline: number, dryAfter: number, closedAt: number,
  *   audible: {clientId: string, roomId: string, since: number} | null,
  *   jbMs: number | null, jb: {delay: number, emitted: number} | null}} SlotGate
  */
@@ -165,14 +155,6 @@ const GATE_SLACK_MS = 250;
 const GATE_DRY_MS = 60;
 /** How often pending gates are checked. */
 const GATE_POLL_MS = 10;
-/**
- * A slot that resumes after sitting empty (with a talker other than the one it last carried)
- * stays silent for this much of the new stream's playout: what the browser replays of the
- * previous talker (measured in Chromium: 30–40 ms) comes first.
- */
-const GATE_STALE_MS = 60;
-/** ...and opens anyway this long after the new talker was assigned. */
-const GATE_STALE_MAX_MS = 500;
 /** How often each slot's jitter-buffer delay is sampled. */
 const GATE_STATS_MS = 1000;
 /** A played frame at least this loud (linear, 0..1; −60 dBov) counts as audible. */
@@ -605,7 +587,7 @@ export class MediaSession {
   /** Every slot empty and silent: a new peer connection, whose map the server sends next. @private */
   _resetGates() {
     this._gates = this.slotTransceivers.map(() => ({
-      talker: null, open: false, moved: false, waitRtp: null, deadline: 0, dryAfter: 0, closedAt: 0, last: null, stale: null, audible: null, jbMs: null, jb: null,
+      talker: null, open: false, moved: false, waitRtp: null, deadline: 0, dryAfter: 0, closedAt: 0, audible: null, jbMs: null, jb: null,
     }));
     this._gates.forEach((_, i) => this._applyGate(i));
   }
@@ -718,8 +700,6 @@ export class MediaSession {
       if (next === null) {
         // Whatever is still buffered belongs to someone this client no longer hears.
         if (g.open) this._close(i, now);
-        if (g.talker !== null) g.last = g.talker;
-        g.stale = null;
         g.talker = null;
         g.moved = false;
         g.audible = null;
@@ -738,11 +718,6 @@ export class MediaSession {
       // slotAudible's `ms` counts from this client's move (the slot closed then), else from now.
       const since = g.moved ? g.closedAt : now;
       if (g.open) this._close(i, now);
-      // An empty slot that carried someone else: wait out what the browser replays of them.
-      g.stale = g.talker === null && g.last !== null && g.last !== next
-        ? { rtpAtAssign: this._played(i)?.rtp ?? null, rtp0: null, until: now + GATE_STALE_MAX_MS }
-        : null;
-      g.last = next;
       g.talker = next;
       g.moved = false;
       g.audible = roomId ? { clientId: next, roomId, since } : null;
@@ -752,7 +727,7 @@ export class MediaSession {
 
   /** Runs the gate check while some gate or `slotAudible` is pending. @private */
   _schedule() {
-    const pending = this._gates.some((g) => (!g.open && g.talker !== null && !g.moved) || g.audible !== null || g.stale !== null);
+    const pending = this._gates.some((g) => (!g.open && g.talker !== null && !g.moved) || g.audible !== null);
     if (pending && this._gateTimer === null) {
       this._gateTimer = setInterval(() => this._checkGates(), GATE_POLL_MS);
     } else if (!pending && this._gateTimer !== null) {
@@ -767,17 +742,7 @@ export class MediaSession {
     this._gates.forEach((g, i) => {
       const p = this._played(i);
       const passed = () => g.waitRtp === null || (p !== null && ((p.rtp - g.waitRtp) >>> 0) < 0x80000000);
-      const st = g.stale;
-      if (st) {
-        // The new stream's playout: from the first played RTP time after the assignment.
-        if (p && p.age < GATE_DRY_MS && p.rtp !== st.rtpAtAssign) {
-          if (st.rtp0 === null) st.rtp0 = p.rtp;
-          const played = (p.rtp - st.rtp0) >>> 0;
-          if (played < 0x80000000 && played >= 48 * GATE_STALE_MS) g.stale = null;
-        }
-        if (now >= st.until) g.stale = null;
-      }
-      if (!g.open && g.talker !== null && !g.moved && g.stale === null) {
+      if (!g.open && g.talker !== null && !g.moved) {
         const dry = (!p || p.age >= GATE_DRY_MS) && now >= g.dryAfter;
         if (passed() || dry || now >= g.deadline) {
           // Dry or past the deadline: whatever plays from now on is the new talker.
