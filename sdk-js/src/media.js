@@ -157,13 +157,6 @@ const GATE_SLACK_MS = 250;
 const GATE_DRY_MS = 60;
 /** How often pending gates are checked. */
 const GATE_POLL_MS = 10;
-/**
- * An empty slot is enabled again once nothing has played on it for this long: a slot kept
- * disabled while its stream stops holds on to the end of its previous talker's audio, and
- * Chromium plays those few tens of ms when the slot is enabled for its next talker, seconds
- * later (seen in the listen-in browser test). Enabled while dry, it plays silence instead.
- */
-const GATE_EMPTY_REOPEN_MS = 300;
 /** How often each slot's jitter-buffer delay is sampled. */
 const GATE_STATS_MS = 1000;
 /** A played frame at least this loud (linear, 0..1; −60 dBov) counts as audible. */
@@ -736,7 +729,7 @@ export class MediaSession {
 
   /** Runs the gate check while some gate or `slotAudible` is pending. @private */
   _schedule() {
-    const pending = this._gates.some((g) => !g.open || g.audible !== null);
+    const pending = this._gates.some((g) => (!g.open && g.talker !== null && !g.moved) || g.audible !== null);
     if (pending && this._gateTimer === null) {
       this._gateTimer = setInterval(() => this._checkGates(), GATE_POLL_MS);
     } else if (!pending && this._gateTimer !== null) {
@@ -759,11 +752,6 @@ export class MediaSession {
           g.open = true;
           this._applyGate(i);
         }
-      }
-      if (!g.open && g.talker === null && (!p || p.age >= GATE_EMPTY_REOPEN_MS)) {
-        // Empty and dry: nothing of the previous talker is left to play.
-        g.open = true;
-        this._applyGate(i);
       }
       const a = g.audible;
       if (a && g.open) {
