@@ -36,9 +36,7 @@
  * passed what was buffered when the gate closed (played RTP time then + the slot's measured
  * jitter-buffer delay + 20 ms), or the buffer ran dry (nothing played for 60 ms, once that
  * delay has passed), or 250 ms after that estimate at the
- * latest. A slot that was silent needs no wait; an empty slot is enabled again once nothing
- * has played on it for 300 ms (kept disabled, it would keep the end of its previous talker's
- * audio and play it when its next talker comes). The same talker keeping its slot through a move
+ * latest. A slot that was silent needs no wait. The same talker keeping its slot through a move
  * (a parent talker heard before and after) is enabled at once. When a new talker's first
  * audio of the room is actually playing, the room emits `slotAudible {slot, clientId, roomId,
  * ms}` (`ms`: since the gate closed or the slot was assigned). `slotGate: false` turns the gate
