@@ -43,6 +43,9 @@ const T = {
   current: /** @type {(number | null)[]} */ ([]),
   win: newWindow(),
   watchers: new Map(),
+  /** per slot: the talker the latest map puts on it, and the different talker it carried before */
+  slotCur: /** @type {(string | null)[]} */ ([]),
+  slotPrev: /** @type {(string | null)[]} */ ([]),
   canvasTimer: /** @type {any} */ (null),
   sampler: /** @type {any} */ (null),
 };
@@ -283,6 +286,7 @@ function sample(bins) {
         // What the SDK said then: the slot map and whether the slot's gate was open.
         wt.mapAtFirst = [...T.room.talkers.entries()].map(([s, u]) => [s, u.clientId]);
         wt.openAtFirst = T.room.media.slotOpen(slot);
+        wt.prevAtFirst = T.slotPrev[slot] ?? null;
       }
     });
   }
@@ -328,6 +332,7 @@ T.arm = async (key, tones, old = []) => {
     hits: 0, // frames carrying one of the tones since the first
     mapAtFirst: null,
     openAtFirst: null,
+    prevAtFirst: null, // the talker the slot carried before its current one
     moveAt: null, // this page's own connectedBreakoutRoom / didDisconnectedBreakoutRoom
     dropAt: null, // first activeTalkersUpdated naming none of the old room's talkers
     audibleAt: null, // the SDK's first slotAudible for one of the tones' owners
@@ -354,6 +359,16 @@ function moved() {
 /** @param {any} f an activeTalkersUpdated frame */
 function talkersArrived(f) {
   const t = now();
+  // Each slot's history: who it carried before its current talker (an empty spell in between
+  // does not count).
+  const n = Math.max(T.slotCur.length, ...f.talkers.map((/** @type {any} */ x) => x.slot + 1));
+  for (let i = 0; i < n; i++) {
+    const cur = f.talkers.find((/** @type {any} */ x) => x.slot === i)?.clientId ?? null;
+    const was = T.slotCur[i] ?? null;
+    if (cur !== was && cur !== null && was !== null) T.slotPrev[i] = was;
+    if (cur !== was && cur === null && was !== null) T.slotPrev[i] = was;
+    T.slotCur[i] = cur;
+  }
   for (const [, wt] of T.watchers) {
     // The first map without any old-room talker: the SDK's gate closes their slots on it.
     const oldOwners = wt.old.map((/** @type {number} */ tone) => T.toneOwner[tone]);
