@@ -105,6 +105,11 @@ fn message_text(msg: &ServerMessage) -> String {
         ServerMessage::AckListPlans(a) => a.msg.clone(),
         ServerMessage::AckApplyPlan(a) => a.msg.clone(),
         ServerMessage::AckMuteMember(a) => a.msg.clone(),
+        ServerMessage::AckListenTo(a)
+        | ServerMessage::AckStopListening(a)
+        | ServerMessage::AckTalkTo(a)
+        | ServerMessage::AckStartBroadcast(a)
+        | ServerMessage::AckStopBroadcast(a) => a.msg.clone(),
         ServerMessage::AckMuteRoom(a) | ServerMessage::AckUnmuteRoom(a) => a.msg.clone(),
         ServerMessage::AckCreateBreakOutRoom(a) => text(&a.msg),
         ServerMessage::AckCreateAndInviteBreakOutRoom(a) => text(&a.msg),

@@ -8,13 +8,14 @@
 //!
 //! [`FacilitationEvent`] types the notifications of facilitation (protocol version 3: timers,
 //! broadcasts, help, the room list, moderation, and why this client left a break-out room);
-//! [`Events::wait_for_event`] waits for one of them.
+//! [`Events::wait_for_event`] waits for one of them. [`ListenEvent`] types those of listen-in,
+//! talk-in and audio broadcast (issue 11); [`Events::wait_for_listen_event`] waits for one.
 
 use alcove_proto::ids::RoomId;
 use alcove_proto::signal::{
-    BreakoutRoomsUpdated, BreakoutTimer, BreakoutTimerWarning, BroadcastReceived,
-    ConnectedBreakoutRoom, HelpReply, HelpRequest, HelpResolved, LeaveReason, Location,
-    MemberMuted, ServerFrame, ServerMessage, UnmuteAsked,
+    AudioBroadcast, BreakoutRoomsUpdated, BreakoutTimer, BreakoutTimerWarning, BroadcastReceived,
+    ConnectedBreakoutRoom, HelpReply, HelpRequest, HelpResolved, LeaveReason, ListenState,
+    Location, MemberMuted, MonitoredBy, ServerFrame, ServerMessage, UnmuteAsked,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +91,63 @@ impl Events {
             }
         }
         None
+    }
+
+    /// The first [`ListenEvent`] within `d` for which `pred` is true. Every frame taken before
+    /// it (typed or not) is dropped. `None` on timeout or when the stream ended.
+    pub async fn wait_for_listen_event(
+        &mut self,
+        d: Duration,
+        mut pred: impl FnMut(&ListenEvent) -> bool,
+    ) -> Option<ListenEvent> {
+        let deadline = Instant::now() + d;
+        while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            if let Some(e) = ListenEvent::from_frame(&frame) {
+                if pred(&e) {
+                    return Some(e);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A listen-in, talk-in or audio-broadcast notification (issue 11), typed (frames without an
+/// id only). The acknowledgements of [`crate::Room::listen_to`] and the other calls are their
+/// return values, not events.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ListenEvent {
+    /// `monitoredBy` (members of a break-out room): the moderators listening to this client's
+    /// room, and those of them talking into it, changed (empty lists: nobody now); also on
+    /// entering a monitored room.
+    MonitoredBy(MonitoredBy),
+    /// `audioBroadcast`: a moderator's voice reaches this client's room now (`on`), or no
+    /// longer.
+    AudioBroadcast(AudioBroadcast),
+    /// `listeningChanged` (the moderator): the server ended this client's listen-in or
+    /// broadcast (it left the parent, or the room listened to ended); the state after.
+    ListeningChanged(ListenState),
+}
+
+impl ListenEvent {
+    /// The typed event a frame carries; `None` for acknowledgements (frames with an id) and for
+    /// every other notification.
+    pub fn from_frame(frame: &ServerFrame) -> Option<ListenEvent> {
+        if frame.id.is_some() {
+            return None;
+        }
+        Self::from_message(&frame.msg)
+    }
+
+    /// The typed event a notification's message carries, if it is one of these.
+    pub fn from_message(msg: &ServerMessage) -> Option<ListenEvent> {
+        Some(match msg {
+            ServerMessage::MonitoredBy(m) => ListenEvent::MonitoredBy(m.clone()),
+            ServerMessage::AudioBroadcast(b) => ListenEvent::AudioBroadcast(b.clone()),
+            ServerMessage::ListeningChanged(s) => ListenEvent::ListeningChanged(s.clone()),
+            _ => return None,
+        })
     }
 }
 
@@ -319,5 +377,41 @@ mod tests {
             ))
         );
         assert_eq!(ev.wait_for_event(SHORT, |_| true).await, None);
+    }
+
+    #[tokio::test]
+    async fn listen_events_are_typed_and_acks_are_not_events() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut ev = Events::new(rx);
+        let state = ListenState {
+            result: 0,
+            msg: "Listening ended".into(),
+            listening: None,
+            talking: false,
+            broadcasting: vec![],
+        };
+        tx.send(ServerFrame {
+            id: Some(alcove_proto::RequestId(3)),
+            msg: ServerMessage::AckStopListening(state.clone()),
+        })
+        .unwrap();
+        tx.send(ServerFrame {
+            id: None,
+            msg: ServerMessage::MonitoredBy(MonitoredBy {
+                room_id: "a".into(),
+                moderators: vec![],
+                talking: vec![],
+            }),
+        })
+        .unwrap();
+        tx.send(ServerFrame {
+            id: None,
+            msg: ServerMessage::ListeningChanged(state.clone()),
+        })
+        .unwrap();
+        let got = ev
+            .wait_for_listen_event(SHORT, |e| matches!(e, ListenEvent::ListeningChanged(_)))
+            .await;
+        assert_eq!(got, Some(ListenEvent::ListeningChanged(state)));
     }
 }

@@ -27,6 +27,16 @@
 //! | `muteMember {room_id}` | [`Room::mute_breakout_room_members`] | `ackMuteMember` |
 //! | `askToUnmute` | [`Room::ask_to_unmute`] | `ackAskToUnmute` |
 //! | `unmuteSelf` | [`Room::unmute_self`] | `ackUnmuteSelf` |
+//! | `listenTo` | [`Room::listen_to`] | `ackListenTo` |
+//! | `stopListening` | [`Room::stop_listening`] | `ackStopListening` |
+//! | `talkTo` | [`Room::talk_to`] | `ackTalkTo` |
+//! | `startBroadcast` | [`Room::start_broadcast`] | `ackStartBroadcast` |
+//! | `stopBroadcast` | [`Room::stop_broadcast`] | `ackStopBroadcast` |
+//!
+//! Listen-in, talk-in and audio broadcast (issue 11) change only the routes of the caller's one
+//! peer connection: nothing to renegotiate. Their acknowledgements are all [`ListenState`],
+//! the caller's state after the request; the notifications (`monitoredBy`, `audioBroadcast`,
+//! `listeningChanged`) are typed by [`crate::ListenEvent`].
 
 use crate::client::Room;
 use crate::error::{check_result, unexpected, Error};
@@ -34,9 +44,10 @@ use alcove_proto::ids::{ClientId, RoomId};
 use alcove_proto::signal::{
     AckApplyPlan, AckBroadcastMessage, AckCreateAndInviteBreakOutRoom, AckCreateBreakOutRoom,
     AckListPlans, AckMuteMember, AckRequestHelp, AckSavePlan, AckSetBreakoutDuration, ApplyPlan,
-    AskToUnmute, BroadcastMessage, ClientMessage, DismissHelp, MoveToBreakoutRoom, MuteMember,
-    RenameBreakoutRoom, RoomDefinition, RoomDefinitionInput, SavePlan, ServerMessage,
-    SetBreakoutDuration, SetSelfSelect, Status,
+    AskToUnmute, BroadcastMessage, ClientMessage, DismissHelp, ListenState, ListenTo,
+    MoveToBreakoutRoom, MuteMember, ParentWhileListening, RenameBreakoutRoom, RoomDefinition,
+    RoomDefinitionInput, SavePlan, ServerMessage, SetBreakoutDuration, SetSelfSelect,
+    StartBroadcast, Status, TalkTo,
 };
 
 /// A definition with the optional `names` array (each name becomes one room's display name,
@@ -313,6 +324,81 @@ impl Room {
         match self.call_facilitation(ClientMessage::UnmuteSelf).await? {
             ServerMessage::AckUnmuteSelf(s) => Ok(s),
             other => Err(unexpected("ackUnmuteSelf", &other)),
+        }
+    }
+
+    /// `listenTo` (moderators in the parent): hear the break-out room `room_id` without
+    /// leaving the parent. `parent` says what of the parent stays audible meanwhile
+    /// ([`ParentWhileListening::Mixed`]: its talkers on the slots after the room's;
+    /// [`ParentWhileListening::Paused`]: nothing). Listening to another room switches in one
+    /// step (talk-in off in the new room); the same room again changes `parent` only. The
+    /// room's members (and the previous room's, on a switch) get `monitoredBy`.
+    /// Refused: 5003 (not a moderator), 1765 (not in the parent), 1736 (no such live room),
+    /// 1763 (the room was created with `allow_listen_in: false`).
+    pub async fn listen_to(
+        &self,
+        room_id: &RoomId,
+        parent: ParentWhileListening,
+    ) -> Result<ListenState, Error> {
+        let msg = ClientMessage::ListenTo(ListenTo {
+            room_id: room_id.clone(),
+            parent,
+        });
+        match self.call_facilitation(msg).await? {
+            ServerMessage::AckListenTo(s) => Ok(s),
+            other => Err(unexpected("ackListenTo", &other)),
+        }
+    }
+
+    /// `stopListening`: ends listening and talking in (the room's members get `monitoredBy`).
+    /// Never refused; a no-op when not listening.
+    pub async fn stop_listening(&self) -> Result<ListenState, Error> {
+        match self.call_facilitation(ClientMessage::StopListening).await? {
+            ServerMessage::AckStopListening(s) => Ok(s),
+            other => Err(unexpected("ackStopListening", &other)),
+        }
+    }
+
+    /// `talkTo` (moderators listening to `room_id`): this client's voice also goes into the
+    /// room (`on`) or no longer. `parent: false` whispers: while talking in, the parent does not
+    /// hear this client. The room's members get `monitoredBy` when it changed.
+    /// Refused: 5003, 1765, 1764 (not listening to that room).
+    pub async fn talk_to(
+        &self,
+        room_id: &RoomId,
+        on: bool,
+        parent: bool,
+    ) -> Result<ListenState, Error> {
+        let msg = ClientMessage::TalkTo(TalkTo {
+            room_id: room_id.clone(),
+            on,
+            parent,
+        });
+        match self.call_facilitation(msg).await? {
+            ServerMessage::AckTalkTo(s) => Ok(s),
+            other => Err(unexpected("ackTalkTo", &other)),
+        }
+    }
+
+    /// `startBroadcast` (moderators in the parent): this client's voice into the parent and
+    /// every break-out room (`None`, also rooms created meanwhile) or the listed ones, on a
+    /// slot no talker takes over. Every client reached but the caller gets `audioBroadcast`
+    /// (once; calling again changes the rooms only). The ack's `broadcasting` lists the rooms.
+    /// Refused: 5003, 1765, 1155 (`rooms` empty), 1736 (a room that is not live).
+    pub async fn start_broadcast(&self, rooms: Option<Vec<RoomId>>) -> Result<ListenState, Error> {
+        let msg = ClientMessage::StartBroadcast(StartBroadcast { rooms });
+        match self.call_facilitation(msg).await? {
+            ServerMessage::AckStartBroadcast(s) => Ok(s),
+            other => Err(unexpected("ackStartBroadcast", &other)),
+        }
+    }
+
+    /// `stopBroadcast`: ends this client's broadcast (everyone told of its start gets
+    /// `audioBroadcast {on: false}`). Never refused.
+    pub async fn stop_broadcast(&self) -> Result<ListenState, Error> {
+        match self.call_facilitation(ClientMessage::StopBroadcast).await? {
+            ServerMessage::AckStopBroadcast(s) => Ok(s),
+            other => Err(unexpected("ackStopBroadcast", &other)),
         }
     }
 }

@@ -19,6 +19,11 @@
 //!   [`Room::ask_to_unmute`], [`Room::unmute_self`]). Their notifications are typed by
 //!   [`FacilitationEvent`]; [`Room::state`] keeps the room list, this client's location and
 //!   the server's clock offset ([`RoomState`]).
+//! * Listen-in, talk-in and audio broadcast (issue 11): [`Room::listen_to`],
+//!   [`Room::talk_to`], [`Room::stop_listening`], [`Room::start_broadcast`],
+//!   [`Room::stop_broadcast`]; notifications typed by [`ListenEvent`]; this client's listening
+//!   state and who monitors its room in [`RoomState`] ([`RoomState::listening`],
+//!   [`RoomState::monitored_by`]).
 //!
 //! A failed acknowledgement (`result != 0`) is [`Error::Refused`]; requests give up after
 //! [`REQUEST_TIMEOUT`]. Media: [`Room::start_media`] negotiates the client's one peer connection
@@ -78,7 +83,7 @@ pub use alcove_proto as proto;
 pub use breakout::BreakoutRoom;
 pub use client::{connect, ConnectionState, Room, REQUEST_TIMEOUT, RESUME_WINDOW};
 pub use error::Error;
-pub use events::{Events, FacilitationEvent, LeftBreakoutRoom};
+pub use events::{Events, FacilitationEvent, LeftBreakoutRoom, ListenEvent};
 pub use rest::{signal_url, RestClient, RestError};
 pub use session::{ClientSession, SessionEvent};
 pub use state::RoomState;

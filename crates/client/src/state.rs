@@ -1,7 +1,11 @@
 //! [`RoomState`]: what a connection knows of its family beyond the user list, kept up to date
 //! from the frames it reads: the room list (`roomConnected.breakout_rooms`, then every
 //! `breakoutRoomsUpdated`), where this client is, its moderator mute, the pending help
-//! requests (moderators), and the server's clock.
+//! requests (moderators), the server's clock, and listen-in (issue 11): what this client
+//! listens to, talks into and broadcasts to (from its acknowledgements and `listeningChanged`),
+//! and who monitors the room it is in (`monitoredBy`). A resume's `roomConnected` starts the
+//! listen-in state afresh; the server then repeats it (`listeningChanged` when this client
+//! still listens or broadcasts, `monitoredBy` when its room is monitored).
 //!
 //! Where this client is follows `connectedBreakoutRoom` (acknowledgement or forced join) and
 //! `didDisconnectedBreakoutRoom` as the server means it: the frame's `location` is the
@@ -11,8 +15,8 @@
 
 use alcove_proto::ids::{ClientId, RoomId};
 use alcove_proto::signal::{
-    BreakoutRoomInfo, BreakoutRoomSummary, HelpRequest, LeaveReason, Location, RoomConnected,
-    ServerMessage,
+    BreakoutRoomInfo, BreakoutRoomSummary, HelpRequest, LeaveReason, ListenState, Location,
+    MonitoredBy, RoomConnected, ServerMessage,
 };
 
 /// The family as this connection last heard it (see the module docs).
@@ -32,6 +36,14 @@ pub struct RoomState {
     server_time: u64,
     /// Server clock minus local clock, in ms, once the driver noted its clock.
     clock_offset_ms: Option<i64>,
+    /// The break-out room this client listens to (moderators).
+    listening: Option<RoomId>,
+    /// Talking into it.
+    talking: bool,
+    /// Broadcasting, to these break-out rooms (and the parent).
+    broadcasting: Option<Vec<RoomId>>,
+    /// The latest non-empty `monitoredBy` per room this client is in.
+    monitors: Vec<MonitoredBy>,
 }
 
 /// A room-list entry from a `roomConnected` room.
@@ -62,6 +74,10 @@ impl RoomState {
             help_requests: rc.help_requests.clone(),
             server_time: rc.server_time,
             clock_offset_ms: None,
+            listening: None,
+            talking: false,
+            broadcasting: None,
+            monitors: Vec::new(),
         }
     }
 
@@ -90,6 +106,36 @@ impl RoomState {
     /// Pending help requests, oldest first (moderators; always empty for others).
     pub fn help_requests(&self) -> &[HelpRequest] {
         &self.help_requests
+    }
+
+    /// The break-out room this client listens to from the parent ([`crate::Room::listen_to`]),
+    /// until it stops or the server ends it (`listeningChanged`).
+    pub fn listening(&self) -> Option<&RoomId> {
+        self.listening.as_ref()
+    }
+
+    /// True while this client talks into the room it listens to ([`crate::Room::talk_to`]).
+    pub fn talking(&self) -> bool {
+        self.talking
+    }
+
+    /// While this client broadcasts ([`crate::Room::start_broadcast`]): the break-out rooms
+    /// its voice reaches as the server last said (the parent always; a broadcast to every room
+    /// lists the rooms live at the time). `None` when not broadcasting.
+    pub fn broadcasting(&self) -> Option<&[RoomId]> {
+        self.broadcasting.as_deref()
+    }
+
+    /// The moderators listening to (and talking into) `room_id`, as the latest `monitoredBy`
+    /// said; `None` when nobody does. The server tells the members of a room only, so this
+    /// knows the room this client is in (an entry is dropped when it leaves the room).
+    pub fn monitored_by(&self, room_id: &RoomId) -> Option<&MonitoredBy> {
+        self.monitors.iter().find(|m| &m.room_id == room_id)
+    }
+
+    /// Every room this client knows to be monitored (at most the room it is in).
+    pub fn monitored(&self) -> &[MonitoredBy] {
+        &self.monitors
     }
 
     /// Server clock minus local clock in ms (from `roomConnected.server_time`), once known.
@@ -126,6 +172,38 @@ impl RoomState {
 
     fn remove(&mut self, room: &RoomId) {
         self.rooms.retain(|r| &r.room_id != room);
+        self.monitors.retain(|m| &m.room_id != room);
+    }
+
+    /// `monitoredBy` is sent to a room's members only: keep the entry of the room this client
+    /// is in.
+    fn prune_monitors(&mut self) {
+        let here = match &self.location {
+            Location::Breakout(r) => Some(r.clone()),
+            _ => None,
+        };
+        self.monitors.retain(|m| Some(&m.room_id) == here.as_ref());
+    }
+
+    /// A listen-in state from an acknowledgement (`started`: `Some(true)` for
+    /// `ackStartBroadcast`, `Some(false)` for `ackStopBroadcast`) or from `listeningChanged`
+    /// (`ended`).
+    fn apply_listen(&mut self, s: &ListenState, started: Option<bool>, ended: bool) {
+        if s.result != 0 {
+            return;
+        }
+        self.listening = s.listening.clone();
+        self.talking = s.talking;
+        self.broadcasting = match started {
+            Some(true) => Some(s.broadcasting.clone()),
+            Some(false) => None,
+            // The list alone cannot say "on, to no room" (a broadcast to every room while
+            // none is live): an empty list keeps a running broadcast, unless the server ended
+            // it, which it does only when this client left the parent.
+            None if !s.broadcasting.is_empty() => Some(s.broadcasting.clone()),
+            None if ended && self.location != Location::Parent => None,
+            None => self.broadcasting.as_ref().map(|_| Vec::new()),
+        };
     }
 
     /// Applies one frame (notification or acknowledgement); returns whether it was one this
@@ -144,6 +222,7 @@ impl RoomState {
             ServerMessage::ConnectedBreakoutRoom(c) if c.result == 0 => {
                 self.location = Location::Breakout(c.room.room_id.clone());
                 self.upsert(summary(&c.room));
+                self.prune_monitors();
             }
             ServerMessage::DidDisconnectedBreakoutRoom(d) if d.result == 0 => {
                 match (d.reason, &d.location) {
@@ -159,6 +238,19 @@ impl RoomState {
                             self.location = Location::Parent;
                         }
                     }
+                }
+                self.prune_monitors();
+            }
+            ServerMessage::AckListenTo(s)
+            | ServerMessage::AckStopListening(s)
+            | ServerMessage::AckTalkTo(s) => self.apply_listen(s, None, false),
+            ServerMessage::AckStartBroadcast(s) => self.apply_listen(s, Some(true), false),
+            ServerMessage::AckStopBroadcast(s) => self.apply_listen(s, Some(false), false),
+            ServerMessage::ListeningChanged(s) => self.apply_listen(s, None, true),
+            ServerMessage::MonitoredBy(m) => {
+                self.monitors.retain(|x| x.room_id != m.room_id);
+                if !m.moderators.is_empty() {
+                    self.monitors.push(m.clone());
                 }
             }
             ServerMessage::MemberMuted(m) if m.client_id == self.me => {
@@ -383,5 +475,100 @@ mod tests {
         assert_eq!(s.clock_offset_ms(), Some(400));
         s.note_clock(1_999_000);
         assert_eq!(s.clock_offset_ms(), Some(1_000));
+    }
+
+    fn listen(listening: Option<&str>, talking: bool, broadcasting: &[&str]) -> ListenState {
+        ListenState {
+            result: 0,
+            msg: "Success".into(),
+            listening: listening.map(RoomId::from),
+            talking,
+            broadcasting: broadcasting.iter().map(|r| RoomId::from(*r)).collect(),
+        }
+    }
+
+    #[test]
+    fn listening_talking_and_broadcasting_follow_acks_and_listening_changed() {
+        let mut s = RoomState::from_connected(&connected(Location::Parent));
+        assert_eq!(s.listening(), None);
+        assert!(s.apply(&ServerMessage::AckListenTo(listen(Some("a"), false, &[]))));
+        assert_eq!(s.listening(), Some(&RoomId::from("a")));
+        s.apply(&ServerMessage::AckTalkTo(listen(Some("a"), true, &[])));
+        assert!(s.talking());
+        // A refused request changes nothing.
+        let mut refused = listen(None, false, &[]);
+        refused.result = 1764;
+        s.apply(&ServerMessage::AckTalkTo(refused));
+        assert!(s.talking());
+        // A broadcast to every room while none is live: on, to no break-out room.
+        s.apply(&ServerMessage::AckStartBroadcast(listen(
+            Some("a"),
+            true,
+            &[],
+        )));
+        assert_eq!(s.broadcasting(), Some(&[][..]));
+        s.apply(&ServerMessage::AckStartBroadcast(listen(
+            Some("a"),
+            true,
+            &["a", "b"],
+        )));
+        assert_eq!(s.broadcasting().map(<[RoomId]>::len), Some(2));
+        // Room a ends: listening ends, the broadcast goes on (in the parent, list empty).
+        s.apply(&ServerMessage::ListeningChanged(listen(None, false, &[])));
+        assert_eq!(s.listening(), None);
+        assert!(!s.talking());
+        assert_eq!(s.broadcasting(), Some(&[][..]));
+        s.apply(&ServerMessage::AckStopBroadcast(listen(None, false, &[])));
+        assert_eq!(s.broadcasting(), None);
+        // Leaving the parent ends a broadcast.
+        s.apply(&ServerMessage::AckStartBroadcast(listen(None, false, &[])));
+        s.apply(&ServerMessage::ConnectedBreakoutRoom(
+            ConnectedBreakoutRoom {
+                result: 0,
+                room: info("b", 1),
+            },
+        ));
+        s.apply(&ServerMessage::ListeningChanged(listen(None, false, &[])));
+        assert_eq!(s.broadcasting(), None);
+    }
+
+    #[test]
+    fn monitored_by_keeps_the_room_this_client_is_in() {
+        let mut s = RoomState::from_connected(&connected(Location::Breakout("a".into())));
+        let ada = UserRef {
+            client_id: "m".into(),
+            name: "Ada".into(),
+        };
+        let by = |room: &str, mods: Vec<UserRef>, talking: Vec<ClientId>| {
+            ServerMessage::MonitoredBy(MonitoredBy {
+                room_id: room.into(),
+                moderators: mods,
+                talking,
+            })
+        };
+        assert!(s.apply(&by("a", vec![ada.clone()], vec![])));
+        assert_eq!(
+            s.monitored_by(&"a".into()).unwrap().moderators,
+            std::slice::from_ref(&ada)
+        );
+        s.apply(&by("a", vec![ada.clone()], vec!["m".into()]));
+        assert_eq!(s.monitored().len(), 1);
+        assert_eq!(
+            s.monitored_by(&"a".into()).unwrap().talking,
+            [ClientId::from("m")]
+        );
+        // Nobody any more.
+        s.apply(&by("a", vec![], vec![]));
+        assert_eq!(s.monitored_by(&"a".into()), None);
+        // Monitored, then this client leaves the room: it hears no more of it.
+        s.apply(&by("a", vec![ada], vec![]));
+        s.apply(&ServerMessage::DidDisconnectedBreakoutRoom(
+            DidDisconnectedBreakoutRoom::because(
+                Some("a".into()),
+                LeaveReason::Left,
+                Location::Parent,
+            ),
+        ));
+        assert!(s.monitored().is_empty());
     }
 }

@@ -752,6 +752,7 @@ impl Family {
             muted_by_moderator: self.clients.get(&client).is_some_and(|c| c.mod_muted),
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
+        self.listen_resumed(&client);
         self.route(&client);
     }
 

@@ -337,4 +337,26 @@ impl Family {
             self.tell_monitored(&r);
         }
     }
+
+    /// A client took its place back (resume): `roomConnected` does not carry listen-in, and
+    /// notifications sent while it was away are lost, so it is told its listening state
+    /// (`listeningChanged`, when it listens or broadcasts) and who monitors the room it is in
+    /// (`monitoredBy`, when anyone does).
+    pub(crate) fn listen_resumed(&mut self, client: &ClientId) {
+        let Some(c) = self.clients.get(client) else {
+            return;
+        };
+        let active = c.listening.is_some() || c.broadcast.is_some();
+        let room = match &c.location {
+            Location::Breakout(r) => Some(r.clone()),
+            Location::Parent => None,
+        };
+        if active {
+            let state = self.listen_state(client, 0, "Listening kept");
+            self.send(client, None, ServerMessage::ListeningChanged(state));
+        }
+        if let Some(r) = room {
+            self.tell_entrant_monitored(client, &r);
+        }
+    }
 }

@@ -128,6 +128,14 @@ impl Rewrite {
         out
     }
 
+    /// The slot no longer carries its source (the talker evaluation mapped it elsewhere or
+    /// nowhere). Whatever comes next, even the same source back, continues the slot's sequence
+    /// by one and is anchored to the wall clock: the packets the source sent while it was not
+    /// on the slot were never sent here, so they are no loss for the receiver to wait for.
+    pub fn unmap(&mut self) {
+        self.src = None;
+    }
+
     /// When the slot last carried a packet (`None`: never).
     pub fn last_at(&self) -> Option<Instant> {
         self.last.map(|(_, _, at)| at)
@@ -142,6 +150,25 @@ impl Rewrite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_back_on_its_slot_after_an_unmap_continues_the_sequence_by_one() {
+        let t0 = epoch();
+        let a = ClientId::from("a");
+        let mut rw = Rewrite::audio();
+        let first = rw.map(&a, 100, 0, HZ, t0);
+        let second = rw.map(&a, 101, F, HZ, t0 + FRAME);
+        assert_eq!((first.seq, second.seq), (1, 2));
+        // A is mapped away for 8 s (400 frames it sends elsewhere), then back.
+        rw.unmap();
+        let back = rw.map(&a, 501, 401 * F, HZ, t0 + Duration::from_secs(8));
+        assert_eq!(back.seq, 3, "no gap of 400 for the receiver to wait for");
+        // Without the unmap, its own gap (a real loss) is kept.
+        let mut kept = Rewrite::audio();
+        kept.map(&a, 100, 0, HZ, t0);
+        let lost = kept.map(&a, 103, 3 * F, HZ, t0 + 3 * FRAME);
+        assert_eq!(lost.seq, 4);
+    }
 
     const HZ: u32 = 48_000;
     const F: u64 = 960; // one 20 ms frame at 48 kHz

@@ -356,7 +356,7 @@ impl Shard {
                     mids,
                 } => self.offer(now, client, id, &sdp, &mids),
                 ShardCommand::Remove { client } => self.remove(&client),
-                ShardCommand::Table(t) => self.table = t,
+                ShardCommand::Table(t) => self.set_table(t),
                 ShardCommand::RequestKeyframe { src, kind } => {
                     self.request_keyframe(&src, kind, now)
                 }
@@ -414,6 +414,38 @@ impl Shard {
                 self.dirty.push(client.clone());
             }
         }
+    }
+
+    /// Takes a newly published table. A slot whose source the table no longer maps there is
+    /// told (`Rewrite::unmap`), so the source coming back later continues the slot's sequence
+    /// instead of leaving a gap the size of its absence.
+    fn set_table(&mut self, t: Arc<RouteTable>) {
+        let mut mapped: std::collections::HashSet<(&ClientId, usize, &ClientId)> =
+            std::collections::HashSet::new();
+        for (src, per_shard) in &t.audio {
+            if let Some(targets) = per_shard.get(self.index) {
+                for (rx, slot) in targets {
+                    mapped.insert((rx, *slot, src));
+                }
+            }
+        }
+        for (rx, r) in self.sessions.iter_mut() {
+            for (slot, rw) in r.rewrite.iter_mut().enumerate() {
+                if let Some(src) = rw.source() {
+                    if !mapped.contains(&(rx, slot, src)) {
+                        rw.unmap();
+                    }
+                }
+            }
+            for (kind, rw) in r.video_rewrite.iter_mut() {
+                if let Some(src) = rw.source() {
+                    if t.video_src.get(&(rx.clone(), *kind)) != Some(src) {
+                        rw.unmap();
+                    }
+                }
+            }
+        }
+        self.table = t;
     }
 
     fn remove(&mut self, client: &ClientId) {
