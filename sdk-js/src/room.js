@@ -224,6 +224,12 @@ export class Room extends Emitter {
      * @type {Set<string>}
      */
     this.moderatorMuted = new Set();
+    /**
+     * What this client listened to when its connection dropped (the parent mode is not in
+     * the resumed `listeningChanged`). @private
+     * @type {{room: string, parent: "mixed" | "paused" | null} | null}
+     */
+    this._listenedBefore = null;
     /** @type {string | null} The break-out room this client (a moderator) listens to. */
     this.listening = null;
     /** @type {"mixed" | "paused" | null} What it hears of the parent meanwhile (null: not listening). */
@@ -1268,11 +1274,15 @@ export class Room extends Emitter {
           if (this.listening !== null) this.media._roomChanged();
           this.listening = listening;
           if (listening === null) this.listenParent = null;
-          else if (f.type !== 'ackListenTo') this.listenParent ??= 'mixed';
+          else if (f.type !== 'ackListenTo') {
+            const before = this._listenedBefore;
+            this.listenParent = before?.room === listening ? before.parent : this.listenParent ?? 'mixed';
+          }
         }
+        this._listenedBefore = null;
         this.talking = !!f.talking && listening !== null;
         const rooms = Array.isArray(f.broadcasting) ? [...f.broadcasting] : [];
-        if (f.type === 'ackStartBroadcast') this.broadcasting = true;
+        if (f.type === 'ackStartBroadcast' || (f.type === 'listeningChanged' && rooms.length > 0)) this.broadcasting = true;
         else if (f.type === 'ackStopBroadcast') this.broadcasting = false;
         // A broadcast ends by itself only when this client left the parent (or the family).
         else if (f.type === 'listeningChanged' && breakoutOf(this.location) !== null) this.broadcasting = false;
@@ -1370,14 +1380,19 @@ export class Room extends Emitter {
     };
     this.share = here(this.share);
     this.canvas = here(this.canvas);
+    // Who monitors this client's room and what this client listens to are told again right
+    // after the resumed roomConnected (`monitoredBy`; `listeningChanged` "Listening kept"),
+    // only when they still hold: forget what may have ended meanwhile (the parent mode is
+    // remembered for the room that comes back: the frame does not carry it).
+    this.monitoredBy = new Map();
+    this._listenedBefore = this.listening === null ? null : { room: this.listening, parent: this.listenParent };
+    this.listening = null;
+    this.listenParent = null;
+    this.talking = false;
+    this.broadcasting = false;
+    this.broadcastRooms = [];
     if (!mediaKept) {
-      // A restarted server: listen-ins and broadcasts did not survive (protocol.md).
-      this.listening = null;
-      this.listenParent = null;
-      this.talking = false;
-      this.broadcasting = false;
-      this.broadcastRooms = [];
-      this.monitoredBy = new Map();
+      // A new peer connection (a restarted server): broadcasts heard did not survive.
       this.audioBroadcasts = new Map();
       // A new peer connection: the server announces its slots after the new sdpAnswer.
       this.talkers = new Map();

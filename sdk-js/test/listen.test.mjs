@@ -276,3 +276,53 @@ test('a broadcasting, listening moderator that joins a room: both end (listening
   assert.equal(ben.room.audioBroadcasts.size, 0);
   for (const c of [ada, ben]) c.room.disconnect();
 });
+
+/** Drops the signalling transport without a closing handshake (a network failure). */
+function dropTransport(room) {
+  /** @type {any} */ (room)._connection.socket._socket.destroy();
+}
+
+test('resume: the moderator still listens and talks in (listeningChanged "kept"), the member still sees it', async () => {
+  const p = await parentRoom('listen resume');
+  const ada = await client(p, 'Ada', 'moderator');
+  const ben = await client(p, 'Ben', 'participant');
+  const { msg: { rooms: [BR1] } } = await ada.room.createBreakOutRoom({ ...def, max_rooms: 1 });
+  await ben.room.joinBreakoutRoom({ role: 'participant', room_id: BR1 });
+  await ada.room.listenTo(BR1, { parent: 'paused' });
+  await ada.room.talkTo(BR1, true);
+  await ada.room.startBroadcast([BR1]);
+
+  // The moderator drops and resumes: its state comes back from the server.
+  const kept = next(ada, 'listeningChanged');
+  const adaBack = next(ada, 'reconnected');
+  dropTransport(ada.room);
+  const lc = await kept;
+  await adaBack;
+  assert.equal(lc.listening, BR1);
+  assert.equal(ada.room.connectionState, 'connected');
+  assert.equal(ada.room.listening, BR1);
+  assert.equal(ada.room.listenParent, 'paused', 'the parent mode is kept for the same room');
+  assert.equal(ada.room.talking, true);
+  assert.equal(ada.room.broadcasting, true);
+  assert.deepEqual(ada.room.broadcastRooms, [BR1]);
+
+  // The member drops and resumes: told again who listens.
+  const seen = next(ben, 'monitoredBy');
+  dropTransport(ben.room);
+  const m = await seen;
+  assert.deepEqual(m.moderators, [ada.ref]);
+  assert.deepEqual(ben.room.listeners(), [ada.ref]);
+  assert.deepEqual(ben.room.monitoredBy.get(BR1).talking, [ada.id]);
+
+  // Listening ends around Ben's drop (before or after his resume, whichever comes first):
+  // either way he holds no stale monitor afterwards.
+  const benBack = next(ben, 'reconnected');
+  const benGone = ben.room.once('reconnecting', { timeoutMs: DEADLINE_MS });
+  dropTransport(ben.room);
+  await benGone;
+  await ada.room.stopListening();
+  await benBack;
+  await sync(ben);
+  assert.deepEqual(ben.room.listeners(), [], 'nothing stale after a resume');
+  for (const c of [ada, ben]) c.room.disconnect();
+});
