@@ -308,8 +308,10 @@ test('resume: the moderator still listens and talks in (listeningChanged "kept")
 
   // The member drops and resumes: told again who listens.
   const seen = next(ben, 'monitoredBy');
+  const benResumed = next(ben, 'reconnected');
   dropTransport(ben.room);
   const m = await seen;
+  await benResumed;
   assert.deepEqual(m.moderators, [ada.ref]);
   assert.deepEqual(ben.room.listeners(), [ada.ref]);
   assert.deepEqual(ben.room.monitoredBy.get(BR1).talking, [ada.id]);
