@@ -85,6 +85,11 @@ let tickTimer;
 const drafts = new Map();
 /** @type {{from: string, text: string, at: number}[]} The latest broadcasts received, newest first. */
 const broadcasts = [];
+/**
+ * The room the push-to-talk button is held down for (talk-in on until released), or null.
+ * @type {string | null}
+ */
+let pttRoom = null;
 
 // ---------------------------------------------------------------------------------------------
 // Messages to the person.
@@ -278,6 +283,7 @@ function left(message) {
   selected.clear();
   drafts.clear();
   broadcasts.length = 0;
+  pttRoom = null;
   $('broadcasts').replaceChildren();
   $('room-view').hidden = true;
   $('join-view').hidden = false;
@@ -350,6 +356,12 @@ function explain(r, f) {
       break;
     case 'breakoutInvitationWithdrawn':
       toast(`An invitation was withdrawn: the room was closed.`);
+      break;
+    case 'audioBroadcast':
+      toast(f.on ? `${f.from.name} is speaking to every room.` : `${f.from.name} stopped speaking to every room.`);
+      break;
+    case 'listeningChanged':
+      if (!f.listening) toast('Listening ended: the room closed or you left the main room.');
       break;
     case 'roomDisconnected':
       toast(`The room ended: ${f.msg}`, 'error');
@@ -437,11 +449,13 @@ function draw(r) {
     : 'A moderator muted you: nobody hears you until a moderator asks you to unmute.';
   button('btn-unmute-self').hidden = !r.unmuteAskedBy;
 
+  renderMonitored(r);
   renderInvitations(r);
   renderPeople(r, isMod);
   $('mod-panel').hidden = !isMod;
   $('room-list-card').hidden = isMod;
   if (isMod) {
+    renderListenIn(r);
     renderRooms(r);
     renderHelpQueue(r);
     renderBroadcastTargets(r);
@@ -518,6 +532,113 @@ function mkButton(label, title, fn, cls = '') {
   const btn = /** @type {HTMLButtonElement} */ (h('button', { class: cls, title }, label));
   btn.addEventListener('click', () => act(btn, label, fn));
   return btn;
+}
+
+/**
+ * Privacy is visible: the members of a room a moderator listens to see who listens (and who
+ * talks in) — the SDK keeps it from `monitoredBy`; a broadcast heard says who speaks.
+ * @param {Room} r
+ */
+function renderMonitored(r) {
+  const inBr = breakoutOf(r.location);
+  const m = inBr ? r.monitoredBy.get(inBr) : undefined;
+  const banner = $('monitored');
+  if (!m || m.moderators.length === 0) {
+    banner.hidden = true;
+    banner.textContent = '';
+  } else {
+    const names = m.moderators.map((u) => u.name).join(', ');
+    const talking = m.moderators.filter((u) => m.talking.includes(u.clientId)).map((u) => u.name);
+    banner.hidden = false;
+    banner.textContent = `This room is being listened to by ${names}.`
+      + (talking.length ? ` ${talking.join(', ')} ${talking.length === 1 ? 'is' : 'are'} talking to the room.` : '');
+  }
+  const heard = [...r.audioBroadcasts.values()];
+  const bc = $('audio-broadcast');
+  bc.hidden = heard.length === 0;
+  bc.textContent = heard.length ? `${heard.map((u) => u.name).join(', ')} ${heard.length === 1 ? 'is' : 'are'} speaking to every room.` : '';
+}
+
+/**
+ * Moderators in the main room: one tile per break-out room (members, a speaking dot, its
+ * timer), a Listen toggle, a push-to-talk button (talk-in while held) and the audio broadcast
+ * button. The speaking dot lights for the rooms whose members this moderator hears (the room
+ * listened to, and members heard in the main room).
+ * @param {Room} r
+ */
+function renderListenIn(r) {
+  const inParent = breakoutOf(r.location) === null;
+  const panel = $('listen-panel');
+  panel.hidden = !inParent;
+  if (!inParent) return;
+  const rooms = [...r.breakoutRooms.values()];
+  if (pttRoom && r.listening !== pttRoom) pttRoom = null; // listening ended or switched
+  const state = [];
+  if (r.listening) state.push(`Listening to ${roomName(r, r.listening)}${r.listenParent === 'paused' ? ' (main room paused)' : ''}`);
+  if (r.talking) state.push('talking in');
+  if (r.broadcasting) state.push('broadcasting to every room');
+  $('listen-state').textContent = state.join(' · ');
+  const bcBtn = button('btn-audio-broadcast');
+  bcBtn.textContent = r.broadcasting ? 'Stop broadcasting' : 'Broadcast to all rooms';
+  bcBtn.classList.toggle('on', r.broadcasting);
+  if (rooms.length === 0) {
+    $('listen-grid').replaceChildren(h('p', { class: 'muted' }, 'No break-out rooms to listen to.'));
+    return;
+  }
+  $('listen-grid').replaceChildren(...rooms.map((b) => {
+    const listening = r.listening === b.room_id;
+    const talking = listening && r.talking;
+    const listenBtn = mkButton(listening ? 'Stop listening' : 'Listen',
+      listening ? 'stopListening()' : 'listenTo(roomId, {parent}): hear this room from the main room',
+      () => (listening ? r.stopListening() : r.listenTo(b.room_id, { parent: input('listen-paused').checked ? 'paused' : 'mixed' })),
+      `listen-btn${listening ? ' on' : ''}`);
+    const ptt = /** @type {HTMLButtonElement} */ (h('button', {
+      class: `ptt-btn${pttRoom === b.room_id ? ' pressed' : ''}`,
+      title: 'talkTo(roomId, true) while held: your voice goes into this room',
+    }, 'Hold to talk'));
+    ptt.disabled = !listening;
+    ptt.addEventListener('pointerdown', (ev) => {
+      ev.preventDefault();
+      void pushToTalk(r, b.room_id, true);
+    });
+    ptt.addEventListener('keydown', (ev) => {
+      if ((ev.key === ' ' || ev.key === 'Enter') && !ev.repeat) {
+        ev.preventDefault();
+        void pushToTalk(r, b.room_id, true);
+      }
+    });
+    ptt.addEventListener('keyup', (ev) => {
+      if (ev.key === ' ' || ev.key === 'Enter') void pushToTalk(r, b.room_id, false);
+    });
+    return h('div', { class: `listen-tile${listening ? ' listening' : ''}${talking ? ' talking' : ''}`, dataset: { roomId: b.room_id } },
+      h('div', { class: 'tile-head' },
+        h('span', { class: 'dot', dataset: { speakingRoom: b.room_id } }),
+        h('strong', null, b.name || `…${b.room_id.slice(-6)}`),
+        countdown(b.room_id)),
+      h('div', { class: 'tile-members' }, b.members.length ? b.members.map((m) => m.name).join(', ') : 'nobody yet'),
+      h('div', { class: 'button-row' }, listenBtn, ptt));
+  }));
+}
+
+/**
+ * Push-to-talk: talk-in on while the button is held (released anywhere on the page: the
+ * tiles are redrawn on every change, so the release is caught on the document).
+ * @param {Room} r
+ * @param {string} roomId
+ * @param {boolean} on
+ */
+async function pushToTalk(r, roomId, on) {
+  if (on && pttRoom === roomId) return;
+  if (!on && pttRoom !== roomId) return;
+  pttRoom = on ? roomId : null;
+  render();
+  try {
+    await r.talkTo(roomId, on);
+  } catch (e) {
+    pttRoom = null;
+    toast(`Could not talk into the room: ${describe(e)}`, 'error');
+    render();
+  }
 }
 
 /**
@@ -845,6 +966,13 @@ function updateMeters() {
     dot.classList.toggle('talker', level !== undefined && id !== r.clientId);
     dot.classList.toggle('speaking', level !== undefined && level > threshold);
   }
+  // Listen-in tiles: a room speaks when one of its members is heard speaking in a slot.
+  for (const dot of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#listen-grid [data-speaking-room]'))) {
+    const b = r.breakoutRooms.get(dot.dataset.speakingRoom ?? '');
+    const heard = b ? b.members.map((m) => levels.get(m.clientId)).filter((l) => l !== undefined) : [];
+    dot.classList.toggle('talker', heard.length > 0);
+    dot.classList.toggle('speaking', heard.some((l) => (l ?? 0) > SPEAKING_LEVEL));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -969,6 +1097,13 @@ function setup() {
   });
   onClick('btn-cancel-help', 'Could not cancel', (r) => r.cancelHelp());
   onClick('btn-unmute-self', 'Could not unmute', (r) => r.unmuteSelf());
+  onClick('btn-audio-broadcast', 'Could not broadcast', (r) => (r.broadcasting ? r.stopBroadcast() : r.startBroadcast()));
+  const release = () => {
+    if (room && pttRoom) void pushToTalk(room, pttRoom, false);
+  };
+  document.addEventListener('pointerup', release);
+  document.addEventListener('pointercancel', release);
+  window.addEventListener('blur', release);
   $('broadcast-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const r = room;

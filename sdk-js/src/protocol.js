@@ -204,8 +204,7 @@ export const CLIENT_TYPES = Object.freeze([
   'muteMember',
   'askToUnmute',
   'unmuteSelf',
-  // Issue 11 (listen-in, talk-in, audio broadcast): the wire only so far, no SDK methods yet
-  // (send them with `room.request(type, body)`).
+  // Issue 11 (listen-in, talk-in, audio broadcast; `LISTEN_METHODS`).
   'listenTo',
   'stopListening',
   'talkTo',
@@ -283,7 +282,7 @@ export const SERVER_FIELDS = Object.freeze({
   ackAskToUnmute: ['result', 'msg'],
   unmuteAsked: ['by'],
   ackUnmuteSelf: ['result', 'msg'],
-  // Issue 11 (wire only so far).
+  // Issue 11 (listen-in; `LISTEN_METHODS`).
   ackListenTo: ['result', 'msg', 'talking'],
   ackStopListening: ['result', 'msg', 'talking'],
   ackTalkTo: ['result', 'msg', 'talking'],
@@ -433,6 +432,40 @@ export const FACILITATION_METHODS = Object.freeze({
   askToUnmute: { type: 'askToUnmute', ack: 'ackAskToUnmute', notifications: ['unmuteAsked'] },
   unmuteSelf: { type: 'unmuteSelf', ack: 'ackUnmuteSelf', notifications: ['memberMuted'] },
 });
+
+/**
+ * Alcove's listen-in, talk-in and audio broadcast (issue 11; moderators in the parent): SDK
+ * method on the room handle → the wire `type` it sends, its acknowledgement, and the
+ * notifications it causes for others (each dispatched as an event of that name).
+ * `docs/protocol.md` ("listenTo / stopListening / talkTo", "startBroadcast / stopBroadcast").
+ * @type {Readonly<Record<string, {type: string, ack: string, notifications: readonly string[]}>>}
+ */
+export const LISTEN_METHODS = Object.freeze({
+  listenTo: { type: 'listenTo', ack: 'ackListenTo', notifications: ['monitoredBy'] },
+  stopListening: { type: 'stopListening', ack: 'ackStopListening', notifications: ['monitoredBy'] },
+  talkTo: { type: 'talkTo', ack: 'ackTalkTo', notifications: ['monitoredBy'] },
+  startBroadcast: { type: 'startBroadcast', ack: 'ackStartBroadcast', notifications: ['audioBroadcast'] },
+  stopBroadcast: { type: 'stopBroadcast', ack: 'ackStopBroadcast', notifications: ['audioBroadcast'] },
+});
+
+/**
+ * The listen-in state of a moderator, as its acks and `listeningChanged` carry it: the room it
+ * listens to (absent: none), whether it talks into it, the rooms its broadcast reaches (absent
+ * or empty: none, or no break-out room is live).
+ * @typedef {{result: number, msg: string, listening?: string, talking: boolean,
+ *   broadcasting?: string[]}} ListenState
+ */
+
+/**
+ * Who monitors a break-out room (`monitoredBy`): the moderators listening to it, and the ids
+ * of those of them talking into it. Empty lists: nobody.
+ * @typedef {{room_id: string, moderators: UserRef[], talking: string[]}} MonitoredBy
+ */
+
+/**
+ * A moderator's audio broadcast reaching this client's room (`audioBroadcast`).
+ * @typedef {{from: UserRef, on: boolean}} AudioBroadcast
+ */
 
 /**
  * Every callback named by the seed, each of which is one server `type` and one SDK event name.

@@ -43,6 +43,13 @@
  * with `reason: "moved"` is a switch to the room its `location` names (the parent stays
  * paused), never a return to the parent; `owner_notice` moves nobody.
  *
+ * Listen-in (issue 11): `listenTo`, `stopListening`, `talkTo`, `startBroadcast`,
+ * `stopBroadcast` (moderators in the parent); events `monitoredBy`, `audioBroadcast`,
+ * `listeningChanged`; state {@link Room#listening}, {@link Room#listenParent},
+ * {@link Room#talking}, {@link Room#broadcasting} / {@link Room#broadcastRooms} (this client),
+ * {@link Room#monitoredBy} (who listens to a room this client is in) and
+ * {@link Room#audioBroadcasts} (broadcasts this client hears).
+ *
  * Order: for one frame the room first updates its state, then dispatches the frame's event on
  * the room, then on the break-out handle it concerns (if any), then `frame` and `statechange`,
  * and only then settles the request's promise.
@@ -68,6 +75,7 @@ import { AlcoveError, ErrorCode, SUPPORTED_VERSIONS, breakoutOf, isAck, isSucces
 /** @typedef {import('./protocol.js').RoomSummary} RoomSummary */
 /** @typedef {import('./protocol.js').HelpRequest} HelpRequest */
 /** @typedef {import('./protocol.js').BreakoutTimer} BreakoutTimer */
+/** @typedef {import('./protocol.js').MonitoredBy} MonitoredBy */
 /** @typedef {import('./media.js').MediaOptions} MediaOptions */
 
 /**
@@ -216,6 +224,39 @@ export class Room extends Emitter {
      * @type {Set<string>}
      */
     this.moderatorMuted = new Set();
+    /**
+     * What this client listened to when its connection dropped (the parent mode is not in
+     * the resumed `listeningChanged`). @private
+     * @type {{room: string, parent: "mixed" | "paused" | null} | null}
+     */
+    this._listenedBefore = null;
+    /** @type {string | null} The break-out room this client (a moderator) listens to. */
+    this.listening = null;
+    /** @type {"mixed" | "paused" | null} What it hears of the parent meanwhile (null: not listening). */
+    this.listenParent = null;
+    /** True while this client talks into the room it listens to. */
+    this.talking = false;
+    /** True while this client broadcasts its voice to the break-out rooms. */
+    this.broadcasting = false;
+    /**
+     * The break-out rooms this client's broadcast reaches (besides the parent), as its latest
+     * ack or `listeningChanged` listed them; empty when not broadcasting.
+     * @type {string[]}
+     */
+    this.broadcastRooms = [];
+    /**
+     * Who listens to (and talks into) the break-out room this client is in, by room id (from
+     * `monitoredBy`; a room nobody monitors has no entry). Members always get it: there is no
+     * silent listening.
+     * @type {Map<string, MonitoredBy>}
+     */
+    this.monitoredBy = new Map();
+    /**
+     * Moderators whose audio broadcast reaches this client now, by clientId (from
+     * `audioBroadcast`).
+     * @type {Map<string, UserRef>}
+     */
+    this.audioBroadcasts = new Map();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -601,6 +642,80 @@ export class Room extends Emitter {
   }
 
   // ---------------------------------------------------------------------------------------
+  // Listen-in, talk-in and audio broadcast (Alcove, issue 11; `LISTEN_METHODS` in protocol.js).
+
+  /**
+   * Hears a break-out room without leaving the parent (moderators in the parent): the room's
+   * talkers take this client's audio slots first, the parent's the rest (`parent: "mixed"`,
+   * the default) or none (`"paused"`). Its own voice keeps going to the parent only. Listening
+   * to another room switches in one step (talk-in off in the new room). Refusals: 5003 not a
+   * moderator, 1765 not in the parent, 1736 no such live room, 1763 the room forbids listen-in.
+   * Resolves with `ackListenTo` (`listening`, `talking`); the room's members get `monitoredBy`.
+   * @param {string} roomId
+   * @param {{parent?: "mixed" | "paused"}} [options]
+   * @returns {Promise<ServerFrame>}
+   */
+  listenTo(roomId, options = {}) {
+    return this.request('listenTo', { room_id: roomId, parent: options.parent });
+  }
+
+  /**
+   * Ends listening and talking in (always succeeds; nothing changes when not listening).
+   * Resolves with `ackStopListening`; the room's members get `monitoredBy`.
+   * @returns {Promise<ServerFrame>}
+   */
+  stopListening() {
+    return this.request('stopListening');
+  }
+
+  /**
+   * While listening to `roomId`: this client's voice also goes into that room (`on: true`) or
+   * no longer (`on: false`); `parent: false` whispers (not heard in the parent meanwhile).
+   * Refusals: 5003, 1765, 1764 not listening to that room. Resolves with `ackTalkTo`; the
+   * room's members get `monitoredBy` (`talking`) when it changed.
+   * @param {string} roomId
+   * @param {boolean} on
+   * @param {{parent?: boolean}} [options] `parent`: still heard in the parent (default true)
+   * @returns {Promise<ServerFrame>}
+   */
+  talkTo(roomId, on, options = {}) {
+    return this.request('talkTo', { room_id: roomId, on: !!on, parent: options.parent });
+  }
+
+  /**
+   * Speaks into every break-out room (or the chosen ones) and the parent at once, on a slot no
+   * talker takes over (moderators in the parent). Calling it again changes the rooms only.
+   * Refusals: 5003, 1765, 1155 `rooms` empty, 1736 a room that is not live. Resolves with
+   * `ackStartBroadcast` (`broadcasting`: the rooms reached); everyone reached gets
+   * `audioBroadcast {from, on: true}` when it starts.
+   * @param {string[]} [rooms] break-out room ids; default every room, also ones created later
+   * @returns {Promise<ServerFrame>}
+   */
+  startBroadcast(rooms) {
+    return this.request('startBroadcast', { rooms: rooms === undefined ? undefined : [...rooms] });
+  }
+
+  /**
+   * Ends this client's broadcast (always succeeds). Resolves with `ackStopBroadcast`; everyone
+   * told of the start gets `audioBroadcast {from, on: false}`.
+   * @returns {Promise<ServerFrame>}
+   */
+  stopBroadcast() {
+    return this.request('stopBroadcast');
+  }
+
+  /**
+   * The moderators listening to a break-out room (empty when none, or unknown to this client:
+   * members learn it for their own room).
+   * @param {string} [roomId] default: the room this client is in
+   * @returns {UserRef[]}
+   */
+  listeners(roomId) {
+    const id = roomId ?? breakoutOf(this.location);
+    return id ? this.monitoredBy.get(id)?.moderators ?? [] : [];
+  }
+
+  // ---------------------------------------------------------------------------------------
   // The server clock and timers.
 
   /** The server's clock now (Unix ms), from this client's clock and {@link clockOffsetMs}. */
@@ -841,6 +956,7 @@ export class Room extends Emitter {
       case 'userDisconnected': {
         this.users.delete(f.clientId);
         this.moderatorMuted.delete(f.clientId);
+        this.audioBroadcasts.delete(f.clientId);
         for (const b of this.breakoutRooms.values()) {
           removeMember(b, f.clientId);
           b.invitations = b.invitations.filter((c) => c !== f.clientId);
@@ -1139,6 +1255,57 @@ export class Room extends Emitter {
         this.mutedByModerator = false;
         this.unmuteAskedBy = null;
         return true;
+      // ----- listen-in -----
+      case 'ackListenTo':
+      case 'ackStopListening':
+      case 'ackTalkTo':
+      case 'ackStartBroadcast':
+      case 'ackStopBroadcast':
+      case 'listeningChanged': {
+        if (!ok) return false;
+        const listening = typeof f.listening === 'string' ? f.listening : null;
+        if (f.type === 'ackListenTo') {
+          const parent = req?.body.parent;
+          this.listenParent = parent === 'paused' ? 'paused' : 'mixed';
+        }
+        if (listening !== this.listening) {
+          // Switched or ended: the old room's buffered audio is not wanted any more. As for a
+          // move, every slot closes now and the next map reopens the talkers still heard.
+          if (this.listening !== null) this.media._roomChanged();
+          this.listening = listening;
+          if (listening === null) this.listenParent = null;
+          else if (f.type !== 'ackListenTo') {
+            const before = this._listenedBefore;
+            this.listenParent = before?.room === listening ? before.parent : this.listenParent ?? 'mixed';
+          }
+        }
+        this._listenedBefore = null;
+        this.talking = !!f.talking && listening !== null;
+        const rooms = Array.isArray(f.broadcasting) ? [...f.broadcasting] : [];
+        if (f.type === 'ackStartBroadcast' || (f.type === 'listeningChanged' && rooms.length > 0)) this.broadcasting = true;
+        else if (f.type === 'ackStopBroadcast') this.broadcasting = false;
+        // A broadcast ends by itself only when this client left the parent (or the family).
+        else if (f.type === 'listeningChanged' && breakoutOf(this.location) !== null) this.broadcasting = false;
+        this.broadcastRooms = this.broadcasting ? rooms : [];
+        return true;
+      }
+      case 'monitoredBy': {
+        const m = /** @type {MonitoredBy} */ ({
+          room_id: f.room_id,
+          moderators: Array.isArray(f.moderators) ? f.moderators.map((/** @type {UserRef} */ u) => ({ ...u })) : [],
+          talking: Array.isArray(f.talking) ? [...f.talking] : [],
+        });
+        if (m.moderators.length === 0) this.monitoredBy.delete(m.room_id);
+        else this.monitoredBy.set(m.room_id, m);
+        return true;
+      }
+      case 'audioBroadcast': {
+        const from = f.from;
+        if (!from || typeof from.clientId !== 'string') return false;
+        if (f.on) this.audioBroadcasts.set(from.clientId, { clientId: from.clientId, name: from.name });
+        else this.audioBroadcasts.delete(from.clientId);
+        return true;
+      }
       case 'activeTalkersUpdated': {
         this.talkersRoomId = f.room_id;
         this.talkers = new Map(f.talkers.map((/** @type {import('./protocol.js').Talker} */ t) => [t.slot, { clientId: t.clientId, name: t.name }]));
@@ -1213,7 +1380,20 @@ export class Room extends Emitter {
     };
     this.share = here(this.share);
     this.canvas = here(this.canvas);
+    // Who monitors this client's room and what this client listens to are told again right
+    // after the resumed roomConnected (`monitoredBy`; `listeningChanged` "Listening kept"),
+    // only when they still hold: forget what may have ended meanwhile (the parent mode is
+    // remembered for the room that comes back: the frame does not carry it).
+    this.monitoredBy = new Map();
+    this._listenedBefore = this.listening === null ? null : { room: this.listening, parent: this.listenParent };
+    this.listening = null;
+    this.listenParent = null;
+    this.talking = false;
+    this.broadcasting = false;
+    this.broadcastRooms = [];
     if (!mediaKept) {
+      // A new peer connection (a restarted server): broadcasts heard did not survive.
+      this.audioBroadcasts = new Map();
       // A new peer connection: the server announces its slots after the new sdpAnswer.
       this.talkers = new Map();
       this.talkersRoomId = null;
@@ -1265,6 +1445,18 @@ export class Room extends Emitter {
   _locationChanged() {
     // The jitter buffers still hold the old room: silence them until the new room's map.
     this.media._roomChanged();
+    // Who monitors a room is told to its members: only the current room's entry holds (a
+    // monitored room entered announces itself after the move).
+    const here = breakoutOf(this.location);
+    for (const id of [...this.monitoredBy.keys()]) if (id !== here) this.monitoredBy.delete(id);
+    if (here !== null) {
+      // Listening and broadcasting need the parent; the server ends them (listeningChanged).
+      this.listening = null;
+      this.listenParent = null;
+      this.talking = false;
+      this.broadcasting = false;
+      this.broadcastRooms = [];
+    }
     this.share = null;
     this.canvas = null;
     this.media._localShareEnded('share');
@@ -1278,6 +1470,7 @@ export class Room extends Emitter {
    */
   _forgetRoom(roomId) {
     this.breakoutRooms.delete(roomId);
+    this.monitoredBy.delete(roomId);
     this.roomList.delete(roomId);
     this.invitations.delete(roomId);
     // Protocol 2: the usersUpdated at the end of the same step moves the members back (and

@@ -1,7 +1,8 @@
 // The demo page and the SDK's media in a real browser, against the real server with media on:
 // three people join through the page, the moderator creates a break-out room and invites two
 // of them through the UI, they accept; audio flows between them and not to the parent; a canvas
-// and a screen share reach the other member; destroy-all brings everyone back.
+// and a screen share reach the other member; the moderator listens in, talks in (push-to-talk)
+// and broadcasts from the listen-in grid; destroy-all brings everyone back.
 //
 // Needs Chromium (or Chrome): $CHROME_PATH, or chromium / chromium-browser / google-chrome on
 // the PATH. Skipped without one. Run with `npm run test:browser`.
@@ -172,6 +173,36 @@ test('demo: break-out room with audio, canvas and screen share in a real browser
   await ada.$eval('.room-card .rename-input', (el) => { el.value = 'Red'; el.dispatchEvent(new Event('input')); });
   await press(ada, '.room-card .rename-btn');
   await until('Ben in "Red"', async () => (await here(ben)) === 'Red');
+
+  // Listen-in (issue 11) through the page: Ada's tile for the room, its Listen toggle; Ben and
+  // Chiara see the banner naming her; Ada hears them from the main room. Push-to-talk held:
+  // Ben hears Ada, and no longer once released. Broadcast to all rooms: Ben hears Ada and sees
+  // who speaks.
+  await ada.waitForSelector('#listen-grid .listen-tile');
+  await press(ada, '#listen-grid .listen-tile .listen-btn');
+  for (const p of [ben, chiara]) {
+    await until('the "being listened to" banner', () => p.$eval('#monitored', (e) => !e.hidden && e.textContent.includes('listened to by Ada')));
+  }
+  await until('Ada hears Ben and Chiara while listening', async () => {
+    const s = await state(ada);
+    return s.talkers.some((t) => t.clientId === ids.ben) && s.talkers.some((t) => t.clientId === ids.chiara);
+  });
+  await until('the tile shows Ada listening', () => ada.$eval('#listen-grid .listen-tile', (e) => e.classList.contains('listening')));
+  const hearsAda = async () => (await state(ben)).talkers.some((t) => t.clientId === ids.ada);
+  assert.equal(await hearsAda(), false, 'Ben does not hear Ada before she talks in');
+  await ada.$eval('#listen-grid .ptt-btn', (b) => b.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true })));
+  await until('Ben hears Ada while push-to-talk is held', hearsAda);
+  await until('the banner says Ada talks', () => ben.$eval('#monitored', (e) => e.textContent.includes('Ada is talking')));
+  await ada.evaluate(() => document.dispatchEvent(new PointerEvent('pointerup', { bubbles: true })));
+  await until('Ben no longer hears Ada once released', async () => !(await hearsAda()));
+  await press(ada, '#listen-grid .listen-tile .listen-btn');
+  await until('the banner is gone once Ada stops listening', () => ben.$eval('#monitored', (e) => e.hidden));
+  await press(ada, '#btn-audio-broadcast');
+  await until('Ben sees Ada speaking to every room', () => ben.$eval('#audio-broadcast', (e) => !e.hidden && e.textContent.includes('Ada')));
+  await until('Ben hears Ada during the broadcast', hearsAda);
+  await press(ada, '#btn-audio-broadcast');
+  await until('the broadcast ended at Ben', () => ben.$eval('#audio-broadcast', (e) => e.hidden));
+  await until('Ben no longer hears Ada after the broadcast', async () => !(await hearsAda()));
 
   // Destroy-all: both return to the main room, their sharing ends, Ada hears them again.
   await ada.click('#btn-destroy-all');

@@ -43,6 +43,9 @@ const T = {
   current: /** @type {(number | null)[]} */ ([]),
   win: newWindow(),
   watchers: new Map(),
+  /** per slot: the talker the latest map puts on it, and the different talker it carried before */
+  slotCur: /** @type {(string | null)[]} */ ([]),
+  slotPrev: /** @type {(string | null)[]} */ ([]),
   canvasTimer: /** @type {any} */ (null),
   sampler: /** @type {any} */ (null),
 };
@@ -123,6 +126,7 @@ const LOGGED = [
   'activeTalkersUpdated', 'shareStarted', 'shareStopped', 'canvasStarted', 'canvasStopped',
   'connectedBreakoutRoom', 'didDisconnectedBreakoutRoom', 'ackDestroyAllBreakOutSession',
   'breakoutTimer', 'breakoutTimerWarning',
+  'monitoredBy', 'audioBroadcast', 'listeningChanged',
 ];
 
 /**
@@ -268,12 +272,21 @@ function sample(bins) {
       wt.lastOld = t;
       wt.oldFrames++;
     }
-    if (wt.first !== null) continue;
+    if (wt.first !== null) {
+      // How many more frames carried one of the tones (a blip or a stream).
+      if (T.current.some((tone) => tone !== null && wt.tones.includes(tone))) wt.hits++;
+      continue;
+    }
     T.current.forEach((tone, slot) => {
       if (wt.first === null && tone !== null && wt.tones.includes(tone)) {
         wt.first = t;
         wt.tone = tone;
         wt.slot = slot;
+        wt.hits = 1;
+        // What the SDK said then: the slot map and whether the slot's gate was open.
+        wt.mapAtFirst = [...T.room.talkers.entries()].map(([s, u]) => [s, u.clientId]);
+        wt.openAtFirst = T.room.media.slotOpen(slot);
+        wt.prevAtFirst = T.slotPrev[slot] ?? null;
       }
     });
   }
@@ -316,6 +329,10 @@ T.arm = async (key, tones, old = []) => {
     old,
     lastOld: null, // last analyser frame in which a slot carried an old-room tone
     oldFrames: 0,
+    hits: 0, // frames carrying one of the tones since the first
+    mapAtFirst: null,
+    openAtFirst: null,
+    prevAtFirst: null, // the talker the slot carried before its current one
     moveAt: null, // this page's own connectedBreakoutRoom / didDisconnectedBreakoutRoom
     dropAt: null, // first activeTalkersUpdated naming none of the old room's talkers
     audibleAt: null, // the SDK's first slotAudible for one of the tones' owners
@@ -342,6 +359,16 @@ function moved() {
 /** @param {any} f an activeTalkersUpdated frame */
 function talkersArrived(f) {
   const t = now();
+  // Each slot's history: who it carried before its current talker (an empty spell in between
+  // does not count).
+  const n = Math.max(T.slotCur.length, ...f.talkers.map((/** @type {any} */ x) => x.slot + 1));
+  for (let i = 0; i < n; i++) {
+    const cur = f.talkers.find((/** @type {any} */ x) => x.slot === i)?.clientId ?? null;
+    const was = T.slotCur[i] ?? null;
+    if (cur !== was && cur !== null && was !== null) T.slotPrev[i] = was;
+    if (cur !== was && cur === null && was !== null) T.slotPrev[i] = was;
+    T.slotCur[i] = cur;
+  }
   for (const [, wt] of T.watchers) {
     // The first map without any old-room talker: the SDK's gate closes their slots on it.
     const oldOwners = wt.old.map((/** @type {number} */ tone) => T.toneOwner[tone]);
@@ -442,6 +469,22 @@ T.destroyAll = () => timed(() => T.room.destroyAllBreakOutSession());
 T.moveTo = (clientId, roomId) => timed(() => T.room.moveToBreakoutRoom(clientId, roomId));
 /** @param {string} roomId @param {number} seconds @param {number} warning */
 T.setTimer = (roomId, seconds, warning) => timed(() => T.room.setBreakoutDuration(roomId, seconds, { warning }));
+/** Listen-in (issue 11). @param {string} roomId @param {"mixed" | "paused"} [parent] */
+T.listenTo = (roomId, parent) => timed(() => T.room.listenTo(roomId, { parent }));
+T.stopListening = () => timed(() => T.room.stopListening());
+/** @param {string} roomId @param {boolean} on @param {boolean} [parent] */
+T.talkTo = (roomId, on, parent) => timed(() => T.room.talkTo(roomId, on, { parent }));
+/** @param {string[]} [rooms] */
+T.startBroadcast = (rooms) => timed(() => T.room.startBroadcast(rooms));
+T.stopBroadcast = () => timed(() => T.room.stopBroadcast());
+/** The SDK's listen-in state of this client. */
+T.listenState = () => ({
+  listening: T.room.listening,
+  talking: T.room.talking,
+  broadcasting: T.room.broadcasting,
+  monitoredBy: [...T.room.monitoredBy.values()],
+  audioBroadcasts: [...T.room.audioBroadcasts.values()],
+});
 /**
  * Records, from now, every location this client's SDK reports on a state change (`"parent"`
  * or a break-out room id), to show a one-step move never passes through the parent.
