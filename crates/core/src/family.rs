@@ -155,6 +155,10 @@ pub struct Family {
     /// Pairs of participants (by user key) who were in a break-out room together
     /// (`meet_new`).
     pub(crate) met: std::collections::BTreeSet<(String, String)>,
+    /// Where a broadcaster's share / canvas shows in a break-out room (kind, room, sharer), as
+    /// last told to the rooms' members.
+    pub(crate) broadcast_shares:
+        std::collections::BTreeSet<(crate::media::Sharing, RoomId, ClientId)>,
     /// Rooms created, changed or removed during the current input (`breakoutRoomsUpdated`).
     pub(crate) room_list: crate::facilitate::RoomList,
     /// An instant and the server's Unix milliseconds at it (see
@@ -189,6 +193,7 @@ impl Family {
             presence: crate::presence::Presence::default(),
             room_list: crate::facilitate::RoomList::default(),
             met: std::collections::BTreeSet::new(),
+            broadcast_shares: std::collections::BTreeSet::new(),
             epoch: (now, config.epoch_unix_ms),
             state_version: 0,
             last_now: now,
@@ -296,6 +301,7 @@ impl Family {
         // Listen-ins and broadcasts that no longer hold end; then the room list and presence
         // batched for this input go out after everything the input caused.
         self.listen_sweep();
+        self.broadcast_share_sweep();
         self.flush_room_list();
         self.flush_presence();
         self.media_after_input(now);

@@ -374,6 +374,47 @@ impl Family {
         }
     }
 
+    /// Tells the members of `location` (but `sharer`) that `sharer`'s share / canvas shows
+    /// there now (`on`) or no longer.
+    pub(crate) fn tell_room_share(
+        &mut self,
+        kind: Sharing,
+        location: &Location,
+        sharer: &ClientId,
+        on: bool,
+    ) {
+        let msg = if on {
+            let n = SharingStarted {
+                room_id: self.location_room(location),
+                client_id: sharer.clone(),
+                name: self
+                    .clients
+                    .get(sharer)
+                    .map(|c| c.user.name.clone())
+                    .unwrap_or_default(),
+            };
+            match kind {
+                Sharing::Share => ServerMessage::ShareStarted(n),
+                Sharing::Canvas => ServerMessage::CanvasStarted(n),
+            }
+        } else {
+            let n = SharingStopped {
+                room_id: self.location_room(location),
+                client_id: sharer.clone(),
+                reason: StopReason::Stopped,
+            };
+            match kind {
+                Sharing::Share => ServerMessage::ShareStopped(n),
+                Sharing::Canvas => ServerMessage::CanvasStopped(n),
+            }
+        };
+        for m in self.members_of(location) {
+            if &m != sharer {
+                self.send(&m, None, msg.clone());
+            }
+        }
+    }
+
     /// Tells the room a share ended.
     fn sharing_stopped(
         &mut self,
@@ -398,10 +439,15 @@ impl Family {
         }
     }
 
-    /// Tells `client`, which just entered `here` (or connected), about the shares running there.
+    /// Tells `client`, which just entered `here` (or connected), about the shares running there
+    /// (a broadcaster's share, where one shows, before the room's own).
     fn announce_running_shares(&mut self, client: &ClientId, here: &Location) {
         for kind in [Sharing::Share, Sharing::Canvas] {
-            let Some(sharer) = self.media.sharer(kind, here).cloned() else {
+            let broadcast = match here {
+                Location::Breakout(r) => self.broadcast_sharer(kind, r),
+                Location::Parent => None,
+            };
+            let Some(sharer) = broadcast.or_else(|| self.media.sharer(kind, here).cloned()) else {
                 continue;
             };
             if &sharer == client {

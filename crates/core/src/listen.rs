@@ -13,6 +13,7 @@ use alcove_proto::signal::{
     ServerMessage, StartBroadcast, TalkTo,
 };
 use alcove_proto::{ClientId, ErrorCode, RequestId, RoomId};
+use std::collections::BTreeSet;
 
 /// A moderator's listen-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +316,60 @@ impl Family {
                 self.tell_monitored(&r);
             }
         }
+    }
+
+    /// Screen share and canvas broadcast: a broadcaster sharing in the parent is shown in the
+    /// share / canvas slot of every room its broadcast reaches (the media plane routes it).
+    /// Compares who is shown where with the last step and tells each room's members:
+    /// `shareStarted` / `canvasStarted` for the broadcaster's share when it starts showing, and
+    /// when it stops `shareStopped` then, if the room has its own sharer, `shareStarted` for
+    /// that one again. Runs after every input, after [`Family::listen_sweep`].
+    pub(crate) fn broadcast_share_sweep(&mut self) {
+        use crate::media::Sharing;
+        let mut shown: BTreeSet<(Sharing, RoomId, ClientId)> = BTreeSet::new();
+        for kind in [Sharing::Share, Sharing::Canvas] {
+            let Some(sharer) = self.media.sharer(kind, &Location::Parent).cloned() else {
+                continue;
+            };
+            let Some(Some(reach)) = self.clients.get(&sharer).map(|c| c.broadcast.as_ref()) else {
+                continue;
+            };
+            for b in &self.breakouts {
+                if reach.as_ref().is_none_or(|r| r.contains(&b.id)) {
+                    shown.insert((kind, b.id.clone(), sharer.clone()));
+                }
+            }
+        }
+        if shown == self.broadcast_shares {
+            return;
+        }
+        let before = std::mem::replace(&mut self.broadcast_shares, shown.clone());
+        for (kind, room, sharer) in before.difference(&shown) {
+            if !self.breakouts.iter().any(|b| &b.id == room) {
+                continue;
+            }
+            let here = Location::Breakout(room.clone());
+            self.tell_room_share(*kind, &here, sharer, false);
+            if let Some(own) = self.media.sharer(*kind, &here).cloned() {
+                self.tell_room_share(*kind, &here, &own, true);
+            }
+        }
+        for (kind, room, sharer) in shown.difference(&before) {
+            let here = Location::Breakout(room.clone());
+            self.tell_room_share(*kind, &here, sharer, true);
+        }
+    }
+
+    /// The broadcaster whose share shows in `room` now, if any.
+    pub(crate) fn broadcast_sharer(
+        &self,
+        kind: crate::media::Sharing,
+        room: &RoomId,
+    ) -> Option<ClientId> {
+        self.broadcast_shares
+            .iter()
+            .find(|(k, r, _)| *k == kind && r == room)
+            .map(|(_, _, s)| s.clone())
     }
 
     /// A client leaves the family: its listen-in and broadcast end first (members told).

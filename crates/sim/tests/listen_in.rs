@@ -438,3 +438,86 @@ fn a_broadcaster_keeps_its_slot_while_silent_and_louder_talkers_fill_the_rest() 
         assert!(heard.contains("M"), "{c} hears the broadcast: {heard:?}");
     }
 }
+
+/// A VP8 key frame's first bytes, then `n` bytes of `tag`.
+fn vp8(tag: u8, n: usize) -> Vec<u8> {
+    let mut f = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
+    f.extend(std::iter::repeat_n(tag, n));
+    f
+}
+
+/// Shares `sharer`'s frames for a while; then which of `who` saw frames tagged `tag`.
+fn share_round(w: &mut MediaWorld, sharers: &[(&ClientId, u8)], who: &[&ClientId]) -> Vec<Vec<u8>> {
+    for c in who {
+        let _ = w.take_share_seen(c);
+    }
+    for _ in 0..20 {
+        for (s, tag) in sharers {
+            w.share_frame(s, &vp8(*tag, 200));
+        }
+        w.pump(Duration::from_millis(33));
+    }
+    w.pump(Duration::from_millis(200));
+    who.iter()
+        .map(|c| {
+            let mut tags: Vec<u8> = w
+                .take_share_seen(c)
+                .iter()
+                .filter_map(|f| f.get(10).copied())
+                .collect();
+            tags.sort();
+            tags.dedup();
+            tags
+        })
+        .collect()
+}
+
+#[test]
+fn a_broadcasters_screen_share_shows_in_every_room_it_reaches_while_it_lasts() {
+    let mut c = class(true);
+    let (m, a, b, cc) = (c.id("M"), c.id("A"), c.id("B"), c.id("C"));
+    // M shares in the parent; B shares in BR1 (its own room's share).
+    c.ok("M", ClientMessage::StartShare);
+    c.ok("B", ClientMessage::StartShare);
+    let seen = share_round(&mut c.w, &[(&m, 1), (&b, 2)], &[&a, &cc]);
+    assert_eq!(seen, vec![vec![2], vec![]], "A sees B's share, C nothing");
+    c.clear_frames();
+
+    // The broadcast: M's share shows in BR1 (over B's) and BR2, and they are told.
+    c.ok(
+        "M",
+        ClientMessage::StartBroadcast(StartBroadcast::default()),
+    );
+    for who in ["A", "C"] {
+        let id = c.id(who);
+        let frames = c.w.take_frames(&id);
+        assert!(
+            frames
+                .iter()
+                .any(|f| matches!(&f.msg, ServerMessage::ShareStarted(s) if s.client_id == m)),
+            "{who} is told M's share shows in its room"
+        );
+    }
+    let seen = share_round(&mut c.w, &[(&m, 1), (&b, 2)], &[&a, &cc]);
+    assert_eq!(seen[0].last(), Some(&1), "A sees M's share now");
+    assert!(
+        !seen[0].is_empty() && seen[1] == vec![1],
+        "C sees M's share: {seen:?}"
+    );
+
+    // It ends: BR1 is back to B's share (told so), BR2 to none.
+    c.clear_frames();
+    c.ok("M", ClientMessage::StopBroadcast);
+    let fa = c.w.take_frames(&a);
+    let order: Vec<&str> = fa
+        .iter()
+        .filter_map(|f| match &f.msg {
+            ServerMessage::ShareStopped(s) if s.client_id == m => Some("stopped M"),
+            ServerMessage::ShareStarted(s) if s.client_id == b => Some("started B"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, vec!["stopped M", "started B"]);
+    let seen = share_round(&mut c.w, &[(&m, 1), (&b, 2)], &[&a, &cc]);
+    assert_eq!(seen, vec![vec![2], vec![]], "back to each room's own share");
+}

@@ -606,9 +606,20 @@ impl MediaPlane {
             let free_rank = |i: usize| s.freed.get(i).copied().flatten();
             talkers::assign(&mut slots, keep, &active, loudness_of, free_rank);
             // Share / canvas slot: the current room's sharer (never oneself).
+            // Share / canvas slot: the current room's sharer (never oneself), unless a
+            // broadcaster shares in the parent and its broadcast reaches this room: then its
+            // share shows in every room it reaches while the broadcast lasts.
             let video = [Sharing::Share, Sharing::Canvas].map(|kind| {
-                self.sharing
-                    .get(&(kind, c.location.clone()))
+                let broadcast = self
+                    .sharing
+                    .get(&(kind, Location::Parent))
+                    .filter(|sharer| {
+                        self.routes.get(*sharer).is_some_and(|r| {
+                            r.broadcast.as_ref().is_some_and(|b| b.covers(&c.location))
+                        })
+                    });
+                broadcast
+                    .or_else(|| self.sharing.get(&(kind, c.location.clone())))
                     .filter(|sharer| *sharer != rx)
                     .cloned()
             });
