@@ -530,14 +530,17 @@ fn markdown() -> String {
     }
     s.push_str(
         "\nWhy, in short: creating needs a non-viewer in the parent (5003, then 5067); only B's\n\
-         owner or a moderator invites (5003); joining needs the parent (1739), then an\n\
-         invitation unless the caller is a moderator (1737), and `role: moderator` only for a\n\
+         owner or a moderator invites (5003); joining the room one is in is 1739 (from another\n\
+         room it is a one-step switch), then an invitation unless the caller is a moderator\n\
+         (1737), and `role: moderator` only for a\n\
          moderator (1742), so an invited viewer joins as a participant; rejecting needs a\n\
          pending invitation (1737); `disconnect` needs membership of B (1741); only a moderator\n\
          destroys all (5003); a viewer never publishes (5003), and share or canvas must be\n\
          enabled in the caller's current room (1751). Pause, resume, mute, unmute and clear all\n\
          succeed for everyone, everywhere.\n",
     );
+    s.push('\n');
+    s.push_str(&facilitation_markdown());
     s
 }
 
@@ -631,7 +634,7 @@ fn docs_carry_the_matrix() {
 // request: the target of `dismissHelp`) and S (a second room, self-select, where nobody is).
 // Pat (participant, in the parent) is the target of `moveToBreakoutRoom`, `muteMember` and
 // `askToUnmute`. The shell holds a plan "Stored" (one room of two places, member "Pat").
-// This table is not (yet) in docs/errors.md: `facilitation_matrix_matches_the_core` prints it.
+// This table is part of docs/errors.md's "Authorization matrix" section (`docs_carry_the_matrix`).
 
 /// The facilitation operations, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -911,7 +914,7 @@ fn run_facilitation_cell(op: FOp, caller: Caller, place: Place) -> i32 {
 
 fn facilitation_markdown() -> String {
     let mut s = String::from(
-        "### Facilitation operations (issue 10)\n\
+        "### Facilitation and listen-in operations (issues 10 and 11)\n\
          \n\
          Same cast and places, plus Rhea (participant inside B, with a pending help request),\n\
          a self-select room S, and a stored plan \"Stored\".\n\n| operation |",
