@@ -10,68 +10,20 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import WebSocket from 'ws';
-import { AlcoveError, ErrorCode, LISTEN_METHODS, Room } from '../src/alcove.js';
+import { ErrorCode, LISTEN_METHODS, Room } from '../src/alcove.js';
 import { startServer } from '../test-support/server.mjs';
+import { clientsOf, DEADLINE_MS, next, refused, sync } from '../test-support/clients.mjs';
 
 let server;
-let rest;
+let client;
+let parentRoom;
 
 before(async (t) => {
   server = await startServer({ media: false, diagnostic: (m) => t.diagnostic(m) });
-  rest = server.rest;
+  ({ client, parentRoom } = clientsOf(server));
 });
 
 after(() => server?.stop());
-
-const DEADLINE_MS = 15_000;
-
-/**
- * A connected client: its room handle and every frame it received, in order.
- * @param {string} roomId
- * @param {string} name
- * @param {'moderator' | 'participant' | 'viewer'} role
- */
-async function client(roomId, name, role) {
-  const { token } = await rest('POST', `/v1/rooms/${roomId}/tokens`, { name, role, user_ref: `u-${name}` });
-  const room = new Room(server.signalUrl, { WebSocket, media: false });
-  const frames = [];
-  room.on('frame', (f) => frames.push(f));
-  await room.join(token);
-  return { room, frames, id: room.clientId, name, ref: { clientId: room.clientId, name } };
-}
-
-/** A fresh parent room (group mode, 8 talkers). */
-async function parentRoom(name) {
-  const { room } = await rest('POST', '/v1/rooms', {
-    name, owner_ref: 'sdk-js', settings: { mode: 'group', max_active_talkers: 8 },
-  });
-  return room.room_id;
-}
-
-/** The next frame `type` at `c` (matching `filter`); call it BEFORE the action. */
-function next(c, type, filter) {
-  return c.room.once(type, { filter, timeoutMs: DEADLINE_MS });
-}
-
-/**
- * Every frame `c` got before this returns (a request answered 1155 comes back after every
- * frame caused earlier: the server keeps a client's frames in order).
- */
-async function sync(c) {
-  await assert.rejects(c.room.request('muteRoom', { audio: false, video: false }), (e) => e.result === 1155);
-  return c.frames.filter((f) => !(f.type === 'ackMuteRoom' && f.result === 1155));
-}
-
-/** Asserts that `promise` rejects with the server's error `code` on an ack of type `ackType`. */
-async function refused(promise, code, ackType) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof AlcoveError, `not an AlcoveError: ${e}`);
-    assert.equal(e.result, code, `expected ${code}, got ${e.result}: ${e.message}`);
-    if (ackType) assert.equal(e.ack.type, ackType);
-    return true;
-  });
-}
 
 const def = { participants: 3, audio: true, video: false, canvas: false, share: false, max_rooms: 2, self_select: true };
 
