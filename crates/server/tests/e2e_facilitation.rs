@@ -15,7 +15,7 @@ use alcove_proto::signal::{
     RoomDefinition, ServerFrame, ServerMessage, WithdrawReason,
 };
 use alcove_proto::{ClientId, RoomId};
-use common::{of_type, Peer, TestServer};
+use common::{create, force_into, of_type, Peer, TestServer};
 use std::time::{Duration, Instant};
 
 fn def(participants: u32, max_rooms: u32) -> RoomDefinition {
@@ -41,29 +41,6 @@ async fn setup(server: &TestServer, room: &RoomId, people: &[(&str, Role)]) -> V
         p.sync_all().await;
     }
     peers
-}
-
-async fn create(p: &Peer, d: &RoomDefinition) -> Vec<RoomId> {
-    p.room
-        .create_break_out_room(d)
-        .await
-        .expect("create")
-        .msg
-        .data()
-        .expect("rooms")
-        .rooms
-        .clone()
-}
-
-async fn force_into(m: &Peer, room: &RoomId, who: &[&ClientId]) {
-    m.room
-        .invite_to_break_out_room(&Invitee {
-            clients: who.iter().map(|c| (*c).clone()).collect(),
-            room_id: room.clone(),
-            force_join: true,
-        })
-        .await
-        .expect("forced invite");
 }
 
 async fn invite(m: &Peer, room: &RoomId, who: &[&ClientId]) {

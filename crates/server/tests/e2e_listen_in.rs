@@ -14,11 +14,11 @@ use alcove_client::media::{synthetic_opus_frame, Media, MediaState};
 use alcove_client::{ConnectionState, Error, ListenEvent};
 use alcove_proto::api::RoomSettingsInput;
 use alcove_proto::signal::{
-    Invitee, JoinRole, ListenState, Location, MonitoredBy, ParentWhileListening, Role,
-    RoomDefinition, ServerFrame, ServerMessage,
+    JoinRole, ListenState, Location, MonitoredBy, ParentWhileListening, Role, RoomDefinition,
+    ServerFrame, ServerMessage,
 };
 use alcove_proto::{ClientId, RoomId};
-use common::{of_type, Peer, TestServer};
+use common::{create, force_into, of_type, Peer, TestServer};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -212,29 +212,6 @@ fn def(participants: u32, max_rooms: u32) -> RoomDefinition {
         force_join: false,
         ..RoomDefinition::default()
     }
-}
-
-async fn create(p: &Peer, d: &RoomDefinition) -> Vec<RoomId> {
-    p.room
-        .create_break_out_room(d)
-        .await
-        .expect("create")
-        .msg
-        .data()
-        .expect("rooms")
-        .rooms
-        .clone()
-}
-
-async fn force_into(m: &Peer, room: &RoomId, who: &[&ClientId]) {
-    m.room
-        .invite_to_break_out_room(&Invitee {
-            clients: who.iter().map(|c| (*c).clone()).collect(),
-            room_id: room.clone(),
-            force_join: true,
-        })
-        .await
-        .expect("forced invite");
 }
 
 /// The error code of a refused call.

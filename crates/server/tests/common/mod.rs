@@ -10,7 +10,9 @@
 
 use alcove_client::{connect, Events, RestClient, Room};
 use alcove_proto::api::{CreateRoomRequest, CreateTokenRequest, RoomSettingsInput};
-use alcove_proto::signal::{ClientMessage, MediaFlags, Role, ServerFrame, ServerMessage};
+use alcove_proto::signal::{
+    ClientMessage, Invitee, MediaFlags, Role, RoomDefinition, ServerFrame, ServerMessage,
+};
 use alcove_proto::{ClientId, RoomId};
 use alcove_server::{start, Config, Running};
 use std::time::Duration;
@@ -187,4 +189,30 @@ pub fn left_in(frames: &[ServerFrame]) -> Vec<ClientId> {
         })
         .flatten()
         .collect()
+}
+
+/// `p` creates break-out rooms from `d`; their ids (panics on a refusal).
+pub async fn create(p: &Peer, d: &RoomDefinition) -> Vec<RoomId> {
+    p.room
+        .create_break_out_room(d)
+        .await
+        .expect("create")
+        .msg
+        .data()
+        .expect("rooms")
+        .rooms
+        .clone()
+}
+
+/// The moderator `m` moves `who` into `room` at once (a forced invitation; panics on a
+/// refusal).
+pub async fn force_into(m: &Peer, room: &RoomId, who: &[&ClientId]) {
+    m.room
+        .invite_to_break_out_room(&Invitee {
+            clients: who.iter().map(|c| (*c).clone()).collect(),
+            room_id: room.clone(),
+            force_join: true,
+        })
+        .await
+        .expect("forced invite");
 }
