@@ -1282,10 +1282,8 @@ export class Room extends Emitter {
         this._listenedBefore = null;
         this.talking = !!f.talking && listening !== null;
         const rooms = Array.isArray(f.broadcasting) ? [...f.broadcasting] : [];
-        if (f.type === 'ackStartBroadcast' || (f.type === 'listeningChanged' && rooms.length > 0)) this.broadcasting = true;
-        else if (f.type === 'ackStopBroadcast') this.broadcasting = false;
-        // A broadcast ends by itself only when this client left the parent (or the family).
-        else if (f.type === 'listeningChanged' && breakoutOf(this.location) !== null) this.broadcasting = false;
+        // `broadcast` says it (also a broadcast to every room while none is live: no rooms).
+        this.broadcasting = !!f.broadcast;
         this.broadcastRooms = this.broadcasting ? rooms : [];
         return true;
       }

@@ -388,6 +388,7 @@ mod tests {
             msg: "Listening ended".into(),
             listening: None,
             talking: false,
+            broadcast: false,
             broadcasting: vec![],
         };
         tx.send(ServerFrame {

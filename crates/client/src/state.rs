@@ -185,25 +185,14 @@ impl RoomState {
         self.monitors.retain(|m| Some(&m.room_id) == here.as_ref());
     }
 
-    /// A listen-in state from an acknowledgement (`started`: `Some(true)` for
-    /// `ackStartBroadcast`, `Some(false)` for `ackStopBroadcast`) or from `listeningChanged`
-    /// (`ended`).
-    fn apply_listen(&mut self, s: &ListenState, started: Option<bool>, ended: bool) {
+    /// A listen-in state from an acknowledgement or from `listeningChanged`.
+    fn apply_listen(&mut self, s: &ListenState) {
         if s.result != 0 {
             return;
         }
         self.listening = s.listening.clone();
         self.talking = s.talking;
-        self.broadcasting = match started {
-            Some(true) => Some(s.broadcasting.clone()),
-            Some(false) => None,
-            // The list alone cannot say "on, to no room" (a broadcast to every room while
-            // none is live): an empty list keeps a running broadcast, unless the server ended
-            // it, which it does only when this client left the parent.
-            None if !s.broadcasting.is_empty() => Some(s.broadcasting.clone()),
-            None if ended && self.location != Location::Parent => None,
-            None => self.broadcasting.as_ref().map(|_| Vec::new()),
-        };
+        self.broadcasting = s.broadcast.then(|| s.broadcasting.clone());
     }
 
     /// Applies one frame (notification or acknowledgement); returns whether it was one this
@@ -243,10 +232,10 @@ impl RoomState {
             }
             ServerMessage::AckListenTo(s)
             | ServerMessage::AckStopListening(s)
-            | ServerMessage::AckTalkTo(s) => self.apply_listen(s, None, false),
-            ServerMessage::AckStartBroadcast(s) => self.apply_listen(s, Some(true), false),
-            ServerMessage::AckStopBroadcast(s) => self.apply_listen(s, Some(false), false),
-            ServerMessage::ListeningChanged(s) => self.apply_listen(s, None, true),
+            | ServerMessage::AckTalkTo(s)
+            | ServerMessage::AckStartBroadcast(s)
+            | ServerMessage::AckStopBroadcast(s)
+            | ServerMessage::ListeningChanged(s) => self.apply_listen(s),
             ServerMessage::MonitoredBy(m) => {
                 self.monitors.retain(|x| x.room_id != m.room_id);
                 if !m.moderators.is_empty() {
@@ -483,7 +472,15 @@ mod tests {
             msg: "Success".into(),
             listening: listening.map(RoomId::from),
             talking,
+            broadcast: false,
             broadcasting: broadcasting.iter().map(|r| RoomId::from(*r)).collect(),
+        }
+    }
+
+    fn broadcasting(listening: Option<&str>, talking: bool, rooms: &[&str]) -> ListenState {
+        ListenState {
+            broadcast: true,
+            ..listen(listening, talking, rooms)
         }
     }
 
@@ -501,27 +498,35 @@ mod tests {
         s.apply(&ServerMessage::AckTalkTo(refused));
         assert!(s.talking());
         // A broadcast to every room while none is live: on, to no break-out room.
-        s.apply(&ServerMessage::AckStartBroadcast(listen(
+        s.apply(&ServerMessage::AckStartBroadcast(broadcasting(
             Some("a"),
             true,
             &[],
         )));
         assert_eq!(s.broadcasting(), Some(&[][..]));
-        s.apply(&ServerMessage::AckStartBroadcast(listen(
+        s.apply(&ServerMessage::AckStartBroadcast(broadcasting(
             Some("a"),
             true,
             &["a", "b"],
         )));
         assert_eq!(s.broadcasting().map(<[RoomId]>::len), Some(2));
         // Room a ends: listening ends, the broadcast goes on (in the parent, list empty).
-        s.apply(&ServerMessage::ListeningChanged(listen(None, false, &[])));
+        s.apply(&ServerMessage::ListeningChanged(broadcasting(
+            None,
+            false,
+            &[],
+        )));
         assert_eq!(s.listening(), None);
         assert!(!s.talking());
         assert_eq!(s.broadcasting(), Some(&[][..]));
         s.apply(&ServerMessage::AckStopBroadcast(listen(None, false, &[])));
         assert_eq!(s.broadcasting(), None);
         // Leaving the parent ends a broadcast.
-        s.apply(&ServerMessage::AckStartBroadcast(listen(None, false, &[])));
+        s.apply(&ServerMessage::AckStartBroadcast(broadcasting(
+            None,
+            false,
+            &[],
+        )));
         s.apply(&ServerMessage::ConnectedBreakoutRoom(
             ConnectedBreakoutRoom {
                 result: 0,

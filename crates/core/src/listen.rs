@@ -39,6 +39,7 @@ impl Family {
             msg: msg.to_owned(),
             listening: listening.map(|l| l.room.clone()),
             talking: listening.is_some_and(|l| l.talking),
+            broadcast: c.is_some_and(|c| c.broadcast.is_some()),
             broadcasting: match c.and_then(|c| c.broadcast.as_ref()) {
                 None => Vec::new(),
                 Some(None) => self.breakouts.iter().map(|b| b.id.clone()).collect(),

@@ -698,6 +698,7 @@ impl ServerMessage {
                 msg,
                 listening: None,
                 talking: false,
+                broadcast: false,
                 broadcasting: vec![],
             }),
             "stopListening" => ServerMessage::AckStopListening(ListenState {
@@ -705,6 +706,7 @@ impl ServerMessage {
                 msg,
                 listening: None,
                 talking: false,
+                broadcast: false,
                 broadcasting: vec![],
             }),
             "talkTo" => ServerMessage::AckTalkTo(ListenState {
@@ -712,6 +714,7 @@ impl ServerMessage {
                 msg,
                 listening: None,
                 talking: false,
+                broadcast: false,
                 broadcasting: vec![],
             }),
             "startBroadcast" => ServerMessage::AckStartBroadcast(ListenState {
@@ -719,6 +722,7 @@ impl ServerMessage {
                 msg,
                 listening: None,
                 talking: false,
+                broadcast: false,
                 broadcasting: vec![],
             }),
             "stopBroadcast" => ServerMessage::AckStopBroadcast(ListenState {
@@ -726,6 +730,7 @@ impl ServerMessage {
                 msg,
                 listening: None,
                 talking: false,
+                broadcast: false,
                 broadcasting: vec![],
             }),
             "setBreakoutDuration" => {

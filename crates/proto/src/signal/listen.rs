@@ -69,7 +69,11 @@ pub struct ListenState {
     /// Talking into it.
     #[serde(default)]
     pub talking: bool,
-    /// The rooms broadcast into (empty when not broadcasting).
+    /// Broadcasting (also when `broadcasting` is empty: a broadcast to every room while none
+    /// is live).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub broadcast: bool,
+    /// The break-out rooms broadcast into (empty when not broadcasting).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub broadcasting: Vec<RoomId>,
 }
