@@ -450,10 +450,10 @@ export const LISTEN_METHODS = Object.freeze({
 
 /**
  * The listen-in state of a moderator, as its acks and `listeningChanged` carry it: the room it
- * listens to (absent: none), whether it talks into it, the rooms its broadcast reaches (absent
- * or empty: none, or no break-out room is live).
+ * listens to (absent: none), whether it talks into it, whether it broadcasts (`broadcast`), and
+ * the break-out rooms its broadcast reaches (absent or empty: none, or none is live).
  * @typedef {{result: number, msg: string, listening?: string, talking: boolean,
- *   broadcasting?: string[]}} ListenState
+ *   broadcast?: boolean, broadcasting?: string[]}} ListenState
  */
 
 /**
