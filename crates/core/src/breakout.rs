@@ -147,7 +147,7 @@ impl Family {
         self.breakouts.iter_mut().find(|b| &b.id == room)
     }
 
-    fn user_of(&self, c: &ClientId) -> UserRef {
+    pub(crate) fn user_of(&self, c: &ClientId) -> UserRef {
         match self.clients.get(c) {
             Some(cl) => cl.user_ref(),
             None => UserRef {
@@ -395,7 +395,7 @@ impl Family {
             self.send(&caller, Some(id), m);
             return;
         };
-        let is_moderator = self.clients.get(&caller).map(|c| c.user.role) == Some(Role::Moderator);
+        let is_moderator = self.is_moderator(&caller);
         if b.owner.client_id != caller && !is_moderator {
             let m = fail(
                 ErrorCode::Unauthorized,
@@ -862,7 +862,7 @@ impl Family {
     // ----- destroy -----
 
     fn destroy_all(&mut self, caller: ClientId, id: RequestId) {
-        if self.clients.get(&caller).map(|c| c.user.role) != Some(Role::Moderator) {
+        if !self.is_moderator(&caller) {
             let m = ServerMessage::failure_for(
                 "destroyAllBreakOutSession",
                 ErrorCode::Unauthorized,

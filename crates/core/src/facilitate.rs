@@ -128,20 +128,6 @@ impl Family {
         to
     }
 
-    fn is_moderator(&self, c: &ClientId) -> bool {
-        self.clients.get(c).map(|c| c.user.role) == Some(Role::Moderator)
-    }
-
-    fn user_ref_of(&self, c: &ClientId) -> UserRef {
-        match self.clients.get(c) {
-            Some(cl) => cl.user_ref(),
-            None => UserRef {
-                client_id: c.clone(),
-                name: String::new(),
-            },
-        }
-    }
-
     // ----- timers -----
 
     pub(crate) fn set_duration(
@@ -514,7 +500,7 @@ impl Family {
             Some(id),
             ServerMessage::AckDismissHelp(Status::ok("Success")),
         );
-        let by = self.user_ref_of(&caller);
+        let by = self.user_of(&caller);
         let reply = HelpReply {
             room_id: h.room.clone(),
             by: by.clone(),
@@ -569,7 +555,7 @@ impl Family {
             }
         }
         answered.sort();
-        let by = self.user_ref_of(moderator);
+        let by = self.user_of(moderator);
         for (_, c) in answered {
             let reply = HelpReply {
                 room_id: room.clone(),
@@ -918,7 +904,7 @@ impl Family {
             muted: newly.clone(),
         };
         self.send(&caller, Some(id), ServerMessage::AckMuteMember(ack));
-        let by = self.user_ref_of(&caller);
+        let by = self.user_of(&caller);
         for c in newly {
             self.set_mod_muted(&c, true, Some(by.clone()), Some(&caller));
         }
@@ -940,7 +926,7 @@ impl Family {
             );
             return;
         }
-        let by = self.user_ref_of(&caller);
+        let by = self.user_of(&caller);
         // Muted by a moderator: the ask is the permission to unmute. Otherwise it is only a
         // request to unmute the microphone the member muted itself.
         if let Some(c) = self.clients.get_mut(&a.client_id).filter(|c| c.mod_muted) {

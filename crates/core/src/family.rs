@@ -213,6 +213,9 @@ impl Family {
             input,
             Input::Receive { .. } | Input::Timeout(_) | Input::Media { .. }
         );
+        // Media inputs (datagrams, shard reports) change who is where only through the deadlines
+        // the step's clock passed (a client or a room gone); see the sweeps below.
+        let media_only = matches!(input, Input::Receive { .. } | Input::Media { .. });
         let clients_before = self.clients.len();
         let rooms_before = self.breakouts.len();
         let now = match input {
@@ -298,10 +301,16 @@ impl Family {
                 now
             }
         };
-        // Listen-ins and broadcasts that no longer hold end; then the room list and presence
+        // Listen-ins and broadcasts that no longer hold end (a media input that removed no
+        // client and no room changed neither: not looked at); then the room list and presence
         // batched for this input go out after everything the input caused.
-        self.listen_sweep();
-        self.broadcast_share_sweep();
+        if !media_only
+            || self.clients.len() != clients_before
+            || self.breakouts.len() != rooms_before
+        {
+            self.listen_sweep();
+            self.broadcast_share_sweep();
+        }
         self.flush_room_list();
         self.flush_presence();
         self.media_after_input(now);
@@ -538,7 +547,7 @@ impl Family {
         Duration::from_secs(u64::from(self.settings.breakout_empty_timeout))
     }
 
-    pub(crate) fn is_moderator_id(&self, c: &ClientId) -> bool {
+    pub(crate) fn is_moderator(&self, c: &ClientId) -> bool {
         self.clients.get(c).map(|c| c.user.role) == Some(alcove_proto::signal::Role::Moderator)
     }
 
@@ -683,7 +692,7 @@ impl Family {
             media_kept: false,
             resume_token: None,
             server_time: self.unix_ms(now),
-            help_requests: if self.is_moderator_id(&client) {
+            help_requests: if self.is_moderator(&client) {
                 self.help_requests()
             } else {
                 Vec::new()
@@ -750,7 +759,7 @@ impl Family {
             media_kept: self.media.has_session(&client),
             resume_token: None,
             server_time: self.unix_ms(self.last_now),
-            help_requests: if self.is_moderator_id(&client) {
+            help_requests: if self.is_moderator(&client) {
                 self.help_requests()
             } else {
                 Vec::new()

@@ -243,7 +243,7 @@ impl Family {
         });
         let change = self.media.route(client, fact, now);
         for (kind, location, sharer) in change.ended {
-            self.sharing_stopped(kind, &location, &sharer, StopReason::Left);
+            self.tell_room_share(kind, &location, &sharer, Some(StopReason::Left));
         }
         if let Some(here) = change.entered {
             // Entering a room (or connecting) where a share / canvas is running: say so.
@@ -324,7 +324,6 @@ impl Family {
             self.send(&caller, Some(id), ServerMessage::failure_for(ty, code, msg));
             return;
         }
-        let name = c.user.name.clone();
         let fresh = self
             .media
             .start_sharing(kind, location.clone(), caller.clone(), now);
@@ -335,20 +334,7 @@ impl Family {
         };
         self.send(&caller, Some(id), ack);
         if fresh {
-            let n = SharingStarted {
-                room_id: self.location_room(&location),
-                client_id: caller.clone(),
-                name,
-            };
-            let msg = match kind {
-                Sharing::Share => ServerMessage::ShareStarted(n),
-                Sharing::Canvas => ServerMessage::CanvasStarted(n),
-            };
-            for m in self.members_of(&location) {
-                if m != caller {
-                    self.send(&m, None, msg.clone());
-                }
-            }
+            self.tell_room_share(kind, &location, &caller, None);
         }
     }
 
@@ -370,44 +356,61 @@ impl Family {
         };
         self.send(&caller, Some(id), ack);
         if let Some(location) = ended {
-            self.sharing_stopped(kind, &location, &caller, StopReason::Stopped);
+            self.tell_room_share(kind, &location, &caller, Some(StopReason::Stopped));
+        }
+    }
+
+    /// `shareStarted` / `canvasStarted` for `sharer` in `location` (`stopped: None`), or
+    /// `shareStopped` / `canvasStopped` with the reason.
+    fn share_notice(
+        &self,
+        kind: Sharing,
+        location: &Location,
+        sharer: &ClientId,
+        stopped: Option<StopReason>,
+    ) -> ServerMessage {
+        let room_id = self.location_room(location);
+        let client_id = sharer.clone();
+        match stopped {
+            None => {
+                let n = SharingStarted {
+                    room_id,
+                    client_id,
+                    name: self
+                        .clients
+                        .get(sharer)
+                        .map(|c| c.user.name.clone())
+                        .unwrap_or_default(),
+                };
+                match kind {
+                    Sharing::Share => ServerMessage::ShareStarted(n),
+                    Sharing::Canvas => ServerMessage::CanvasStarted(n),
+                }
+            }
+            Some(reason) => {
+                let n = SharingStopped {
+                    room_id,
+                    client_id,
+                    reason,
+                };
+                match kind {
+                    Sharing::Share => ServerMessage::ShareStopped(n),
+                    Sharing::Canvas => ServerMessage::CanvasStopped(n),
+                }
+            }
         }
     }
 
     /// Tells the members of `location` (but `sharer`) that `sharer`'s share / canvas shows
-    /// there now (`on`) or no longer.
+    /// there now (`stopped: None`) or no longer (with why).
     pub(crate) fn tell_room_share(
         &mut self,
         kind: Sharing,
         location: &Location,
         sharer: &ClientId,
-        on: bool,
+        stopped: Option<StopReason>,
     ) {
-        let msg = if on {
-            let n = SharingStarted {
-                room_id: self.location_room(location),
-                client_id: sharer.clone(),
-                name: self
-                    .clients
-                    .get(sharer)
-                    .map(|c| c.user.name.clone())
-                    .unwrap_or_default(),
-            };
-            match kind {
-                Sharing::Share => ServerMessage::ShareStarted(n),
-                Sharing::Canvas => ServerMessage::CanvasStarted(n),
-            }
-        } else {
-            let n = SharingStopped {
-                room_id: self.location_room(location),
-                client_id: sharer.clone(),
-                reason: StopReason::Stopped,
-            };
-            match kind {
-                Sharing::Share => ServerMessage::ShareStopped(n),
-                Sharing::Canvas => ServerMessage::CanvasStopped(n),
-            }
-        };
+        let msg = self.share_notice(kind, location, sharer, stopped);
         for m in self.members_of(location) {
             if &m != sharer {
                 self.send(&m, None, msg.clone());
@@ -415,32 +418,8 @@ impl Family {
         }
     }
 
-    /// Tells the room a share ended.
-    fn sharing_stopped(
-        &mut self,
-        kind: Sharing,
-        location: &Location,
-        sharer: &ClientId,
-        reason: StopReason,
-    ) {
-        let n = SharingStopped {
-            room_id: self.location_room(location),
-            client_id: sharer.clone(),
-            reason,
-        };
-        let msg = match kind {
-            Sharing::Share => ServerMessage::ShareStopped(n),
-            Sharing::Canvas => ServerMessage::CanvasStopped(n),
-        };
-        for m in self.members_of(location) {
-            if &m != sharer {
-                self.send(&m, None, msg.clone());
-            }
-        }
-    }
-
-    /// Tells `client`, which just entered `here` (or connected), about the shares running there
-    /// (a broadcaster's share, where one shows, before the room's own).
+    /// Tells `client`, which just entered `here` (or connected), about the shares shown there:
+    /// per kind, a broadcaster's share where one shows, else the room's own.
     fn announce_running_shares(&mut self, client: &ClientId, here: &Location) {
         for kind in [Sharing::Share, Sharing::Canvas] {
             let broadcast = match here {
@@ -450,23 +429,10 @@ impl Family {
             let Some(sharer) = broadcast.or_else(|| self.media.sharer(kind, here).cloned()) else {
                 continue;
             };
-            if &sharer == client {
-                continue;
+            if &sharer != client {
+                let msg = self.share_notice(kind, here, &sharer, None);
+                self.send(client, None, msg);
             }
-            let n = SharingStarted {
-                room_id: self.location_room(here),
-                client_id: sharer.clone(),
-                name: self
-                    .clients
-                    .get(&sharer)
-                    .map(|c| c.user.name.clone())
-                    .unwrap_or_default(),
-            };
-            let msg = match kind {
-                Sharing::Share => ServerMessage::ShareStarted(n),
-                Sharing::Canvas => ServerMessage::CanvasStarted(n),
-            };
-            self.send(client, None, msg);
         }
     }
 

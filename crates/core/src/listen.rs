@@ -10,7 +10,7 @@
 use crate::family::Family;
 use alcove_proto::signal::{
     AudioBroadcast, ListenState, ListenTo, Location, MonitoredBy, ParentWhileListening, Role,
-    ServerMessage, StartBroadcast, TalkTo,
+    ServerMessage, StartBroadcast, StopReason, TalkTo,
 };
 use alcove_proto::{ClientId, ErrorCode, RequestId, RoomId};
 use std::collections::BTreeSet;
@@ -350,14 +350,14 @@ impl Family {
                 continue;
             }
             let here = Location::Breakout(room.clone());
-            self.tell_room_share(*kind, &here, sharer, false);
+            self.tell_room_share(*kind, &here, sharer, Some(StopReason::Stopped));
             if let Some(own) = self.media.sharer(*kind, &here).cloned() {
-                self.tell_room_share(*kind, &here, &own, true);
+                self.tell_room_share(*kind, &here, &own, None);
             }
         }
         for (kind, room, sharer) in shown.difference(&before) {
             let here = Location::Breakout(room.clone());
-            self.tell_room_share(*kind, &here, sharer, true);
+            self.tell_room_share(*kind, &here, sharer, None);
         }
     }
 

@@ -28,7 +28,7 @@ pub(crate) fn user_key(user: &crate::io::NewClient) -> String {
 
 impl Family {
     fn plan_refusal(&self, caller: &ClientId, ty: &str) -> Option<ServerMessage> {
-        if self.is_moderator_id(caller) {
+        if self.is_moderator(caller) {
             return None;
         }
         Some(ServerMessage::failure_for(

@@ -78,6 +78,20 @@ pub struct ListenState {
     pub broadcasting: Vec<RoomId>,
 }
 
+impl ListenState {
+    /// The failure shape: `code`, `msg`, and no listen-in state.
+    pub fn failed(code: crate::error_code::ErrorCode, msg: String) -> ListenState {
+        ListenState {
+            result: code.code(),
+            msg,
+            listening: None,
+            talking: false,
+            broadcast: false,
+            broadcasting: Vec::new(),
+        }
+    }
+}
+
 /// `monitoredBy`: to every member of a break-out room, whenever the moderators listening to or
 /// talking into it change, and on entering a monitored room. Empty lists: nobody now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
