@@ -38,7 +38,10 @@ export async function startServer(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'alcove-js-'));
   const media = options.media ? ['--udp-listen', '127.0.0.1:0'] : ['--no-media'];
   const extra = options.args ?? [];
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, ...extra, '--data-dir', dataDir], {
+  // --web-dir: /sdk/ and / serve this tree's sdk-js/src and demo, not the copies built into the
+  // binary (which may come from another checkout: $ALCOVE_BIN).
+  const web = ['--web-dir', repo];
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, ...web, ...extra, '--data-dir', dataDir], {
     env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
