@@ -39,6 +39,34 @@ test('no browser global is left, and both entries import', async () => {
   assert.deepEqual(copy, { a: [1, { b: 'c' }], m: new Map([['k', { v: 1 }]]) });
 });
 
+test('the React Native options: webrtc first, else the globals registerGlobals() installs; no audio output', async () => {
+  const { reactNativeOptions } = await import('../src/platform/react-native.js');
+  class Pc {}
+  class Stream {}
+  const devices = { getUserMedia: async () => new Stream() };
+  const fromModule = reactNativeOptions({ webrtc: { RTCPeerConnection: Pc, mediaDevices: devices, MediaStream: Stream }, timeoutMs: 5 });
+  assert.equal(fromModule.RTCPeerConnection, Pc);
+  assert.equal(fromModule.mediaDevices, devices);
+  assert.equal(fromModule.MediaStream, Stream);
+  assert.equal(fromModule.audioOutput, null);
+  assert.equal(fromModule.timeoutMs, 5);
+  assert.equal('webrtc' in fromModule, false);
+  // registerGlobals(): RTCPeerConnection, MediaStream and navigator.mediaDevices are globals.
+  globalThis.RTCPeerConnection = Pc;
+  globalThis.MediaStream = Stream;
+  globalThis.navigator.mediaDevices = devices;
+  try {
+    const fromGlobals = reactNativeOptions();
+    assert.equal(fromGlobals.RTCPeerConnection, Pc);
+    assert.equal(fromGlobals.mediaDevices, devices);
+    assert.equal(fromGlobals.MediaStream, Stream);
+  } finally {
+    delete globalThis.RTCPeerConnection;
+    delete globalThis.MediaStream;
+    delete globalThis.navigator.mediaDevices;
+  }
+});
+
 test('the emitter: addEventListener / on / once, in order; a throwing listener stops nobody', async () => {
   const { Emitter } = await import('../src/alcove.js');
   const e = new Emitter();
