@@ -975,7 +975,8 @@ export class MediaSession {
 
   /** @private */
   _devices() {
-    return this._options.mediaDevices ?? (typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined);
+    // globalThis.navigator: React Native has one without mediaDevices (until registerGlobals()).
+    return this._options.mediaDevices ?? /** @type {{navigator?: {mediaDevices?: MediaDevicesLike}}} */ (globalThis).navigator?.mediaDevices;
   }
 }
 
