@@ -15,7 +15,10 @@ import WebSocket from 'ws';
 
 const removed = ['EventTarget', 'Event', 'CustomEvent', 'structuredClone', 'window', 'document', 'self',
   'RTCPeerConnection', 'MediaStream', 'AudioContext'];
-for (const name of removed) {
+// ALCOVE_NO_DOM_KEEP=Event,…: globals to keep (the Node WebRTC package the media test injects,
+// werift, dispatches Node `Event`s of its own; the SDK never touches them).
+const keep = new Set((process.env.ALCOVE_NO_DOM_KEEP ?? '').split(',').filter(Boolean));
+for (const name of removed.filter((n) => !keep.has(n))) {
   delete globalThis[name];
   if (name in globalThis) throw new Error(`no-dom: could not remove ${name}`);
 }

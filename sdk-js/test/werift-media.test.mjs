@@ -4,6 +4,9 @@
 // break-out room; Ben listens. Ben hears Ada's tone, then, forced into Cleo's room, Cleo's
 // and not Ada's, then, back in the parent, Ada's again — each time from the slot the server's
 // slot map gives the room-mate, recognised by its decoded tone.
+//
+// npm run test:portable runs it again under test-support/no-dom.mjs (React Native's globals;
+// Node's `Event` kept for werift's own use): the media path of the core needs no DOM either.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
