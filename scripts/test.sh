@@ -17,18 +17,29 @@ sum() { grep -E '^test result:' target/test-output.txt | sed -E "s/.* ([0-9]+) p
 echo
 echo "rust: $(sum 1) passed, $(sum 2) failed"
 
-# The browser SDK: type check (tsc), unit and fixture tests, a lifecycle test against the real
-# server, and the demo page driven in headless Chromium.
+# The JS SDK: type check (tsc) and .d.ts generation, unit and fixture tests, the lifecycle tests
+# against the real server (also with React Native's globals instead of the browser's), media
+# under Node (werift), the package's contents, and the demo page driven in headless Chromium.
+# Then the React Native example screen, type-checked against the generated .d.ts.
 echo
-echo "== sdk-js (tsc check, node tests, demo in Chromium) =="
+echo "== sdk-js (tsc check + types, node tests, no-DOM tests, demo in Chromium) =="
 if [ ! -x target/debug/alcove ]; then
   cargo build -p alcove-server --locked || status=1
 fi
 export ALCOVE_BIN="$PWD/target/debug/alcove"
+# npm ci when node_modules is missing or older than the lock file (a dependency was added).
+npm_ci() { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
 (
   cd sdk-js
-  [ -d node_modules/typescript ] || npm ci --no-audit --no-fund --loglevel=error
+  npm_ci
   npm run -s check && npm test && npm run -s test:browser
+) || status=1
+echo
+echo "== examples/react-native (tsc) =="
+(
+  cd examples/react-native
+  npm_ci
+  npm run -s check
 ) || status=1
 
 # Real browsers (system Chromium) against the server binary: who hears whom through break-out
