@@ -1,0 +1,390 @@
+// The vendor facade (compat/enablex.js, bundled by scripts/build-enablex.mjs into EnxRtc.js) in
+// headless Chromium against the real server: three pages written the way the vendor's Web SDK
+// apps are (a classic `<script src=".../EnxRtc.js">`, `EnxRtc.joinRoom(token, config,
+// callback)`, `room.addEventListener("kebab-case-name", e => e.message)`, callback acks), served
+// by the Alcove server itself (`--web-dir`), so two of them find the signalling URL from the
+// page's origin and one from `config.signal_url`. The moderator and two participants run every
+// vendor break-out call; each page records the vendor events it receives and the test asserts
+// their names and payload shapes, the callbacks' shapes, and the error objects of an
+// unsupported call and of refused calls.
+//
+// Needs Chromium: $CHROME_PATH, or chromium / chromium-browser / google-chrome. Skipped
+// without one. Run with `npm run test:browser` (or `node --test test-browser/enablex.test.mjs`).
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { startServer } from '../test-support/server.mjs';
+
+const sdk = fileURLToPath(new URL('../', import.meta.url));
+const candidates = [process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
+  .filter((p) => p && existsSync(p));
+const chrome = candidates[0];
+
+// A vendor-style app page: joins with the token from its URL, keeps the room in `app.room`,
+// listens to the vendor's events on the parent room and on every break-out room object it
+// gets (from the join callback, as the vendor's sample does, or from `breakout-room-connected`
+// on a forced join), and records them as JSON (`window.events`).
+// (The server's Content-Security-Policy allows scripts from its own origin only, so the app's
+// script is a file next to the page.)
+const PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>vendor app</title><link rel="icon" href="data:,">
+<script src="/sdk/EnxRtc.js"></script>
+</head><body>
+<script src="enablex-app.js"></script>
+</body></html>`;
+
+const APP = `
+  var PARENT_EVENTS = ['room-connected', 'room-disconnected', 'room-error', 'user-connected', 'user-disconnected',
+    'breakout-room-created', 'breakout-room-invited', 'breakout-invite-rejected', 'join-breakout-room',
+    'breakout-room-joining', 'breakout-room-connected', 'breakout-room-error', 'user-joined-breakout-room',
+    'user-disconnected-breakout-room', 'breakout-room-disconnect', 'breakout-room-disconnected',
+    'breakout-room-destroyed'];
+  var BR_EVENTS = ['room-connected', 'room-disconnected', 'user-connected', 'user-disconnected', 'active-talkers-updated'];
+  var params = new URLSearchParams(location.search);
+  window.events = [];
+  window.app = { room: null, br: null, joined: null };
+  // JSON of what an app sees: room and stream objects become markers.
+  window.ser = function (v) {
+    return JSON.parse(JSON.stringify(v === undefined ? null : v, function (k, x) {
+      if (x && typeof x === 'object' && typeof x.disconnect === 'function' && 'isBreakOutRoom' in x) return { $room: x.roomID, br: x.isBreakOutRoom };
+      if (x && typeof x === 'object' && typeof x.getID === 'function') return { $stream: x.getID(), local: x.local };
+      return x;
+    }));
+  };
+  function record(where, room, names) {
+    names.forEach(function (n) {
+      room.addEventListener(n, function (event, message) {
+        events.push({ where: where, type: event.type, message: ser(event.message), clientId: event.clientId, same: message === event.message });
+      });
+    });
+  }
+  window.watchBreakout = function (br) {
+    app.br = br;
+    record('br:' + br.roomID, br, BR_EVENTS);
+  };
+  // Calls room[method](...args, callback) and resolves with the callback's arguments.
+  window.call = function (target, method) {
+    var args = Array.prototype.slice.call(arguments, 2);
+    return new Promise(function (resolve) {
+      args.push(function () { resolve(ser(Array.prototype.slice.call(arguments))); });
+      var r = target === 'br' ? app.br : app.room;
+      r[method].apply(r, args);
+    });
+  };
+  var config = { audio: true, video: false, data: true, attributes: { name: params.get('name') } };
+  if (params.get('signal_url')) config.signal_url = params.get('signal_url');
+  window.localStream = EnxRtc.joinRoom(params.get('token'), config, function (success, error) {
+    app.joined = ser([success, error]);
+    if (!success) return;
+    app.room = success.room;
+    record('parent', app.room, PARENT_EVENTS);
+    app.room.addEventListener('breakout-room-connected', function (event) { watchBreakout(event.message.room); });
+  });
+`;
+
+let server;
+let browser;
+let web;
+const problems = [];
+
+before(async (t) => {
+  if (!chrome) return;
+  // The classic script, built as a user builds it (into dist/), then served by the server
+  // with the page: --web-dir serves DIR/demo/ at /demo/ and DIR/sdk-js/src/ at /sdk/.
+  execFileSync(process.execPath, [join(sdk, 'scripts/build-enablex.mjs')], { cwd: sdk });
+  web = mkdtempSync(join(tmpdir(), 'alcove-enx-'));
+  mkdirSync(join(web, 'demo'));
+  mkdirSync(join(web, 'sdk-js/src'), { recursive: true });
+  copyFileSync(join(sdk, 'dist/EnxRtc.js'), join(web, 'sdk-js/src/EnxRtc.js'));
+  writeFileSync(join(web, 'demo/enablex.html'), PAGE);
+  writeFileSync(join(web, 'demo/enablex-app.js'), APP);
+  const { default: puppeteer } = await import('puppeteer-core');
+  server = await startServer({ media: true, args: ['--web-dir', web], diagnostic: (m) => t.diagnostic(m) });
+  browser = await puppeteer.launch({
+    executablePath: chrome,
+    headless: true,
+    args: ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+  if (web) rmSync(web, { recursive: true, force: true });
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value (or throws after `ms`). */
+async function until(what, fn, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+async function token(roomId, name, role) {
+  return (await server.rest('POST', `/v1/rooms/${roomId}/tokens`, { name, role, user_ref: `u-${name}` })).token;
+}
+
+/** Opens the vendor app page for a new user; resolves once its joinRoom callback ran. */
+async function open(roomId, name, role, extra = {}) {
+  const ctx = await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => problems.push(`[${name}] page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`[${name}] console error: ${m.text()}`);
+  });
+  const tok = await token(roomId, name, role);
+  const q = new URLSearchParams({ token: tok, name, ...extra });
+  await page.goto(`${server.base}/demo/enablex.html?${q}`);
+  const [success, error] = await until(`${name} to join`, () => page.evaluate(() => window.app.joined));
+  assert.equal(error, null, `${name}: joinRoom error ${JSON.stringify(error)}`);
+  const clientId = await page.evaluate(() => window.app.room.clientId);
+  return { page, name, clientId, token: tok, success };
+}
+
+/** The events `p` recorded (optionally only `type`, only where). */
+const events = (p, type, where) => p.page.evaluate((t, w) => window.events.filter((e) => (!t || e.type === t) && (!w || e.where === w)), type, where);
+
+/** Waits for the `n`-th event `type` at `p` (matching `filter`) and returns it. */
+async function event(p, type, { where, filter = () => true, n = 1 } = {}) {
+  return until(`${p.name}: ${type}${where ? ` on ${where}` : ''}`, async () => {
+    const got = (await events(p, type, where)).filter(filter);
+    return got.length >= n ? got[n - 1] : null;
+  });
+}
+
+const call = (p, method, ...args) => p.page.evaluate((m, a) => window.call('room', m, ...a), method, args);
+const callBr = (p, method, ...args) => p.page.evaluate((m, a) => window.call('br', m, ...a), method, args);
+/** The user as another client's Alcove state sees it (muted / paused / location). */
+const seenBy = (p, clientId) => p.page.evaluate((c) => {
+  const u = window.app.room.alcove.users.get(c);
+  return u && { muted: u.muted, paused: u.paused, location: u.location };
+}, clientId);
+
+test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && 'no Chromium found', timeout: 60_000 }, async () => {
+  const { room } = await server.rest('POST', '/v1/rooms', {
+    name: 'Vendor class', owner_ref: 'enx', settings: { mode: 'group', max_active_talkers: 6 },
+  });
+  const parentId = room.room_id;
+  const ada = await open(parentId, 'Ada', 'moderator');
+  const ben = await open(parentId, 'Ben', 'participant');
+  // Chiara's page is given the URL, the way the token response hands it out (`signal_url`).
+  const chiara = await open(parentId, 'Chiara', 'participant', { signal_url: server.signalUrl });
+
+  // joinRoom: the callback's success object, then room-connected on the room, and the local
+  // stream joinRoom returned.
+  assert.deepEqual(Object.keys(ada.success).sort(), ['localBreakoutStream', 'localStream', 'publishId', 'room', 'roomData', 'streams']);
+  assert.deepEqual(ada.success.room, { $room: parentId, br: false });
+  assert.equal(ada.success.roomData.room.room_id, parentId);
+  assert.equal(ada.success.roomData.me.name, 'Ada');
+  assert.equal(ada.success.roomData.me.role, 'moderator');
+  const connected = await event(ada, 'room-connected', { where: 'parent' });
+  assert.equal(connected.message.room.room_id, parentId);
+  assert.equal(connected.message.clientId, ada.clientId);
+  assert.ok(connected.same, 'listeners get (event, event.message)');
+  assert.deepEqual(await ada.page.evaluate(() => ({ local: window.localStream.local, audio: window.localStream.ifAudio() })), { local: true, audio: true });
+  // user-connected: the user JSON, also at the top of the event (vendor apps read event.clientId).
+  const benJoined = await event(ada, 'user-connected', { filter: (e) => e.message.clientId === ben.clientId });
+  assert.equal(benJoined.clientId, ben.clientId);
+  assert.equal(benJoined.message.name, 'Ben');
+  assert.equal(benJoined.message.role, 'participant');
+  await event(ada, 'user-connected', { filter: (e) => e.message.clientId === chiara.clientId });
+  assert.deepEqual((await ada.page.evaluate(() => [...window.app.room.userList.keys()])).sort(), [ada.clientId, ben.clientId, chiara.clientId].sort());
+
+  // A reused token: the joinRoom callback gets (null, error) with the vendor's error shape.
+  const reused = await ada.page.evaluate((t) => new Promise((r) => window.EnxRtc.joinRoom(t, {}, (s, e) => r(window.ser([s, e])))), ben.token);
+  assert.equal(reused[0], null);
+  assert.equal(reused[1].result, 4103);
+  assert.equal(reused[1].error, 'Token already used');
+  assert.equal(typeof reused[1].desc, 'string');
+
+  // createBreakOutRoom without max_rooms: one room. Moderators get breakout-room-created.
+  const def = { participants: 2, audio: true, video: false, canvas: false, share: false };
+  const [created] = await call(ada, 'createBreakOutRoom', def);
+  assert.equal(created.result, 0);
+  assert.equal(created.msg.rooms.length, 1);
+  const br1 = created.msg.rooms[0];
+  const createdEv = await event(ada, 'breakout-room-created');
+  assert.equal(createdEv.message.room_id, br1);
+  assert.equal(createdEv.message.name, 'Breakout 1');
+  assert.deepEqual(createdEv.message.owner, { clientId: ada.clientId, name: 'Ada' });
+  assert.equal(createdEv.message.participants, 2);
+
+  // A refused call: a participant destroying all rooms gets the vendor error object.
+  const [refused] = await call(ben, 'destroyAllBreakOutSession');
+  assert.equal(refused.result, 5003);
+  assert.equal(refused.error, 'Unauthorized Access');
+  assert.match(refused.desc, /moderator/i);
+  assert.equal(refused.msg, refused.desc);
+  // A refused create (participants out of range) likewise, with the server's code.
+  const [tooBig] = await call(ada, 'createBreakOutRoom', { ...def, participants: 9 });
+  assert.equal(tooBig.result, 1725);
+  // An unsupported vendor call answers its callback with 1170; without a callback it does
+  // nothing and throws nothing.
+  const [unsupported] = await call(ben, 'startRecord');
+  assert.deepEqual(unsupported, { result: 1170, error: 'Not supported', desc: 'EnxRoom.startRecord is not supported by Alcove', msg: 'EnxRoom.startRecord is not supported by Alcove' });
+  assert.equal(await ben.page.evaluate(() => { window.app.room.hardMute(); window.app.room.sendMessage('hi', true, []); return 'no throw'; }), 'no throw');
+
+  // inviteToBreakoutRoom: the invitee gets join-breakout-room, moderators breakout-room-invited.
+  const [invited] = await call(ada, 'inviteToBreakoutRoom', { clients: [ben.clientId], room_id: br1 });
+  assert.equal(invited.result, 0);
+  assert.equal(invited.msg, 'Success');
+  assert.deepEqual(invited.invited, [ben.clientId]);
+  const invitation = await event(ben, 'join-breakout-room');
+  assert.equal(invitation.message.room_id, br1);
+  assert.equal(invitation.message.requestor.id, ada.clientId);
+  assert.equal(invitation.message.requestor.name, 'Ada');
+  assert.equal(invitation.message.force_join, false);
+  const invitedEv = await event(ada, 'breakout-room-invited');
+  assert.equal(invitedEv.message.room_id, br1);
+  assert.deepEqual(invitedEv.message.clients, [ben.clientId]);
+
+  // Reject: Chiara is invited and declines; moderators get breakout-invite-rejected.
+  await call(ada, 'inviteToBreakoutRoom', { clients: [chiara.clientId], room_id: br1 });
+  await event(chiara, 'join-breakout-room');
+  const [rejected] = await call(chiara, 'rejectBreakoutRoomInvite', br1);
+  assert.deepEqual(rejected, { result: 0, msg: 'Success' });
+  const rejectedEv = await event(ada, 'breakout-invite-rejected');
+  assert.deepEqual(rejectedEv.message, { room_id: br1, clientId: chiara.clientId, name: 'Chiara' });
+  // A join without an invitation fails: callback (null, error), event breakout-room-error.
+  const [noRoom, noInvite] = await call(chiara, 'joinBreakOutRoom', { role: 'participant', room_id: br1 }, { audio: true, video: false });
+  assert.equal(noRoom, null);
+  assert.equal(noInvite.result, 1737);
+  assert.equal((await event(chiara, 'breakout-room-error')).message.result, 1737);
+
+  // joinBreakOutRoom: the callback hands a break-out room object; its room-connected follows
+  // (the page listens in the callback, as the vendor's sample does).
+  const [joined, joinError] = await ben.page.evaluate((id) => new Promise((resolve) => {
+    window.app.room.joinBreakOutRoom({ role: 'participant', room_id: id }, { audio: true, video: false }, (result, error) => {
+      if (result) window.watchBreakout(result.room);
+      resolve(window.ser([result, error]));
+    });
+  }), br1);
+  assert.equal(joinError, null);
+  assert.deepEqual(joined.room, { $room: br1, br: true });
+  assert.equal(joined.roomData.room.settings.room_type, 'breakout-room');
+  const brConnected = await event(ben, 'room-connected', { where: `br:${br1}` });
+  assert.equal(brConnected.message.room.room_id, br1);
+  assert.equal(brConnected.message.room.name, 'Breakout 1');
+  assert.equal(brConnected.message.room.settings.room_type, 'breakout-room');
+  for (const p of [ada, chiara]) {
+    const j = await event(p, 'user-joined-breakout-room');
+    assert.equal(j.message.clientId, ben.clientId);
+    assert.equal(j.message.room_id, br1);
+  }
+  // Break-out calls belong on the parent: on the break-out room object they answer 5067.
+  const [fromBr] = await callBr(ben, 'createBreakOutRoom', def);
+  assert.equal(fromBr.result, 5067);
+
+  // pause / resume / mute / unmute of the parent, with the vendor's ack texts; the others see it.
+  assert.deepEqual(await call(ben, 'resumeRoom'), [{ result: 0, msg: 'Room resumed' }]);
+  await until('Ada to see Ben resumed', async () => (await seenBy(ada, ben.clientId))?.paused === false);
+  assert.deepEqual(await call(ben, 'pauseRoom'), [{ result: 0, msg: 'Room paused' }]);
+  await until('Ada to see Ben paused', async () => (await seenBy(ada, ben.clientId))?.paused === true);
+  const [muted] = await call(ben, 'muteRoom', { audio: true, video: false });
+  assert.equal(muted.result, 0);
+  assert.equal(muted.msg, 'Room muted');
+  await until('Ada to see Ben muted', async () => (await seenBy(ada, ben.clientId))?.muted.audio === true);
+  const [unmuted] = await call(ben, 'unMuteRoom', { audio: true, video: false });
+  assert.equal(unmuted.msg, 'Room unmuted');
+  await until('Ada to see Ben unmuted', async () => (await seenBy(ada, ben.clientId))?.muted.audio === false);
+  const [badMute] = await call(ben, 'muteRoom', { audio: false, video: false });
+  assert.equal(badMute.result, 1155);
+  // resumeRoom lifts the mute muteRoom set (the vendor's resume unmutes the parent).
+  await call(ben, 'muteRoom', { audio: true, video: false });
+  await until('Ada to see Ben muted again', async () => (await seenBy(ada, ben.clientId))?.muted.audio === true);
+  assert.deepEqual(await call(ben, 'resumeRoom'), [{ result: 0, msg: 'Room resumed' }]);
+  await until('Ada to see Ben resumed and unmuted', async () => {
+    const u = await seenBy(ada, ben.clientId);
+    return u && u.paused === false && u.muted.audio === false;
+  });
+
+  // The break-out room object's disconnect(): room-disconnected on it, breakout-room-disconnect
+  // on the parent; the moderator sees the user leave, and the emptied room destroyed.
+  await ben.page.evaluate(() => window.app.br.disconnect());
+  const brGone = await event(ben, 'room-disconnected', { where: `br:${br1}` });
+  assert.deepEqual(brGone.message.cause, { cause: 2006, msg: 'normal-disconnect' });
+  assert.equal(brGone.message.room_id, br1);
+  for (const name of ['breakout-room-disconnect', 'breakout-room-disconnected']) {
+    const e = await event(ben, name);
+    assert.equal(e.message.room_id, br1);
+    assert.equal(e.message.msg, 'Breakout Room disconnected');
+    assert.equal(e.message.result, 0);
+  }
+  const left = await event(ada, 'user-disconnected-breakout-room');
+  assert.deepEqual({ clientId: left.message.clientId, room: left.message.room }, { clientId: ben.clientId, room: br1 });
+  assert.deepEqual((await event(ada, 'breakout-room-destroyed')).message, { room_id: br1 });
+  assert.equal((await seenBy(ada, ben.clientId)).location, 'parent');
+
+  // createAndInviteBreakOutRoom: force-joined by default (as the vendor's Web SDK does):
+  // breakout-room-joining, then breakout-room-connected with the room object, then its
+  // room-connected.
+  const [both] = await call(ada, 'createAndInviteBreakOutRoom', def);
+  assert.equal(both.result, 0);
+  assert.equal(both.msg.rooms.length, 1);
+  const br2 = both.msg.rooms[0];
+  assert.deepEqual(both.msg.invitations[0].clients.sort(), [ben.clientId, chiara.clientId].sort());
+  for (const p of [ben, chiara]) {
+    const joining = await event(p, 'breakout-room-joining');
+    assert.equal(joining.message.room_id, br2);
+    assert.equal(joining.message.force_join, true);
+    const c = await event(p, 'breakout-room-connected');
+    assert.deepEqual(c.message.room, { $room: br2, br: true });
+    assert.equal(c.message.roomData.room.room_id, br2);
+    await event(p, 'room-connected', { where: `br:${br2}` });
+  }
+  assert.equal((await event(ada, 'breakout-room-created', { n: 2 })).message.room_id, br2);
+  assert.equal((await event(ada, 'breakout-room-invited', { n: 3 })).message.room_id, br2);
+  // Whoever was moved in second is announced to the first on the break-out room object.
+  await until('a user-connected in the break-out room', async () =>
+    (await events(ben, 'user-connected', `br:${br2}`)).length + (await events(chiara, 'user-connected', `br:${br2}`)).length === 1);
+  // Ben mutes the parent from the break-out room: destroy-all will reset it.
+  await call(ben, 'muteRoom', { audio: true, video: false });
+  await until('Ada to see Ben muted in br2', async () => (await seenBy(ada, ben.clientId))?.muted.audio === true);
+
+  // destroyAllBreakOutSession: the caller's callback lists the rooms and the caller gets
+  // breakout-room-destroyed per room; the members' room objects disconnect and they are back
+  // in the parent, resumed and unmuted.
+  const destroyedBefore = (await events(ada, 'breakout-room-destroyed')).length;
+  const [destroyed] = await call(ada, 'destroyAllBreakOutSession');
+  assert.deepEqual(destroyed, { result: 0, msg: { rooms: [br2] } });
+  const d = await event(ada, 'breakout-room-destroyed', { n: destroyedBefore + 1 });
+  assert.deepEqual(d.message, { room_id: br2 });
+  for (const p of [ben, chiara]) {
+    const gone = await event(p, 'room-disconnected', { where: `br:${br2}` });
+    assert.equal(gone.message.reason, 'destroyed');
+    assert.equal((await event(p, 'breakout-room-disconnect', { filter: (e) => e.message.room_id === br2 })).message.reason, 'destroyed');
+    assert.deepEqual((await event(p, 'breakout-room-destroyed', { filter: (e) => e.message.room_id === br2 })).message, { room_id: br2 });
+  }
+  await until('Ben back, resumed and unmuted', async () => {
+    const u = await seenBy(ada, ben.clientId);
+    return u && u.location === 'parent' && u.paused === false && u.muted.audio === false;
+  });
+  // Every destroyed room reached Ada exactly once.
+  assert.deepEqual((await events(ada, 'breakout-room-destroyed')).map((e) => e.message.room_id), [br1, br2]);
+  // The break-out room object is closed: its disconnect() does nothing now.
+  assert.equal(await ben.page.evaluate(() => { window.app.br.disconnect(); return window.app.br.connected; }), false);
+
+  // clearAllBreakOutSession from the parent: the vendor ack shape.
+  const [cleared] = await call(chiara, 'clearAllBreakOutSession');
+  assert.equal(cleared.result, 0);
+  assert.equal(cleared.msg, 'Breakout Room disconnected');
+
+  // Leaving the parent: room-disconnected with the normal cause; the others see user-disconnected.
+  await chiara.page.evaluate(() => window.app.room.disconnect());
+  assert.deepEqual((await event(chiara, 'room-disconnected', { where: 'parent' })).message.cause, { cause: 2006, msg: 'normal-disconnect' });
+  assert.equal((await event(ada, 'user-disconnected')).message.clientId, chiara.clientId);
+
+  assert.deepEqual(problems, []);
+});
