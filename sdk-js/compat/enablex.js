@@ -63,7 +63,7 @@ export function vendorError(result, error, desc) {
  */
 function errorOf(e) {
   if (e instanceof AlcoveError && typeof e.result === 'number') {
-    const ack = e.ack ?? {};
+    const ack = /** @type {Record<string, any>} */ (e.ack ?? {});
     const text = typeof ack.msg === 'string' && ack.msg ? ack.msg : (ERROR_MESSAGES[e.result] ?? e.message);
     const out = { ...stripFrame(ack), ...vendorError(e.result, ERROR_MESSAGES[e.result] ?? text, text) };
     return out;
@@ -150,7 +150,7 @@ export function signalUrlFor(config) {
 /** The vendor's listener registry: `addEventListener(name, fn)`, `fn(event, event.message)`. */
 class VendorTarget {
   constructor() {
-    /** @type {Map<string, Set<Function>>} @private */
+    /** @type {Map<string, Set<Function>>} @internal */
     this._listeners = new Map();
   }
 
@@ -204,7 +204,7 @@ class VendorTarget {
     }
   }
 
-  /** @private */
+  /** @internal */
   _emit(type, message, extra) {
     this.dispatchEvent(vendorEvent(type, message, extra));
   }
@@ -228,9 +228,9 @@ export class EnxStream extends VendorTarget {
    */
   constructor(spec = {}, room = null, local = true) {
     super();
-    /** @private */
+    /** @internal */
     this._spec = spec ?? {};
-    /** @private */
+    /** @internal */
     this._room = room;
     /** True for this client's own stream. */
     this.local = local;
@@ -304,7 +304,7 @@ export class EnxStream extends VendorTarget {
     this._setMic(true, callback);
   }
 
-  /** @private */
+  /** @internal */
   _setMic(enabled, callback) {
     const mic = this.local ? this._room?._alcove?.media?.micStream : null;
     if (!mic) {
@@ -347,7 +347,7 @@ export class EnxRoom extends VendorTarget {
    */
   constructor(spec = {}) {
     super();
-    /** @private */
+    /** @internal */
     this._spec = spec ?? {};
     /** @type {import('../src/room.js').Room | null} The Alcove room handle (for Alcove's own features). */
     this._alcove = null;
@@ -355,9 +355,9 @@ export class EnxRoom extends VendorTarget {
     this.isBreakOutRoom = false;
     /** @type {EnxRoom | null} The parent room (break-out room objects only). */
     this.parentRoom = null;
-    /** @type {string | null} The break-out room id (break-out room objects only). @private */
+    /** @type {string | null} The break-out room id (break-out room objects only). @internal */
     this._brId = null;
-    /** @type {any} The `connectedBreakoutRoom` info (break-out room objects only). @private */
+    /** @type {any} The `connectedBreakoutRoom` info (break-out room objects only). @internal */
     this._brInfo = null;
     /** Connected now? */
     this.connected = false;
@@ -369,19 +369,19 @@ export class EnxRoom extends VendorTarget {
     this.remoteStreams = { getAll: () => ({}), get: (/** @type {number} */ _id) => undefined };
     /** Local streams published in this room. */
     this.localStreams = new Map();
-    /** @type {EnxStream | null} @private */
+    /** @type {EnxStream | null} @internal */
     this._localStream = null;
-    /** Flags a `muteRoom` through the facade set, which `resumeRoom` lifts. @private */
+    /** Flags a `muteRoom` through the facade set, which `resumeRoom` lifts. @internal */
     this._vendorMuted = { audio: false, video: false };
-    /** @type {Map<string, EnxRoom>} Break-out room objects by room id (parent only). @private */
+    /** @type {Map<string, EnxRoom>} Break-out room objects by room id (parent only). @internal */
     this._brs = new Map();
-    /** @type {EnxRoom | null} The break-out room this client is in (parent only). @private */
+    /** @type {EnxRoom | null} The break-out room this client is in (parent only). @internal */
     this._currentBr = null;
-    /** Rooms announced as destroyed to this client (each once). @private */
+    /** Rooms announced as destroyed to this client (each once). @internal */
     this._destroyed = new Set();
-    /** Where each other client is (break-out room id or null), to tell joins from leaves. @private */
+    /** Where each other client is (break-out room id or null), to tell joins from leaves. @internal */
     this._where = new Map();
-    /** `disconnect()` was called. @private */
+    /** `disconnect()` was called. @internal */
     this._leaving = false;
   }
 
@@ -457,7 +457,7 @@ export class EnxRoom extends VendorTarget {
 
   /**
    * @returns {Promise<{error: any} | {error: null}>}
-   * @private
+   * @internal
    */
   async _join(token, config, reconnectOpt) {
     const url = signalUrlFor(config);
@@ -733,7 +733,7 @@ export class EnxRoom extends VendorTarget {
   /**
    * Runs an Alcove call and answers the vendor callback with the acknowledgement object
    * (`{result, msg, …}`) or the error object.
-   * @private
+   * @internal
    */
   _call(run, callback, shape) {
     if (!this._alcove) {
@@ -752,7 +752,7 @@ export class EnxRoom extends VendorTarget {
   /**
    * Break-out management is made from the parent room (the vendor refuses it on a break-out
    * room object with 5067).
-   * @private
+   * @internal
    */
   _refuseInBreakout(callback) {
     if (!this.isBreakOutRoom) return false;
@@ -760,7 +760,7 @@ export class EnxRoom extends VendorTarget {
     return true;
   }
 
-  /** The vendor's room meta JSON for `room-connected`. @private */
+  /** The vendor's room meta JSON for `room-connected`. @internal */
   _roomMeta() {
     const a = this._alcove;
     const users = [...this.userList.values()];
@@ -788,17 +788,17 @@ export class EnxRoom extends VendorTarget {
     };
   }
 
-  /** The joinRoom / joinBreakOutRoom success object. @private */
+  /** The joinRoom / joinBreakOutRoom success object. @internal */
   _joinResult() {
     const local = this._localStream ?? new EnxStream({ audio: true, video: false, clientId: this.clientId }, this, true);
     this._localStream = local;
     return { room: this, roomData: this._roomMeta(), streams: [], localStream: local, localBreakoutStream: local, publishId: local.getID() };
   }
 
-  /** Dispatches `room-connected` once per join. @private */
+  /** Dispatches `room-connected` once per join. @internal */
   _announceConnected() {
     if (!this.connected || this._announced) return;
-    /** @private */
+    /** @internal */
     this._announced = true;
     const meta = this._roomMeta();
     this._emit('room-connected', meta, meta);
@@ -807,7 +807,7 @@ export class EnxRoom extends VendorTarget {
   /**
    * Takes the connected Alcove room: its frames become vendor events.
    * @param {import('../src/room.js').Room} alcove
-   * @private
+   * @internal
    */
   _attach(alcove) {
     this._alcove = alcove;
@@ -823,7 +823,17 @@ export class EnxRoom extends VendorTarget {
     alcove.on('reconnecting', (d) => {
       if (d && d.attempt === 1) this._emit('network-disconnected', { code: d.code, reason: d.reason });
     });
-    alcove.on('reconnected', () => this._emit('network-reconnected', { result: 0 }));
+    alcove.on('reconnected', () => {
+      // Notifications sent during the drop are not replayed: a break-out room left meanwhile
+      // (destroy-all, a timer) is closed from the resumed state.
+      const br = this._currentBr;
+      if (br && br.connected && breakoutIdOf(alcove.location) !== br._brId) {
+        br._closed(CAUSE_NORMAL, { reason: 'destroyed' });
+        this._currentBr = null;
+      }
+      for (const [id, u] of alcove.users) if (id !== alcove.clientId) this._where.set(id, breakoutIdOf(u.location));
+      this._emit('network-reconnected', { result: 0 });
+    });
     alcove.on('close', (d) => {
       const cause = this._leaving ? CAUSE_NORMAL : CAUSE_UNEXPECTED;
       for (const br of this._brs.values()) br._closed(cause);
@@ -836,7 +846,7 @@ export class EnxRoom extends VendorTarget {
 
   /**
    * The break-out room object for `f` (a `connectedBreakoutRoom`): a new `EnxRoom` per join.
-   * @private
+   * @internal
    */
   _newBreakout(f) {
     const br = new EnxRoom();
@@ -852,21 +862,21 @@ export class EnxRoom extends VendorTarget {
     return br;
   }
 
-  /** This break-out room object's connection ended. @private */
+  /** This break-out room object's connection ended. @internal */
   _closed(cause, extra) {
     if (!this.connected) return;
     this.connected = false;
     this._emit('room-disconnected', { cause: { ...cause }, room_id: this._brId, ...(extra ?? {}) });
   }
 
-  /** The room object a frame about `roomId` is for (the parent's id → the parent). @private */
+  /** The room object a frame about `roomId` is for (the parent's id → the parent). @internal */
   _roomFor(roomId) {
     if (!roomId || roomId === this._alcove?.roomId) return this;
     const br = this._brs.get(roomId);
     return br && br.connected ? br : null;
   }
 
-  /** Announces a destroyed break-out room once. @private */
+  /** Announces a destroyed break-out room once. @internal */
   _destroyedOnce(roomId) {
     if (!roomId || this._destroyed.has(roomId)) return;
     this._destroyed.add(roomId);
@@ -876,7 +886,7 @@ export class EnxRoom extends VendorTarget {
   /**
    * One Alcove frame → the vendor's events.
    * @param {any} f
-   * @private
+   * @internal
    */
   _onFrame(f) {
     const me = this._alcove?.clientId;
@@ -1087,13 +1097,20 @@ export const EnxRtc = {
    * The room's `room-connected` follows the callback. Returns the local stream.
    * Config, beyond the vendor's: `signal_url` (or `urls: {signal_url}`) when the page is not
    * served by the Alcove server; `alcove` (options passed to the Alcove SDK's `connect`).
-   * @param {string} token
+   * `token` may also be the token response (`{token, signal_url}`) as it is.
+   * @param {string | {token: string, signal_url?: string}} token
    * @param {any} [config]
    * @param {Function} [callback]
    * @param {{allow_reconnect?: boolean}} [reconnectOpt]
    * @returns {EnxStream}
    */
   joinRoom(token, config, callback, reconnectOpt) {
+    if (token && typeof token === 'object') {
+      // The token response itself (`{token, signal_url}`), as an app server may pass it on.
+      const res = /** @type {any} */ (token);
+      config = { ...(res.signal_url ? { signal_url: res.signal_url } : {}), ...(config ?? {}) };
+      token = res.token;
+    }
     const room = new EnxRoom({ token });
     const local = new EnxStream({ audio: !config || config.audio !== false, video: false, attributes: config?.attributes ?? {} }, room, true);
     room._join(token, config, reconnectOpt).then((r) => {

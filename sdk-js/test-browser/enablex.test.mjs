@@ -349,6 +349,23 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   // Whoever was moved in second is announced to the first on the break-out room object.
   await until('a user-connected in the break-out room', async () =>
     (await events(ben, 'user-connected', `br:${br2}`)).length + (await events(chiara, 'user-connected', `br:${br2}`)).length === 1);
+  // The break-out room object's active talkers, in the vendor's shape.
+  const talkers = await event(ben, 'active-talkers-updated', { where: `br:${br2}` });
+  assert.ok(Array.isArray(talkers.message.activeList));
+  assert.equal(typeof talkers.message.active, 'boolean');
+  for (const t of talkers.message.activeList) assert.deepEqual(Object.keys(t).sort(), ['clientId', 'mediatype', 'name', 'reason', 'streamId', 'videomuted']);
+
+  // clearAllBreakOutSession from inside: Chiara leaves; her room object disconnects, Ben's
+  // room object sees her go, the moderator sees her leave the room.
+  const [clearedIn] = await call(chiara, 'clearAllBreakOutSession');
+  assert.equal(clearedIn.result, 0);
+  assert.equal(clearedIn.room_id, br2);
+  assert.equal(clearedIn.msg, 'Breakout Room disconnected');
+  assert.equal((await event(chiara, 'room-disconnected', { where: `br:${br2}` })).message.reason, 'left');
+  assert.equal((await event(chiara, 'breakout-room-disconnect', { filter: (e) => e.message.room_id === br2 })).message.reason, 'left');
+  assert.deepEqual((await event(ben, 'user-disconnected', { where: `br:${br2}` })).message, { clientId: chiara.clientId, name: 'Chiara' });
+  await event(ada, 'user-disconnected-breakout-room', { filter: (e) => e.message.clientId === chiara.clientId && e.message.room === br2 });
+
   // Ben mutes the parent from the break-out room: destroy-all will reset it.
   await call(ben, 'muteRoom', { audio: true, video: false });
   await until('Ada to see Ben muted in br2', async () => (await seenBy(ada, ben.clientId))?.muted.audio === true);
@@ -361,12 +378,10 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   assert.deepEqual(destroyed, { result: 0, msg: { rooms: [br2] } });
   const d = await event(ada, 'breakout-room-destroyed', { n: destroyedBefore + 1 });
   assert.deepEqual(d.message, { room_id: br2 });
-  for (const p of [ben, chiara]) {
-    const gone = await event(p, 'room-disconnected', { where: `br:${br2}` });
-    assert.equal(gone.message.reason, 'destroyed');
-    assert.equal((await event(p, 'breakout-room-disconnect', { filter: (e) => e.message.room_id === br2 })).message.reason, 'destroyed');
-    assert.deepEqual((await event(p, 'breakout-room-destroyed', { filter: (e) => e.message.room_id === br2 })).message, { room_id: br2 });
-  }
+  const gone = await event(ben, 'room-disconnected', { where: `br:${br2}` });
+  assert.equal(gone.message.reason, 'destroyed');
+  assert.equal((await event(ben, 'breakout-room-disconnect', { filter: (e) => e.message.room_id === br2 })).message.reason, 'destroyed');
+  assert.deepEqual((await event(ben, 'breakout-room-destroyed', { filter: (e) => e.message.room_id === br2 })).message, { room_id: br2 });
   await until('Ben back, resumed and unmuted', async () => {
     const u = await seenBy(ada, ben.clientId);
     return u && u.location === 'parent' && u.paused === false && u.muted.audio === false;
@@ -376,15 +391,42 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   // The break-out room object is closed: its disconnect() does nothing now.
   assert.equal(await ben.page.evaluate(() => { window.app.br.disconnect(); return window.app.br.connected; }), false);
 
-  // clearAllBreakOutSession from the parent: the vendor ack shape.
+  // clearAllBreakOutSession from the parent: the vendor ack shape, no room.
   const [cleared] = await call(chiara, 'clearAllBreakOutSession');
   assert.equal(cleared.result, 0);
+  assert.equal(cleared.room_id, null);
   assert.equal(cleared.msg, 'Breakout Room disconnected');
 
   // Leaving the parent: room-disconnected with the normal cause; the others see user-disconnected.
   await chiara.page.evaluate(() => window.app.room.disconnect());
   assert.deepEqual((await event(chiara, 'room-disconnected', { where: 'parent' })).message.cause, { cause: 2006, msg: 'normal-disconnect' });
   assert.equal((await event(ada, 'user-disconnected')).message.clientId, chiara.clientId);
+
+  // The vendor's two-step form: EnxRtc.EnxRoom({token}).connect() → room-connected, or
+  // room-error with the vendor error object (a used token).
+  const dan = await token(parentId, 'Dan', 'participant');
+  const twoStep = await ada.page.evaluate((t) => new Promise((resolve) => {
+    const r = window.EnxRtc.EnxRoom({ token: t });
+    r.addEventListener('room-connected', (e) => { resolve(window.ser({ room: e.message.room.room_id, me: e.message.me.name })); r.disconnect(); });
+    r.addEventListener('room-error', (e) => resolve(window.ser({ error: e.message })));
+    r.connect();
+  }), dan);
+  assert.deepEqual(twoStep, { room: parentId, me: 'Dan' });
+  const usedAgain = await ada.page.evaluate((t) => new Promise((resolve) => {
+    const r = window.EnxRtc.EnxRoom({ token: t });
+    r.addEventListener('room-error', (e) => resolve(window.ser(e.message)));
+    r.connect();
+  }), dan);
+  assert.equal(usedAgain.result, 4103);
+  // joinRoom given the token response as it is ({token, signal_url}).
+  const eve = await token(parentId, 'Eve', 'participant');
+  const fromResponse = await ada.page.evaluate((t, url) => new Promise((resolve) => {
+    window.EnxRtc.joinRoom({ token: t, signal_url: url }, { audio: false }, (ok, err) => {
+      resolve(window.ser({ room: ok && ok.room, err }));
+      if (ok) ok.room.disconnect();
+    });
+  }), eve, server.signalUrl);
+  assert.deepEqual(fromResponse, { room: { $room: parentId, br: false }, err: null });
 
   assert.deepEqual(problems, []);
 });
