@@ -23,6 +23,13 @@
 
 import { AlcoveError, ERROR_MESSAGES, connect } from '../src/alcove.js';
 
+/** @typedef {import('../src/room.js').Room} Room */
+/** @typedef {import('../src/protocol.js').ServerFrame} ServerFrame */
+/** @typedef {(...args: any[]) => unknown} Callback */
+
+/** @type {Record<number, string>} */
+const MESSAGES = ERROR_MESSAGES;
+
 /** Vendor client-side error codes the facade uses (the vendor's Web SDK table). */
 export const VendorError = Object.freeze({
   /** Invalid options/parameters. */
@@ -64,8 +71,8 @@ export function vendorError(result, error, desc) {
 function errorOf(e) {
   if (e instanceof AlcoveError && typeof e.result === 'number') {
     const ack = /** @type {Record<string, any>} */ (e.ack ?? {});
-    const text = typeof ack.msg === 'string' && ack.msg ? ack.msg : (ERROR_MESSAGES[e.result] ?? e.message);
-    const out = { ...stripFrame(ack), ...vendorError(e.result, ERROR_MESSAGES[e.result] ?? text, text) };
+    const text = typeof ack.msg === 'string' && ack.msg ? ack.msg : (MESSAGES[e.result] ?? e.message);
+    const out = { ...stripFrame(ack), ...vendorError(e.result, MESSAGES[e.result] ?? text, text) };
     return out;
   }
   if (e instanceof AlcoveError && e.code === 'timeout') return vendorError(VendorError.CONNECTION_FAILURE, 'Server connection failure', e.message);
@@ -73,36 +80,58 @@ function errorOf(e) {
   return vendorError(VendorError.CONNECTION_FAILURE, 'Server connection failure', String(e && /** @type {any} */ (e).message || e));
 }
 
-/** A frame without the wire's `type` and `id`: the vendor's acknowledgement object. */
+/**
+ * A frame without the wire's `type` and `id`: the vendor's acknowledgement object.
+ * @param {any} frame
+ * @returns {Record<string, any>}
+ */
 function stripFrame(frame) {
   if (!frame || typeof frame !== 'object') return {};
   const { type: _t, id: _i, ...rest } = frame;
   return rest;
 }
 
-/** Calls an app callback later, reporting (not propagating) what it throws. */
+/**
+ * Calls an app callback later, reporting (not propagating) what it throws.
+ * @param {unknown} fn
+ * @param {...unknown} args
+ */
 function callLater(fn, ...args) {
   if (typeof fn !== 'function') return;
-  Promise.resolve().then(() => fn(...args)).catch(reportAsync);
+  Promise.resolve().then(() => /** @type {Callback} */ (fn)(...args)).catch(reportAsync);
 }
 
-/** Reports an error thrown by app code the way an uncaught error is reported. */
+/**
+ * Reports an error thrown by app code the way an uncaught error is reported.
+ * @param {unknown} e
+ */
 function reportAsync(e) {
   setTimeout(() => { throw e; }, 0);
 }
 
-/** The last function among `args` (the vendor's methods take their callback last). */
+/**
+ * The last function among `args` (the vendor's methods take their callback last).
+ * @param {unknown[]} args
+ * @returns {Callback | undefined}
+ */
 function lastCallback(args) {
-  for (let i = args.length - 1; i >= 0; i--) if (typeof args[i] === 'function') return args[i];
+  for (let i = args.length - 1; i >= 0; i--) if (typeof args[i] === 'function') return /** @type {Callback} */ (args[i]);
   return undefined;
 }
 
-/** `"parent"` / `{breakout}` → the break-out room id or null. */
+/**
+ * `"parent"` / `{breakout}` → the break-out room id or null.
+ * @param {any} location
+ * @returns {string | null}
+ */
 function breakoutIdOf(location) {
   return location && typeof location === 'object' && typeof location.breakout === 'string' ? location.breakout : null;
 }
 
-/** An Alcove user info → the vendor's user JSON. */
+/**
+ * An Alcove user info → the vendor's user JSON.
+ * @param {any} u
+ */
 function vendorUser(u) {
   if (!u) return null;
   return {
@@ -118,7 +147,13 @@ function vendorUser(u) {
   };
 }
 
-/** An event object as the vendor's `addEventListener` listeners get it. */
+/**
+ * An event object as the vendor's `addEventListener` listeners get it.
+ * @param {string} type
+ * @param {unknown} message
+ * @param {Record<string, unknown>} [extra]
+ * @returns {{type: string, message: unknown, [field: string]: unknown}}
+ */
 function vendorEvent(type, message, extra) {
   return { type, message, ...(extra ?? {}) };
 }
@@ -204,7 +239,12 @@ class VendorTarget {
     }
   }
 
-  /** @internal */
+  /**
+   * @param {string} type
+   * @param {unknown} message
+   * @param {Record<string, unknown>} [extra]
+   * @internal
+   */
   _emit(type, message, extra) {
     this.dispatchEvent(vendorEvent(type, message, extra));
   }
@@ -304,7 +344,11 @@ export class EnxStream extends VendorTarget {
     this._setMic(true, callback);
   }
 
-  /** @internal */
+  /**
+   * @param {boolean} enabled
+   * @param {unknown} callback
+   * @internal
+   */
   _setMic(enabled, callback) {
     const mic = this.local ? this._room?._alcove?.media?.micStream : null;
     if (!mic) {
@@ -324,6 +368,7 @@ function trackStream(track) {
 const STREAM_UNSUPPORTED = ['muteVideo', 'unmuteVideo', 'setVideoQuality', 'switchCamera', 'switchMicrophone', 'applyVideoBackground', 'sendData'];
 for (const name of STREAM_UNSUPPORTED) {
   Object.defineProperty(EnxStream.prototype, name, {
+    /** @param {...unknown} args */
     value(...args) {
       callLater(lastCallback(args), vendorError(VendorError.NOT_SUPPORTED, 'Not supported', `EnxStream.${name} is not supported by Alcove`));
     },
@@ -456,7 +501,10 @@ export class EnxRoom extends VendorTarget {
   }
 
   /**
-   * @returns {Promise<{error: any} | {error: null}>}
+   * @param {unknown} token
+   * @param {any} config
+   * @param {{allow_reconnect?: boolean}} [reconnectOpt]
+   * @returns {Promise<{error: any}>}
    * @internal
    */
   async _join(token, config, reconnectOpt) {
@@ -496,7 +544,12 @@ export class EnxRoom extends VendorTarget {
     this._alcove?.disconnect();
   }
 
-  /** Alcove subscribes every client to its room's audio: `subscribe` only answers success. */
+  /**
+   * Alcove subscribes every client to its room's audio: `subscribe` only answers success.
+   * @param {unknown} [_stream]
+   * @param {unknown} [_options]
+   * @param {Callback} [callback]
+   */
   subscribe(_stream, _options, callback) {
     callLater(lastCallback([_stream, _options, callback]), { result: 0, msg: 'Subscribed' });
   }
@@ -504,6 +557,9 @@ export class EnxRoom extends VendorTarget {
   /**
    * The microphone is sent from `joinRoom` on (config `audio`); `publish` answers its stream
    * id. Callback `(streamId)`.
+   * @param {unknown} [stream]
+   * @param {unknown} [_options]
+   * @param {Callback} [callback]
    */
   publish(stream, _options, callback) {
     const cb = lastCallback([stream, _options, callback]);
@@ -515,7 +571,11 @@ export class EnxRoom extends VendorTarget {
     callLater(cb, 0);
   }
 
-  /** Nothing to unpublish separately: mute with `muteAudio`, or leave. Callback `{result: 0}`. */
+  /**
+   * Nothing to unpublish separately: mute with `muteAudio`, or leave. Callback `{result: 0}`.
+   * @param {unknown} [_stream]
+   * @param {Callback} [callback]
+   */
   unpublish(_stream, callback) {
     callLater(lastCallback([_stream, callback]), { result: 0 });
   }
@@ -527,7 +587,7 @@ export class EnxRoom extends VendorTarget {
    */
   startScreenShare(callback) {
     const s = new EnxStream({ id: SHARE_STREAM_ID, screen: true, clientId: this.clientId }, this, true);
-    this._call(() => this._alcove.shareScreen(), callback, () => ({ result: 0, msg: 'Screen share started', streamId: SHARE_STREAM_ID }));
+    this._call((a) => a.shareScreen(), callback, () => ({ result: 0, msg: 'Screen share started', streamId: SHARE_STREAM_ID }));
     return s;
   }
 
@@ -536,7 +596,7 @@ export class EnxRoom extends VendorTarget {
    * @param {Function} [callback]
    */
   stopScreenShare(callback) {
-    this._call(() => this._alcove.stopShare(), callback, () => ({ result: 0, msg: 'Screen share stopped' }));
+    this._call((a) => a.stopShare(), callback, () => ({ result: 0, msg: 'Screen share stopped' }));
   }
 
   // ----- break-out rooms -----
@@ -554,7 +614,7 @@ export class EnxRoom extends VendorTarget {
       return;
     }
     const body = { ...def, max_rooms: def.max_rooms ?? 1 };
-    this._call(() => this._alcove.createBreakOutRoom(body), callback);
+    this._call((a) => a.createBreakOutRoom(body), callback);
   }
 
   /**
@@ -571,7 +631,7 @@ export class EnxRoom extends VendorTarget {
       return;
     }
     const body = { ...def, max_rooms: def.max_rooms ?? 1, force_join: def.force_join ?? true };
-    this._call(() => this._alcove.createAndInviteBreakoutRoom(body), callback);
+    this._call((a) => a.createAndInviteBreakoutRoom(body), callback);
   }
 
   /**
@@ -587,7 +647,7 @@ export class EnxRoom extends VendorTarget {
       return;
     }
     const clients = Array.isArray(invitee.clients) ? invitee.clients : [invitee.clients].filter(Boolean);
-    this._call(() => this._alcove.inviteToBreakOutRoom({ ...invitee, clients }), callback);
+    this._call((a) => a.inviteToBreakOutRoom({ ...invitee, clients }), callback);
   }
 
   /**
@@ -640,7 +700,7 @@ export class EnxRoom extends VendorTarget {
       callLater(callback, vendorError(VendorError.INVALID_PARAMETERS, 'Invalid options/parameters', 'room id is required'));
       return;
     }
-    this._call(() => this._alcove.rejectBreakOutRoom(roomId), callback);
+    this._call((a) => a.rejectBreakOutRoom(roomId), callback);
   }
 
   /**
@@ -650,7 +710,7 @@ export class EnxRoom extends VendorTarget {
    */
   pauseRoom(callback) {
     if (this._refuseInBreakout(callback)) return;
-    this._call(() => this._alcove.pause(), callback);
+    this._call((a) => a.pause(), callback);
   }
 
   /**
@@ -661,11 +721,11 @@ export class EnxRoom extends VendorTarget {
    */
   resumeRoom(callback) {
     if (this._refuseInBreakout(callback)) return;
-    this._call(async () => {
-      const ack = await this._alcove.resume();
+    this._call(async (a) => {
+      const ack = await a.resume();
       const m = this._vendorMuted;
       if (m.audio || m.video) {
-        await this._alcove.unmuteRoom({ audio: m.audio, video: m.video });
+        await a.unmuteRoom({ audio: m.audio, video: m.video });
         this._vendorMuted = { audio: false, video: false };
       }
       return ack;
@@ -681,8 +741,8 @@ export class EnxRoom extends VendorTarget {
   muteRoom(info, callback) {
     if (this._refuseInBreakout(callback)) return;
     const flags = { audio: !!(info && info.audio), video: !!(info && info.video) };
-    this._call(async () => {
-      const ack = await this._alcove.muteRoom(flags);
+    this._call(async (a) => {
+      const ack = await a.muteRoom(flags);
       this._vendorMuted = { audio: this._vendorMuted.audio || flags.audio, video: this._vendorMuted.video || flags.video };
       return ack;
     }, callback);
@@ -700,8 +760,8 @@ export class EnxRoom extends VendorTarget {
     if (this._refuseInBreakout(callback)) return;
     let flags = { audio: !!(info && info.audio), video: !!(info && info.video) };
     if (!flags.audio && !flags.video) flags = { audio: true, video: true };
-    this._call(async () => {
-      const ack = await this._alcove.unmuteRoom(flags);
+    this._call(async (a) => {
+      const ack = await a.unmuteRoom(flags);
       this._vendorMuted = { audio: this._vendorMuted.audio && !flags.audio, video: this._vendorMuted.video && !flags.video };
       return ack;
     }, callback);
@@ -714,7 +774,7 @@ export class EnxRoom extends VendorTarget {
    */
   clearAllBreakOutSession(callback) {
     if (this._refuseInBreakout(callback)) return;
-    this._call(() => this._alcove.clearAllBreakOutSession(), callback);
+    this._call((a) => a.clearAllBreakOutSession(), callback);
   }
 
   /**
@@ -725,7 +785,7 @@ export class EnxRoom extends VendorTarget {
    */
   destroyAllBreakOutSession(callback) {
     if (this._refuseInBreakout(callback)) return;
-    this._call(() => this._alcove.destroyAllBreakOutSession(), callback);
+    this._call((a) => a.destroyAllBreakOutSession(), callback);
   }
 
   // ----- internals -----
@@ -733,16 +793,20 @@ export class EnxRoom extends VendorTarget {
   /**
    * Runs an Alcove call and answers the vendor callback with the acknowledgement object
    * (`{result, msg, …}`) or the error object.
+   * @param {(alcove: Room) => unknown} run
+   * @param {Function | undefined} callback
+   * @param {(ack: any) => unknown} [shape]
    * @internal
    */
   _call(run, callback, shape) {
-    if (!this._alcove) {
+    const alcove = this._alcove;
+    if (!alcove) {
       callLater(callback, vendorError(VendorError.NOT_CONNECTED, 'Room not connected'));
       return;
     }
     let p;
     try {
-      p = Promise.resolve(run());
+      p = Promise.resolve(run(alcove));
     } catch (e) {
       p = Promise.reject(e);
     }
@@ -752,6 +816,7 @@ export class EnxRoom extends VendorTarget {
   /**
    * Break-out management is made from the parent room (the vendor refuses it on a break-out
    * room object with 5067).
+   * @param {unknown} callback
    * @internal
    */
   _refuseInBreakout(callback) {
@@ -846,6 +911,7 @@ export class EnxRoom extends VendorTarget {
 
   /**
    * The break-out room object for `f` (a `connectedBreakoutRoom`): a new `EnxRoom` per join.
+   * @param {any} f
    * @internal
    */
   _newBreakout(f) {
@@ -862,21 +928,35 @@ export class EnxRoom extends VendorTarget {
     return br;
   }
 
-  /** This break-out room object's connection ended. @internal */
+  /**
+   * This break-out room object's connection ended.
+   * @param {{cause: number, msg: string}} cause
+   * @param {Record<string, unknown>} [extra]
+   * @internal
+   */
   _closed(cause, extra) {
     if (!this.connected) return;
     this.connected = false;
     this._emit('room-disconnected', { cause: { ...cause }, room_id: this._brId, ...(extra ?? {}) });
   }
 
-  /** The room object a frame about `roomId` is for (the parent's id → the parent). @internal */
+  /**
+   * The room object a frame about `roomId` is for (the parent's id → the parent).
+   * @param {string | undefined} roomId
+   * @returns {EnxRoom | null}
+   * @internal
+   */
   _roomFor(roomId) {
     if (!roomId || roomId === this._alcove?.roomId) return this;
     const br = this._brs.get(roomId);
     return br && br.connected ? br : null;
   }
 
-  /** Announces a destroyed break-out room once. @internal */
+  /**
+   * Announces a destroyed break-out room once.
+   * @param {string | undefined} roomId
+   * @internal
+   */
   _destroyedOnce(roomId) {
     if (!roomId || this._destroyed.has(roomId)) return;
     this._destroyed.add(roomId);
@@ -893,7 +973,7 @@ export class EnxRoom extends VendorTarget {
     switch (f.type) {
       case 'userConnected': {
         this._where.set(f.clientId, breakoutIdOf(f.location));
-        const u = vendorUser(f);
+        const u = vendorUser(f) ?? {};
         this._emit('user-connected', u, u);
         break;
       }
@@ -995,7 +1075,7 @@ export class EnxRoom extends VendorTarget {
       case 'activeTalkersUpdated': {
         const target = this._roomFor(f.room_id);
         if (!target) break;
-        const activeList = (Array.isArray(f.talkers) ? f.talkers : []).map((t) => ({
+        const activeList = (Array.isArray(f.talkers) ? f.talkers : []).map((/** @type {any} */ t) => ({
           clientId: t.clientId, name: t.name, streamId: t.slot, mediatype: 'audio', videomuted: true, reason: 'user',
         }));
         target._emit('active-talkers-updated', { activeList, active: activeList.length > 0, room_id: f.room_id });
@@ -1044,6 +1124,7 @@ export const UNSUPPORTED_ROOM_METHODS = Object.freeze([
 
 for (const name of UNSUPPORTED_ROOM_METHODS) {
   Object.defineProperty(EnxRoom.prototype, name, {
+    /** @param {...unknown} args */
     value(...args) {
       callLater(lastCallback(args), vendorError(VendorError.NOT_SUPPORTED, 'Not supported', `EnxRoom.${name} is not supported by Alcove`));
     },
@@ -1065,6 +1146,7 @@ const ALIASES = {
 };
 for (const [alias, target] of Object.entries(ALIASES)) {
   Object.defineProperty(EnxRoom.prototype, alias, {
+    /** @param {...unknown} args */
     value(...args) {
       return this[target](...args);
     },
@@ -1082,6 +1164,8 @@ for (const [alias, target] of Object.entries(ALIASES)) {
 export const EnxRtc = {
   /** The facade's version (the vendor's apps log `EnxRtc.version`). */
   version: 'alcove-compat-0.1.0',
+  /** The `EnxRoom` methods that answer "Not supported" (1170). */
+  UNSUPPORTED_ROOM_METHODS,
   /**
    * The signalling URL to use when `joinRoom`'s config names none; by default the page's own
    * origin (`ws(s)://<host>/v1/signal`), right for a page served by the Alcove server.
@@ -1111,7 +1195,7 @@ export const EnxRtc = {
       config = { ...(res.signal_url ? { signal_url: res.signal_url } : {}), ...(config ?? {}) };
       token = res.token;
     }
-    const room = new EnxRoom({ token });
+    const room = new EnxRoom({ token: typeof token === 'string' ? token : undefined });
     const local = new EnxStream({ audio: !config || config.audio !== false, video: false, attributes: config?.attributes ?? {} }, room, true);
     room._join(token, config, reconnectOpt).then((r) => {
       if (r.error) {
@@ -1154,7 +1238,7 @@ export const EnxRtc = {
       return;
     }
     md.enumerateDevices().then((list) => {
-      const pick = (kind) => list.filter((d) => d.kind === kind).map((d) => ({ deviceId: d.deviceId, label: d.label }));
+      const pick = (/** @type {string} */ kind) => list.filter((d) => d.kind === kind).map((d) => ({ deviceId: d.deviceId, label: d.label }));
       callLater(callback, { result: 0, devices: { mic: pick('audioinput'), cam: pick('videoinput') } });
     }, (e) => callLater(callback, vendorError(1144, 'Permission denied', String(e && e.message || e))));
   },
@@ -1162,7 +1246,7 @@ export const EnxRtc = {
 
 // Vendor globals Alcove has no counterpart for: answer, never throw.
 for (const name of ['startLocalRecording', 'stopLocalRecording', 'clientDiagnostics']) {
-  /** @type {any} */ (EnxRtc)[name] = (...args) => {
+  /** @type {any} */ (EnxRtc)[name] = (/** @type {unknown[]} */ ...args) => {
     callLater(lastCallback(args), vendorError(VendorError.NOT_SUPPORTED, 'Not supported', `EnxRtc.${name} is not supported by Alcove`));
   };
 }

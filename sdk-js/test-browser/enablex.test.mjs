@@ -235,6 +235,15 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   const [unsupported] = await call(ben, 'startRecord');
   assert.deepEqual(unsupported, { result: 1170, error: 'Not supported', desc: 'EnxRoom.startRecord is not supported by Alcove', msg: 'EnxRoom.startRecord is not supported by Alcove' });
   assert.equal(await ben.page.evaluate(() => { window.app.room.hardMute(); window.app.room.sendMessage('hi', true, []); return 'no throw'; }), 'no throw');
+  // Every unsupported vendor method: the same answer, with or without arguments, no throw.
+  const everyUnsupported = await ben.page.evaluate(() => Promise.all(window.EnxRtc.UNSUPPORTED_ROOM_METHODS.map((name) => {
+    window.app.room[name]();
+    return new Promise((resolve) => window.app.room[name]('x', {}, (e) => resolve([name, e.result, e.error, e.desc])));
+  })));
+  assert.ok(everyUnsupported.length >= 40);
+  for (const [name, result, error, desc] of everyUnsupported) {
+    assert.deepEqual([result, error, desc], [1170, 'Not supported', `EnxRoom.${name} is not supported by Alcove`]);
+  }
 
   // inviteToBreakoutRoom: the invitee gets join-breakout-room, moderators breakout-room-invited.
   const [invited] = await call(ada, 'inviteToBreakoutRoom', { clients: [ben.clientId], room_id: br1 });
