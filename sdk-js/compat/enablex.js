@@ -426,6 +426,8 @@ export class EnxRoom extends VendorTarget {
     this._destroyed = new Set();
     /** Where each other client is (break-out room id or null), to tell joins from leaves. @internal */
     this._where = new Map();
+    /** @type {Map<string, any>} The latest user JSON of everyone seen (for departures). @internal */
+    this._known = new Map();
     /** `disconnect()` was called. @internal */
     this._leaving = false;
   }
@@ -877,7 +879,10 @@ export class EnxRoom extends VendorTarget {
   _attach(alcove) {
     this._alcove = alcove;
     this.connected = true;
-    for (const [id, u] of alcove.users) if (id !== alcove.clientId) this._where.set(id, breakoutIdOf(u.location));
+    for (const [id, u] of alcove.users) {
+      this._known.set(id, vendorUser(u));
+      if (id !== alcove.clientId) this._where.set(id, breakoutIdOf(u.location));
+    }
     alcove.on('frame', (f) => {
       try {
         this._onFrame(f);
@@ -974,14 +979,17 @@ export class EnxRoom extends VendorTarget {
       case 'userConnected': {
         this._where.set(f.clientId, breakoutIdOf(f.location));
         const u = vendorUser(f) ?? {};
+        this._known.set(f.clientId, u);
         this._emit('user-connected', u, u);
         break;
       }
       case 'userDisconnected': {
         const was = this._where.get(f.clientId);
         this._where.delete(f.clientId);
-        if (was) this._brs.get(was)?._emit('user-disconnected', { clientId: f.clientId, name: f.name }, { clientId: f.clientId, name: f.name });
-        this._emit('user-disconnected', { clientId: f.clientId, name: f.name }, { clientId: f.clientId, name: f.name });
+        const u = { ...(this._known.get(f.clientId) ?? {}), clientId: f.clientId, name: f.name };
+        this._known.delete(f.clientId);
+        if (was) this._brs.get(was)?._emit('user-disconnected', u, u);
+        this._emit('user-disconnected', u, u);
         break;
       }
       case 'userMoved': {
@@ -1000,13 +1008,15 @@ export class EnxRoom extends VendorTarget {
         this._where.set(f.clientId, f.room_id);
         if (from !== f.room_id) this._emit('user-joined-breakout-room', { clientId: f.clientId, client: f.clientId, name: f.name, room_id: f.room_id });
         const br = this._roomFor(f.room_id);
-        if (br && br !== this) br._emit('user-connected', { clientId: f.clientId, name: f.name }, { clientId: f.clientId, name: f.name });
+        const u = { ...(vendorUser(this._alcove?.users.get(f.clientId)) ?? {}), clientId: f.clientId, name: f.name };
+        if (br && br !== this) br._emit('user-connected', u, u);
         break;
       }
       case 'didUserDisconnectedFromBreakoutRoom': {
         if (f.clientId === me) break;
         const br = this._brs.get(f.room);
-        if (br && br.connected) br._emit('user-disconnected', { clientId: f.clientId, name: f.name }, { clientId: f.clientId, name: f.name });
+        const u = { ...(this._known.get(f.clientId) ?? {}), clientId: f.clientId, name: f.name };
+        if (br && br.connected) br._emit('user-disconnected', u, u);
         if (this._where.get(f.clientId) === f.room) {
           this._where.set(f.clientId, null);
           this._emit('user-disconnected-breakout-room', { clientId: f.clientId, name: f.name, room: f.room, room_id: f.room });

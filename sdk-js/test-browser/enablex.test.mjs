@@ -13,7 +13,8 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -372,7 +373,8 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   assert.equal(clearedIn.msg, 'Breakout Room disconnected');
   assert.equal((await event(chiara, 'room-disconnected', { where: `br:${br2}` })).message.reason, 'left');
   assert.equal((await event(chiara, 'breakout-room-disconnect', { filter: (e) => e.message.room_id === br2 })).message.reason, 'left');
-  assert.deepEqual((await event(ben, 'user-disconnected', { where: `br:${br2}` })).message, { clientId: chiara.clientId, name: 'Chiara' });
+  const chiaraLeft = (await event(ben, 'user-disconnected', { where: `br:${br2}` })).message;
+  assert.deepEqual([chiaraLeft.clientId, chiaraLeft.name, chiaraLeft.role], [chiara.clientId, 'Chiara', 'participant']);
   await event(ada, 'user-disconnected-breakout-room', { filter: (e) => e.message.clientId === chiara.clientId && e.message.room === br2 });
 
   // Ben mutes the parent from the break-out room: destroy-all will reset it.
@@ -409,7 +411,8 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   // Leaving the parent: room-disconnected with the normal cause; the others see user-disconnected.
   await chiara.page.evaluate(() => window.app.room.disconnect());
   assert.deepEqual((await event(chiara, 'room-disconnected', { where: 'parent' })).message.cause, { cause: 2006, msg: 'normal-disconnect' });
-  assert.equal((await event(ada, 'user-disconnected')).message.clientId, chiara.clientId);
+  const chiaraGone = (await event(ada, 'user-disconnected')).message;
+  assert.deepEqual([chiaraGone.clientId, chiaraGone.name, chiaraGone.role], [chiara.clientId, 'Chiara', 'participant']);
 
   // The vendor's two-step form: EnxRtc.EnxRoom({token}).connect() → room-connected, or
   // room-error with the vendor error object (a used token).
@@ -436,6 +439,35 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
     });
   }), eve, server.signalUrl);
   assert.deepEqual(fromResponse, { room: { $room: parentId, br: false }, err: null });
+
+  // A page the Alcove server did not serve (about:blank): no signalling URL from the origin.
+  // joinRoom answers 1161 until one is given; EnxRtc.signalUrl is one way.
+  const blank = await (await browser.createBrowserContext()).newPage();
+  await blank.goto('about:blank');
+  await blank.addScriptTag({ path: join(sdk, 'dist/EnxRtc.js') });
+  const fay = await token(parentId, 'Fay', 'participant');
+  const noUrl = await blank.evaluate((t) => new Promise((resolve) => window.EnxRtc.joinRoom(t, {}, (ok, err) => resolve([ok, err]))), fay);
+  assert.equal(noUrl[0], null);
+  assert.equal(noUrl[1].result, 1161);
+  assert.match(noUrl[1].desc, /signal_url/);
+  // A page on another origin (an app's own web server): EnxRtc.signalUrl names the server.
+  const appServer = createServer((req, res) => {
+    const file = req.url === '/EnxRtc.js' ? readFileSync(join(sdk, 'dist/EnxRtc.js')) : '<!doctype html><script src="/EnxRtc.js"></script>';
+    res.writeHead(200, { 'Content-Type': req.url === '/EnxRtc.js' ? 'text/javascript' : 'text/html' });
+    res.end(file);
+  });
+  await new Promise((resolve) => appServer.listen(0, '127.0.0.1', resolve));
+  const elsewhere = await (await browser.createBrowserContext()).newPage();
+  await elsewhere.goto(`http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (appServer.address()).port}/`);
+  const withUrl = await elsewhere.evaluate((t, url) => new Promise((resolve) => {
+    window.EnxRtc.signalUrl = url;
+    window.EnxRtc.joinRoom(t, { audio: false }, (ok, err) => {
+      resolve({ room: ok && ok.room.roomID, name: ok && ok.room.me.name, err });
+      if (ok) ok.room.disconnect();
+    });
+  }), fay, server.signalUrl);
+  appServer.close();
+  assert.deepEqual(withUrl, { room: parentId, name: 'Fay', err: null });
 
   assert.deepEqual(problems, []);
 });
