@@ -319,11 +319,47 @@ export class EnxStream extends VendorTarget {
     if (!alcove) return null;
     if (this.ifScreen()) return trackStream(alcove.shareTrack());
     if (this.ifCanvas()) return trackStream(alcove.canvasTrack());
-    return this.local ? alcove.media?.micStream ?? null : null;
+    if (!this.local) return trackStream(alcove.slotTrack(this.getID()));
+    return alcove.media?.micStream ?? null;
   }
 
-  /** The SDK plays audio itself: nothing to attach. Answers nothing, throws nothing. */
-  play() {}
+  /**
+   * The vendor's player: puts a player element `#stream<ID>` (class `enx-player`) into the
+   * element `elementId`, as the vendor's player does, so app code that finds players by that id
+   * works. Audio is played by the SDK already (hidden `<audio>` per slot), so an audio player is
+   * an empty box; the screen-share and canvas streams get a `<video>`. Without a DOM, or
+   * without that element, it does nothing; it never throws.
+   * @param {string} [elementId]
+   * @param {unknown} [_options]
+   */
+  play(elementId, _options) {
+    const doc = globalThis.document;
+    if (!doc || typeof elementId !== 'string') return;
+    const container = doc.getElementById(elementId);
+    if (!container) return;
+    const id = `stream${this.getID()}`;
+    let player = doc.getElementById(id);
+    if (!player) {
+      player = doc.createElement('div');
+      player.id = id;
+      player.className = 'enx-player';
+    }
+    if (player.parentNode !== container) container.appendChild(player);
+    if (this.ifScreen() || this.ifCanvas()) {
+      let video = /** @type {HTMLVideoElement | null} */ (player.querySelector('video'));
+      if (!video) {
+        video = doc.createElement('video');
+        video.autoplay = true;
+        video.muted = true;
+        video.playsInline = true;
+        player.appendChild(video);
+      }
+      const stream = this.stream;
+      if (stream) video.srcObject = stream;
+    }
+    /** The player element of the latest `play()`. */
+    this.player = player;
+  }
 
   /** Nothing to stop: leave with `room.disconnect()`. */
   stop() {}
@@ -410,8 +446,19 @@ export class EnxRoom extends VendorTarget {
     this.waitRoom = false;
     /** @type {Map<string, unknown>} Awaited participants (none: Alcove has no lobby). */
     this.awaitedParticipants = new Map();
-    /** Remote streams: Alcove delivers audio by slots, so there is no stream list to walk. */
-    this.remoteStreams = { getAll: () => ({}), get: (/** @type {number} */ _id) => undefined };
+    /**
+     * The remote streams of this room, as the vendor's `remoteStreams` map: one per audio slot
+     * whose talker is in this room (id = the slot, the `streamId` of `active-talkers-updated`),
+     * plus the screen share (101) and the canvas (102) while one runs here.
+     */
+    this.remoteStreams = {
+      /** @returns {Record<number, EnxStream>} */
+      getAll: () => this._remoteStreams(),
+      /** @param {number} id */
+      get: (id) => this._remoteStreams()[id],
+    };
+    /** @type {Map<string, EnxStream>} Remote stream objects, kept per (id, client). @internal */
+    this._remoteCache = new Map();
     /** Local streams published in this room. */
     this.localStreams = new Map();
     /** @type {EnxStream | null} @internal */
@@ -791,6 +838,39 @@ export class EnxRoom extends VendorTarget {
   }
 
   // ----- internals -----
+
+  /**
+   * The remote stream objects of this room now.
+   * @returns {Record<number, EnxStream>}
+   * @internal
+   */
+  _remoteStreams() {
+    const a = this._alcove;
+    /** @type {Record<number, EnxStream>} */
+    const out = {};
+    if (!a) return out;
+    const here = this.isBreakOutRoom ? this._brId : a.roomId;
+    /**
+     * @param {number} id
+     * @param {{clientId: string, name: string}} who
+     * @param {Record<string, unknown>} kind
+     */
+    const streamOf = (id, who, kind) => {
+      const key = `${id}/${who.clientId}`;
+      let s = this._remoteCache.get(key);
+      if (!s) {
+        s = new EnxStream({ id, clientId: who.clientId, attributes: { name: who.name }, ...kind }, this, false);
+        this._remoteCache.set(key, s);
+      }
+      return s;
+    };
+    if (a.talkersRoomId === here && this.connected) {
+      for (const [slot, who] of a.talkers) out[slot] = streamOf(slot, who, { audio: true });
+    }
+    if (a.share && a.share.room_id === here && a.share.clientId !== a.clientId) out[SHARE_STREAM_ID] = streamOf(SHARE_STREAM_ID, a.share, { screen: true, audio: false });
+    if (a.canvas && a.canvas.room_id === here && a.canvas.clientId !== a.clientId) out[CANVAS_STREAM_ID] = streamOf(CANVAS_STREAM_ID, a.canvas, { canvas: true, audio: false });
+    return out;
+  }
 
   /**
    * Runs an Alcove call and answers the vendor callback with the acknowledgement object

@@ -44,7 +44,7 @@ const APP = `
     'breakout-room-created', 'breakout-room-invited', 'breakout-invite-rejected', 'join-breakout-room',
     'breakout-room-joining', 'breakout-room-connected', 'breakout-room-error', 'user-joined-breakout-room',
     'user-disconnected-breakout-room', 'breakout-room-disconnect', 'breakout-room-disconnected',
-    'breakout-room-destroyed'];
+    'breakout-room-destroyed', 'share-started', 'share-stopped'];
   var BR_EVENTS = ['room-connected', 'room-disconnected', 'user-connected', 'user-disconnected', 'active-talkers-updated'];
   var params = new URLSearchParams(location.search);
   window.events = [];
@@ -109,7 +109,13 @@ before(async (t) => {
   browser = await puppeteer.launch({
     executablePath: chrome,
     headless: true,
-    args: ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--no-sandbox',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required',
+      '--auto-select-desktop-capture-source=Entire screen',
+    ],
   });
 });
 
@@ -365,6 +371,24 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   assert.equal(typeof talkers.message.active, 'boolean');
   for (const t of talkers.message.activeList) assert.deepEqual(Object.keys(t).sort(), ['clientId', 'mediatype', 'name', 'reason', 'streamId', 'videomuted']);
 
+  // remoteStreams: Chiara's audio slot in the break-out room, as a vendor stream object whose
+  // play() makes the vendor's #stream<ID> player (the app's talker code looks it up by id);
+  // the parent object lists none while Ben is away from it.
+  const played = await until('Chiara among the break-out room\'s remote streams', () => ben.page.evaluate((c) => {
+    const st = Object.values(window.app.br.remoteStreams.getAll()).find((x) => x.clientId === c);
+    if (!st) return null;
+    const box = document.body.appendChild(document.createElement('div'));
+    box.id = 'players';
+    st.play('players', {});
+    const el = document.getElementById(`stream${st.getID()}`);
+    return {
+      name: st.getAttributes().name, local: st.local, audio: st.ifAudio(), track: !!st.stream,
+      inBox: !!el && el.parentNode === box, same: window.app.br.remoteStreams.get(st.getID()) === st,
+      parent: Object.keys(window.app.room.remoteStreams.getAll()).length,
+    };
+  }, chiara.clientId), 15_000);
+  assert.deepEqual(played, { name: 'Chiara', local: false, audio: true, track: true, inBox: true, same: true, parent: 0 });
+
   // clearAllBreakOutSession from inside: Chiara leaves; her room object disconnects, Ben's
   // room object sees her go, the moderator sees her leave the room.
   const [clearedIn] = await call(chiara, 'clearAllBreakOutSession');
@@ -401,6 +425,25 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   assert.deepEqual((await events(ada, 'breakout-room-destroyed')).map((e) => e.message.room_id), [br1, br2]);
   // The break-out room object is closed: its disconnect() does nothing now.
   assert.equal(await ben.page.evaluate(() => { window.app.br.disconnect(); return window.app.br.connected; }), false);
+
+  // Screen share in the parent: startScreenShare's callback, share-started / share-stopped at
+  // the others, the share as remote stream 101 with a vendor player showing it.
+  const [shared] = await call(chiara, 'startScreenShare');
+  assert.equal(shared.result, 0);
+  assert.equal(shared.streamId, 101);
+  const started = await event(ada, 'share-started', { where: 'parent' });
+  assert.deepEqual(started.message, { clientId: chiara.clientId, name: 'Chiara', streamId: 101, room_id: parentId });
+  assert.deepEqual(await until('the share at Ada', () => ada.page.evaluate(() => {
+    const st = window.app.room.remoteStreams.get(101);
+    if (!st) return null;
+    const box = document.body.appendChild(document.createElement('div'));
+    box.id = 'screen';
+    st.play('screen');
+    const video = document.querySelector('#stream101 video');
+    return video && video.srcObject ? { screen: st.ifScreen(), video: true } : null;
+  })), { screen: true, video: true });
+  assert.deepEqual(await call(chiara, 'stopScreenShare'), [{ result: 0, msg: 'Screen share stopped' }]);
+  assert.equal((await event(ada, 'share-stopped', { where: 'parent' })).message.clientId, chiara.clientId);
 
   // clearAllBreakOutSession from the parent: the vendor ack shape, no room.
   const [cleared] = await call(chiara, 'clearAllBreakOutSession');
