@@ -51,6 +51,12 @@ const CAUSE_UNEXPECTED = { cause: 2002, msg: 'unexpected-disconnection' };
 /** Pseudo stream ids the vendor gives screen share and canvas. */
 const SHARE_STREAM_ID = 101;
 const CANVAS_STREAM_ID = 102;
+/**
+ * Ids of the local microphone streams (parent room, break-out room): apart from the slots
+ * (0…15) and 101 / 102, so `#stream<ID>` players never collide.
+ */
+const LOCAL_STREAM_ID = 1000;
+const LOCAL_BREAKOUT_STREAM_ID = 1001;
 
 /**
  * The vendor's error object: `{result, error, desc}`, plus `msg` (the vendor's server acks
@@ -159,9 +165,33 @@ function vendorEvent(type, message, extra) {
 }
 
 /**
- * Where the signalling WebSocket is: `config.signal_url`, `config.urls.signal_url` (or
- * `.signal`), `EnxRtc.signalUrl`, or — for a page served by the Alcove server — the page's own
- * origin (`ws(s)://<host>/v1/signal`). Null when none applies.
+ * `ws(s)://<host>/v1/signal` for an `http(s)` URL (the Alcove server's address), else null.
+ * @param {string} url
+ * @returns {string | null}
+ */
+function signalUrlOfOrigin(url) {
+  const m = /^(https?):\/\/([^/?#]+)/i.exec(url);
+  if (!m) return null;
+  return `${m[1].toLowerCase() === 'https' ? 'wss' : 'ws'}://${m[2]}/v1/signal`;
+}
+
+/**
+ * What the `<script>` tag that loaded this file says, read once while it runs (a classic
+ * script: `document.currentScript`): its `data-signal-url` attribute, and its `src`.
+ */
+const LOADED_BY = (() => {
+  const el = /** @type {any} */ (globalThis.document)?.currentScript;
+  if (!el || typeof el.getAttribute !== 'function') return { signalUrl: null, src: null };
+  return { signalUrl: el.getAttribute('data-signal-url') || null, src: typeof el.src === 'string' && el.src ? el.src : null };
+})();
+
+/**
+ * Where the signalling WebSocket is, the first found of: `config.signal_url`,
+ * `config.urls.signal_url` (or `.signal`), `EnxRtc.signalUrl`, the `data-signal-url`
+ * attribute of the `<script>` tag that loaded `EnxRtc.js`, the origin that script came from
+ * when it is not the page's (`<script src="https://alcove.example.com/…/EnxRtc.js">`), the
+ * page's own origin (a page served by the Alcove server). Each origin becomes
+ * `ws(s)://<host>/v1/signal`. Null when none applies.
  * @param {any} config
  * @returns {string | null}
  */
@@ -170,13 +200,13 @@ export function signalUrlFor(config) {
   const urls = c.urls;
   const given = c.signal_url
     ?? (typeof urls === 'string' ? urls : (urls && (urls.signal_url ?? urls.signal)))
-    ?? EnxRtc.signalUrl;
+    ?? EnxRtc.signalUrl
+    ?? LOADED_BY.signalUrl;
   if (typeof given === 'string' && given !== '') return given;
   const loc = globalThis.location;
-  if (loc && (loc.protocol === 'http:' || loc.protocol === 'https:')) {
-    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/v1/signal`;
-  }
-  return null;
+  const page = loc && (loc.protocol === 'http:' || loc.protocol === 'https:') ? signalUrlOfOrigin(loc.href) : null;
+  const script = LOADED_BY.src ? signalUrlOfOrigin(LOADED_BY.src) : null;
+  return script ?? page;
 }
 
 // -------------------------------------------------------------------------------------------
@@ -278,9 +308,9 @@ export class EnxStream extends VendorTarget {
     this.clientId = spec.clientId ?? room?.clientId ?? '';
   }
 
-  /** The stream id (0 for the local microphone, 101 screen share, 102 canvas). */
+  /** The stream id: the slot of a remote audio stream, 101 screen share, 102 canvas, 1000 the local microphone (1001 in a break-out room). */
   getID() {
-    return this._spec.id ?? 0;
+    return this._spec.id ?? LOCAL_STREAM_ID;
   }
 
   /** The attributes given at creation (`{name, …}`). */
@@ -616,8 +646,9 @@ export class EnxRoom extends VendorTarget {
       callLater(cb, vendorError(VendorError.NOT_CONNECTED, 'Room not connected'));
       return;
     }
-    if (stream instanceof EnxStream) this.localStreams.set(stream.getID(), stream);
-    callLater(cb, 0);
+    const id = stream instanceof EnxStream ? stream.getID() : (this._localStream?.getID() ?? LOCAL_STREAM_ID);
+    if (stream instanceof EnxStream) this.localStreams.set(id, stream);
+    callLater(cb, id);
   }
 
   /**
@@ -1006,7 +1037,7 @@ export class EnxRoom extends VendorTarget {
     br._alcove = this._alcove;
     br._brId = f.room_id;
     br._brInfo = stripFrame(f);
-    br._localStream = new EnxStream({ audio: true, video: false, clientId: this.clientId }, br, true);
+    br._localStream = new EnxStream({ id: LOCAL_BREAKOUT_STREAM_ID, audio: true, video: false, attributes: this._localStream?.getAttributes() ?? {}, clientId: this.clientId }, br, true);
     br.connected = true;
     this._brs.set(f.room_id, br);
     this._currentBr = br;

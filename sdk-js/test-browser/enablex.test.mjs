@@ -200,7 +200,7 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   assert.equal(connected.message.room.room_id, parentId);
   assert.equal(connected.message.clientId, ada.clientId);
   assert.ok(connected.same, 'listeners get (event, event.message)');
-  assert.deepEqual(await ada.page.evaluate(() => ({ local: window.localStream.local, audio: window.localStream.ifAudio() })), { local: true, audio: true });
+  assert.deepEqual(await ada.page.evaluate(() => ({ local: window.localStream.local, audio: window.localStream.ifAudio(), id: window.localStream.getID() })), { local: true, audio: true, id: ada.success.publishId });
   // user-connected: the user JSON, also at the top of the event (vendor apps read event.clientId).
   const benJoined = await event(ada, 'user-connected', { filter: (e) => e.message.clientId === ben.clientId });
   assert.equal(benJoined.clientId, ben.clientId);
@@ -488,27 +488,42 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   const blank = await (await browser.createBrowserContext()).newPage();
   await blank.goto('about:blank');
   await blank.addScriptTag({ path: join(sdk, 'dist/EnxRtc.js') });
-  const fay = await token(parentId, 'Fay', 'participant');
-  const noUrl = await blank.evaluate((t) => new Promise((resolve) => window.EnxRtc.joinRoom(t, {}, (ok, err) => resolve([ok, err]))), fay);
+  const noUrl = await blank.evaluate((t) => new Promise((resolve) => window.EnxRtc.joinRoom(t, {}, (ok, err) => resolve([ok, err]))), await token(parentId, 'Fay', 'participant'));
   assert.equal(noUrl[0], null);
   assert.equal(noUrl[1].result, 1161);
   assert.match(noUrl[1].desc, /signal_url/);
-  // A page on another origin (an app's own web server): EnxRtc.signalUrl names the server.
+  // Pages on another origin (an app's own web server) name the Alcove server by their script
+  // tag alone (EnxRtc.js loaded from the Alcove server, or data-signal-url), or by
+  // EnxRtc.signalUrl.
+  const pages = {
+    '/': '<script src="/EnxRtc.js"></script>',
+    '/script-from-alcove': `<script src="${server.base}/sdk/EnxRtc.js"></script>`,
+    '/data-attribute': `<script src="/EnxRtc.js" data-signal-url="${server.signalUrl}"></script>`,
+  };
   const appServer = createServer((req, res) => {
-    const file = req.url === '/EnxRtc.js' ? readFileSync(join(sdk, 'dist/EnxRtc.js')) : '<!doctype html><script src="/EnxRtc.js"></script>';
-    res.writeHead(200, { 'Content-Type': req.url === '/EnxRtc.js' ? 'text/javascript' : 'text/html' });
-    res.end(file);
+    const js = req.url === '/EnxRtc.js';
+    res.writeHead(200, { 'Content-Type': js ? 'text/javascript' : 'text/html' });
+    res.end(js ? readFileSync(join(sdk, 'dist/EnxRtc.js')) : `<!doctype html>${pages[req.url] ?? ''}`);
   });
   await new Promise((resolve) => appServer.listen(0, '127.0.0.1', resolve));
+  const appBase = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (appServer.address()).port}`;
   const elsewhere = await (await browser.createBrowserContext()).newPage();
-  await elsewhere.goto(`http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (appServer.address()).port}/`);
-  const withUrl = await elsewhere.evaluate((t, url) => new Promise((resolve) => {
-    window.EnxRtc.signalUrl = url;
-    window.EnxRtc.joinRoom(t, { audio: false }, (ok, err) => {
-      resolve({ room: ok && ok.room.roomID, name: ok && ok.room.me.name, err });
-      if (ok) ok.room.disconnect();
-    });
-  }), fay, server.signalUrl);
+  /** Joins from `path` of the app's server with a new token; `url`: set as EnxRtc.signalUrl. */
+  const joinFrom = async (path, name, url) => {
+    await elsewhere.goto(appBase + path);
+    return elsewhere.evaluate((t, u) => new Promise((resolve) => {
+      if (u) window.EnxRtc.signalUrl = u;
+      window.EnxRtc.joinRoom(t, { audio: false }, (ok, err) => {
+        resolve({ room: ok && ok.room.roomID, name: ok && ok.room.me.name, err });
+        if (ok) ok.room.disconnect();
+      });
+    }), await token(parentId, name, 'participant'), url);
+  };
+  assert.deepEqual(await joinFrom('/script-from-alcove', 'Gus'), { room: parentId, name: 'Gus', err: null });
+  assert.deepEqual(await joinFrom('/data-attribute', 'Hal'), { room: parentId, name: 'Hal', err: null });
+  const lost = await joinFrom('/', 'Ida');
+  assert.equal(lost.err.result, 1171, 'the app server is not the Alcove server');
+  const withUrl = await joinFrom('/', 'Fay', server.signalUrl);
   appServer.close();
   assert.deepEqual(withUrl, { room: parentId, name: 'Fay', err: null });
 
