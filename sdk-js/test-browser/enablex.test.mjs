@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createNetServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,7 @@ const APP = `
     'breakout-room-created', 'breakout-room-invited', 'breakout-invite-rejected', 'join-breakout-room',
     'breakout-room-joining', 'breakout-room-connected', 'breakout-room-error', 'user-joined-breakout-room',
     'user-disconnected-breakout-room', 'breakout-room-disconnect', 'breakout-room-disconnected',
-    'breakout-room-destroyed', 'share-started', 'share-stopped'];
+    'breakout-room-destroyed', 'share-started', 'share-stopped', 'network-disconnected', 'network-reconnected'];
   var BR_EVENTS = ['room-connected', 'room-disconnected', 'user-connected', 'user-disconnected', 'active-talkers-updated'];
   var params = new URLSearchParams(location.search);
   window.events = [];
@@ -143,8 +144,12 @@ async function token(roomId, name, role) {
   return (await server.rest('POST', `/v1/rooms/${roomId}/tokens`, { name, role, user_ref: `u-${name}` })).token;
 }
 
-/** Opens the vendor app page for a new user; resolves once its joinRoom callback ran. */
-async function open(roomId, name, role, extra = {}) {
+/**
+ * Opens the vendor app page for a new user; resolves once its joinRoom callback ran.
+ * `extra`: more query parameters (`signal_url`); `base`: where the page is served (default the
+ * Alcove server).
+ */
+async function open(roomId, name, role, extra = {}, base = server.base) {
   const ctx = await browser.createBrowserContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => problems.push(`[${name}] page error: ${e.message}`));
@@ -153,7 +158,7 @@ async function open(roomId, name, role, extra = {}) {
   });
   const tok = await token(roomId, name, role);
   const q = new URLSearchParams({ token: tok, name, ...extra });
-  await page.goto(`${server.base}/demo/enablex.html?${q}`);
+  await page.goto(`${base}/demo/enablex.html?${q}`);
   const [success, error] = await until(`${name} to join`, () => page.evaluate(() => window.app.joined));
   assert.equal(error, null, `${name}: joinRoom error ${JSON.stringify(error)}`);
   const clientId = await page.evaluate(() => window.app.room.clientId);
@@ -528,4 +533,103 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   assert.deepEqual(withUrl, { room: parentId, name: 'Fay', err: null });
 
   assert.deepEqual(problems, []);
+});
+
+/**
+ * A TCP proxy to the server that can cut every connection at once (a network drop: no closing
+ * handshake) and refuse new ones while `down`.
+ * @param {number} port the server's HTTP port
+ */
+function startProxy(port) {
+  const pairs = new Set();
+  let down = false;
+  const proxy = createNetServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = tcpConnect(port, '127.0.0.1');
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  return new Promise((resolve) => {
+    proxy.listen(0, '127.0.0.1', () => {
+      const { port: p } = /** @type {import('node:net').AddressInfo} */ (proxy.address());
+      resolve({
+        url: `ws://127.0.0.1:${p}/v1/signal`,
+        /** Cuts every connection; refuses new ones until `up()`. */
+        cut() {
+          down = true;
+          for (const { client, upstream } of pairs) {
+            client.destroy();
+            upstream.destroy();
+          }
+          pairs.clear();
+        },
+        up() {
+          down = false;
+        },
+        close: () => proxy.close(),
+      });
+    });
+  });
+}
+
+test('a network drop: network-disconnected / network-reconnected; a break-out room destroyed meanwhile is closed', { skip: !chrome && 'no Chromium found', timeout: 60_000 }, async () => {
+  const { room } = await server.rest('POST', '/v1/rooms', {
+    name: 'Drops', owner_ref: 'enx', settings: { mode: 'group', max_active_talkers: 6 },
+  });
+  const proxy = await startProxy(Number(new URL(server.base).port));
+  // Jo's page comes from an app's own server (the Alcove server's CSP lets its pages connect
+  // to its own origin only) and connects through the proxy.
+  const files = {
+    '/demo/enablex.html': ['text/html', PAGE],
+    '/demo/enablex-app.js': ['text/javascript', APP],
+    '/sdk/EnxRtc.js': ['text/javascript', readFileSync(join(sdk, 'dist/EnxRtc.js'))],
+  };
+  const appServer = createServer((req, res) => {
+    const [type, body] = files[new URL(req.url ?? '/', 'http://x').pathname] ?? ['text/plain', ''];
+    res.writeHead(body ? 200 : 404, { 'Content-Type': type });
+    res.end(body);
+  });
+  await new Promise((resolve) => appServer.listen(0, '127.0.0.1', resolve));
+  const appBase = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (appServer.address()).port}`;
+  try {
+    const mod = await open(room.room_id, 'Kim', 'moderator');
+    const jo = await open(room.room_id, 'Jo', 'participant', { signal_url: proxy.url }, appBase);
+    const [created] = await call(mod, 'createBreakOutRoom', { participants: 2, audio: true, video: false, canvas: false, share: false });
+    const br = created.msg.rooms[0];
+    await call(mod, 'inviteToBreakoutRoom', { clients: [jo.clientId], room_id: br, force_join: true });
+    await event(jo, 'room-connected', { where: `br:${br}` });
+
+    // Jo's network goes away; meanwhile the moderator ends every break-out room.
+    proxy.cut();
+    await event(jo, 'network-disconnected');
+    const [destroyed] = await call(mod, 'destroyAllBreakOutSession');
+    assert.deepEqual(destroyed.msg.rooms, [br]);
+    await until('Kim to see Jo back in the parent', async () => (await seenBy(mod, jo.clientId))?.location === 'parent');
+    proxy.up();
+
+    // Jo resumes: same client, in the parent; the break-out room object is closed.
+    await event(jo, 'network-reconnected');
+    const gone = await event(jo, 'room-disconnected', { where: `br:${br}` });
+    assert.equal(gone.message.reason, 'destroyed');
+    assert.equal(await jo.page.evaluate(() => window.app.room.clientId), jo.clientId);
+    assert.equal(await jo.page.evaluate(() => window.app.br.connected), false);
+    assert.equal((await events(jo, 'room-disconnected', 'parent')).length, 0, 'the parent room stays connected');
+  } finally {
+    proxy.close();
+    appServer.close();
+  }
+  // Chromium logs each refused reconnect attempt through the cut proxy: expected here.
+  assert.deepEqual(problems.filter((p) => !(p.startsWith('[Jo]') && p.includes(`WebSocket connection to '${proxy.url}' failed`))), []);
 });
