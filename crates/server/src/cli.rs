@@ -462,9 +462,10 @@ async fn admin_call<T: serde::de::DeserializeOwned>(
 ) -> anyhow::Result<T> {
     let key = admin_key(args)?;
     let url = format!("{}{path}", args.url.trim_end_matches('/'));
-    let mut req = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key);
+    let http = alcove_client::Tls::system()
+        .http_client()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut req = http.request(method, &url).bearer_auth(key);
     if let Some(body) = body {
         req = req.json(body);
     }
