@@ -273,6 +273,8 @@ pub async fn delete(
     if app_id == DEV_APP_ID {
         let _ = std::fs::remove_file(state.config.data_dir.join(DEV_CREDENTIALS_FILE));
     }
+    // Its webhook row went with it (`Store::delete_app`): no more events.
+    state.families.webhooks.changed(&app_id, None);
     tracing::info!(app = %app_id, rooms = rooms.len(), live, "admin: app deleted");
     Ok(Json(ErrorResponse {
         result: 0,
