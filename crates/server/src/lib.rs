@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod driver;
 pub mod http;
 pub mod limit;
