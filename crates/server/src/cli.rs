@@ -51,14 +51,15 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "alcove-data")]
     pub data_dir: PathBuf,
     /// Do not create the development app.
-    #[arg(long, conflicts_with = "dev")]
+    #[arg(long, env = "ALCOVE_NO_DEV_APP", conflicts_with = "dev")]
     pub no_dev_app: bool,
     /// Development mode: the demo page may mint tokens for the shared demo room without
     /// credentials (`POST /demo/join`). Never in a real deployment.
-    #[arg(long)]
+    #[arg(long, env = "ALCOVE_DEV")]
     pub dev: bool,
     /// The URL browsers reach this server at (e.g. `https://alcove.example.com`, behind a
-    /// proxy); the demo's signalling URL is made from it (default: the bound address).
+    /// proxy); the signalling URL of token answers and of the demo is made from it (default:
+    /// the bound address).
     #[arg(long, env = "ALCOVE_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
     pub public_url: Option<String>,
     /// UDP address of the media socket (ICE/DTLS/SRTP for every client).
@@ -68,7 +69,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_ADVERTISE_IP")]
     pub advertise_ip: Option<std::net::IpAddr>,
     /// Serve without media (signalling and REST only).
-    #[arg(long)]
+    #[arg(long, env = "ALCOVE_NO_MEDIA")]
     pub no_media: bool,
     /// Media shards per family: tasks that own its peer connections and forward its media,
     /// run on every core (0: one per core).
