@@ -32,24 +32,22 @@ fn serve_command() -> Command {
 }
 
 /// Parses the process's command line, applying the `--config` file of `alcove serve` with its
-/// precedence. Exits with clap's message on a usage error, as `Cli::parse` does; with
-/// `--print-config`, prints the settings in effect and exits.
-pub fn parse() -> crate::cli::Cli {
+/// precedence. Exits with clap's message on a usage error, as `Cli::parse` does. With
+/// `--print-config`, prints the settings in effect and returns `None` (nothing more to do); a
+/// config file that cannot be used is an error naming it.
+pub fn parse() -> anyhow::Result<Option<crate::cli::Cli>> {
     match try_parse_from(std::env::args_os().collect()) {
         Ok((cli, matches)) => {
             if let Some(("serve", serve)) = matches.subcommand() {
                 if serve.get_flag("print_config") {
                     print!("{}", effective(serve));
-                    std::process::exit(0);
+                    return Ok(None);
                 }
             }
-            cli
+            Ok(Some(cli))
         }
         Err(Failure::Clap(e)) => e.exit(),
-        Err(Failure::File(msg)) => {
-            eprintln!("error: {msg}");
-            std::process::exit(2)
-        }
+        Err(Failure::File(msg)) => Err(anyhow::anyhow!(msg)),
     }
 }
 
@@ -110,9 +108,10 @@ fn file_args(path: &Path, given: &ArgMatches) -> Result<Vec<OsString>, Failure> 
                 ))
             })?;
         let flag = format!("--{}", arg.get_long().unwrap_or_default());
-        match given.value_source(arg.get_id().as_str()) {
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable) => continue,
-            _ => {}
+        if let Some(ValueSource::CommandLine | ValueSource::EnvVariable) =
+            given.value_source(arg.get_id().as_str())
+        {
+            continue;
         }
         let takes_value = arg.get_num_args().is_none_or(|n| n.takes_values());
         let scalar = |v: &toml::Value| -> Result<String, Failure> {

@@ -6,7 +6,9 @@ use alcove_server::cli::{self, Command, LogFormat};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // The command line, with `alcove serve --config FILE` applied (flags > env > file).
-    let args = alcove_server::config_file::parse();
+    let Some(args) = alcove_server::config_file::parse()? else {
+        return Ok(()); // --print-config
+    };
     let filter = cli::log_filter(std::env::var("ALCOVE_LOG").ok().as_deref());
     let json = matches!(&args.command, Command::Serve(s) if s.ops.log_format == LogFormat::Json);
     let logs = tracing_subscriber::fmt()

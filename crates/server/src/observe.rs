@@ -83,13 +83,13 @@ impl FamilyWatch {
     /// The family took request `id` of type `op` from `client`.
     pub fn request(&mut self, client: &ClientId, id: &RequestId, op: &'static str) {
         self.pending
-            .insert((client.clone(), id.clone()), (op, Instant::now()));
+            .insert((client.clone(), *id), (op, Instant::now()));
     }
 
     /// A frame is being queued for `to`: an ack (it carries a request id) closes that request.
     pub fn sent(&mut self, to: &ClientId, frame: &ServerFrame) {
         let Some(id) = &frame.id else { return };
-        if let Some((op, at)) = self.pending.remove(&(to.clone(), id.clone())) {
+        if let Some((op, at)) = self.pending.remove(&(to.clone(), *id)) {
             let result = frame.msg.result().unwrap_or(0);
             self.metrics.operation(op, result, at.elapsed());
         }
