@@ -354,6 +354,7 @@ async fn run_family(
                 match msg {
                     FamilyMsg::Connect { client, id, user, version, out } => {
                         conns.insert(client.clone(), out);
+                        watch.request(&client, &id, "connect");
                         family.handle_input(Input::Connect { now, client, id, user, version });
                     }
                     FamilyMsg::Request { client, id, msg } => {

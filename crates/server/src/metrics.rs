@@ -18,7 +18,7 @@
 //! | `alcove_clients` | gauge | `role` (moderator, participant, viewer), `location` (parent, breakout) |
 //! | `alcove_breakout_rooms` | gauge | |
 //! | `alcove_breakout_rooms_created_total`, `…_destroyed_total` | counter | |
-//! | `alcove_operations_total` | counter | `op` (request type), `result` (0 or the error code) |
+//! | `alcove_operations_total` | counter | `op` (request type, or `connect`), `result` (0 or the error code) |
 //! | `alcove_move_seconds` | histogram | `op` (joinBreakoutRoom, disconnect, moveToBreakoutRoom, …) |
 //! | `alcove_member_moves_total` | counter | |
 //! | `alcove_resumes_total` | counter | `result` |

@@ -159,6 +159,11 @@ async fn metrics_follow_a_breakout_flow() {
         m.get("alcove_clients{location=\"breakout\",role=\"participant\"}"),
         0.0
     );
+    assert_eq!(
+        m.get("alcove_operations_total{op=\"connect\",result=\"0\"}"),
+        4.0,
+        "every connect is an operation"
+    );
 
     // Two rooms; Ben forced into the first; Cem tries the second without an invitation (a
     // refusal with its code); Ada joins the second as moderator.
