@@ -86,6 +86,7 @@ impl FamilyShards {
                 shell: shell.clone(),
                 tx: TxBatch::default(),
                 counters: metrics.shard(i),
+                transmitted: 0,
             };
             let span = tracing::info_span!("shard", room = %room, shard = i);
             tokio::spawn(tracing::Instrument::instrument(task.run(rx), span));
@@ -119,6 +120,9 @@ struct ShardTask {
     tx: TxBatch,
     /// This shard index's datagram counters (`/metrics`).
     counters: crate::metrics::ShardCounters,
+    /// Datagrams sent in the current wake-up: added to the shared counter once per wake-up
+    /// (the counter is shared by shard `i` of every family).
+    transmitted: u64,
 }
 
 /// Most messages a shard takes from its queue before it polls its sessions' outputs and sends
@@ -153,6 +157,9 @@ impl ShardTask {
             }
             deadline = self.drain();
             self.tx.flush(&self.shell.socket);
+            self.counters
+                .transmitted
+                .increment(std::mem::take(&mut self.transmitted));
         }
         self.drain();
         self.tx.flush(&self.shell.socket);
@@ -198,7 +205,7 @@ impl ShardTask {
                     // UDP: a full socket buffer drops the datagram (counted), as the network
                     // would; the send never waits.
                     self.tx.push(destination, contents);
-                    self.counters.transmitted.increment(1);
+                    self.transmitted += 1;
                     if self.tx.len() >= crate::udp::batch::TX_FLUSH_AT {
                         self.tx.flush(&self.shell.socket);
                     }
