@@ -7,6 +7,27 @@
 # /usr/bin/chromium, node and npm).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# What the run needs, checked before minutes of building: one line says what to install.
+# ALCOVE_SKIP_TOOL_CHECK=1 skips the check (e.g. to run the Rust tests alone on a bare machine).
+if [ -z "${ALCOVE_SKIP_TOOL_CHECK:-}" ]; then
+  missing=()
+  command -v cargo >/dev/null || missing+=("cargo (https://rustup.rs)")
+  command -v cc >/dev/null || missing+=("a C compiler (apt-get install -y gcc)")
+  command -v node >/dev/null || missing+=("node >= 20 (apt-get install -y nodejs)")
+  command -v npm >/dev/null || missing+=("npm (apt-get install -y npm)")
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=("chromium (apt-get install -y chromium, or set CHROMIUM)")
+  command -v ip >/dev/null || missing+=("ip (apt-get install -y iproute2)")
+  command -v unshare >/dev/null || missing+=("unshare (apt-get install -y util-linux)")
+  if command -v node >/dev/null; then
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -ge 20 ] 2>/dev/null || missing+=("node >= 20 (found $(node --version 2>/dev/null))")
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    printf 'scripts/test.sh: install first: %s (.ci/run installs them on Debian; ALCOVE_SKIP_TOOL_CHECK=1 to skip)\n' "$(IFS=';'; echo "${missing[*]}" | sed 's/;/, /g')" >&2
+    exit 2
+  fi
+fi
 mkdir -p target
 
 echo "== cargo test (workspace) =="

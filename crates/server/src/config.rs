@@ -68,6 +68,10 @@ pub struct Config {
     /// `https://alcove.example.com`), without a trailing `/`. The demo's signalling URL is made
     /// from it; `None`: from the bound address. A request's `Host` header is never used.
     pub public_url: Option<String>,
+
+    // Operators (issue 13): webhooks and logs.
+    /// Webhook delivery: queue bound, attempts, backoff, timeout (`webhook.rs`).
+    pub webhooks: crate::webhook::WebhookConfig,
 }
 
 impl Config {
@@ -97,6 +101,7 @@ impl Config {
             connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
             dev: false,
             public_url: None,
+            webhooks: crate::webhook::WebhookConfig::default(),
         }
     }
 }
