@@ -366,7 +366,7 @@ export class Room extends Emitter {
   /**
    * Seed `createBreakOutRoom(roomDefinition)`. Resolves with `ackCreateBreakOutRoom`
    * (`msg.rooms` lists the new room ids); moderators then get one `breakoutRoomCreated` each.
-   * @param {RoomDefinition} roomDefinition `{participants, audio, video, canvas, share, max_rooms}`
+   * @param {RoomDefinition} roomDefinition `{participants, audio, video, canvas, share, max_rooms}` (`max_rooms` defaults to 1)
    * @returns {Promise<ServerFrame>}
    */
   createBreakOutRoom(roomDefinition) {
