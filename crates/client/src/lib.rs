@@ -75,6 +75,7 @@ pub mod media;
 mod rest;
 pub mod session;
 mod state;
+pub mod turn;
 mod users;
 
 /// The wire protocol crate (`alcove-proto`): message, REST body and id types.

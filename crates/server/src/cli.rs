@@ -67,6 +67,13 @@ pub struct ServeArgs {
     /// IP put in the ICE host candidate (default: the UDP bind IP).
     #[arg(long, env = "ALCOVE_ADVERTISE_IP")]
     pub advertise_ip: Option<std::net::IpAddr>,
+    /// TCP address for ICE over TCP (a passive TCP candidate next to the UDP one), for clients
+    /// whose network blocks UDP, e.g. `0.0.0.0:443` (default: off; docs/deploy.md).
+    #[arg(long, env = "ALCOVE_TCP_LISTEN")]
+    pub tcp_listen: Option<SocketAddr>,
+    /// TURN servers and credentials (`--turn-url`, `--turn-secret`, `--turn-ttl`).
+    #[command(flatten)]
+    pub turn: crate::turn::TurnArgs,
     /// Serve without media (signalling and REST only).
     #[arg(long)]
     pub no_media: bool,
@@ -246,6 +253,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(args.udp_listen)
     };
     config.advertise_ip = args.advertise_ip;
+    config.turn = args.turn.config()?;
+    config.tcp_listen = args.tcp_listen;
     config.media_shards = args.media_shards;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);

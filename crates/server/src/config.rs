@@ -68,6 +68,12 @@ pub struct Config {
     /// `https://alcove.example.com`), without a trailing `/`. The demo's signalling URL is made
     /// from it; `None`: from the bound address. A request's `Host` header is never used.
     pub public_url: Option<String>,
+    /// TURN servers and the secret to mint their credentials with (`--turn-url`,
+    /// `--turn-secret`); `None` (the default): no `ice_servers` in `roomConnected`.
+    pub turn: Option<crate::turn::TurnConfig>,
+    /// TCP address of the ICE-over-TCP listener (`--tcp-listen`; a passive TCP candidate next
+    /// to the UDP one); `None` (the default): media over UDP only.
+    pub tcp_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -97,6 +103,8 @@ impl Config {
             connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
             dev: false,
             public_url: None,
+            turn: None,
+            tcp_listen: None,
         }
     }
 }

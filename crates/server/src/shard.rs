@@ -60,6 +60,7 @@ impl FamilyShards {
         let config = alcove_core::media::MediaConfig {
             candidate: shell.candidate,
             local: shell.local,
+            tcp_candidate: shell.tcp.as_ref().map(|t| t.candidate),
         };
         let mut receivers = Vec::new();
         let mut sinks = Vec::new();
@@ -158,10 +159,15 @@ impl ShardTask {
             ShardMsg::Datagrams(batch) => {
                 self.sink.inflight.release(batch.reserved);
                 for d in batch.datagrams {
+                    // A TCP packet arrives "on" the TCP candidate (str0m matches it).
+                    let destination = match (&self.shell.tcp, d.tcp) {
+                        (Some(t), true) => t.candidate,
+                        _ => self.shell.local,
+                    };
                     self.shard.handle_input(ShardInput::Receive {
                         now,
                         source: d.source,
-                        destination: self.shell.local,
+                        destination,
                         contents: d.contents,
                     });
                 }
@@ -181,10 +187,15 @@ impl ShardTask {
                     return Instant::now() + wait;
                 }
                 ShardOutput::Transmit {
+                    source,
                     destination,
                     contents,
-                    ..
                 } => {
+                    // ICE over TCP: to the client's connection (bounded queue, never waits).
+                    if let Some(t) = self.shell.tcp.as_ref().filter(|t| t.candidate == source) {
+                        t.conns.send(destination, &contents);
+                        continue;
+                    }
                     // UDP: a full socket buffer drops the datagram (counted), as the network
                     // would; the send never waits.
                     self.tx.push(destination, contents);

@@ -1,0 +1,401 @@
+//! TURN with credentials Alcove mints (issue 16), against a real coturn (Debian's
+//! `turnserver`) started on 127.0.0.1 with `use-auth-secret`, TCP only (`no-udp`): minted
+//! credentials allocate, expired and forged ones are refused with 401; `roomConnected` carries
+//! them (fresh after a resume); a Rust client that sends nothing directly (every packet
+//! through its TURN-over-TCP allocation) hears its room-mates before and after a move.
+//!
+//! Skipped with a message when `turnserver` is not installed (`.ci/run` installs it).
+
+mod common;
+
+use alcove_client::media::{synthetic_opus_frame, Media, MediaPath};
+use alcove_client::turn::{TurnClient, TurnError};
+use alcove_client::ConnectionState;
+use alcove_proto::api::RoomSettingsInput;
+use alcove_proto::signal::{Role, RoomDefinition, ServerMessage};
+use alcove_proto::ClientId;
+use alcove_server::turn::{credential, TurnConfig};
+use common::{force_into, Peer, TestServer};
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const SECRET: &str = "alcove-test-shared-secret";
+
+/// A coturn on 127.0.0.1, killed on drop.
+struct Coturn {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn have_coturn() -> bool {
+    Command::new("turnserver")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+impl Coturn {
+    /// Starts coturn with `use-auth-secret` on a free TCP port of 127.0.0.1. coturn cannot be
+    /// given port 0, so the port comes from a listener bound to port 0 and closed; if coturn
+    /// still loses it to someone else, it is started again on another.
+    async fn start() -> Coturn {
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+                l.local_addr().expect("addr").port()
+            };
+            let addr = SocketAddr::new(LOOPBACK, port);
+            let log = std::fs::File::create(dir.path().join("turn.log")).expect("log");
+            let mut child = Command::new("turnserver")
+                .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1"])
+                .arg(format!("--listening-port={port}"))
+                .args(["--use-auth-secret", "--realm=alcove.test"])
+                .arg(format!("--static-auth-secret={SECRET}"))
+                .args(["--no-udp", "--no-tls", "--no-dtls", "--no-cli"])
+                .args(["--allow-loopback-peers", "--no-multicast-peers"])
+                .args(["--no-stdout-log", "--simple-log"])
+                .arg(format!(
+                    "--log-file={}",
+                    dir.path().join("turn.log").display()
+                ))
+                .arg(format!("--userdb={}", dir.path().join("turndb").display()))
+                .arg(format!(
+                    "--pidfile={}",
+                    dir.path().join("turn.pid").display()
+                ))
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("turnserver starts");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                    return Coturn {
+                        child,
+                        addr,
+                        _dir: dir,
+                    };
+                }
+                if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        panic!("coturn did not start (three tries)");
+    }
+
+    fn url(&self) -> String {
+        format!("turn:{}?transport=tcp", self.addr)
+    }
+
+    fn config(&self) -> TurnConfig {
+        TurnConfig {
+            urls: vec![self.url()],
+            secret: SECRET.as_bytes().to_vec(),
+            ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+fn refused(r: Result<TurnClient, TurnError>) -> u16 {
+    match r {
+        Err(TurnError::Refused { code, .. }) => code,
+        other => panic!("wanted a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn coturn_accepts_minted_credentials_and_refuses_expired_or_forged_ones() {
+    if !have_coturn() {
+        eprintln!("SKIPPED: turnserver (coturn) is not installed");
+        return;
+    }
+    let turn = Coturn::start().await;
+    let cfg = turn.config();
+    let client = ClientId::from("c-0123456789ab");
+
+    let minted = &cfg.mint(&client, unix_now())[0];
+    let t = TurnClient::allocate(turn.addr, &minted.username, &minted.credential)
+        .await
+        .expect("a minted credential allocates");
+    assert_eq!(t.relayed().ip(), LOOPBACK, "a relay on coturn's relay IP");
+
+    // Minted an hour ago with a 10-minute lifetime: expired.
+    let old = &cfg.mint(&client, unix_now() - 3600)[0];
+    let code = refused(TurnClient::allocate(turn.addr, &old.username, &old.credential).await);
+    assert_eq!(code, 401, "an expired credential");
+
+    // A valid-looking username signed with another secret.
+    let forged = credential(b"not-the-secret", &minted.username);
+    let code = refused(TurnClient::allocate(turn.addr, &minted.username, &forged).await);
+    assert_eq!(code, 401, "a forged credential");
+
+    // A later expiry written into a minted username breaks its signature.
+    let (_, reference) = minted.username.split_once(':').expect("expiry:ref");
+    let stretched = format!("{}:{reference}", unix_now() + 86_400 * 365);
+    let code = refused(TurnClient::allocate(turn.addr, &stretched, &minted.credential).await);
+    assert_eq!(code, 401, "an expiry changed by the client");
+}
+
+#[tokio::test]
+async fn room_connected_carries_fresh_turn_credentials_also_after_a_resume() {
+    if !have_coturn() {
+        eprintln!("SKIPPED: turnserver (coturn) is not installed");
+        return;
+    }
+    let turn = Coturn::start().await;
+    let cfg = turn.config();
+    let s = TestServer::start_with(tempfile::tempdir().expect("tmp"), |c| {
+        c.turn = Some(cfg.clone())
+    })
+    .await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let mut a = s.peer(&room, "A", Role::Participant).await;
+    let first = a.room.connected().ice_servers.clone();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].urls, vec![turn.url()]);
+    let expiry: u64 = first[0]
+        .username
+        .split_once(':')
+        .and_then(|(e, _)| e.parse().ok())
+        .expect("EXPIRY:REF");
+    let now = unix_now();
+    assert!(expiry > now + 590 && expiry <= now + 601, "now + ttl");
+    TurnClient::allocate(turn.addr, &first[0].username, &first[0].credential)
+        .await
+        .expect("the credential of roomConnected allocates");
+
+    // A drop and a resume: the resumed roomConnected has credentials again.
+    let mut state = a.room.connection_state();
+    a.room.drop_connection();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        state.wait_for(|s| matches!(s, ConnectionState::Reconnecting(_))),
+    )
+    .await
+    .expect("reconnecting in time")
+    .expect("state");
+    let resumed = a
+        .events
+        .wait_for(
+            Duration::from_secs(30),
+            |f| matches!(&f.msg, ServerMessage::RoomConnected(rc) if rc.resumed),
+        )
+        .await
+        .expect("the resumed roomConnected");
+    let ServerMessage::RoomConnected(rc) = resumed.msg else {
+        unreachable!()
+    };
+    assert_eq!(rc.ice_servers.len(), 1, "credentials renewed on resume");
+    TurnClient::allocate(
+        turn.addr,
+        &rc.ice_servers[0].username,
+        &rc.ice_servers[0].credential,
+    )
+    .await
+    .expect("the renewed credential allocates");
+
+    // Without TURN configured: no ice_servers.
+    let plain = TestServer::start().await;
+    let room = plain.room(RoomSettingsInput::default()).await;
+    let b = plain.peer(&room, "B", Role::Participant).await;
+    assert!(b.room.connected().ice_servers.is_empty());
+}
+
+/// Publishes `name`-stamped frames every 20 ms until `stop` fires.
+fn talk(media: Arc<Media>, name: &'static str, stop: Arc<Notify>) {
+    tokio::spawn(async move {
+        let mut seq: u32 = 0;
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let mut payload = name.as_bytes().to_vec();
+                    payload.push(b':');
+                    payload.extend_from_slice(&seq.to_be_bytes());
+                    media.send_opus(&synthetic_opus_frame(&payload), -20);
+                    seq += 1;
+                }
+                _ = stop.notified() => return,
+            }
+        }
+    });
+}
+
+fn sender(frame: &[u8]) -> String {
+    let body = &frame[1..];
+    let end = body.iter().position(|b| *b == b':').unwrap_or(body.len());
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}
+
+/// Names heard on `media` during 500 ms (frames queued before are dropped first).
+async fn heard(media: &mut Media) -> BTreeSet<String> {
+    while media.try_recv().is_some() {}
+    let end = tokio::time::Instant::now() + Duration::from_millis(500);
+    let mut out = BTreeSet::new();
+    while let Ok(Some(f)) = tokio::time::timeout_at(end, media.recv()).await {
+        out.insert(sender(&f.data));
+    }
+    out
+}
+
+/// Listens in 500 ms windows until one window hears exactly `want` (deadline 20 s), then
+/// checks that the next window hears nobody else.
+async fn hears_exactly(media: &mut Media, want: &[&str], what: &str) {
+    let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let h = heard(media).await;
+        if h == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: wanted {want:?}, still hearing {h:?} after 20 s"
+        );
+    }
+    let h = heard(media).await;
+    assert!(
+        h.is_subset(&want),
+        "{what}: heard {h:?}, more than {want:?}"
+    );
+}
+
+async fn media_peer(
+    s: &TestServer,
+    room: &alcove_proto::RoomId,
+    name: &str,
+    role: Role,
+    path: MediaPath,
+) -> (Peer, Media) {
+    let p = s.peer(room, name, role).await;
+    let mut m = p
+        .room
+        .start_media_on(LOOPBACK, None, path)
+        .await
+        .expect("sdp negotiated");
+    assert!(
+        m.wait_connected(Duration::from_secs(20)).await,
+        "{name}: ICE + DTLS up over {path:?}"
+    );
+    assert_eq!(m.state().path, path);
+    (p, m)
+}
+
+#[tokio::test]
+async fn a_relay_only_client_hears_its_room_through_coturn_before_and_after_a_move() {
+    if !have_coturn() {
+        eprintln!("SKIPPED: turnserver (coturn) is not installed");
+        return;
+    }
+    let turn = Coturn::start().await;
+    let cfg = turn.config();
+    let s = TestServer::start_with(tempfile::tempdir().expect("tmp"), |c| {
+        c.turn = Some(cfg.clone())
+    })
+    .await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let (m, _m_media) = media_peer(&s, &room, "M", Role::Moderator, MediaPath::Udp).await;
+    let (a, a_media) = media_peer(&s, &room, "A", Role::Participant, MediaPath::Udp).await;
+    // B offers only its relayed candidate: every packet of B goes over TCP to coturn.
+    let (b, mut b_media) = media_peer(&s, &room, "B", Role::Participant, MediaPath::Relay).await;
+    let (_c, c_media) = media_peer(&s, &room, "C", Role::Participant, MediaPath::Udp).await;
+    let (a_media, c_media) = (Arc::new(a_media), Arc::new(c_media));
+    let stop = Arc::new(Notify::new());
+    talk(Arc::clone(&a_media), "A", Arc::clone(&stop));
+    talk(Arc::clone(&c_media), "C", Arc::clone(&stop));
+
+    hears_exactly(&mut b_media, &["A", "C"], "parent, through coturn").await;
+
+    let def = RoomDefinition {
+        participants: 2,
+        audio: true,
+        max_rooms: 1,
+        ..RoomDefinition::default()
+    };
+    let br = common::create(&m, &def).await[0].clone();
+    force_into(&m, &br, &[&a.id, &b.id]).await;
+    hears_exactly(&mut b_media, &["A"], "break-out room, through coturn").await;
+    assert_eq!(b_media.state().ice_disconnects, 0, "a move is a re-route");
+    stop.notify_waiters();
+}
+
+#[tokio::test]
+async fn an_ice_tcp_client_hears_its_room_before_and_after_a_move() {
+    let s = TestServer::start_with(tempfile::tempdir().expect("tmp"), |c| {
+        c.tcp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    })
+    .await;
+    let tcp = s
+        .running
+        .state
+        .families
+        .media
+        .as_ref()
+        .and_then(|m| m.tcp.clone())
+        .expect("the TCP listener is up");
+    let room = s.room(RoomSettingsInput::default()).await;
+    let (m, _m_media) = media_peer(&s, &room, "M", Role::Moderator, MediaPath::Udp).await;
+    let (a, a_media) = media_peer(&s, &room, "A", Role::Participant, MediaPath::Udp).await;
+    // B's media goes over one TCP connection to the server's passive candidate only.
+    let (b, mut b_media) = media_peer(&s, &room, "B", Role::Participant, MediaPath::Tcp).await;
+    let (_c, c_media) = media_peer(&s, &room, "C", Role::Participant, MediaPath::Udp).await;
+    assert_eq!(tcp.conns.open(), 1, "B's one ICE-TCP connection");
+    let (a_media, c_media) = (Arc::new(a_media), Arc::new(c_media));
+    let stop = Arc::new(Notify::new());
+    talk(Arc::clone(&a_media), "A", Arc::clone(&stop));
+    talk(Arc::clone(&c_media), "C", Arc::clone(&stop));
+
+    hears_exactly(&mut b_media, &["A", "C"], "parent, over ICE-TCP").await;
+    let def = RoomDefinition {
+        participants: 2,
+        audio: true,
+        max_rooms: 1,
+        ..RoomDefinition::default()
+    };
+    let br = common::create(&m, &def).await[0].clone();
+    let asked = Instant::now();
+    force_into(&m, &br, &[&a.id, &b.id]).await;
+    hears_exactly(&mut b_media, &["A"], "break-out room, over ICE-TCP").await;
+    eprintln!(
+        "ICE-TCP: move → settled on the new room in {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(b_media.state().ice_disconnects, 0, "a move is a re-route");
+    let st = tcp
+        .conns
+        .stats
+        .sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        st > 100,
+        "the server sent B's media over TCP ({st} packets)"
+    );
+    stop.notify_waiters();
+}
