@@ -125,7 +125,7 @@ enum Net {
         socket: UdpSocket,
         local: SocketAddr,
     },
-    Relay(crate::turn::TurnClient),
+    Relay(Box<crate::turn::TurnClient>),
     Tcp(TcpLink),
 }
 
@@ -593,7 +593,7 @@ impl Room {
                 let turn = crate::turn::TurnClient::allocate(server, &user, &pass)
                     .await
                     .map_err(|e| Error::Transport(e.to_string()))?;
-                Net::Relay(turn)
+                Net::Relay(Box::new(turn))
             }
             MediaPath::Tcp => Net::Tcp(TcpLink::new(bind_ip)),
         };

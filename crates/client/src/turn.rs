@@ -385,7 +385,7 @@ impl Message {
         self.body.extend_from_slice(&t.to_be_bytes());
         self.body.extend_from_slice(&(v.len() as u16).to_be_bytes());
         self.body.extend_from_slice(v);
-        while self.body.len() % 4 != 0 {
+        while !self.body.len().is_multiple_of(4) {
             self.body.push(0);
         }
     }
