@@ -149,6 +149,8 @@ pub struct MediaShell {
     pub turn: Option<crate::turn::TurnConfig>,
     /// The ICE-over-TCP listener (`--tcp-listen`), when configured.
     pub tcp: Option<crate::udp::tcp::TcpShell>,
+    /// Media paths in use (udp, tcp, relay).
+    pub paths: Arc<crate::udp::stats::PathStats>,
 }
 
 /// The registry of live families.

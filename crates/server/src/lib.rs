@@ -279,6 +279,7 @@ pub async fn bind_media(config: &Config) -> anyhow::Result<Option<driver::MediaS
             n => n,
         },
         turn: config.turn.clone(),
+        paths: Arc::default(),
     }))
 }
 

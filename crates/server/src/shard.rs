@@ -17,8 +17,10 @@
 
 use crate::driver::{FamilyMsg, MediaShell};
 use crate::udp::{DatagramBatch, Inflight, TxBatch};
-use alcove_core::media::shard::{Shard, ShardInput, ShardOutput};
+use alcove_core::media::shard::{Shard, ShardCommand, ShardInput, ShardOutput};
 use alcove_proto::RoomId;
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -82,6 +84,8 @@ impl FamilyShards {
                 family: family.clone(),
                 shell: shell.clone(),
                 tx: TxBatch::default(),
+                relay_addrs: HashSet::new(),
+                counted: HashSet::new(),
             };
             let span = tracing::info_span!("shard", room = %room, shard = i);
             tokio::spawn(tracing::Instrument::instrument(task.run(rx), span));
@@ -113,7 +117,14 @@ struct ShardTask {
     shell: MediaShell,
     /// Transmits of the current wake-up, sent together.
     tx: TxBatch,
+    /// Relayed candidates of the offers this shard negotiated (to tell relayed clients).
+    relay_addrs: HashSet<SocketAddr>,
+    /// Client addresses whose path was counted already.
+    counted: HashSet<SocketAddr>,
 }
+
+/// Most addresses a shard remembers for path counting (then it starts over).
+const PATH_MEMORY: usize = 4096;
 
 /// Most messages a shard takes from its queue before it polls its sessions' outputs and sends
 /// (a wake-up handles a burst as one batch, and still sends at least this often).
@@ -152,6 +163,32 @@ impl ShardTask {
         self.tx.flush(&self.shell.socket);
     }
 
+    /// Counts the path of a client address the first time it carries DTLS or SRTP (not
+    /// STUN: only the nominated path does), and logs it.
+    fn count_path(&mut self, d: &crate::udp::Datagram) {
+        let first = d.contents.first().copied().unwrap_or(0);
+        if !(20..=63).contains(&first) && !(128..=191).contains(&first) {
+            return;
+        }
+        if self.counted.contains(&d.source) {
+            return;
+        }
+        if self.counted.len() > PATH_MEMORY {
+            self.counted.clear();
+        }
+        self.counted.insert(d.source);
+        let paths = &self.shell.paths;
+        let (path, counter) = if d.tcp {
+            ("tcp", &paths.tcp)
+        } else if self.relay_addrs.contains(&d.source) {
+            ("relay", &paths.relay)
+        } else {
+            ("udp", &paths.udp)
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(path, "media path in use");
+    }
+
     /// Applies one message; false on `End`.
     fn take(&mut self, msg: ShardMsg) -> bool {
         let now = Instant::now().into_std();
@@ -159,6 +196,7 @@ impl ShardTask {
             ShardMsg::Datagrams(batch) => {
                 self.sink.inflight.release(batch.reserved);
                 for d in batch.datagrams {
+                    self.count_path(&d);
                     // A TCP packet arrives "on" the TCP candidate (str0m matches it).
                     let destination = match (&self.shell.tcp, d.tcp) {
                         (Some(t), true) => t.candidate,
@@ -172,7 +210,20 @@ impl ShardTask {
                     });
                 }
             }
-            ShardMsg::Input(input) => self.shard.handle_input(input),
+            ShardMsg::Input(input) => {
+                if let ShardInput::Command {
+                    cmd: ShardCommand::Offer { sdp, .. },
+                    ..
+                } = &input
+                {
+                    if self.relay_addrs.len() > PATH_MEMORY {
+                        self.relay_addrs.clear();
+                    }
+                    self.relay_addrs
+                        .extend(crate::udp::stats::relay_candidates(sdp));
+                }
+                self.shard.handle_input(input)
+            }
             ShardMsg::End => return false,
         }
         true

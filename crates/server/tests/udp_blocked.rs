@@ -343,6 +343,20 @@ async fn a_relay_only_client_hears_its_room_through_coturn_before_and_after_a_mo
     force_into(&m, &br, &[&a.id, &b.id]).await;
     hears_exactly(&mut b_media, &["A"], "break-out room, through coturn").await;
     assert_eq!(b_media.state().ice_disconnects, 0, "a move is a re-route");
+    // The server counts the paths: B relayed, M, A and C direct.
+    let paths = &s
+        .running
+        .state
+        .families
+        .media
+        .as_ref()
+        .expect("media")
+        .paths;
+    assert_eq!(
+        paths.snapshot(),
+        (3, 0, 1),
+        "(udp, tcp, relay) paths in use"
+    );
     stop.notify_waiters();
 }
 
@@ -388,6 +402,19 @@ async fn an_ice_tcp_client_hears_its_room_before_and_after_a_move() {
         asked.elapsed()
     );
     assert_eq!(b_media.state().ice_disconnects, 0, "a move is a re-route");
+    let paths = &s
+        .running
+        .state
+        .families
+        .media
+        .as_ref()
+        .expect("media")
+        .paths;
+    assert_eq!(
+        paths.snapshot(),
+        (3, 1, 0),
+        "(udp, tcp, relay) paths in use"
+    );
     let st = tcp
         .conns
         .stats
