@@ -38,7 +38,7 @@ echo "== browser media test (tests/browser/run.sh) =="
 tests/browser/run.sh || status=1
 
 # Chromium with UDP dropped (nftables in its namespace): ICE over TCP, then TURN over TCP
-# through Debian's coturn (issue 16; about 20 s).
+# through Debian's coturn (issue 16; about 35 s).
 echo
 echo "== browser, UDP blocked (tests/browser/udp_blocked.sh) =="
 tests/browser/udp_blocked.sh || status=1

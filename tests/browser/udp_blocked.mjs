@@ -2,9 +2,11 @@
 // namespace with only `lo`, where an nftables rule drops UDP. Three Chromium pages (M, A, B),
 // each capturing its own tone, join one room through the browser SDK:
 //
+// 0. Baseline: no firewall (path "udp"), the same checks and timings as below.
 // 1. ICE over TCP: the server runs with --tcp-listen; all UDP is dropped. Every page connects
 //    over the passive TCP candidate (the SDK reports `state.path` "tcp"); B hears M and A in the
-//    parent, then only A once both are forced into a break-out room.
+//    parent, only M once A is forced into a break-out room, then only A once B is moved in
+//    (timed: request → first frame of A's tone at B).
 // 2. TURN over TCP: the server runs without --tcp-listen but with --turn-url / --turn-secret for
 //    a coturn (Debian's turnserver) on 127.0.0.1; UDP is dropped except between coturn's relay
 //    ports and the server's media port. Every page relays through coturn (path "relay"); the
@@ -41,6 +43,8 @@ const SECRET = 'alcove-browser-turn-secret';
 const RELAY_PORTS = [50000, 50100];
 const HEARD_FRACTION = 0.1;
 
+/** Per phase: the move time at B and connect() → first audio of each page. */
+const results = [];
 let passed = 0;
 let failed = 0;
 function check(label, ok, detail) {
@@ -186,22 +190,29 @@ async function phase(name, tmp, serverArgs, expectPath, udpPort) {
       check(`${name}: ${p.name}'s SDK reports path "${expectPath}"`, path === expectPath, path);
     }
     await hears(B, ps, ['M', 'A'], `${name}: B hears M and A in the parent`);
+    const firsts = [];
     for (const p of ps) {
-      const first = await p.page.evaluate(() => window.T.firstAudioAt - window.T.joinStartedAt);
-      console.log(`# ${name}: ${p.name}: connect() → first audio from a room-mate: ${Math.round(first)} ms (three join at once)`);
+      const first = Math.round(await p.page.evaluate(() => window.T.firstAudioAt - window.T.joinStartedAt));
+      firsts.push(first);
+      console.log(`# ${name}: ${p.name}: connect() → first audio from a room-mate: ${first} ms (three join at once)`);
     }
     const created = await call(M, 'createBreakOutRoom', { participants: 2, audio: true, video: false, canvas: false, share: false, max_rooms: 1 });
     check(`${name}: a break-out room is created`, created.ok, created);
     const br = created.ack.msg.rooms[0];
+    // A goes first (B then hears only M), then B joins A: the move is timed at B.
+    const movedA = await call(M, 'forceInvite', [A.clientId], br);
+    check(`${name}: A is moved into the break-out room`, movedA.ok, movedA);
+    await hears(B, ps, ['M'], `${name}: B hears only M once A left the parent`);
     await call(B, 'arm', 'move', [500], [300]);
-    const moved = await call(M, 'forceInvite', [A.clientId, B.clientId], br);
-    check(`${name}: A and B are moved into the break-out room`, moved.ok, moved);
+    const moved = await call(M, 'forceInvite', [B.clientId], br);
+    check(`${name}: B is moved into the break-out room`, moved.ok, moved);
     await hears(B, ps, ['A'], `${name}: B hears only A in the break-out room`);
     const w = await call(B, 'watcher', 'move');
-    if (w.lastOld !== null || w.first !== null) {
-      console.log(`# ${name}: move request → B stops hearing M: ${w.lastOld === null ? 'n/a' : Math.round(w.lastOld - moved.t0)} ms`);
-    }
-    check(`${name}: the firewall dropped the browsers' UDP`, droppedUdp() > 0, droppedUdp());
+    const heardAt = w.first === null ? null : Math.round(w.first - moved.t0);
+    const silentAt = w.lastOld === null ? 0 : Math.round(w.lastOld - moved.t0);
+    console.log(`# ${name}: move request → B hears its new room: ${heardAt} ms; old room last heard: ${silentAt} ms`);
+    results.push({ name, heardAt, firstAudio: firsts });
+    if (expectPath !== 'udp') check(`${name}: the firewall dropped the browsers' UDP`, droppedUdp() > 0, droppedUdp());
     console.log(`# ${name}: phase wall time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     await Promise.all(ps.map((p) => p.browser.close().catch(() => {})));
@@ -215,6 +226,9 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'alcove-udp-blocked-'));
   let coturn = null;
   try {
+    // The baseline: UDP allowed (no firewall), same server flags as phase 1.
+    execFileSync('nft', ['flush', 'ruleset']);
+    await phase('UDP', tmp, ['--tcp-listen', '127.0.0.1:0'], 'udp');
     firewall(null);
     // The TCP port: the OS picks it (port 0); the candidate carries the bound port.
     await phase('ICE-TCP', tmp, ['--tcp-listen', '127.0.0.1:0'], 'tcp');
@@ -234,6 +248,10 @@ async function main() {
     coturn?.kill('SIGTERM');
     if (process.env.KEEP_TMP) console.log(`# kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
+  }
+  const med = (xs) => { const v = [...xs].sort((a, b) => a - b); return v.length ? v[v.length >> 1] : null; };
+  for (const r of results) {
+    console.log(`# ${r.name}: connect() → first audio, median of 3 pages: ${med(r.firstAudio)} ms; move → new room heard: ${r.heardAt} ms`);
   }
   console.log(`# wall time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`${passed} passed, ${failed} failed`);
