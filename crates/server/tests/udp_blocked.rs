@@ -426,3 +426,89 @@ async fn an_ice_tcp_client_hears_its_room_before_and_after_a_move() {
     );
     stop.notify_waiters();
 }
+
+/// Percentile `q` (0..=1) of sorted `v`.
+fn percentile(v: &[Duration], q: f64) -> Duration {
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// A measurement for the README, not a pass/fail test: one talker, one listener over UDP and
+/// one over ICE-TCP in the same room; prints the one-way delay of the talker's frames at each
+/// (p50 / p95 / p99) and the share received. Run it with loss on the loopback of a private
+/// namespace (README, "Networks that block UDP"):
+///
+/// ```text
+/// unshare --net sh -c 'ip link set lo up &&
+///   nft add table inet loss && nft add chain inet loss out "{ type filter hook output priority 0; }" &&
+///   nft add rule inet loss out numgen random mod 100 lt 1 drop &&
+///   target/debug/deps/udp_blocked-* --ignored --nocapture latency'
+/// ```
+///
+/// (nftables drops 1 % of every packet, both directions, signalling included; `tc … netem`
+/// does the same where the kernel has `sch_netem`.)
+#[tokio::test]
+#[ignore = "a measurement: run with packet loss in a namespace (see the doc comment)"]
+async fn latency_over_tcp_vs_udp() {
+    let s = TestServer::start_with(tempfile::tempdir().expect("tmp"), |c| {
+        c.tcp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    })
+    .await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let (_a, a_media) = media_peer(&s, &room, "A", Role::Participant, MediaPath::Udp).await;
+    let (_u, mut u_media) = media_peer(&s, &room, "U", Role::Participant, MediaPath::Udp).await;
+    let (_t, mut t_media) = media_peer(&s, &room, "T", Role::Participant, MediaPath::Tcp).await;
+    let base = Instant::now();
+    let a_media = Arc::new(a_media);
+    let stop = Arc::new(Notify::new());
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    {
+        let (a_media, stop, sent) = (Arc::clone(&a_media), Arc::clone(&stop), Arc::clone(&sent));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let mut payload = b"A:".to_vec();
+                        let at = base.elapsed().as_nanos() as u64;
+                        payload.extend_from_slice(&at.to_be_bytes());
+                        a_media.send_opus(&synthetic_opus_frame(&payload), -20);
+                        sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    _ = stop.notified() => return,
+                }
+            }
+        });
+    }
+    // Settle, then measure for 20 s.
+    hears_exactly(&mut u_media, &["A"], "U hears A").await;
+    hears_exactly(&mut t_media, &["A"], "T hears A").await;
+    while u_media.try_recv().is_some() || t_media.try_recv().is_some() {}
+    let sent0 = sent.load(std::sync::atomic::Ordering::Relaxed);
+    let end = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (mut udp, mut tcp) = (Vec::new(), Vec::new());
+    let delay = |f: &alcove_client::media::ReceivedFrame| {
+        let at: [u8; 8] = f.data.get(3..11)?.try_into().ok()?;
+        let sent = Duration::from_nanos(u64::from_be_bytes(at));
+        Some(f.at.duration_since(base).saturating_sub(sent))
+    };
+    loop {
+        tokio::select! {
+            f = u_media.recv() => if let Some(d) = f.as_ref().and_then(delay) { udp.push(d) },
+            f = t_media.recv() => if let Some(d) = f.as_ref().and_then(delay) { tcp.push(d) },
+            _ = tokio::time::sleep_until(end) => break,
+        }
+    }
+    let n = sent.load(std::sync::atomic::Ordering::Relaxed) - sent0;
+    stop.notify_waiters();
+    for (name, v) in [("UDP", &mut udp), ("ICE-TCP", &mut tcp)] {
+        v.sort();
+        assert!(!v.is_empty(), "{name}: no frames");
+        eprintln!(
+            "one-way delay over {name}: p50 {:?}, p95 {:?}, p99 {:?}; frames {} of {n} sent",
+            percentile(v, 0.5),
+            percentile(v, 0.95),
+            percentile(v, 0.99),
+            v.len()
+        );
+    }
+}
