@@ -287,6 +287,20 @@ async fn hears_exactly(media: &mut Media, want: &[&str], what: &str) {
     );
 }
 
+/// Drops `p`'s signalling connection and waits until the SDK resumed and restored the media
+/// (an ICE restart on the same path), then checks `media` hears exactly `want`.
+async fn resume_and_hear(p: &Peer, media: &mut Media, want: &[&str], what: &str) {
+    let restarts = media.restarts();
+    p.room.drop_connection();
+    assert!(
+        media
+            .wait_restored(restarts + 1, Duration::from_secs(30))
+            .await,
+        "{what}: media restored after the resume"
+    );
+    hears_exactly(media, want, what).await;
+}
+
 async fn media_peer(
     s: &TestServer,
     room: &alcove_proto::RoomId,
@@ -343,6 +357,9 @@ async fn a_relay_only_client_hears_its_room_through_coturn_before_and_after_a_mo
     force_into(&m, &br, &[&a.id, &b.id]).await;
     hears_exactly(&mut b_media, &["A"], "break-out room, through coturn").await;
     assert_eq!(b_media.state().ice_disconnects, 0, "a move is a re-route");
+    // A drop: the resume brings fresh credentials, the ICE restart stays on the relay.
+    resume_and_hear(&b, &mut b_media, &["A"], "after a resume, through coturn").await;
+    assert_eq!(b_media.state().path, MediaPath::Relay);
     // The server counts the paths: B relayed, M, A and C direct.
     let paths = &s
         .running
@@ -402,6 +419,7 @@ async fn an_ice_tcp_client_hears_its_room_before_and_after_a_move() {
         asked.elapsed()
     );
     assert_eq!(b_media.state().ice_disconnects, 0, "a move is a re-route");
+    resume_and_hear(&b, &mut b_media, &["A"], "after a resume, over ICE-TCP").await;
     let paths = &s
         .running
         .state
