@@ -289,8 +289,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let media = crate::bind_media(&config).await?;
     let media_line = match &media {
         Some(m) => format!(
-            "media:      udp {} (ICE candidate {})",
-            m.local, m.candidate
+            "media:      udp {} (ICE candidate {}){}{}",
+            m.local,
+            m.candidate,
+            m.tcp
+                .as_ref()
+                .map(|t| format!(", ICE-TCP {} (candidate {})", t.local, t.candidate))
+                .unwrap_or_default(),
+            m.turn
+                .as_ref()
+                .map(|t| format!(", TURN {}", t.urls.join(" ")))
+                .unwrap_or_default(),
         ),
         None => "media:      disabled".to_owned(),
     };
