@@ -530,3 +530,60 @@ async fn latency_over_tcp_vs_udp() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_tcp_listener_drops_junk_and_closes_connections_that_name_no_session() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(tempfile::tempdir().expect("tmp"), |c| {
+        c.tcp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    })
+    .await;
+    let tcp = s
+        .running
+        .state
+        .families
+        .media
+        .as_ref()
+        .and_then(|m| m.tcp.clone())
+        .expect("the TCP listener is up");
+    let mut c = tokio::net::TcpStream::connect(tcp.local)
+        .await
+        .expect("connects");
+    // Two RFC 4571 frames: junk, and a STUN-looking request naming no session.
+    let mut frames = vec![0, 3, 1, 2, 3];
+    let mut stun = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+    stun.extend_from_slice(&[7; 12]);
+    frames.extend_from_slice(&(stun.len() as u16).to_be_bytes());
+    frames.extend_from_slice(&stun);
+    c.write_all(&frames).await.expect("written");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tcp
+        .conns
+        .stats
+        .dropped_in
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < 2
+    {
+        assert!(Instant::now() < deadline, "both frames dropped and counted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // More junk 5 s later does not extend the first-packet bound (10 s from the connect).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    c.write_all(&[0, 1, 9]).await.expect("written");
+    let junk_sent = Instant::now();
+    let mut buf = [0u8; 16];
+    let r = tokio::time::timeout(Duration::from_secs(20), c.read(&mut buf)).await;
+    assert!(
+        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
+        "closed by the server, got {r:?}"
+    );
+    assert!(
+        junk_sent.elapsed() < Duration::from_secs(9),
+        "closed at the bound from the connect, not 10 s after the last junk"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tcp.conns.open() != 0 {
+        assert!(Instant::now() < deadline, "the connection is forgotten");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -192,8 +192,14 @@ async fn serve(stream: TcpStream, peer: SocketAddr, demux: &Demux, conns: &TcpCo
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         let mut tmp = vec![0u8; 16 * 1024];
         let mut routed_any = false;
+        // An absolute bound: junk sent every few seconds does not keep a connection open.
+        let first_by = std::time::Instant::now() + FIRST_PACKET;
         loop {
-            let limit = if routed_any { IDLE } else { FIRST_PACKET };
+            let limit = if routed_any {
+                IDLE
+            } else {
+                first_by.saturating_duration_since(std::time::Instant::now())
+            };
             let n = match tokio::time::timeout(limit, reader.read(&mut tmp)).await {
                 Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
                 Ok(Ok(n)) => n,
