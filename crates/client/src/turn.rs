@@ -273,6 +273,12 @@ impl TurnClient {
     pub async fn recv(&mut self) -> Result<(SocketAddr, Vec<u8>), TurnError> {
         let mut tmp = [0u8; 4096];
         loop {
+            // Due now: checked on every call, not left to a timer (a zero sleep can lose every
+            // race against a busy socket, and the allocation would expire).
+            if Instant::now() >= self.refresh_at {
+                self.refresh_at = Instant::now() + self.lifetime / 2;
+                self.request(Pending::Refresh);
+            }
             while let Some(frame) = take_frame(&mut self.rbuf)? {
                 let Some(m) = frame else { continue };
                 if let Some(d) = self.on_message(m) {
@@ -286,10 +292,8 @@ impl TurnClient {
                     Ok(n) => self.rbuf.extend_from_slice(&tmp[..n]),
                     Err(e) => return Err(TurnError::Transport(e.to_string())),
                 },
-                _ = tokio::time::sleep(wait) => {
-                    self.refresh_at = Instant::now() + self.lifetime / 2;
-                    self.request(Pending::Refresh);
-                }
+                // Wakes the loop at the refresh time (the check above sends it).
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -54,6 +54,11 @@ impl Coturn {
     /// given port 0, so the port comes from a listener bound to port 0 and closed; if coturn
     /// still loses it to someone else, it is started again on another.
     async fn start() -> Coturn {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Coturn::start`] with more coturn options.
+    async fn start_with(extra: &[&str]) -> Coturn {
         for _ in 0..3 {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = {
@@ -70,6 +75,7 @@ impl Coturn {
                 .args(["--no-udp", "--no-tls", "--no-dtls", "--no-cli"])
                 .args(["--allow-loopback-peers", "--no-multicast-peers"])
                 .args(["--no-stdout-log", "--simple-log"])
+                .args(extra)
                 .arg(format!(
                     "--log-file={}",
                     dir.path().join("turn.log").display()
@@ -586,4 +592,61 @@ async fn the_tcp_listener_drops_junk_and_closes_connections_that_name_no_session
         assert!(Instant::now() < deadline, "the connection is forgotten");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test]
+async fn the_turn_client_relays_both_ways_and_keeps_its_allocation_past_its_lifetime() {
+    if !have_coturn() {
+        eprintln!("SKIPPED: turnserver (coturn) is not installed");
+        return;
+    }
+    // Allocations live 4 s and nonces 3 s: the client must Refresh (with a new nonce after a
+    // 438) to keep relaying.
+    let turn = Coturn::start_with(&["--max-allocate-lifetime=4", "--stale-nonce=3"]).await;
+    let minted = &turn
+        .config()
+        .mint(&ClientId::from("c-0123456789ab"), unix_now())[0];
+    let mut t = TurnClient::allocate(turn.addr, &minted.username, &minted.credential)
+        .await
+        .expect("allocates");
+    let peer = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("peer");
+    let peer_addr = peer.local_addr().expect("addr");
+    // Out through the relay (CreatePermission, then a Send indication).
+    t.send_to(peer_addr, b"hello peer");
+    let mut buf = [0u8; 64];
+    let (n, from) = tokio::time::timeout(Duration::from_secs(5), peer.recv_from(&mut buf))
+        .await
+        .expect("the peer gets it in time")
+        .expect("recv");
+    assert_eq!(&buf[..n], b"hello peer");
+    assert_eq!(from, t.relayed(), "it comes from the relayed address");
+    // Back through the relay, for 10 s (2.5 lifetimes): the peer sends every 250 ms.
+    let start = Instant::now();
+    let mut last_heard = None;
+    while start.elapsed() < Duration::from_secs(10) {
+        peer.send_to(b"hello client", t.relayed())
+            .await
+            .expect("sent");
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(250), t.recv()).await {
+            let (src, data) = match r {
+                Ok(d) => d,
+                Err(e) => panic!(
+                    "the TURN connection ended at {:?}: {e}; last refusal {:?}",
+                    start.elapsed(),
+                    t.last_error()
+                ),
+            };
+            assert_eq!((src, data.as_slice()), (peer_addr, &b"hello client"[..]));
+            last_heard = Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let last = last_heard.expect("heard through the relay");
+    assert!(
+        last > Duration::from_secs(8),
+        "still relaying after 2 lifetimes (last heard at {last:?})"
+    );
+    assert!(t.last_error().is_none(), "no refusal: {:?}", t.last_error());
 }
