@@ -68,6 +68,16 @@ pub struct Config {
     /// `https://alcove.example.com`), without a trailing `/`. The demo's signalling URL is made
     /// from it; `None`: from the bound address. A request's `Host` header is never used.
     pub public_url: Option<String>,
+
+    // Cluster mode (docs/cluster.md).
+    /// `--redis redis://HOST:PORT`: cluster mode, every node sharing this Redis; `None` (the
+    /// default): a single node on its embedded SQLite database.
+    pub redis: Option<String>,
+    /// `--node-id`: this node's name in the cluster (default: the host name and port).
+    pub node_id: Option<String>,
+    /// `--lease-ms`: how long a node's hold on a family lasts without renewal (renewed every
+    /// third of it); a dead node's families move after at most this long.
+    pub lease_ms: u64,
 }
 
 impl Config {
@@ -97,6 +107,9 @@ impl Config {
             connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
             dev: false,
             public_url: None,
+            redis: None,
+            node_id: None,
+            lease_ms: crate::cluster::DEFAULT_LEASE_MS,
         }
     }
 }
