@@ -340,3 +340,279 @@ async fn clients_of_one_room_through_three_nodes_run_the_seed_flows_and_hear_eac
         .unwrap();
     }
 }
+
+/// Waits (deadline 30 s) until `r` is connected again after a drop.
+async fn wait_reconnected(r: &alcove_client::Room, who: &str) {
+    let mut st = r.connection_state();
+    let ok = tokio::time::timeout(
+        Duration::from_secs(30),
+        st.wait_for(|s| *s == ConnectionState::Reconnected),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    assert!(ok, "{who} never resumed: now {:?}", *st.borrow());
+}
+
+/// A room with a moderator M in the parent and A, B forced into one break-out room, every
+/// client connected through `url` with media on.
+struct Family {
+    room: RoomId,
+    br: RoomId,
+    clients: Vec<(
+        alcove_client::Room,
+        alcove_client::Events,
+        alcove_client::media::Media,
+    )>,
+}
+
+async fn family(rest: &alcove_client::RestClient, url: &str, name: &str) -> Family {
+    let room = create_room(rest, name).await;
+    let mut clients = Vec::new();
+    for (who, role) in [
+        ("M", Role::Moderator),
+        ("A", Role::Participant),
+        ("B", Role::Participant),
+    ] {
+        let t = token(rest, &room, who, role).await;
+        let (r, events) = connect(url, &t).await.expect("connect through the front");
+        let mut media = r.start_media(LOOPBACK, None).await.expect("sdp");
+        assert!(
+            media.wait_connected(Duration::from_secs(20)).await,
+            "{who}: media up"
+        );
+        clients.push((r, events, media));
+    }
+    let br = clients[0]
+        .0
+        .create_break_out_room(&def(2, 1))
+        .await
+        .unwrap()
+        .msg
+        .data()
+        .unwrap()
+        .rooms[0]
+        .clone();
+    clients[0]
+        .0
+        .invite_to_break_out_room(&Invitee {
+            clients: vec![
+                clients[1].0.client_id().clone(),
+                clients[2].0.client_id().clone(),
+            ],
+            room_id: br.clone(),
+            force_join: true,
+        })
+        .await
+        .unwrap();
+    Family { room, br, clients }
+}
+
+impl Family {
+    /// A and B hear each other in their break-out room, M hears neither. How long until then.
+    async fn hear(&mut self, what: &str) -> Duration {
+        let [(_, _, m), (_, _, a), (_, _, b)] = &mut self.clients[..] else {
+            unreachable!()
+        };
+        hear_exactly(
+            &mut [(m, "M", &[]), (a, "A", &["B"]), (b, "B", &["A"])],
+            what,
+            Duration::from_secs(25),
+        )
+        .await
+    }
+
+    /// Every client is back, with the same id, where it was.
+    async fn check_places(&self, rest: &alcove_client::RestClient) {
+        let users = rest.users(&self.room).await.unwrap();
+        assert_eq!(users.len(), 3, "nobody lost: {users:?}");
+        for (i, (r, _, _)) in self.clients.iter().enumerate() {
+            let u = users
+                .iter()
+                .find(|u| &u.client_id == r.client_id())
+                .expect("same client id");
+            let want = if i == 0 {
+                Location::Parent
+            } else {
+                Location::Breakout(self.br.clone())
+            };
+            assert_eq!(u.location, want, "{} is where it was", u.name);
+        }
+    }
+
+    async fn wait_reconnected(&self) {
+        for (r, _, _) in &self.clients {
+            wait_reconnected(r, r.client_id().as_str()).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn after_kill_9_of_the_owner_every_client_is_back_in_its_room_hearing_its_room_mates() {
+    let _one = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_redis, mut nodes) = three_nodes(dir.path()).await;
+    let front = Front::start(&nodes.iter().map(|n| n.http).collect::<Vec<_>>()).await;
+    let rest = rest(dir.path(), &front.url());
+    let mut f = family(&rest, &front.signal_url(), "failover").await;
+    f.hear("before the failover").await;
+    f.check_places(&rest).await;
+    let host = host_of(dir.path(), &front.url(), &f.room).await.unwrap();
+
+    let owner = nodes.iter().position(|n| n.name == host).unwrap();
+    front.remove(nodes[owner].http);
+    let killed = Instant::now();
+    nodes[owner].kill9();
+    f.wait_reconnected().await;
+    let heard = f.hear("after the failover").await;
+    let back = killed.elapsed();
+    println!(
+        "kill -9 of the owner → room heard again: {} ms (lease {LEASE_MS} ms; the last window of 500 ms included, {} ms of listening)",
+        back.as_millis(),
+        heard.as_millis()
+    );
+    f.check_places(&rest).await;
+    let new_host = host_of(dir.path(), &front.url(), &f.room).await.unwrap();
+    assert_ne!(new_host, host, "another node holds the family");
+    // The moderator still moderates the restored family.
+    let ack = f.clients[0]
+        .0
+        .destroy_all_break_out_session()
+        .await
+        .unwrap();
+    assert_eq!(ack.result, 0);
+}
+
+#[tokio::test]
+async fn sigterm_drains_a_node_with_three_live_families_and_none_is_lost() {
+    let _one = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(dir.path()).await;
+    // n1 alone at first: it holds every family.
+    let mut n1 = Node::start(dir.path(), &redis.url(), "n1", LEASE_MS).await;
+    let front = Front::start(&[n1.http]).await;
+    let rest = rest(dir.path(), &front.url());
+    let mut families = Vec::new();
+    for i in 0..3 {
+        families.push(family(&rest, &front.signal_url(), &format!("drain-{i}")).await);
+    }
+    for f in &families {
+        assert_eq!(
+            host_of(dir.path(), &front.url(), &f.room).await.as_deref(),
+            Some("n1")
+        );
+    }
+    let n2 = Node::start(dir.path(), &redis.url(), "n2", LEASE_MS).await;
+    let n3 = Node::start(dir.path(), &redis.url(), "n3", LEASE_MS).await;
+    front.add(n2.http);
+    front.add(n3.http);
+    // The balancer stops sending n1 new connections; then n1 is told to stop.
+    front.remove(n1.http);
+    let t = Instant::now();
+    n1.sigterm();
+    let status = n1.wait_exit(Duration::from_secs(20)).await;
+    let drained = t.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "n1 exits cleanly after its drain: {status:?}\n{}",
+        n1.log_text()
+    );
+    for f in &families {
+        f.wait_reconnected().await;
+    }
+    let moved = t.elapsed();
+    println!(
+        "drain of 3 families × 3 clients: node exited after {} ms, every client resumed after {} ms",
+        drained.as_millis(),
+        moved.as_millis()
+    );
+    for f in &mut families {
+        f.check_places(&rest).await;
+        let host = host_of(dir.path(), &front.url(), &f.room).await;
+        assert!(
+            matches!(host.as_deref(), Some("n2" | "n3")),
+            "moved to a live node: {host:?}"
+        );
+        f.hear("after the drain").await;
+    }
+    let nodes = admin_get(dir.path(), &front.url(), "/v1/nodes").await;
+    let ids: Vec<&str> = nodes["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["n2", "n3"], "n1 left the registry");
+}
+
+#[tokio::test]
+async fn redis_restarted_mid_session_gives_clear_errors_then_service_resumes() {
+    let _one = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut redis, nodes) = three_nodes(dir.path()).await;
+    let front = Front::start(&nodes.iter().map(|n| n.http).collect::<Vec<_>>()).await;
+    let rest = rest(dir.path(), &front.url());
+    let mut f = family(&rest, &front.signal_url(), "redis-restart").await;
+    f.hear("before Redis goes").await;
+    let spare = token(&rest, &f.room, "D", Role::Participant).await;
+    let host = host_of(dir.path(), &front.url(), &f.room).await.unwrap();
+    let owner = nodes.iter().find(|n| n.name == host).unwrap();
+
+    redis.kill();
+    // REST: 503 with the typed body, on every node.
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("dev-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    for n in &nodes {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/rooms", n.url()))
+            .basic_auth(creds["app_id"].as_str().unwrap(), creds["app_key"].as_str())
+            .json(&serde_json::json!({"name": "x", "owner_ref": "y"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 503, "{}", n.name);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["result"], 1138);
+    }
+    // Signalling: a connect is refused with 1138, the connection closed, nothing panics.
+    match connect(&nodes[0].signal_url(), &spare).await {
+        Err(Error::Refused { result, .. }) => assert_eq!(result, ErrorCode::Internal.code()),
+        other => panic!("connect while Redis is down: {:?}", other.map(|_| ())),
+    }
+
+    // Redis stays down past the lease: the owner can no longer prove it holds the family, so
+    // it stops serving it (its clients' connections drop, their SDKs keep trying to resume).
+    until(
+        Duration::from_secs(10),
+        "the owner gives the family up",
+        || std::future::ready(owner.log_text().contains("lease lost")),
+    )
+    .await;
+
+    redis.restart().await;
+    until(Duration::from_secs(10), "REST works again", || async {
+        rest.list_rooms().await.is_ok()
+    })
+    .await;
+    // The family is there (kept, or restored by another node after its lease ran out) and
+    // everyone is in it; the spare token (never used) connects.
+    until(Duration::from_secs(30), "every client is back", || async {
+        rest.users(&f.room).await.map(|u| u.len()).unwrap_or(0) == 3
+    })
+    .await;
+    f.check_places(&rest).await;
+    f.hear("after Redis came back").await;
+    let (d, _de) = connect(&front.signal_url(), &spare)
+        .await
+        .expect("a new client connects");
+    assert_eq!(rest.users(&f.room).await.unwrap().len(), 4);
+    d.close().await;
+    for n in &nodes {
+        assert!(
+            !n.log_text().contains("panicked"),
+            "{} did not panic",
+            n.name
+        );
+    }
+}

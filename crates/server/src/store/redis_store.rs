@@ -124,13 +124,25 @@ impl RedisStore {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         };
+        let reused = guard.is_some();
         if guard.is_none() {
             *guard = Some(self.open()?);
         }
         let Some(conn) = guard.as_mut() else {
             unreachable!("set just above")
         };
-        match f(conn) {
+        let mut result = f(conn);
+        if let Err(e) = &result {
+            // A pooled connection that Redis closed meanwhile (it restarted): the command
+            // never reached the new Redis, so it is sent once more on a fresh connection.
+            if reused && e.is_connection_dropped() {
+                *guard = None;
+                let mut fresh = self.open()?;
+                result = f(&mut fresh);
+                *guard = Some(fresh);
+            }
+        }
+        match result {
             Ok(v) => Ok(v),
             Err(e) => {
                 if e.is_io_error()
