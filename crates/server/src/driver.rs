@@ -438,7 +438,7 @@ async fn run_family(
                     FamilyMsg::End => family.handle_input(Input::End { now }),
                     FamilyMsg::LeaseLost => {
                         warn!("lease lost: stopping the family here (its clients resume on the new owner)");
-                        stop_here(&families, &room.room_id, &mut conns);
+                        stop_here(&families, &room.room_id, &mut conns, lease.as_ref());
                         break;
                     }
                     FamilyMsg::Handoff => {
@@ -454,7 +454,7 @@ async fn run_family(
                             Ok(false) => warn!("handoff: the lease was no longer ours"),
                             Err(e) => warn!("handoff: saving failed ({e}); the lease will expire"),
                         }
-                        stop_here(&families, &room.room_id, &mut conns);
+                        stop_here(&families, &room.room_id, &mut conns, lease.as_ref());
                         break;
                     }
                 }
@@ -513,7 +513,7 @@ async fn run_family(
                             Ok(true) => {}
                             Ok(false) => {
                                 warn!("lease lost (a snapshot write was fenced off): stopping the family here");
-                                stop_here(&families, &room.room_id, &mut conns);
+                                stop_here(&families, &room.room_id, &mut conns, lease.as_ref());
                                 break;
                             }
                             Err(e) => warn!("saving family state: {e}"),
@@ -542,7 +542,25 @@ async fn run_family(
 /// Cluster mode: the family stops on this node without ending for its clients. It leaves the
 /// registry (a new connect places it again), and every client's connection closes without a
 /// close frame, which the SDKs resume from (a close frame would be final for them).
-fn stop_here(families: &Families, room: &RoomId, conns: &mut HashMap<ClientId, ConnTx>) {
+fn stop_here(
+    families: &Families,
+    room: &RoomId,
+    conns: &mut HashMap<ClientId, ConnTx>,
+    lease: Option<&crate::cluster::Lease>,
+) {
+    // The lease is not to be handed to a new connect any more (it would spawn a family
+    // under a lease that is gone).
+    if let (Some(c), Some(l)) = (families.cluster.get(), lease) {
+        c.forget(room, l);
+    }
+    // Its media sessions end with its shards without being removed one by one: their ICE
+    // bindings go now, or a client's address would stay tied to a dead session and a family
+    // placed here again could not learn it for the client's new one.
+    if let Some(m) = &families.media {
+        for ufrag in m.demux.ufrags_of(room) {
+            m.demux.unbind(&ufrag);
+        }
+    }
     families.lock().remove(room);
     for (_, conn) in conns.drain() {
         let _ = conn

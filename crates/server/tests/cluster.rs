@@ -526,11 +526,21 @@ async fn sigterm_drains_a_node_with_three_live_families_and_none_is_lost() {
         moved.as_millis()
     );
     for f in &mut families {
+        if rest.users(&f.room).await.unwrap().len() != 3 {
+            eprintln!(
+                "ROOM {}\nN2\n{}\nN3\n{}",
+                f.room,
+                n2.log_text(),
+                n3.log_text()
+            );
+        }
         f.check_places(&rest).await;
         let host = host_of(dir.path(), &front.url(), &f.room).await;
         assert!(
             matches!(host.as_deref(), Some("n2" | "n3")),
-            "moved to a live node: {host:?}"
+            "moved to a live node: {host:?}\n{}\n{}",
+            n2.log_text(),
+            n3.log_text()
         );
         f.hear("after the drain").await;
     }

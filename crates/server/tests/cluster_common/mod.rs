@@ -147,7 +147,9 @@ impl Node {
     pub async fn start(dir: &Path, redis: &str, name: &str, lease_ms: u64) -> Node {
         use std::io::BufRead;
         let log = dir.join(format!("node-{name}-{}.log", std::process::id()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_alcove"))
+        let bin =
+            std::env::var("ALCOVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_alcove").into());
+        let mut child = Command::new(bin)
             .args([
                 "serve",
                 "--listen",
