@@ -361,6 +361,7 @@ pub(crate) async fn connect_local(
                 Ok(ok) => ok,
                 Err(code) => {
                     info!(code = code.code(), "resume refused");
+                    release_unused(state, leased.as_ref().map(|(l, _)| l));
                     let _ = tx.push(error(Some(id), code, code.message()));
                     let _ = tx.push(Outbound::Close(CloseReason::Refused));
                     return None;
@@ -387,6 +388,7 @@ pub(crate) async fn connect_local(
             Ok(ok) => ok,
             Err(code) => {
                 info!(code = code.code(), "connect refused");
+                release_unused(state, leased.as_ref().map(|(l, _)| l));
                 let _ = tx.push(error(Some(id), code, code.message()));
                 let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
@@ -413,6 +415,22 @@ pub(crate) async fn connect_local(
             },
         );
         Some((client, room_id))
+    }
+}
+
+/// Cluster mode: a lease taken for a connect that was then refused (a replayed or expired
+/// token, a room deleted meanwhile) goes back at once when no family uses it, rather than
+/// sit until it expires.
+fn release_unused(state: &Arc<AppState>, lease: Option<&crate::cluster::Lease>) {
+    let (Some(c), Some(l)) = (state.families.cluster.get(), lease) else {
+        return;
+    };
+    let room = l.room().clone();
+    if state.families.is_live(&room) {
+        return;
+    }
+    if let Err(e) = c.release(&room, l) {
+        debug!("releasing an unused lease: {e}");
     }
 }
 

@@ -65,6 +65,14 @@ pub struct Lease {
     /// The fencing generation (grows with every placement of the room).
     pub generation: u64,
     value: String,
+    room: RoomId,
+}
+
+impl Lease {
+    /// The room it is on.
+    pub fn room(&self) -> &RoomId {
+        &self.room
+    }
 }
 
 /// A node as the registry shows it (`GET /v1/nodes`).
@@ -136,6 +144,14 @@ end
 return 0
 ";
 
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
 fn lease_key(room: &RoomId) -> String {
     format!("alcove:lease:{}", room.as_str())
 }
@@ -151,12 +167,16 @@ fn lease_owner(value: &str) -> &str {
     value.rsplit_once(':').map_or(value, |(n, _)| n)
 }
 
-fn lease_of(value: String) -> Lease {
+fn lease_of(room: &RoomId, value: String) -> Lease {
     let generation = value
         .rsplit_once(':')
         .and_then(|(_, g)| g.parse().ok())
         .unwrap_or(0);
-    Lease { generation, value }
+    Lease {
+        generation,
+        value,
+        room: room.clone(),
+    }
 }
 
 /// This node's part in the cluster.
@@ -275,7 +295,7 @@ impl Cluster {
                 .invoke(c)
         })?;
         if ok == 1 {
-            let lease = lease_of(value);
+            let lease = lease_of(room, value);
             info!(room = %room, generation = lease.generation, "lease taken");
             self.lock_leases().insert(room.clone(), lease.clone());
             Ok(Ok(lease))
@@ -329,6 +349,19 @@ impl Cluster {
                 .key(crate::store::family_key(room))
                 .arg(&lease.value)
                 .arg(snapshot.unwrap_or(""))
+                .invoke(c)
+        })?;
+        self.forget(room, lease);
+        Ok(ok == 1)
+    }
+
+    /// Gives a lease back without touching the saved state (it was taken for a connect that
+    /// was refused). Fenced.
+    pub fn release(&self, room: &RoomId, lease: &Lease) -> Result<bool, StoreError> {
+        let ok: i64 = self.redis.with(|c| {
+            redis::Script::new(RELEASE)
+                .key(lease_key(room))
+                .arg(&lease.value)
                 .invoke(c)
         })?;
         self.forget(room, lease);
