@@ -454,8 +454,17 @@ async fn after_kill_9_of_the_owner_every_client_is_back_in_its_room_hearing_its_
     let front = Front::start(&nodes.iter().map(|n| n.http).collect::<Vec<_>>()).await;
     let rest = rest(dir.path(), &front.url());
     let mut f = family(&rest, &front.signal_url(), "failover").await;
+    // The break-out room ends in 10 minutes: the timer must survive the failover.
+    f.clients[0]
+        .0
+        .set_breakout_duration(&f.br, Some(600), None)
+        .await
+        .unwrap();
     f.hear("before the failover").await;
     f.check_places(&rest).await;
+    let ends_at = rest.breakout_rooms(&f.room).await.unwrap()[0]
+        .ends_at
+        .expect("a timer");
     let host = host_of(dir.path(), &front.url(), &f.room).await.unwrap();
 
     let owner = nodes.iter().position(|n| n.name == host).unwrap();
@@ -471,6 +480,13 @@ async fn after_kill_9_of_the_owner_every_client_is_back_in_its_room_hearing_its_
         heard.as_millis()
     );
     f.check_places(&rest).await;
+    let after = rest.breakout_rooms(&f.room).await.unwrap()[0]
+        .ends_at
+        .expect("the timer survived");
+    assert!(
+        after.abs_diff(ends_at) <= 1000,
+        "the room still ends when it did: {ends_at} before, {after} after"
+    );
     let new_host = host_of(dir.path(), &front.url(), &f.room).await.unwrap();
     assert_ne!(new_host, host, "another node holds the family");
     // The moderator still moderates the restored family.
