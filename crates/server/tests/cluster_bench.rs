@@ -285,3 +285,81 @@ async fn bench_drain_three_families_of_twenty() {
     drop(n2);
     drop(n3);
 }
+
+/// Commands Redis has run so far (`INFO commandstats`, every command; scripts count once as
+/// `evalsha`/`eval` plus the commands they run).
+fn redis_calls(url: &str) -> u64 {
+    let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut c)
+        .unwrap();
+    let total: u64 = info
+        .lines()
+        .filter(|l| {
+            l.starts_with("cmdstat_")
+                && !l.starts_with("cmdstat_info")
+                && !l.starts_with("cmdstat_client")
+        })
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    total
+}
+
+#[tokio::test]
+#[ignore]
+async fn bench_redis_operations_per_join() {
+    let dir = tempfile::tempdir().unwrap();
+    // A lease far longer than the run and no heartbeat noise counted: heartbeats are
+    // subtracted by measuring over quiet windows of the same length.
+    let (redis, nodes) = cluster(dir.path(), 60_000).await;
+    let url = redis.url();
+    let rest0 = rest(dir.path(), &nodes[0].url());
+    let room = create_room(&rest0, "ops").await;
+    let quiet = |d: Duration| {
+        let url = url.clone();
+        async move {
+            let a = redis_calls(&url);
+            tokio::time::sleep(d).await;
+            redis_calls(&url) - a
+        }
+    };
+    let measure = |label: &'static str, calls: u64| println!("{label}: {calls} Redis commands");
+    let a = redis_calls(&url);
+    let t = token(&rest0, &room, "x", Role::Participant).await;
+    measure("REST token creation", redis_calls(&url) - a);
+    let a = redis_calls(&url);
+    let (first, _e) = connect(&nodes[0].signal_url(), &t).await.unwrap();
+    measure(
+        "first join (placement + admission), ± heartbeats",
+        redis_calls(&url) - a,
+    );
+    let host = host_of(dir.path(), &nodes[0].url(), &room).await.unwrap();
+    let owner = nodes.iter().find(|n| n.name == host).unwrap();
+    let other = nodes.iter().find(|n| n.name != host).unwrap();
+    let mut keep = Vec::new();
+    for (label, node) in [
+        ("join on the owner", owner),
+        ("join through another node", other),
+    ] {
+        let t = token(&rest0, &room, label, Role::Participant).await;
+        let a = redis_calls(&url);
+        let (r, e) = connect(&node.signal_url(), &t).await.unwrap();
+        let n = redis_calls(&url) - a;
+        println!("{label}: {n} Redis commands (heartbeats may add 3 per node-second)");
+        keep.push((r, e));
+    }
+    let idle = quiet(Duration::from_secs(3)).await;
+    println!(
+        "idle cluster (3 nodes, 1 family): {:.1} Redis commands/s",
+        idle as f64 / 3.0
+    );
+    first.close().await;
+}
