@@ -139,6 +139,17 @@ pub enum FamilyMsg {
     Handoff,
 }
 
+/// Cluster mode: a lease on a room, and the room's snapshot as read for it.
+#[derive(Debug)]
+pub struct Leased {
+    /// This node's lease.
+    pub lease: crate::cluster::Lease,
+    /// The snapshot a family spawned under it starts from.
+    pub snapshot: Option<FamilySnapshot>,
+    /// Whether `snapshot` was read (`None` and loaded: the room has none).
+    pub loaded: bool,
+}
+
 /// What a family task needs of the media plane: the shared socket and the demux table.
 #[derive(Clone)]
 pub struct MediaShell {
@@ -241,50 +252,58 @@ impl Families {
 
     /// Sends `msg` to the room's family, spawning the family if it is not live.
     pub fn send_spawning(self: &Arc<Self>, room: &Room, app: &str, msg: FamilyMsg) {
-        self.send_spawning_with(room, app, None, msg);
+        let _ = self.send_spawning_with(room, app, None, msg);
     }
 
-    /// [`Families::send_spawning`]; in cluster mode a family spawned here runs under `lease`
-    /// (renewed in the background) and starts from `snapshot` (the last one saved by any
-    /// node), when there is one.
+    /// [`Families::send_spawning`]; in cluster mode a family spawned here runs under the
+    /// lease (renewed in the background) and starts from the snapshot (the last one saved by
+    /// any node), when there is one. When the family must be spawned and the snapshot was not
+    /// read yet (`loaded` false: the family was live when the connect was placed, and ended
+    /// since), nothing is sent: the message and the lease come back, for the caller to read
+    /// the snapshot and send again.
     pub fn send_spawning_with(
         self: &Arc<Self>,
         room: &Room,
         app: &str,
-        leased: Option<(crate::cluster::Lease, Option<FamilySnapshot>)>,
+        leased: Option<Leased>,
         msg: FamilyMsg,
-    ) {
+    ) -> Result<(), Box<(FamilyMsg, Leased)>> {
         let mut map = self.lock();
-        let tx = map.entry(room.room_id.clone()).or_insert_with(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let span = info_span!("family", room = %room.room_id);
-            let (lease, snapshot) = match leased {
-                Some((l, s)) => (Some(l), s),
-                None => (None, None),
-            };
-            if let (Some(lease), Some(cluster)) = (&lease, self.cluster.get()) {
-                spawn_renewal(
-                    Arc::clone(cluster),
-                    room.room_id.clone(),
-                    lease.clone(),
-                    tx.clone(),
-                );
-            }
-            tokio::spawn(
-                run_family(
-                    room.clone(),
-                    app.to_owned(),
-                    snapshot,
-                    (tx.clone(), rx),
-                    Arc::clone(self),
-                    lease,
-                )
-                .instrument(span),
+        if let Some(tx) = map.get(&room.room_id) {
+            // The task only exits after removing its entry under this lock, so the send
+            // succeeds.
+            let _ = tx.send(msg);
+            return Ok(());
+        }
+        let (lease, snapshot) = match leased {
+            Some(l) if !l.loaded => return Err(Box::new((msg, l))),
+            Some(l) => (Some(l.lease), l.snapshot),
+            None => (None, None),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let span = info_span!("family", room = %room.room_id);
+        if let (Some(lease), Some(cluster)) = (&lease, self.cluster.get()) {
+            spawn_renewal(
+                Arc::clone(cluster),
+                room.room_id.clone(),
+                lease.clone(),
+                tx.clone(),
             );
-            tx
-        });
-        // The task only exits after removing its entry under this lock, so the send succeeds.
+        }
+        tokio::spawn(
+            run_family(
+                room.clone(),
+                app.to_owned(),
+                snapshot,
+                (tx.clone(), rx),
+                Arc::clone(self),
+                lease,
+            )
+            .instrument(span),
+        );
         let _ = tx.send(msg);
+        map.insert(room.room_id.clone(), tx);
+        Ok(())
     }
 
     /// Sends `msg` to the room's family if it is live; false otherwise.

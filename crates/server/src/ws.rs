@@ -348,11 +348,21 @@ pub(crate) async fn connect_local(
     leased: Option<crate::cluster::Lease>,
 ) -> Option<(ClientId, alcove_proto::RoomId)> {
     let version = ProtocolVersion(version);
+    // The snapshot is read only when the family is not live here (then it is needed).
     let leased = match leased {
-        Some(lease) => {
-            let snapshot = crate::cluster::bridge::snapshot_for(state, &lease, c).await;
-            Some((lease, snapshot))
-        }
+        Some(lease) if state.families.is_live(lease.room()) => Some(crate::driver::Leased {
+            lease,
+            snapshot: None,
+            loaded: false,
+        }),
+        Some(lease) => match crate::cluster::bridge::snapshot_for(state, lease).await {
+            Ok(l) => Some(l),
+            Err(lease) => {
+                release_unused(state, Some(&lease));
+                crate::cluster::bridge::unavailable(tx, id, c.resume.is_some());
+                return None;
+            }
+        },
         None => None,
     };
     {
@@ -361,7 +371,7 @@ pub(crate) async fn connect_local(
                 Ok(ok) => ok,
                 Err(code) => {
                     info!(code = code.code(), "resume refused");
-                    release_unused(state, leased.as_ref().map(|(l, _)| l));
+                    release_unused(state, leased.as_ref().map(|l| &l.lease));
                     let _ = tx.push(error(Some(id), code, code.message()));
                     let _ = tx.push(Outbound::Close(CloseReason::Refused));
                     return None;
@@ -370,25 +380,21 @@ pub(crate) async fn connect_local(
             let jti = crate::token::resume_jti(&claims, resume);
             let client = claims.client_id;
             let room_id = room.room_id.clone();
-            state.families.send_spawning_with(
-                &room,
-                &claims.app_id,
-                leased,
-                FamilyMsg::Resume {
-                    client: client.clone(),
-                    jti,
-                    id,
-                    version: version.0,
-                    out: conn.clone(),
-                },
-            );
+            let msg = FamilyMsg::Resume {
+                client: client.clone(),
+                jti,
+                id,
+                version: version.0,
+                out: conn.clone(),
+            };
+            send_spawning(state, &room, &claims.app_id, leased, msg).await;
             return Some((client, room_id));
         }
         let (claims, room) = match state.admit(&c.token) {
             Ok(ok) => ok,
             Err(code) => {
                 info!(code = code.code(), "connect refused");
-                release_unused(state, leased.as_ref().map(|(l, _)| l));
+                release_unused(state, leased.as_ref().map(|l| &l.lease));
                 let _ = tx.push(error(Some(id), code, code.message()));
                 let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
@@ -402,19 +408,55 @@ pub(crate) async fn connect_local(
             data: claims.data,
         };
         let room_id = room.room_id.clone();
-        state.families.send_spawning_with(
-            &room,
-            &claims.app_id,
-            leased,
-            FamilyMsg::Connect {
-                client: client.clone(),
-                id,
-                user,
-                version: version.0,
-                out: conn.clone(),
-            },
-        );
+        let msg = FamilyMsg::Connect {
+            client: client.clone(),
+            id,
+            user,
+            version: version.0,
+            out: conn.clone(),
+        };
+        send_spawning(state, &room, &claims.app_id, leased, msg).await;
         Some((client, room_id))
+    }
+}
+
+/// Hands `msg` to the room's family, spawning it if needed. Cluster mode: when the family
+/// ended since the connect was placed, the room's snapshot is read and the family spawned
+/// from it (never from nothing while a snapshot waits).
+async fn send_spawning(
+    state: &Arc<AppState>,
+    room: &alcove_proto::api::Room,
+    app: &str,
+    leased: Option<crate::driver::Leased>,
+    msg: FamilyMsg,
+) {
+    let Err(back) = state.families.send_spawning_with(room, app, leased, msg) else {
+        return;
+    };
+    let (msg, l) = *back;
+    match crate::cluster::bridge::snapshot_for(state, l.lease).await {
+        Ok(loaded) => {
+            let _ = state
+                .families
+                .send_spawning_with(room, app, Some(loaded), msg);
+        }
+        Err(lease) => {
+            release_unused(state, Some(&lease));
+            // The connection is dropped without a close frame: its SDK tries again.
+            if let Some(out) = msg_conn(&msg) {
+                let _ = out
+                    .tx
+                    .push(Outbound::CloseCode(DROP_WITHOUT_CLOSE, "unavailable"));
+            }
+        }
+    }
+}
+
+/// The connection a `Connect` or `Resume` comes with.
+fn msg_conn(msg: &FamilyMsg) -> Option<&ConnTx> {
+    match msg {
+        FamilyMsg::Connect { out, .. } | FamilyMsg::Resume { out, .. } => Some(out),
+        _ => None,
     }
 }
 

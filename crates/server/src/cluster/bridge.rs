@@ -117,29 +117,21 @@ pub fn unavailable(tx: &OutboundTx, id: RequestId, resume: bool) {
     let _ = tx.push(Outbound::Close(CloseReason::Refused));
 }
 
-/// The snapshot a family placed here starts from (the last one any node saved), when the
-/// family is not live here yet.
+/// Reads the snapshot a family placed here under `lease` starts from (the last one any node
+/// saved), if there is one. `Err` (the lease back) when Redis could not be read: the family
+/// must not start from nothing while its state may be waiting.
 pub async fn snapshot_for(
     state: &Arc<AppState>,
-    lease: &Lease,
-    c: &Connect,
-) -> Option<FamilySnapshot> {
-    let cluster = state.families.cluster.get()?;
-    let room = match &c.resume {
-        Some(r) => crate::token::verify_resume(&state.secret, r).ok()?.room_id,
-        None => {
-            crate::token::verify_signature(&state.secret, &c.token)
-                .ok()?
-                .room_id
-        }
+    lease: Lease,
+) -> Result<crate::driver::Leased, Lease> {
+    let Some(cluster) = state.families.cluster.get() else {
+        return Err(lease);
     };
-    if state.families.is_live(&room) {
-        return None;
-    }
+    let room = lease.room().clone();
     let cl = Arc::clone(cluster);
     let r = room.clone();
-    match blocking(move || cl.snapshot(&r)).await {
-        Ok(Some(json)) => match serde_json::from_str(&json) {
+    let snapshot = match blocking(move || cl.snapshot(&r)).await {
+        Ok(Some(json)) => match serde_json::from_str::<FamilySnapshot>(&json) {
             Ok(s) => {
                 info!(room = %room, generation = lease.generation, "restoring the family from its snapshot");
                 Some(s)
@@ -152,9 +144,14 @@ pub async fn snapshot_for(
         Ok(None) => None,
         Err(e) => {
             warn!(room = %room, "reading the snapshot: {e}");
-            None
+            return Err(lease);
         }
-    }
+    };
+    Ok(crate::driver::Leased {
+        lease,
+        snapshot,
+        loaded: true,
+    })
 }
 
 type Upstream =
