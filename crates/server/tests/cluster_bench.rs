@@ -289,6 +289,9 @@ async fn bench_drain_three_families_of_twenty() {
     let mut n1 = Node::start(dir.path(), &redis.url(), "n1", LEASE_MS).await;
     let front = Front::start(&[n1.http]).await;
     let rest = rest(dir.path(), &front.url());
+    // DRAIN_MEDIA=1: every client has media on, and counts as back once its media is
+    // restored on the new owner.
+    let media_on = std::env::var("DRAIN_MEDIA").is_ok_and(|v| v == "1");
     let mut rooms = Vec::new();
     let mut clients = Vec::new();
     for f in 0..3 {
@@ -301,7 +304,14 @@ async fn bench_drain_three_families_of_twenty() {
             };
             let t = token(&rest, &room, &format!("u{i}"), role).await;
             let (r, e) = connect(&front.signal_url(), &t).await.unwrap();
-            clients.push((r, e));
+            let media = if media_on {
+                let mut m = r.start_media(LOOPBACK, None).await.unwrap();
+                assert!(m.wait_connected(Duration::from_secs(30)).await);
+                Some(m)
+            } else {
+                None
+            };
+            clients.push((r, e, media));
         }
         rooms.push(room);
     }
@@ -315,7 +325,7 @@ async fn bench_drain_three_families_of_twenty() {
     let status = n1.wait_exit(Duration::from_secs(30)).await;
     let exited = t.elapsed();
     assert!(status.is_some_and(|s| s.success()));
-    for (r, _) in &clients {
+    for (r, _, media) in &mut clients {
         let mut st = r.connection_state();
         tokio::time::timeout(
             Duration::from_secs(30),
@@ -324,6 +334,12 @@ async fn bench_drain_three_families_of_twenty() {
         .await
         .expect("resumed")
         .unwrap();
+        if let Some(m) = media {
+            assert!(
+                m.wait_restored(1, Duration::from_secs(30)).await,
+                "media restored"
+            );
+        }
     }
     let all_back = t.elapsed();
     let mut lost = 0;
@@ -331,7 +347,8 @@ async fn bench_drain_three_families_of_twenty() {
         lost += 20 - rest.users(room).await.unwrap().len();
     }
     println!(
-        "drain of 3 families × 20 clients (signalling only): node exited after {} ms, every client resumed after {} ms, {lost} clients lost",
+        "drain of 3 families × 20 clients (media {}): node exited after {} ms, every client resumed after {} ms, {lost} clients lost",
+        if media_on { "on" } else { "off" },
         exited.as_millis(),
         all_back.as_millis()
     );
