@@ -7,6 +7,27 @@
 # /usr/bin/chromium, node and npm).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# What the run needs, checked before minutes of building: one line says what to install.
+# ALCOVE_SKIP_TOOL_CHECK=1 skips the check (e.g. to run the Rust tests alone on a bare machine).
+if [ -z "${ALCOVE_SKIP_TOOL_CHECK:-}" ]; then
+  missing=()
+  command -v cargo >/dev/null || missing+=("cargo (https://rustup.rs)")
+  command -v cc >/dev/null || missing+=("a C compiler (apt-get install -y gcc)")
+  command -v node >/dev/null || missing+=("node >= 20 (apt-get install -y nodejs)")
+  command -v npm >/dev/null || missing+=("npm (apt-get install -y npm)")
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing+=("chromium (apt-get install -y chromium, or set CHROMIUM)")
+  command -v ip >/dev/null || missing+=("ip (apt-get install -y iproute2)")
+  command -v unshare >/dev/null || missing+=("unshare (apt-get install -y util-linux)")
+  if command -v node >/dev/null; then
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -ge 20 ] 2>/dev/null || missing+=("node >= 20 (found $(node --version 2>/dev/null))")
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    printf 'scripts/test.sh: install first: %s (.ci/run installs them on Debian; ALCOVE_SKIP_TOOL_CHECK=1 to skip)\n' "$(IFS=';'; echo "${missing[*]}" | sed 's/;/, /g')" >&2
+    exit 2
+  fi
+fi
 mkdir -p target
 
 echo "== cargo test (workspace) =="
@@ -17,18 +38,29 @@ sum() { grep -E '^test result:' target/test-output.txt | sed -E "s/.* ([0-9]+) p
 echo
 echo "rust: $(sum 1) passed, $(sum 2) failed"
 
-# The browser SDK: type check (tsc), unit and fixture tests, a lifecycle test against the real
-# server, and the demo page driven in headless Chromium.
+# The JS SDK: type check (tsc) and .d.ts generation, unit and fixture tests, the lifecycle tests
+# against the real server (also with React Native's globals instead of the browser's), media
+# under Node (werift), the package's contents, and the demo page driven in headless Chromium.
+# Then the React Native example screen, type-checked against the generated .d.ts.
 echo
-echo "== sdk-js (tsc check, node tests, demo in Chromium) =="
+echo "== sdk-js (tsc check + types, node tests, no-DOM tests, demo in Chromium) =="
 if [ ! -x target/debug/alcove ]; then
   cargo build -p alcove-server --locked || status=1
 fi
 export ALCOVE_BIN="$PWD/target/debug/alcove"
+# npm ci when node_modules is missing or older than the lock file (a dependency was added).
+npm_ci() { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
 (
   cd sdk-js
-  [ -d node_modules/typescript ] || npm ci --no-audit --no-fund --loglevel=error
+  npm_ci
   npm run -s check && npm test && npm run -s test:browser
+) || status=1
+echo
+echo "== examples/react-native (tsc) =="
+(
+  cd examples/react-native
+  npm_ci
+  npm run -s check
 ) || status=1
 
 # Real browsers (system Chromium) against the server binary: who hears whom through break-out

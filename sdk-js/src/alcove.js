@@ -2,7 +2,11 @@
 /**
  * @module alcove
  *
- * The Alcove browser SDK. Plain ES modules with JSDoc types, served as they are (no build step).
+ * The Alcove SDK's main entry: the portable core (core.js) plus the browser layer
+ * (platform/browser.js), which it makes the default audio output: each audio slot plays through
+ * a hidden `<audio>` element and `room.media.localLevel()` meters the microphone. Without a
+ * `document` (React Native, Node) that layer stays inert, so this entry imports anywhere.
+ * Plain ES modules with JSDoc types, served as they are (no build step).
  *
  * ```js
  * import { connect } from '/sdk/alcove.js';
@@ -15,60 +19,16 @@
  * });
  * ```
  *
+ * React Native: `@alcove/sdk-js/react-native` (platform/react-native.js).
+ *
  * Method and event names are the break-out contract's (see `protocol.js` `SEED_METHODS` and
  * `docs/protocol.md` §9).
  */
 
-import { Room } from './room.js';
+import { MediaSession } from './media.js';
+import { browserAudioOutput } from './platform/browser.js';
 
-export { Room, EnxRoom, DEFAULT_RECONNECT_WINDOW_MS } from './room.js';
-export { BreakoutRoom } from './breakout.js';
-export { Connection, DEFAULT_ACK_TIMEOUT_MS, toWebSocketUrl } from './connection.js';
-export { MediaSession, DEFAULT_AUDIO_CONSTRAINTS } from './media.js';
-export { Emitter } from './events.js';
-export {
-  ACK_TYPES,
-  AlcoveError,
-  CLIENT_TYPES,
-  ERROR_MESSAGES,
-  ErrorCode,
-  FACILITATION_METHODS,
-  LISTEN_METHODS,
-  PROTOCOL_VERSION,
-  SEED_CALLBACKS,
-  SEED_METHODS,
-  SERVER_TYPES,
-  SUPPORTED_VERSIONS,
-  breakoutOf,
-  errorName,
-  supportsRoomList,
-} from './protocol.js';
+if (MediaSession.defaultAudioOutput === null) MediaSession.defaultAudioOutput = browserAudioOutput;
 
-/**
- * Connects to the family of the token's room: opens the signalling WebSocket, sends `connect`,
- * and resolves with the parent-room handle once `roomConnected` arrived. Unless
- * `options.media` is false (or the platform has no WebRTC), it then starts negotiating the one
- * peer connection in the background: watch `room.media.state` / the `mediastatechange` event,
- * or await `room.startMedia()`. A media failure never closes the signalling connection.
- *
- * Rejects with an `AlcoveError`: `result` 4101 (token invalid), 4102 (expired), 4103 (used),
- * 4104 (room not found), 4105 (room full), 4106 (version); `code` "closed" when the socket
- * could not be opened.
- *
- * @param {string} url the signalling URL, e.g. `ws://127.0.0.1:7880/v1/signal`
- * @param {string} token a token from `POST /v1/rooms/{room_id}/tokens`
- * @param {import('./room.js').RoomOptions} [options] `WebSocket` (constructor to use, e.g. the
- *   `ws` package in Node), `timeoutMs` (per acknowledgement, default 10000), and the media
- *   options of media.js (`media`, `audio`, `iceServers`, `audioContainer`, …)
- * @returns {Promise<Room>}
- */
-export async function connect(url, token, options = {}) {
-  const room = new Room(url, options);
-  await room.join(token);
-  if (room.media.enabled) {
-    room.startMedia().catch(() => {
-      // Reported through room.media.state and the `mediastatechange` event.
-    });
-  }
-  return room;
-}
+export * from './core.js';
+export { browserAudioOutput, BrowserAudioOutput } from './platform/browser.js';

@@ -19,6 +19,7 @@
  */
 
 import { Emitter } from './events.js';
+import { clone } from './clone.js';
 
 /** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
 /** @typedef {import('./protocol.js').BreakoutRoomInfo} BreakoutRoomInfo */
@@ -107,7 +108,7 @@ export class BreakoutRoom extends Emitter {
     this.joinAck = frame;
     this.connected = true;
     const { type: _t, id: _i, result: _r, ...info } = frame;
-    this._lastInfo = /** @type {BreakoutRoomInfo} */ (structuredClone(info));
+    this._lastInfo = /** @type {BreakoutRoomInfo} */ (clone(info));
   }
 
   /**
@@ -117,7 +118,7 @@ export class BreakoutRoom extends Emitter {
    * @internal
    */
   _resumed(info) {
-    if (info) this._lastInfo = structuredClone(info);
+    if (info) this._lastInfo = clone(info);
     this.connected = true;
   }
 
@@ -128,7 +129,7 @@ export class BreakoutRoom extends Emitter {
    */
   _disconnected(_frame) {
     const info = this.parent.breakoutRooms.get(this.roomId);
-    if (info) this._lastInfo = structuredClone(info);
+    if (info) this._lastInfo = clone(info);
     this.connected = false;
   }
 }

@@ -229,20 +229,26 @@ export class Connection {
 }
 
 /**
- * `http(s)://…` → `ws(s)://…`; a URL without `/v1/signal` path gets it appended when its path
- * is empty (`ws://host:7880` → `ws://host:7880/v1/signal`).
+ * `http(s)://…` → `ws(s)://…`; a URL whose path is empty or `/` gets `/v1/signal`
+ * (`ws://host:7880` → `ws://host:7880/v1/signal`). The scheme and host are lower-cased; the
+ * rest is kept as written. Anything that is not an absolute `scheme://authority…` URL is
+ * returned unchanged (the WebSocket reports it). String work only: React Native's `URL` does
+ * not implement `protocol` or `pathname`.
  * @param {string} url
  * @returns {string}
  */
 export function toWebSocketUrl(url) {
-  let u;
-  try {
-    u = new URL(url);
-  } catch {
-    return url;
-  }
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.pathname === '/' || u.pathname === '') u.pathname = '/v1/signal';
-  return u.toString();
+  const m = /^\s*([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(.*?)\s*$/.exec(url);
+  if (!m) return url;
+  let scheme = m[1].toLowerCase();
+  const authority = m[2];
+  let path = m[3];
+  const rest = m[4];
+  if (scheme === 'http') scheme = 'ws';
+  else if (scheme === 'https') scheme = 'wss';
+  if (path === '' || path === '/') path = '/v1/signal';
+  // Lower-case the host, not the user info (`user:Pass@Host`).
+  const at = authority.lastIndexOf('@');
+  const host = authority.slice(at + 1).toLowerCase();
+  return `${scheme}://${authority.slice(0, at + 1)}${host}${path}${rest}`;
 }

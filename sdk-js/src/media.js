@@ -18,9 +18,14 @@
  * Starting a share puts a track on the (already negotiated) sender with `replaceTrack`, then
  * tells the server with `startShare` / `startCanvas`; stopping reverses both.
  *
- * Each audio slot plays through its own hidden `<audio autoplay>` element. Browsers may block
- * playback until the user interacted with the page: `state.autoplayBlocked` says so and
- * `resumeAudio()` (call it from a click handler) retries.
+ * This module is the portable core: it uses only the WebRTC API (`RTCPeerConnection`,
+ * `mediaDevices`), taken from the options (`RTCPeerConnection`, `mediaDevices`, `MediaStream`;
+ * platform/react-native.js passes react-native-webrtc's) or else from the globals, and no DOM.
+ * Playing the slots and metering the microphone is the platform's {@link AudioOutput}: in a
+ * browser (the main entry, alcove.js) each audio slot plays through its own hidden
+ * `<audio autoplay>` element (platform/browser.js). Browsers may block playback until the user
+ * interacted with the page: `state.autoplayBlocked` says so and `resumeAudio()` (call it from a
+ * click handler) retries. React Native plays received tracks natively: no output is needed.
  *
  * **The slot gate** (docs/protocol.md §13.8). A slot is one continuous RTP stream whatever the
  * talker, so after a re-map the browser's jitter buffer still holds (and plays) up to its delay
@@ -67,8 +72,10 @@ import { AlcoveError } from './protocol.js';
  *   iceServers?: RTCIceServer[],
  *   iceGatheringTimeoutMs?: number,
  *   audioContainer?: HTMLElement | null,
+ *   audioOutput?: AudioOutputFactory | null,
  *   RTCPeerConnection?: typeof RTCPeerConnection,
- *   mediaDevices?: MediaDevices,
+ *   mediaDevices?: MediaDevicesLike,
+ *   MediaStream?: typeof MediaStream,
  * }} MediaOptions
  *
  * - `media`: negotiate media after connecting (default: true when the platform has
@@ -86,8 +93,48 @@ import { AlcoveError } from './protocol.js';
  *   directly).
  * - `iceGatheringTimeoutMs`: how long to wait for ICE gathering before sending the offer anyway
  *   (default 2000).
- * - `audioContainer`: where the hidden `<audio>` elements go (default `document.body`); `null`
- *   to create none (the app plays `room.slotTrack(i)` itself).
+ * - `audioContainer` (browser layer): where the hidden `<audio>` elements go (default
+ *   `document.body`); `null` to create none (the app plays `room.slotTrack(i)` itself).
+ * - `audioOutput`: what plays the slots and meters the microphone (a factory, see
+ *   {@link AudioOutput}); default {@link MediaSession.defaultAudioOutput} (the browser layer
+ *   when the main entry was loaded: it needs a `document`); `null` for none.
+ * - `RTCPeerConnection`, `mediaDevices`, `MediaStream`: the platform's WebRTC (default: the
+ *   globals, when present). platform/react-native.js fills them from react-native-webrtc; in
+ *   Node, pass a WebRTC package's.
+ */
+
+/**
+ * The part of `navigator.mediaDevices` the SDK uses (`getDisplayMedia` only for screen
+ * sharing).
+ * @typedef {{
+ *   getUserMedia(constraints: {audio: MediaTrackConstraints | boolean, video: boolean}): Promise<MediaStream>,
+ *   getDisplayMedia?: (constraints?: DisplayMediaStreamOptions) => Promise<MediaStream>,
+ * }} MediaDevicesLike
+ */
+
+/**
+ * The platform's audio side, outside the portable core: plays the receiving slot tracks and
+ * meters the microphone. The browser layer (platform/browser.js) uses `<audio>` elements and
+ * WebAudio.
+ * - `play(tracks)`: the slot tracks after a negotiation (again, with the new tracks, after a
+ *   new peer connection);
+ * - `resume()`: start or retry playback (autoplay policies); resolves false while blocked;
+ * - `watchMic(stream)` / `micLevel()`: the microphone meter (0..1);
+ * - `close()`: release everything (a later `play` starts again);
+ * - `elements`: the `<audio>` elements, if any.
+ * @typedef {{
+ *   play(tracks: MediaStreamTrack[]): void,
+ *   resume(): Promise<boolean>,
+ *   watchMic(stream: MediaStream): void,
+ *   micLevel(): number,
+ *   close(): void,
+ *   readonly elements: HTMLAudioElement[],
+ * }} AudioOutput
+ */
+
+/**
+ * Makes the {@link AudioOutput} of one media session (null: none on this platform).
+ * @typedef {(options: MediaOptions) => AudioOutput | null} AudioOutputFactory
  */
 
 /**
@@ -164,6 +211,13 @@ const AUDIBLE_GIVE_UP_MS = 10_000;
 
 export class MediaSession {
   /**
+   * The audio output used when the options name none (`audioOutput` undefined). The main
+   * entry (alcove.js) sets it to the browser layer's; the core alone has none.
+   * @type {AudioOutputFactory | null}
+   */
+  static defaultAudioOutput = null;
+
+  /**
    * @param {import('./room.js').Room} room
    * @param {MediaOptions} options
    */
@@ -194,8 +248,8 @@ export class MediaSession {
     this.localShareTrack = null;
     /** @type {MediaStreamTrack | null} The local canvas track while streaming a canvas. */
     this.localCanvasTrack = null;
-    /** @type {HTMLAudioElement[]} One per audio slot. */
-    this.audioElements = [];
+    /** @type {AudioOutput | null | undefined} The platform's audio output (undefined: not made yet). @private */
+    this._output = undefined;
     /** @type {MediaState} */
     this.state = {
       state: 'idle', error: null, micError: null, autoplayBlocked: false,
@@ -216,12 +270,24 @@ export class MediaSession {
     this._epoch = 0;
     /** The first negotiation succeeded. @private */
     this._negotiated = false;
-    /** @type {AudioContext | null} @private */
-    this._audioContext = null;
-    /** @type {AnalyserNode | null} @private */
-    this._micAnalyser = null;
-    /** @type {Float32Array<ArrayBuffer> | null} @private */
-    this._micSamples = null;
+  }
+
+  /** The `<audio>` elements playing the slots (browser layer), one per audio slot. */
+  get audioElements() {
+    return this._output?.elements ?? [];
+  }
+
+  /**
+   * The platform's audio output, made on first use.
+   * @returns {AudioOutput | null}
+   * @private
+   */
+  _audio() {
+    if (this._output === undefined) {
+      const make = this._options.audioOutput === undefined ? MediaSession.defaultAudioOutput : this._options.audioOutput;
+      this._output = make ? make(this._options) : null;
+    }
+    return this._output;
   }
 
   /** Is media available on this platform and not turned off by option? */
@@ -371,7 +437,7 @@ export class MediaSession {
       try {
         if (kind === 'ice-restart') {
           const pc = /** @type {RTCPeerConnection} */ (this.pc);
-          pc.restartIce();
+          if (typeof pc.restartIce === 'function') pc.restartIce(); // the offer asks for it too
           await this._negotiate(pc, { iceRestart: true });
         } else {
           await this._rebuild();
@@ -419,15 +485,8 @@ export class MediaSession {
     this._setState({ connectionState: cs, iceState: cs, iceConnectionState: pc.iceConnectionState ?? 'new' });
     await this._negotiate(pc);
     if (this.pc !== pc) return;
-    // The same <audio> elements play the new slot tracks.
-    if (this.audioElements.length === this.slotTransceivers.length && typeof MediaStream !== 'undefined') {
-      this.audioElements.forEach((el, i) => {
-        el.srcObject = new MediaStream([this.slotTransceivers[i].receiver.track]);
-      });
-      void this.resumeAudio();
-    } else if (this.audioElements.length === 0) {
-      this._attachAudio();
-    }
+    // The same output (the same <audio> elements in a browser) plays the new slot tracks.
+    this._attachAudio();
   }
 
   /**
@@ -440,19 +499,19 @@ export class MediaSession {
     if (audio === false) return null;
     try {
       let stream;
-      if (typeof MediaStream !== 'undefined' && audio instanceof MediaStream) {
+      if (isStream(audio)) {
         stream = audio;
       } else {
         const devices = this._devices();
         if (!devices) throw new Error('no navigator.mediaDevices (a secure context — https or localhost — is needed)');
         /** @type {MediaTrackConstraints} */
-        const constraints = audio === true ? { ...DEFAULT_AUDIO_CONSTRAINTS } : { ...DEFAULT_AUDIO_CONSTRAINTS, .../** @type {MediaTrackConstraints} */ (audio) };
+        const constraints = audio === true ? { ...DEFAULT_AUDIO_CONSTRAINTS } : { ...DEFAULT_AUDIO_CONSTRAINTS, ...audio };
         this._setState({ micConstraints: constraints });
         stream = await devices.getUserMedia({ audio: constraints, video: false });
       }
       this.micStream = stream;
       const track = stream.getAudioTracks()[0] ?? null;
-      if (track) this._watchMic(stream);
+      if (track) this._audio()?.watchMic(stream);
       return track;
     } catch (e) {
       this._setState({ micError: e instanceof Error ? e : new Error(String(e)) });
@@ -481,79 +540,33 @@ export class MediaSession {
     });
   }
 
-  /** @private */
+  /** Hands the slot tracks to the platform's audio output and starts playback. @private */
   _attachAudio() {
-    const container = this._options.audioContainer === undefined
-      ? (typeof document !== 'undefined' ? document.body : null)
-      : this._options.audioContainer;
-    if (!container || typeof document === 'undefined') return;
-    this.audioElements = this.slotTransceivers.map((t, i) => {
-      const el = document.createElement('audio');
-      el.autoplay = true;
-      el.dataset.alcoveSlot = String(i);
-      el.style.display = 'none';
-      el.srcObject = new MediaStream([t.receiver.track]);
-      container.appendChild(el);
-      return el;
-    });
+    const out = this._audio();
+    if (!out) return;
+    out.play(this.slotTransceivers.map((t) => t.receiver.track));
     void this.resumeAudio();
   }
 
   /**
-   * Starts (or retries) playback of every slot's `<audio>` element. Call it from a user gesture
-   * when `state.autoplayBlocked` is true.
-   * @returns {Promise<boolean>} true when every element plays
+   * Starts (or retries) playback of the slots by the platform's audio output (in a browser,
+   * every slot's `<audio>` element). Call it from a user gesture when `state.autoplayBlocked`
+   * is true.
+   * @returns {Promise<boolean>} true when everything plays (always, without an output)
    */
   async resumeAudio() {
-    let blocked = false;
-    for (const el of this.audioElements) {
-      try {
-        await el.play();
-      } catch {
-        blocked = true;
-      }
-    }
-    if (this._audioContext && this._audioContext.state === 'suspended') {
-      try {
-        await this._audioContext.resume();
-      } catch {
-        // Reported through autoplayBlocked only.
-      }
-    }
-    this._setState({ autoplayBlocked: blocked });
-    return !blocked;
+    const out = this._audio();
+    const ok = out ? await out.resume() : true;
+    this._setState({ autoplayBlocked: !ok });
+    return ok;
   }
 
   /**
-   * @param {MediaStream} stream
-   * @private
-   */
-  _watchMic(stream) {
-    const Ctx = globalThis.AudioContext;
-    if (typeof Ctx !== 'function') return;
-    try {
-      const ctx = new Ctx();
-      const src = ctx.createMediaStreamSource(stream);
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 512;
-      src.connect(analyser);
-      this._audioContext = ctx;
-      this._micAnalyser = analyser;
-      this._micSamples = new Float32Array(analyser.fftSize);
-    } catch {
-      // No level meter; not fatal.
-    }
-  }
-
-  /**
-   * The microphone's current level, 0..1 (RMS), or 0 without a microphone.
+   * The microphone's current level, 0..1 (RMS), or 0 without a microphone or without a meter
+   * (the browser layer meters it with WebAudio).
    */
   localLevel() {
-    if (!this._micAnalyser || !this._micSamples) return 0;
-    this._micAnalyser.getFloatTimeDomainData(this._micSamples);
-    let sum = 0;
-    for (const s of this._micSamples) sum += s * s;
-    return Math.min(1, Math.sqrt(sum / this._micSamples.length) * 4);
+    return this._output?.micLevel() ?? 0;
   }
 
   /**
@@ -938,19 +951,12 @@ export class MediaSession {
     void this._localShareEnded('share');
     void this._localShareEnded('canvas');
     this.micStream?.getTracks().forEach((t) => t.stop());
-    for (const el of this.audioElements) {
-      el.srcObject = null;
-      el.remove();
-    }
-    this.audioElements = [];
+    this._output?.close();
     try {
       this.pc?.close();
     } catch {
       // Already closed.
     }
-    if (this._audioContext) void this._audioContext.close().catch(() => {});
-    this._audioContext = null;
-    this._micAnalyser = null;
   }
 
   /**
@@ -969,6 +975,16 @@ export class MediaSession {
 
   /** @private */
   _devices() {
-    return this._options.mediaDevices ?? (typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined);
+    // globalThis.navigator: React Native has one without mediaDevices (until registerGlobals()).
+    return this._options.mediaDevices ?? /** @type {{navigator?: {mediaDevices?: MediaDevicesLike}}} */ (globalThis).navigator?.mediaDevices;
   }
+}
+
+/**
+ * Is `value` a `MediaStream` (of whichever WebRTC implementation)?
+ * @param {unknown} value
+ * @returns {value is MediaStream}
+ */
+function isStream(value) {
+  return typeof value === 'object' && value !== null && typeof (/** @type {any} */ (value).getAudioTracks) === 'function';
 }

@@ -131,7 +131,7 @@ export function supportsRoomList(version) {
  * join without an invitation), `names` (the rooms' names, in order), `policy`
  * (create-and-invite: `"random"` or `"meet_new"`, fewest pairs who met before).
  * @typedef {{participants: number, audio: boolean, video: boolean, canvas: boolean,
- *   share: boolean, max_rooms: number, force_join?: boolean, duration?: number,
+ *   share: boolean, max_rooms?: number, force_join?: boolean, duration?: number,
  *   warning?: number, self_select?: boolean, names?: string[],
  *   policy?: "random" | "meet_new"}} RoomDefinition
  */

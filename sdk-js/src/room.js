@@ -56,6 +56,7 @@
  */
 
 import { BreakoutRoom } from './breakout.js';
+import { clone } from './clone.js';
 import { Connection } from './connection.js';
 import { Emitter } from './events.js';
 import { MediaSession } from './media.js';
@@ -365,7 +366,7 @@ export class Room extends Emitter {
   /**
    * Seed `createBreakOutRoom(roomDefinition)`. Resolves with `ackCreateBreakOutRoom`
    * (`msg.rooms` lists the new room ids); moderators then get one `breakoutRoomCreated` each.
-   * @param {RoomDefinition} roomDefinition `{participants, audio, video, canvas, share, max_rooms}`
+   * @param {RoomDefinition} roomDefinition `{participants, audio, video, canvas, share, max_rooms}` (`max_rooms` defaults to 1)
    * @returns {Promise<ServerFrame>}
    */
   createBreakOutRoom(roomDefinition) {
@@ -872,15 +873,15 @@ export class Room extends Emitter {
     for (const u of /** @type {UserInfo[]} */ (users)) {
       const before = this.users.get(u.clientId);
       if (u.clientId === this.clientId) {
-        this.users.set(u.clientId, structuredClone(u));
+        this.users.set(u.clientId, clone(u));
         continue;
       }
       if (!before) {
-        this._onFrame({ type: 'userConnected', ...structuredClone(u) }, null);
+        this._onFrame({ type: 'userConnected', ...clone(u) }, null);
         continue;
       }
       if (breakoutOf(before.location) !== breakoutOf(u.location)) {
-        this._onFrame({ type: 'userMoved', clientId: u.clientId, location: structuredClone(u.location) }, null);
+        this._onFrame({ type: 'userMoved', clientId: u.clientId, location: clone(u.location) }, null);
       }
       if (before.paused !== u.paused) {
         this._onFrame({ type: 'userPaused', clientId: u.clientId, paused: u.paused }, null);
@@ -889,7 +890,7 @@ export class Room extends Emitter {
         this._onFrame({ type: 'userMuted', clientId: u.clientId, muted: { ...u.muted } }, null);
       }
       // Anything else (name, data) is taken as it is.
-      this.users.set(u.clientId, structuredClone(u));
+      this.users.set(u.clientId, clone(u));
     }
     for (const clientId of /** @type {string[]} */ (left)) {
       const before = this.users.get(clientId);
@@ -917,8 +918,8 @@ export class Room extends Emitter {
         this.roomId = f.room.room_id;
         this.name = f.room.name;
         this.settings = f.room.settings;
-        this.users = new Map(f.users.map((/** @type {UserInfo} */ u) => [u.clientId, structuredClone(u)]));
-        this.breakoutRooms = new Map(f.breakout_rooms.map((/** @type {BreakoutRoomInfo} */ b) => [b.room_id, structuredClone(b)]));
+        this.users = new Map(f.users.map((/** @type {UserInfo} */ u) => [u.clientId, clone(u)]));
+        this.breakoutRooms = new Map(f.breakout_rooms.map((/** @type {BreakoutRoomInfo} */ b) => [b.room_id, clone(b)]));
         // A fresh client holds no invitation; a resumed one gets its pending ones.
         const before = this.invitations;
         this.invitations = new Map();
@@ -1046,7 +1047,7 @@ export class Room extends Emitter {
       case 'connectedBreakoutRoom': {
         if (!ok) return false;
         const { type: _t, id: _i, result: _r, ...info } = f;
-        const room = /** @type {BreakoutRoomInfo} */ (structuredClone(info));
+        const room = /** @type {BreakoutRoomInfo} */ (clone(info));
         this.breakoutRooms.set(f.room_id, room);
         this.roomList.set(f.room_id, { ...summaryOf(room), ...pickTimer(this.roomList.get(f.room_id)), ...pickTimer(room) });
         this.invitations.delete(f.room_id);

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { URL, fileURLToPath } from 'node:url';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,7 +38,10 @@ export async function startServer(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'alcove-js-'));
   const media = options.media ? ['--udp-listen', '127.0.0.1:0'] : ['--no-media'];
   const extra = options.args ?? [];
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, ...extra, '--data-dir', dataDir], {
+  // --web-dir: /sdk/ and / serve this tree's sdk-js/src and demo, not the copies built into the
+  // binary (which may come from another checkout: $ALCOVE_BIN).
+  const web = ['--web-dir', repo];
+  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, ...web, ...extra, '--data-dir', dataDir], {
     env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,12 +65,7 @@ export async function startServer(options = {}) {
 
   /** Calls the REST API and asserts `result` 0. */
   async function rest(method, path, body) {
-    const res = await fetch(base + path, {
-      method,
-      headers: { Authorization: auth, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
+    const json = await httpJson(method, base + path, auth, body);
     assert.equal(json.result, 0, `${method} ${path}: ${JSON.stringify(json)}`);
     return json;
   }
@@ -81,4 +80,34 @@ export async function startServer(options = {}) {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One JSON request over `node:http`; resolves with the parsed body, whatever the status.
+ * @param {string} method
+ * @param {string} url
+ * @param {string} auth the Authorization header
+ * @param {unknown} [body]
+ */
+export function httpJson(method, url, auth, body) {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method,
+      headers: { Authorization: auth, 'Content-Type': 'application/json', ...(data ? { 'Content-Length': Buffer.byteLength(data) } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          reject(new Error(`${method} ${url}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }

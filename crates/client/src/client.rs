@@ -36,9 +36,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// place for 30 s by default).
 pub const RESUME_WINDOW: Duration = Duration::from_secs(30);
 
-/// Timeouts, fixed at [`REQUEST_TIMEOUT`] for callers; tests shorten them.
-#[derive(Debug, Clone, Copy)]
+/// Timeouts, fixed at [`REQUEST_TIMEOUT`] for callers; tests shorten them. TLS roots for
+/// `wss://` ([`connect_tls`]).
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
+    /// Roots for `wss://`; `None`: the system's.
+    pub(crate) tls: Option<crate::tls::Tls>,
     /// Bound on the WebSocket handshake plus the `connect` exchange.
     pub(crate) connect_timeout: Duration,
     /// Bound on each request's wait for its acknowledgement.
@@ -50,6 +53,7 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            tls: None,
             connect_timeout: REQUEST_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
             resume_window: RESUME_WINDOW,
@@ -89,6 +93,8 @@ impl EventTx {
 /// What the connection task needs to resume after a drop.
 struct Resume {
     url: String,
+    /// Roots for `wss://` (as at connect).
+    tls: Option<crate::tls::Tls>,
     token: Option<String>,
     window: Duration,
     state: watch::Sender<ConnectionState>,
@@ -114,10 +120,38 @@ pub(crate) struct Resumed {
 /// [`Error::Transport`] when the socket cannot be opened, [`Error::Timeout`] after
 /// [`REQUEST_TIMEOUT`]. Must be called inside a tokio runtime: it spawns the connection task.
 ///
-/// Only `ws://` is supported (this build has no TLS); put a TLS-terminating proxy in front of
-/// the client if needed.
+/// `wss://` trusts the system's root certificates; [`connect_tls`] takes other roots.
 pub async fn connect(url: &str, token: &str) -> Result<(Room, Events), Error> {
     connect_with(url, token, Config::default()).await
+}
+
+/// [`connect`] with the TLS roots of `tls` for a `wss://` URL (a private CA, a self-signed
+/// development certificate: [`crate::Tls::with_root_pem`]). Resumes use the same roots.
+pub async fn connect_tls(
+    url: &str,
+    token: &str,
+    tls: &crate::tls::Tls,
+) -> Result<(Room, Events), Error> {
+    let config = Config {
+        tls: Some(tls.clone()),
+        ..Config::default()
+    };
+    connect_with(url, token, config).await
+}
+
+/// Opens the WebSocket: plain for `ws://`, TLS for `wss://` (with `tls`'s roots, else the
+/// system's).
+async fn open_socket(
+    url: &str,
+    tls: Option<&crate::tls::Tls>,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    WsError,
+> {
+    let connector = tls.map(|t| tokio_tungstenite::Connector::Rustls(t.rustls()));
+    let (ws, _response) =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector).await?;
+    Ok(ws)
 }
 
 pub(crate) async fn connect_with(
@@ -126,7 +160,7 @@ pub(crate) async fn connect_with(
     config: Config,
 ) -> Result<(Room, Events), Error> {
     let handshake = async {
-        let (ws, _response) = tokio_tungstenite::connect_async(url)
+        let ws = open_socket(url, config.tls.as_ref())
             .await
             .map_err(transport)?;
         handshake(ws, token).await
@@ -152,6 +186,7 @@ pub(crate) async fn connect_with(
     let (resumed_tx, resumed_rx) = watch::channel(Resumed::default());
     let resume = Resume {
         url: url.to_owned(),
+        tls: config.tls.clone(),
         token: connected.resume_token.clone(),
         window: config.resume_window,
         state: state_tx,
@@ -305,7 +340,7 @@ async fn reconnect(
         attempt += 1;
         let _ = resume.state.send(ConnectionState::Reconnecting(attempt));
         let try_once = async {
-            let (mut ws, _) = tokio_tungstenite::connect_async(&resume.url)
+            let mut ws = open_socket(&resume.url, resume.tls.as_ref())
                 .await
                 .map_err(transport)?;
             let mut session = ClientSession::resuming(token);
@@ -887,6 +922,7 @@ mod tests {
         })
         .await;
         let config = Config {
+            tls: None,
             connect_timeout: REQUEST_TIMEOUT,
             request_timeout: Duration::from_millis(50),
             resume_window: RESUME_WINDOW,

@@ -63,7 +63,11 @@
 //! Reconnection is automatic: a dropped connection is resumed within [`RESUME_WINDOW`] (same
 //! client id, same place; see [`Room::connection_state`]), and a running [`media::Media`]
 //! restores its audio on its own (an ICE restart, or a new peer connection after a server
-//! restart). Deliberately not here: TLS (`ws://` and `http://` only).
+//! restart).
+//!
+//! TLS: `wss://` and `https://` trust the system's root certificates; [`connect_tls`] and
+//! [`RestClient::with_tls`] take a [`Tls`] that also trusts a private CA
+//! ([`Tls::with_root_pem`]).
 #![deny(missing_docs)]
 
 mod breakout;
@@ -75,16 +79,18 @@ pub mod media;
 mod rest;
 pub mod session;
 mod state;
+pub mod tls;
 mod users;
 
 /// The wire protocol crate (`alcove-proto`): message, REST body and id types.
 pub use alcove_proto as proto;
 
 pub use breakout::BreakoutRoom;
-pub use client::{connect, ConnectionState, Room, REQUEST_TIMEOUT, RESUME_WINDOW};
+pub use client::{connect, connect_tls, ConnectionState, Room, REQUEST_TIMEOUT, RESUME_WINDOW};
 pub use error::Error;
 pub use events::{Events, FacilitationEvent, LeftBreakoutRoom, ListenEvent};
 pub use rest::{signal_url, RestClient, RestError};
 pub use session::{ClientSession, SessionEvent};
 pub use state::RoomState;
+pub use tls::{Tls, TlsError};
 pub use users::UserList;

@@ -3,7 +3,7 @@
 //! An app's backend uses it with its `app_id:app_key` (HTTP Basic auth) to create rooms and
 //! mint the tokens that clients pass to [`crate::connect`]. Every call is one HTTP request; a
 //! non-2xx answer becomes [`RestError::Api`] with the server's `{result, msg}`.
-//! Only `http://` is supported (this build has no TLS).
+//! `https://` trusts the system's roots, or those of a [`crate::Tls`] ([`RestClient::with_tls`]).
 
 use alcove_proto::api::{
     BreakoutRoomsResponse, CreateRoomRequest, CreateTokenRequest, ErrorResponse,
@@ -78,8 +78,25 @@ impl RestClient {
             base_url: base.to_owned(),
             app_id: app_id.to_owned(),
             app_key: app_key.to_owned(),
-            http: reqwest::Client::new(),
+            // Invariant: reqwest builds a client around a ready rustls configuration (it reads
+            // no other system state on build).
+            http: crate::tls::Tls::system()
+                .http_client()
+                .expect("an HTTP client with a preconfigured TLS builds"),
         }
+    }
+
+    /// [`RestClient::new`] trusting the roots of `tls` for `https://` (a private CA, a
+    /// self-signed development certificate).
+    pub fn with_tls(
+        base_url: &str,
+        app_id: &str,
+        app_key: &str,
+        tls: &crate::tls::Tls,
+    ) -> Result<Self, crate::tls::TlsError> {
+        let mut c = RestClient::new(base_url, app_id, app_key);
+        c.http = tls.http_client()?;
+        Ok(c)
     }
 
     /// The server's base URL, as normalised by [`RestClient::new`].

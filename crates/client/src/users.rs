@@ -9,17 +9,42 @@
 
 use alcove_proto::signal::{ServerMessage, UserInfo};
 use alcove_proto::ClientId;
+use std::collections::HashMap;
 
-/// The family's users, in connection order (newcomers last).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The family's users, in connection order (newcomers last), indexed by client id: applying
+/// a frame costs what the frame carries, not the size of the family (a class of 1,000 applies
+/// a batch of 10 moved users in ten lookups).
+#[derive(Debug, Clone, Default)]
 pub struct UserList {
     users: Vec<UserInfo>,
+    /// Position of each user in `users`.
+    at: HashMap<ClientId, usize>,
+}
+
+impl PartialEq for UserList {
+    fn eq(&self, other: &UserList) -> bool {
+        self.users == other.users
+    }
 }
 
 impl UserList {
     /// A list starting from `roomConnected.users`.
     pub fn new(users: Vec<UserInfo>) -> UserList {
-        UserList { users }
+        let mut list = UserList {
+            users,
+            at: HashMap::new(),
+        };
+        list.reindex();
+        list
+    }
+
+    fn reindex(&mut self) {
+        self.at = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.client_id.clone(), i))
+            .collect();
     }
 
     /// Everyone, in connection order.
@@ -29,17 +54,29 @@ impl UserList {
 
     /// One user.
     pub fn get(&self, client: &ClientId) -> Option<&UserInfo> {
-        self.users.iter().find(|u| &u.client_id == client)
+        self.at.get(client).and_then(|&i| self.users.get(i))
     }
 
     fn get_mut(&mut self, client: &ClientId) -> Option<&mut UserInfo> {
-        self.users.iter_mut().find(|u| &u.client_id == client)
+        self.at.get(client).and_then(|&i| self.users.get_mut(i))
     }
 
     fn upsert(&mut self, user: UserInfo) {
-        match self.get_mut(&user.client_id) {
-            Some(u) => *u = user,
-            None => self.users.push(user),
+        match self.at.get(&user.client_id) {
+            Some(&i) => self.users[i] = user,
+            None => {
+                self.at.insert(user.client_id.clone(), self.users.len());
+                self.users.push(user);
+            }
+        }
+    }
+
+    /// Removes the users `gone` names; the index is rebuilt only when someone left.
+    fn remove(&mut self, gone: impl Fn(&ClientId) -> bool) {
+        let before = self.users.len();
+        self.users.retain(|u| !gone(&u.client_id));
+        if self.users.len() != before {
+            self.reindex();
         }
     }
 
@@ -47,7 +84,7 @@ impl UserList {
     pub fn apply(&mut self, msg: &ServerMessage) -> bool {
         match msg {
             ServerMessage::UserConnected(u) => self.upsert(u.clone()),
-            ServerMessage::UserDisconnected(u) => self.users.retain(|x| x.client_id != u.client_id),
+            ServerMessage::UserDisconnected(u) => self.remove(|c| *c == u.client_id),
             ServerMessage::UserMoved(m) => {
                 if let Some(u) = self.get_mut(&m.client_id) {
                     u.location = m.location.clone();
@@ -64,30 +101,14 @@ impl UserList {
                 }
             }
             ServerMessage::UsersUpdated(batch) => {
-                if batch.users.len() > 8 {
-                    // A wave: index once instead of a scan per entry.
-                    let mut at: std::collections::HashMap<ClientId, usize> = self
-                        .users
-                        .iter()
-                        .enumerate()
-                        .map(|(i, u)| (u.client_id.clone(), i))
-                        .collect();
-                    for u in &batch.users {
-                        match at.get(&u.client_id) {
-                            Some(&i) => self.users[i] = u.clone(),
-                            None => {
-                                at.insert(u.client_id.clone(), self.users.len());
-                                self.users.push(u.clone());
-                            }
-                        }
-                    }
-                } else {
-                    for u in &batch.users {
-                        self.upsert(u.clone());
-                    }
+                for u in &batch.users {
+                    self.upsert(u.clone());
                 }
-                if !batch.left.is_empty() {
-                    self.users.retain(|u| !batch.left.contains(&u.client_id));
+                if batch.left.len() > 16 {
+                    let left: std::collections::HashSet<&ClientId> = batch.left.iter().collect();
+                    self.remove(|c| left.contains(c));
+                } else if !batch.left.is_empty() {
+                    self.remove(|c| batch.left.contains(c));
                 }
             }
             _ => return false,
@@ -153,5 +174,16 @@ mod tests {
         assert_eq!(v1, v2);
         assert_eq!(v2.users().len(), 3);
         assert!(v2.get(&ClientId("b".into())).unwrap().paused);
+        // The index follows removals: "d" moved up a place when "c" left.
+        assert_eq!(v2.get(&ClientId("d".into())).unwrap().name, "d");
+        assert!(v2.get(&ClientId("c".into())).is_none());
+        assert!(v2.apply(&ServerMessage::UserDisconnected(UserRef {
+            client_id: ClientId("a".into()),
+            name: "a".into(),
+        })));
+        let names: Vec<&str> = v2.users().iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["b", "d"]);
+        assert_eq!(v2.get(&ClientId("d".into())).unwrap().name, "d");
+        assert_eq!(v2.get(&ClientId("b".into())).unwrap().name, "b");
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `group` (break-out rooms allowed) or `lecture` (break-out rooms refused with 5067).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RoomMode {
@@ -18,6 +19,7 @@ pub enum RoomMode {
 }
 
 /// Who may create break-out rooms.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakoutCreators {
@@ -29,6 +31,7 @@ pub enum BreakoutCreators {
 }
 
 /// Room settings, with every default filled in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomSettings {
     /// `group` or `lecture`.
@@ -68,6 +71,7 @@ impl Default for RoomSettings {
 }
 
 /// Settings as sent in `POST /v1/rooms`: every field optional.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RoomSettingsInput {
     /// See [`RoomSettings::mode`].
@@ -136,6 +140,7 @@ impl RoomSettingsInput {
 }
 
 /// `POST /v1/rooms` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRoomRequest {
     /// Room title.
@@ -151,6 +156,7 @@ pub struct CreateRoomRequest {
 }
 
 /// A room as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Room {
     /// Room id.
@@ -168,6 +174,7 @@ pub struct Room {
 }
 
 /// `{result, room}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomResponse {
     /// 0.
@@ -177,6 +184,7 @@ pub struct RoomResponse {
 }
 
 /// `{result, rooms}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomListResponse {
     /// 0.
@@ -186,6 +194,7 @@ pub struct RoomListResponse {
 }
 
 /// `POST /v1/rooms/{room_id}/tokens` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateTokenRequest {
     /// Display name.
@@ -199,7 +208,8 @@ pub struct CreateTokenRequest {
     pub data: Value,
 }
 
-/// `{result, token, expires_at}`.
+/// `{result, token, expires_at, signal_url}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// 0.
@@ -208,9 +218,15 @@ pub struct TokenResponse {
     pub token: String,
     /// Unix seconds after which the token no longer connects.
     pub expires_at: u64,
+    /// The signalling WebSocket URL to connect with the token (`wss://host/v1/signal`), from
+    /// the server's `--public-url`, else its bound address; a client needs only this answer.
+    /// Empty from servers older than this field.
+    #[serde(default)]
+    pub signal_url: String,
 }
 
 /// `GET /v1/rooms/{room_id}/users`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsersResponse {
     /// 0.
@@ -220,6 +236,7 @@ pub struct UsersResponse {
 }
 
 /// `GET /v1/rooms/{room_id}/breakout-rooms`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakoutRoomsResponse {
     /// 0.
@@ -229,6 +246,7 @@ pub struct BreakoutRoomsResponse {
 }
 
 /// `{result, msg}` for deletes and errors.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
     /// 0 on success, else an error code.

@@ -51,14 +51,15 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_DATA_DIR", default_value = "alcove-data")]
     pub data_dir: PathBuf,
     /// Do not create the development app.
-    #[arg(long, conflicts_with = "dev")]
+    #[arg(long, env = "ALCOVE_NO_DEV_APP", conflicts_with = "dev")]
     pub no_dev_app: bool,
     /// Development mode: the demo page may mint tokens for the shared demo room without
     /// credentials (`POST /demo/join`). Never in a real deployment.
-    #[arg(long)]
+    #[arg(long, env = "ALCOVE_DEV")]
     pub dev: bool,
     /// The URL browsers reach this server at (e.g. `https://alcove.example.com`, behind a
-    /// proxy); the demo's signalling URL is made from it (default: the bound address).
+    /// proxy); the signalling URL of token answers and of the demo is made from it (default:
+    /// the bound address).
     #[arg(long, env = "ALCOVE_PUBLIC_URL", value_parser = crate::config::parse_public_url)]
     pub public_url: Option<String>,
     /// UDP address of the media socket (ICE/DTLS/SRTP for every client).
@@ -68,7 +69,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ALCOVE_ADVERTISE_IP")]
     pub advertise_ip: Option<std::net::IpAddr>,
     /// Serve without media (signalling and REST only).
-    #[arg(long)]
+    #[arg(long, env = "ALCOVE_NO_MEDIA")]
     pub no_media: bool,
     /// Media shards per family: tasks that own its peer connections and forward its media,
     /// run on every core (0: one per core).
@@ -106,6 +107,59 @@ pub struct ServeArgs {
     /// node's families move to another node after at most this long.
     #[arg(long, env = "ALCOVE_LEASE_MS", default_value_t = crate::cluster::DEFAULT_LEASE_MS, value_parser = clap::value_parser!(u64).range(300..))]
     pub lease_ms: u64,
+    /// Config file, logs and webhooks (issue 13, `config_file.rs`).
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// `alcove serve` settings of the operators' features: the config file, the log format,
+/// webhook delivery.
+#[derive(Debug, Clone, Args)]
+pub struct OpsArgs {
+    /// A TOML file setting any of these flags by long name (`data-dir = "/var/lib/alcove"`).
+    /// Flags and `ALCOVE_*` variables win over it (docs/configuration.md).
+    #[arg(long, env = "ALCOVE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in effect (as a config file) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Log lines as `text` (for people) or `json` (one object per line, for collectors).
+    #[arg(long, env = "ALCOVE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Webhook events an app's queue holds; further events are dropped (and counted) while
+    /// its receiver is slow.
+    #[arg(long, env = "ALCOVE_WEBHOOK_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub webhook_queue: u64,
+    /// POSTs per webhook event, the first included.
+    #[arg(long, env = "ALCOVE_WEBHOOK_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub webhook_attempts: u32,
+    /// Milliseconds before the first webhook retry; doubled for each further one.
+    #[arg(long, env = "ALCOVE_WEBHOOK_BACKOFF_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    pub webhook_backoff_ms: u64,
+    /// Seconds one webhook POST may take.
+    #[arg(long, env = "ALCOVE_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout: u64,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl OpsArgs {
+    /// Puts the webhook settings into `config`.
+    pub fn apply(&self, config: &mut Config) {
+        config.webhooks = crate::webhook::WebhookConfig {
+            queue: usize::try_from(self.webhook_queue).unwrap_or(usize::MAX),
+            attempts: self.webhook_attempts,
+            backoff: std::time::Duration::from_millis(self.webhook_backoff_ms),
+            timeout: std::time::Duration::from_secs(self.webhook_timeout),
+        };
+    }
 }
 
 /// Server URL and credentials for the REST helpers.
@@ -261,6 +315,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
     args.connections.apply(&mut config);
+    args.ops.apply(&mut config);
     if let Some(dir) = &args.web_dir {
         if !dir.join("demo").is_dir() || !dir.join("sdk-js/src").is_dir() {
             bail!(
@@ -498,9 +553,10 @@ async fn admin_call<T: serde::de::DeserializeOwned>(
 ) -> anyhow::Result<T> {
     let key = admin_key(args)?;
     let url = format!("{}{path}", args.url.trim_end_matches('/'));
-    let mut req = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key);
+    let http = alcove_client::Tls::system()
+        .http_client()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut req = http.request(method, &url).bearer_auth(key);
     if let Some(body) = body {
         req = req.json(body);
     }

@@ -78,6 +78,9 @@ pub struct Config {
     /// `--lease-ms`: how long a node's hold on a family lasts without renewal (renewed every
     /// third of it); a dead node's families move after at most this long.
     pub lease_ms: u64,
+    // Operators (issue 13): webhooks and logs.
+    /// Webhook delivery: queue bound, attempts, backoff, timeout (`webhook.rs`).
+    pub webhooks: crate::webhook::WebhookConfig,
 }
 
 impl Config {
@@ -110,6 +113,7 @@ impl Config {
             redis: None,
             node_id: None,
             lease_ms: crate::cluster::DEFAULT_LEASE_MS,
+            webhooks: crate::webhook::WebhookConfig::default(),
         }
     }
 }

@@ -175,6 +175,10 @@ pub struct Families {
     secret: Vec<u8>,
     /// How long a dropped client keeps its place.
     resume_grace: std::time::Duration,
+    /// The server's metrics (`metrics.rs`; counted in `observe.rs` and `shard.rs`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The webhook dispatcher (`webhook.rs`).
+    pub webhooks: Arc<crate::webhook::Webhooks>,
     // std Mutex: held only to look up / insert / remove a sender, never across an await. Sends
     // to a family happen under it so that a family task's "am I idle and drained?" check
     // (also under it) cannot race with a new connect.
@@ -190,12 +194,15 @@ impl Families {
         store: Arc<crate::store::Store>,
         secret: Vec<u8>,
         resume_grace: std::time::Duration,
+        (metrics, webhooks): (Arc<crate::metrics::Metrics>, Arc<crate::webhook::Webhooks>),
     ) -> Families {
         Families {
             media,
             store,
             secret,
             resume_grace,
+            metrics,
+            webhooks,
             inner: Mutex::default(),
             cluster: std::sync::OnceLock::new(),
         }
@@ -375,14 +382,20 @@ async fn run_family(
         });
     config.resume_grace = families.resume_grace;
     config.epoch_unix_ms = crate::util::unix_now_ms();
-    let shards = families
-        .media
-        .as_ref()
-        .map(|m| crate::shard::FamilyShards::spawn(&room.room_id, m.shards, m, me.clone()));
+    let shards = families.media.as_ref().map(|m| {
+        crate::shard::FamilyShards::spawn(&room.room_id, m.shards, m, me.clone(), &families.metrics)
+    });
     drop(me);
     if let Some(m) = &families.media {
         config.shards = alcove_core::media::Shards::External(m.shards);
     }
+    let mut watch = crate::observe::FamilyWatch::start(
+        Arc::clone(&families.metrics),
+        Arc::clone(&families.webhooks),
+        &app,
+        &room.room_id,
+        restore.is_some(),
+    );
     let mut family = match restore {
         Some(snapshot) => {
             let now_ms = crate::util::unix_now_ms();
@@ -415,10 +428,12 @@ async fn run_family(
                 match msg {
                     FamilyMsg::Connect { client, id, user, version, out } => {
                         conns.insert(client.clone(), out);
+                        watch.request(&client, &id, "connect");
                         family.handle_input(Input::Connect { now, client, id, user, version });
                     }
                     FamilyMsg::Request { client, id, msg } => {
                         trace!(client = %client, kind = msg.type_name(), "request");
+                        watch.request(&client, &id, msg.type_name());
                         family.handle_input(Input::Request { now, client, id, msg });
                     }
                     FamilyMsg::Disconnected { client, conn } => {
@@ -443,6 +458,7 @@ async fn run_family(
                         } else {
                             signer.spend(&client, &jti, &families.store).err()
                         };
+                        watch.resume(refused);
                         match refused {
                             Some(code) => crate::ws::refuse(&out, id, code),
                             None => {
@@ -488,7 +504,9 @@ async fn run_family(
             shards.as_ref(),
             &mut signer,
             &plans,
+            &mut watch,
         );
+        watch.step(&family);
         if signer.len() > 2 * family.client_count() + 16 {
             signer.retain(|c| family.user(c).is_some());
         }
@@ -555,6 +573,7 @@ async fn run_family(
             c.forget(&room.room_id, l);
         }
     }
+    watch.end();
     info!("family ended");
 }
 
@@ -684,6 +703,7 @@ fn drain(
     shards: Option<&crate::shard::FamilyShards>,
     signer: &mut crate::token::ResumeBook,
     plans: &Plans,
+    watch: &mut crate::observe::FamilyWatch,
 ) -> Instant {
     let mut slow: Vec<(ClientId, Refused)> = Vec::new();
     // Inputs the outputs call for (a loaded plan), fed once the queue is empty.
@@ -699,6 +719,7 @@ fn drain(
                         rc.resume_token = Some(signer.mint(&to));
                     }
                 }
+                watch.sent(&to, &frame);
                 deliver(conns, &mut slow, &mut batch, &to, &frame)
             }
             Output::Close { client, reason } => {
@@ -722,6 +743,7 @@ fn drain(
                     id: Some(id),
                     msg: plans.save(plan),
                 };
+                watch.sent(&client, &ack);
                 deliver(conns, &mut slow, &mut batch, &client, &ack);
             }
             Output::ListPlans { client, id } => {
@@ -729,6 +751,7 @@ fn drain(
                     id: Some(id),
                     msg: plans.list(),
                 };
+                watch.sent(&client, &ack);
                 deliver(conns, &mut slow, &mut batch, &client, &ack);
             }
             Output::LoadPlan {
@@ -754,6 +777,7 @@ fn drain(
                             alcove_proto::ErrorCode::Internal.message(),
                         ),
                     };
+                    watch.sent(&client, &ack);
                     deliver(conns, &mut slow, &mut batch, &client, &ack);
                 }
             },

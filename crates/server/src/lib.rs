@@ -17,16 +17,20 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod config_file;
 pub mod driver;
 pub mod http;
 pub mod limit;
 pub mod listen;
+pub mod metrics;
+pub mod observe;
 pub mod outbound;
 pub mod shard;
 pub mod store;
 pub mod token;
 pub mod udp;
 pub mod util;
+pub mod webhook;
 pub mod ws;
 
 pub use config::Config;
@@ -65,6 +69,9 @@ impl AppState {
         config: Config,
         media: Option<driver::MediaShell>,
     ) -> anyhow::Result<(Arc<AppState>, Option<Credentials>, bool)> {
+        // The process's rustls provider: aws-lc-rs (the only one built), for every HTTPS client
+        // made without an explicit configuration (`reqwest::Client::new()`). Set once.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let store = Arc::new(match &config.redis {
@@ -115,11 +122,29 @@ impl AppState {
                 .ok()
                 .and_then(|s| serde_json::from_str(&s).ok())
         };
+        let metrics = metrics::Metrics::new();
+        let webhooks =
+            webhook::Webhooks::new(Arc::clone(&store), config.webhooks, Arc::clone(&metrics));
+        {
+            // Histogram samples are folded into buckets every few seconds, scraped or not.
+            let metrics = Arc::downgrade(&metrics);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    match metrics.upgrade() {
+                        Some(m) => m.upkeep(),
+                        None => break,
+                    }
+                }
+            });
+        }
         let families = Arc::new(driver::Families::new(
             media,
             Arc::clone(&store),
             secret.clone(),
             config.resume_grace,
+            (metrics, webhooks),
         ));
         match (&config.redis, store.as_redis()) {
             (Some(_), Some(redis)) => {

@@ -46,8 +46,9 @@ pub struct Limits {
 /// One `usersUpdated` batch, each entry encoded once and shared by every recipient.
 #[derive(Debug)]
 pub struct Batch {
-    /// `(client, encoded UserInfo)` in the family's order.
-    users: Vec<(ClientId, Box<str>)>,
+    /// `(client, encoded UserInfo)` in the family's order; shared, so that collapsing a slow
+    /// reader's queue moves pointers, not the encoded users.
+    users: Vec<(ClientId, Arc<str>)>,
     /// Clients who left.
     left: Vec<ClientId>,
     /// Length of the encoded frame.
@@ -57,7 +58,7 @@ pub struct Batch {
 impl Batch {
     /// Encodes a batch's entries.
     pub fn new(update: &UsersUpdated) -> Batch {
-        let users: Vec<(ClientId, Box<str>)> = update
+        let users: Vec<(ClientId, Arc<str>)> = update
             .users
             .iter()
             .map(|u| (u.client_id.clone(), UsersUpdated::encode_user(u).into()))
@@ -66,7 +67,7 @@ impl Batch {
         Batch::from_parts(users, left)
     }
 
-    fn from_parts(users: Vec<(ClientId, Box<str>)>, left: Vec<ClientId>) -> Batch {
+    fn from_parts(users: Vec<(ClientId, Arc<str>)>, left: Vec<ClientId>) -> Batch {
         let bytes = 40
             + users.iter().map(|(_, u)| u.len() + 1).sum::<usize>()
             + left.iter().map(|c| c.0.len() + 3).sum::<usize>();
@@ -85,7 +86,7 @@ impl Batch {
     /// Several batches as one: each user once, at its first position, with its latest state.
     fn merge(batches: &[Arc<Batch>]) -> Batch {
         enum Latest<'a> {
-            User(&'a str),
+            User(&'a Arc<str>),
             Left,
         }
         let mut order: Vec<&ClientId> = Vec::new();
@@ -106,7 +107,7 @@ impl Batch {
         let mut left = Vec::new();
         for c in order {
             match latest.get(c) {
-                Some(Latest::User(u)) => users.push((c.clone(), Box::from(*u))),
+                Some(Latest::User(u)) => users.push((c.clone(), Arc::clone(u))),
                 Some(Latest::Left) => left.push(c.clone()),
                 None => {}
             }

@@ -42,6 +42,8 @@ pub struct ShardSink {
     pub tx: mpsc::UnboundedSender<ShardMsg>,
     /// Bytes of datagrams read for this shard and not taken yet (the reader's bound).
     pub inflight: Inflight,
+    /// Datagrams the reader dropped because `inflight` was at its bound (`/metrics`).
+    pub dropped: metrics::Counter,
 }
 
 /// The shards of one family, as its task sees them.
@@ -56,6 +58,7 @@ impl FamilyShards {
         n: usize,
         shell: &MediaShell,
         family: mpsc::UnboundedSender<FamilyMsg>,
+        metrics: &crate::metrics::Metrics,
     ) -> FamilyShards {
         let config = alcove_core::media::MediaConfig {
             candidate: shell.candidate,
@@ -69,6 +72,7 @@ impl FamilyShards {
             sinks.push(Arc::new(ShardSink {
                 tx,
                 inflight: Inflight::default(),
+                dropped: metrics.shard(sinks.len()).dropped,
             }));
         }
         let siblings: Arc<Vec<Arc<ShardSink>>> = Arc::new(sinks.clone());
@@ -81,6 +85,8 @@ impl FamilyShards {
                 family: family.clone(),
                 shell: shell.clone(),
                 tx: TxBatch::default(),
+                counters: metrics.shard(i),
+                transmitted: 0,
             };
             let span = tracing::info_span!("shard", room = %room, shard = i);
             tokio::spawn(tracing::Instrument::instrument(task.run(rx), span));
@@ -112,6 +118,11 @@ struct ShardTask {
     shell: MediaShell,
     /// Transmits of the current wake-up, sent together.
     tx: TxBatch,
+    /// This shard index's datagram counters (`/metrics`).
+    counters: crate::metrics::ShardCounters,
+    /// Datagrams sent in the current wake-up: added to the shared counter once per wake-up
+    /// (the counter is shared by shard `i` of every family).
+    transmitted: u64,
 }
 
 /// Most messages a shard takes from its queue before it polls its sessions' outputs and sends
@@ -146,6 +157,9 @@ impl ShardTask {
             }
             deadline = self.drain();
             self.tx.flush(&self.shell.socket);
+            self.counters
+                .transmitted
+                .increment(std::mem::take(&mut self.transmitted));
         }
         self.drain();
         self.tx.flush(&self.shell.socket);
@@ -157,6 +171,9 @@ impl ShardTask {
         match msg {
             ShardMsg::Datagrams(batch) => {
                 self.sink.inflight.release(batch.reserved);
+                self.counters
+                    .received
+                    .increment(batch.datagrams.len() as u64);
                 for d in batch.datagrams {
                     self.shard.handle_input(ShardInput::Receive {
                         now,
@@ -188,6 +205,7 @@ impl ShardTask {
                     // UDP: a full socket buffer drops the datagram (counted), as the network
                     // would; the send never waits.
                     self.tx.push(destination, contents);
+                    self.transmitted += 1;
                     if self.tx.len() >= crate::udp::batch::TX_FLUSH_AT {
                         self.tx.flush(&self.shell.socket);
                     }

@@ -590,7 +590,7 @@ async fn redis_restarted_mid_session_gives_clear_errors_then_service_resumes() {
     )
     .unwrap();
     for n in &nodes {
-        let resp = reqwest::Client::new()
+        let resp = cluster_common::http()
             .post(format!("{}/v1/rooms", n.url()))
             .basic_auth(creds["app_id"].as_str().unwrap(), creds["app_key"].as_str())
             .json(&serde_json::json!({"name": "x", "owner_ref": "y"}))

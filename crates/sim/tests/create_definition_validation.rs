@@ -1,8 +1,8 @@
 //! A room definition is validated in the contract's order, with the exact code for each
 //! mistake: `participants` missing 1724; not an integer ≥ 2 1155; `audio`, `video`, `canvas`,
-//! `share`, `max_rooms` missing 1734; a flag that is not a boolean 1155; `video: true` 1735;
-//! `max_rooms` < 1 1155. A refused definition creates nothing and tells nobody. The same rules
-//! hold for create-and-invite.
+//! `share` missing 1734; a flag that is not a boolean 1155; `video: true` 1735; `max_rooms` < 1
+//! 1155 (absent or `null`: one room, as with the vendor). A refused definition creates nothing
+//! and tells nobody. The same rules hold for create-and-invite.
 
 use alcove_proto::signal::{Msg, Role, ServerMessage};
 use alcove_sim::{req, World};
@@ -49,7 +49,6 @@ fn cases() -> Vec<(&'static str, Value, i32)> {
         ("video missing", without("video"), 1734),
         ("canvas missing", without("canvas"), 1734),
         ("share missing", without("share"), 1734),
-        ("max_rooms missing", without("max_rooms"), 1734),
         ("audio not a boolean", with("audio", json!("yes")), 1155),
         ("share not a boolean", with("share", json!(1)), 1155),
         ("video true", with("video", json!(true)), 1735),
@@ -125,4 +124,26 @@ fn the_valid_baseline_is_accepted_and_force_join_is_optional() {
         1155
     );
     assert_eq!(w.live_rooms().len(), 4);
+}
+
+#[test]
+fn a_definition_without_max_rooms_creates_one_room() {
+    let mut w = World::with_defaults(3);
+    let mia = w.connect("Mia", Role::Moderator);
+    let ack = w.request(&mia, req::create_raw(without("max_rooms")));
+    match &ack.msg {
+        ServerMessage::AckCreateBreakOutRoom(a) => {
+            assert_eq!(a.result, 0, "{a:?}");
+            assert!(
+                matches!(&a.msg, Msg::Data(r) if r.rooms.len() == 1),
+                "one room: {a:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        req::result(&w.request(&mia, req::create_raw(with("max_rooms", Value::Null)))),
+        0
+    );
+    assert_eq!(w.live_rooms().len(), 2);
 }

@@ -141,8 +141,10 @@ enum Def {
     ParticipantsOne,
     ParticipantsText,
     OverCapacity,
-    /// Index into `audio, video, canvas, share, max_rooms`.
+    /// Index into `audio, video, canvas, share`.
     MissingKey(usize),
+    /// Valid, without `max_rooms`: one room (the vendor's default).
+    DefaultRooms,
     /// Index into `audio, canvas, share`.
     NotBool(usize),
     Video,
@@ -176,12 +178,15 @@ impl Def {
             Def::ParticipantsText => v["participants"] = json!("2"),
             Def::OverCapacity => v["participants"] = json!(TALKERS),
             Def::MissingKey(k) => {
-                let key = ["audio", "video", "canvas", "share", "max_rooms"][k % 5];
+                let key = ["audio", "video", "canvas", "share"][k % 4];
                 v.as_object_mut().map(|m| m.remove(key));
             }
             Def::NotBool(k) => v[["audio", "canvas", "share"][k % 3]] = json!("yes"),
             Def::Video => v["video"] = json!(true),
             Def::NoRooms => v["max_rooms"] = json!(0),
+            Def::DefaultRooms => {
+                v.as_object_mut().map(|m| m.remove("max_rooms"));
+            }
         }
         v
     }
@@ -204,6 +209,7 @@ impl Def {
             Def::NotBool(_) => Err(ErrorCode::InvalidParameters),
             Def::Video => Err(ErrorCode::VideoNotSupported),
             Def::NoRooms => Err(ErrorCode::InvalidParameters),
+            Def::DefaultRooms => Ok((2, 1, true, false, true)),
         }
     }
 }
@@ -317,7 +323,8 @@ fn def_strategy() -> impl Strategy<Value = Def> {
         1 => Just(Def::ParticipantsOne),
         1 => Just(Def::ParticipantsText),
         1 => Just(Def::OverCapacity),
-        1 => (0usize..5).prop_map(Def::MissingKey),
+        1 => (0usize..4).prop_map(Def::MissingKey),
+        1 => Just(Def::DefaultRooms),
         1 => (0usize..3).prop_map(Def::NotBool),
         1 => Just(Def::Video),
         1 => Just(Def::NoRooms),

@@ -18,6 +18,9 @@ use serde_json::{Map, Value};
 #[serde(transparent)]
 pub struct RoomDefinitionInput(pub Map<String, Value>);
 
+/// `max_rooms` of a room definition that omits it: one room, as the vendor's SDK creates.
+pub const DEFAULT_MAX_ROOMS: u32 = 1;
+
 /// A validated room definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomDefinition {
@@ -31,7 +34,7 @@ pub struct RoomDefinition {
     pub canvas: bool,
     /// Screen share allowed in the room.
     pub share: bool,
-    /// How many rooms to create.
+    /// How many rooms to create ([`DEFAULT_MAX_ROOMS`] when the request omits it).
     pub max_rooms: u32,
     /// Create-and-invite only: move invitees at once.
     pub force_join: bool,
@@ -112,9 +115,10 @@ impl RoomDefinition {
 impl RoomDefinitionInput {
     /// Validates the definition against a parent whose `max_active_talkers` is given, in the
     /// contract's order: `participants` present (1724), an integer ≥ 2 (1155), at most
-    /// `max_active_talkers − 1` (1725); `audio`, `video`, `canvas`, `share`, `max_rooms` present
-    /// (1734) and of the right type (1155); `video` false (1735); `max_rooms` ≥ 1 (1155).
-    /// `force_join` is optional (default false).
+    /// `max_active_talkers − 1` (1725); `audio`, `video`, `canvas`, `share` present (1734) and
+    /// of the right type (1155); `video` false (1735); `max_rooms` an integer ≥ 1 (1155) when
+    /// given, 1 when absent or `null` (as the vendor's SDK). `force_join` is optional (default
+    /// false).
     pub fn parse(&self, max_active_talkers: u32) -> Result<RoomDefinition, (ErrorCode, String)> {
         let m = &self.0;
         let participants = match m.get("participants") {
@@ -145,7 +149,7 @@ impl RoomDefinitionInput {
                 ),
             ));
         }
-        for key in ["audio", "video", "canvas", "share", "max_rooms"] {
+        for key in ["audio", "video", "canvas", "share"] {
             if matches!(m.get(key), None | Some(Value::Null)) {
                 return Err((
                     ErrorCode::RequiredParameterMissing,
@@ -174,8 +178,15 @@ impl RoomDefinitionInput {
                 ErrorCode::VideoNotSupported.message().into(),
             ));
         }
-        let max_rooms = match m.get("max_rooms").and_then(Value::as_u64) {
-            Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
+        let max_rooms = match m.get("max_rooms") {
+            None | Some(Value::Null) => Some(DEFAULT_MAX_ROOMS),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n >= 1)
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        };
+        let max_rooms = match max_rooms {
+            Some(n) => n,
             _ => {
                 return Err((
                     ErrorCode::InvalidParameters,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A user's role in the parent room, fixed by its token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -18,6 +19,7 @@ pub enum Role {
 }
 
 /// Where a client is: the parent room, or one break-out room.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Location {
@@ -28,6 +30,7 @@ pub enum Location {
 }
 
 /// Parent mute state of a client.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Muted {
     /// Its audio does not reach the parent.
@@ -37,6 +40,7 @@ pub struct Muted {
 }
 
 /// `{clientId, name}`: a user named in a notification.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserRef {
     /// The client.
@@ -47,6 +51,7 @@ pub struct UserRef {
 }
 
 /// A connected user as others see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {
     /// The client.
@@ -70,6 +75,7 @@ pub struct UserInfo {
 }
 
 /// A live break-out room with its members and pending invitations.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakoutRoomInfo {
     /// The room.

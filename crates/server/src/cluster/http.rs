@@ -69,7 +69,10 @@ pub async fn forward(
     let Some(c) = state.families.cluster.get() else {
         return Err(ApiError::internal("forward outside cluster mode"));
     };
-    let mut req = c.http.request(method, format!("{}{path}", node.url));
+    let mut req = c
+        .http
+        .request(method, format!("{}{path}", node.url))
+        .timeout(std::time::Duration::from_secs(5));
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
         req = req.header(header::AUTHORIZATION, auth.clone());
     }

@@ -230,10 +230,8 @@ impl Cluster {
             leases: Mutex::default(),
             place: tokio::sync::Mutex::new(()),
             stop_bridges: tokio::sync::watch::channel(false).0,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap_or_default(),
+            // Made as the webhooks' client is (rustls on aws-lc-rs, the system's roots).
+            http: alcove_client::tls::http_client(&[]).unwrap_or_default(),
             cpu: Mutex::new((Instant::now(), cpu_ticks())),
         }
     }

@@ -106,7 +106,7 @@ fn tighten(path: &FsPath) -> anyhow::Result<()> {
 }
 
 /// `POST /v1/admin/apps` body (optional: an empty body makes an app with a random id).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApp {
     /// The new app's id: 1–64 characters `A–Z a–z 0–9 _ . -`, starting with a letter or digit.
@@ -115,7 +115,7 @@ pub struct CreateApp {
 }
 
 /// An app's credentials: the answer of create and rotate-key, the only time a key is shown.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppCredentials {
     /// 0.
     pub result: i32,
@@ -126,7 +126,7 @@ pub struct AppCredentials {
 }
 
 /// `GET /v1/admin/apps` answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppList {
     /// 0.
     pub result: i32,
@@ -148,6 +148,11 @@ pub fn check_app_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /v1/admin/apps`.
+#[utoipa::path(get, path = "/v1/admin/apps", tag = "admin",
+    responses(
+        (status = 200, description = "Every app", body = AppList),
+        (status = 401, description = "Bad or missing admin key", body = ErrorResponse)),
+    security(("admin" = [])))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
@@ -159,6 +164,12 @@ pub async fn list(
 }
 
 /// `POST /v1/admin/apps` → 201 with the new app's key.
+#[utoipa::path(post, path = "/v1/admin/apps", tag = "admin", request_body(content = Option<CreateApp>, description = "Optional: an empty body makes a random id"),
+    responses(
+        (status = 201, description = "Created; the key is shown this once", body = AppCredentials),
+        (status = 400, description = "Bad id, or the app exists", body = ErrorResponse),
+        (status = 401, description = "Bad or missing admin key", body = ErrorResponse)),
+    security(("admin" = [])))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
@@ -209,6 +220,12 @@ fn no_such_app(id: &str) -> ApiError {
 /// `POST /v1/admin/apps/{app_id}/rotate-key`: a new key; the old one is refused from now on.
 /// Tokens already minted and clients already connected are not affected. For the development
 /// app, `dev-credentials.json` is rewritten so that the CLI helpers keep working.
+#[utoipa::path(post, path = "/v1/admin/apps/{app_id}/rotate-key", tag = "admin", params(("app_id" = String, Path, description = "The app")),
+    responses(
+        (status = 200, description = "The new credentials", body = AppCredentials),
+        (status = 401, description = "Bad or missing admin key", body = ErrorResponse),
+        (status = 404, description = "No such app", body = ErrorResponse)),
+    security(("admin" = [])))]
 pub async fn rotate_key(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
@@ -234,6 +251,12 @@ pub async fn rotate_key(
 /// `DELETE /v1/admin/apps/{app_id}`: deletes the app and its rooms, and ends their live
 /// sessions (clients get `roomDisconnected`); its tokens and resume credentials no longer
 /// connect (their room is gone).
+#[utoipa::path(delete, path = "/v1/admin/apps/{app_id}", tag = "admin", params(("app_id" = String, Path, description = "The app")),
+    responses(
+        (status = 200, description = "Deleted with its rooms", body = ErrorResponse),
+        (status = 401, description = "Bad or missing admin key", body = ErrorResponse),
+        (status = 404, description = "No such app", body = ErrorResponse)),
+    security(("admin" = [])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     _: AdminAuth,
@@ -250,6 +273,8 @@ pub async fn delete(
     if app_id == DEV_APP_ID {
         let _ = std::fs::remove_file(state.config.data_dir.join(DEV_CREDENTIALS_FILE));
     }
+    // Its webhook row went with it (`Store::delete_app`): no more events.
+    state.families.webhooks.changed(&app_id, None);
     tracing::info!(app = %app_id, rooms = rooms.len(), live, "admin: app deleted");
     Ok(Json(ErrorResponse {
         result: 0,

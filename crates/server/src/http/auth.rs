@@ -26,19 +26,24 @@ impl FromRequestParts<Arc<AppState>> for AppAuth {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(ApiError::unauthorized)?;
-        let encoded = header
-            .strip_prefix("Basic ")
-            .ok_or_else(ApiError::unauthorized)?;
-        let decoded = STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| ApiError::unauthorized())?;
-        let decoded = String::from_utf8(decoded).map_err(|_| ApiError::unauthorized())?;
-        let (id, key) = decoded.split_once(':').ok_or_else(ApiError::unauthorized)?;
-        if state.store.authenticate(id, key)? {
-            Ok(AppAuth(id.to_owned()))
-        } else {
-            Err(ApiError::unauthorized())
-        }
+        basic(state, header).map(AppAuth)
+    }
+}
+
+/// Checks an `Authorization: Basic …` value against the apps; the app id when it matches.
+pub(crate) fn basic(state: &AppState, header: &str) -> Result<String, ApiError> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .ok_or_else(ApiError::unauthorized)?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| ApiError::unauthorized())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| ApiError::unauthorized())?;
+    let (id, key) = decoded.split_once(':').ok_or_else(ApiError::unauthorized)?;
+    if state.store.authenticate(id, key)? {
+        Ok(id.to_owned())
+    } else {
+        Err(ApiError::unauthorized())
     }
 }
 

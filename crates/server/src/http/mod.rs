@@ -6,9 +6,11 @@ pub mod admin;
 mod auth;
 mod demo;
 mod error;
+pub mod openapi;
 mod rooms;
 mod tokens;
 pub mod web;
+pub mod webhooks;
 
 pub use auth::{AdminAuth, AppAuth};
 pub use error::ApiError;
@@ -37,9 +39,17 @@ pub fn app(state: Arc<AppState>) -> Router {
         post(demo::not_in_dev_mode)
     };
     let router = Router::new()
+        // `openapi::health` documents it; `health` also answers 503 while a cluster node drains.
         .route("/healthz", get(health))
         .route("/v1/nodes", get(crate::cluster::http::nodes))
-        .route("/metrics", get(crate::udp::stats::metrics))
+        .route("/metrics", get(crate::metrics::page))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route(
+            "/v1/webhook",
+            axum::routing::put(webhooks::put)
+                .get(webhooks::get)
+                .delete(webhooks::delete),
+        )
         .route("/v1/signal", get(signal))
         .route("/v1/rooms", post(rooms::create).get(rooms::list))
         .route("/v1/rooms/{room_id}", get(rooms::get).delete(rooms::delete))
@@ -59,6 +69,31 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(web)
         .fallback(|| async { ApiError::not_found("no such route") });
     web::secure(router, &state.config).with_state(state)
+}
+
+/// `/metrics` credentials: the admin key (`Bearer`) or any app's Basic credentials.
+pub(crate) fn authorize_metrics(
+    state: &Arc<AppState>,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), ApiError> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(key) = given.strip_prefix("Bearer ") {
+        let stored = state.store.meta(admin::ADMIN_KEY_HASH)?;
+        let key = key.trim();
+        return match stored {
+            Some(h)
+                if !key.is_empty()
+                    && crate::store::same_digest(&h, &crate::store::key_hash(key)) =>
+            {
+                Ok(())
+            }
+            _ => Err(ApiError::admin_unauthorized()),
+        };
+    }
+    auth::basic(state, given).map(|_| ())
 }
 
 /// Read buffer of a signalling WebSocket. Small: it is allocated when the socket opens, for

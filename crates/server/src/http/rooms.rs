@@ -51,6 +51,12 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
 }
 
 /// `POST /v1/rooms`.
+#[utoipa::path(post, path = "/v1/rooms", tag = "rooms", request_body = CreateRoomRequest,
+    responses(
+        (status = 201, description = "Created", body = RoomResponse),
+        (status = 400, description = "Invalid body", body = ErrorResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
@@ -73,6 +79,11 @@ pub async fn create(
 }
 
 /// `GET /v1/rooms`.
+#[utoipa::path(get, path = "/v1/rooms", tag = "rooms",
+    responses(
+        (status = 200, description = "The app's rooms, oldest first", body = RoomListResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
@@ -85,6 +96,12 @@ pub async fn list(
 
 /// `GET /v1/rooms/{room_id}`. In cluster mode the answer also has `node`: the node hosting
 /// the room's family (`null` when it is not live).
+#[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path, description = "The room")),
+    responses(
+        (status = 200, description = "The room", body = RoomResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse),
+        (status = 404, description = "No such room (of this app)", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
@@ -105,6 +122,12 @@ pub async fn get(
 
 /// `DELETE /v1/rooms/{room_id}`: removes the room and ends its live family (every client is
 /// told `roomDisconnected` 4107 and disconnected; break-out rooms are destroyed).
+#[utoipa::path(delete, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path, description = "The room")),
+    responses(
+        (status = 200, description = "Deleted (a live session ended)", body = ErrorResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse),
+        (status = 404, description = "No such room (of this app)", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
@@ -141,6 +164,12 @@ pub async fn delete(
 }
 
 /// `GET /v1/rooms/{room_id}/users`: who is connected and where (empty when not live).
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/users", tag = "rooms", params(("room_id" = String, Path, description = "The room")),
+    responses(
+        (status = 200, description = "Connected users and where they are", body = UsersResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse),
+        (status = 404, description = "No such room (of this app)", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn users(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
@@ -174,6 +203,12 @@ pub async fn users(
 }
 
 /// `GET /v1/rooms/{room_id}/breakout-rooms`: live break-out rooms, members, invitations.
+#[utoipa::path(get, path = "/v1/rooms/{room_id}/breakout-rooms", tag = "rooms", params(("room_id" = String, Path, description = "The room")),
+    responses(
+        (status = 200, description = "Live break-out rooms", body = BreakoutRoomsResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse),
+        (status = 404, description = "No such room (of this app)", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn breakout_rooms(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,

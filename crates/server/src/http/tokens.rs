@@ -6,7 +6,7 @@ use super::{ApiError, AppAuth};
 use crate::token::{sign, Claims};
 use crate::util::{random_hex, unix_now_ms};
 use crate::AppState;
-use alcove_proto::api::{CreateTokenRequest, TokenResponse};
+use alcove_proto::api::{CreateTokenRequest, ErrorResponse, TokenResponse};
 use alcove_proto::RoomId;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -16,6 +16,14 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// `POST /v1/rooms/{room_id}/tokens`.
+#[utoipa::path(post, path = "/v1/rooms/{room_id}/tokens", tag = "tokens", params(("room_id" = String, Path, description = "The room")),
+    request_body = CreateTokenRequest,
+    responses(
+        (status = 201, description = "A single-use token and the signalling URL", body = TokenResponse),
+        (status = 400, description = "Invalid body or name", body = ErrorResponse),
+        (status = 401, description = "Bad or missing credentials", body = ErrorResponse),
+        (status = 404, description = "No such room (of this app)", body = ErrorResponse)),
+    security(("app" = [])))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
@@ -47,6 +55,7 @@ pub async fn create(
             result: 0,
             token,
             expires_at: exp,
+            signal_url: state.config.signal_url(),
         }),
     ))
 }

@@ -48,7 +48,7 @@ pub enum StoreError {
 }
 
 /// An app as the admin API lists it (never its key).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AppInfo {
     /// The app id.
     pub app_id: String,

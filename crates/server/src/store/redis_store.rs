@@ -275,6 +275,7 @@ impl RedisStore {
             }
             p.del(rooms_key(app_id)).ignore();
             p.del(plans_key(app_id)).ignore();
+            p.del(format!("alcove:webhook:{app_id}")).ignore();
             p.del(app_key(app_id)).ignore();
             p.zrem("alcove:apps", app_id).ignore();
             p.query::<()>(c)

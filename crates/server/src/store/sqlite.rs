@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS family_state (room_id TEXT PRIMARY KEY, snapshot TEXT
 CREATE TABLE IF NOT EXISTS plans (
     app_id TEXT NOT NULL, name TEXT NOT NULL, plan TEXT NOT NULL, saved_at INTEGER NOT NULL,
     PRIMARY KEY (app_id, name));
+CREATE TABLE IF NOT EXISTS webhooks (
+    app_id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, created TEXT NOT NULL);
 ";
 
 /// Replaces any app key stored in clear (a row written by hand or by another tool: anything but
@@ -96,7 +98,7 @@ impl SqliteStore {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (it has its own
         // transactions), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -213,6 +215,7 @@ impl SqliteStore {
             params![app_id],
         )?;
         tx.execute("DELETE FROM rooms WHERE app_id=?1", params![app_id])?;
+        tx.execute("DELETE FROM webhooks WHERE app_id=?1", params![app_id])?;
         let n = tx.execute("DELETE FROM apps WHERE app_id=?1", params![app_id])?;
         if n == 0 {
             // Nothing to delete: leave everything as it was.

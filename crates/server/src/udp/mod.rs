@@ -376,6 +376,7 @@ fn route_batch(
             let Some(queued) = route.sink.inflight.try_reserve(cost, bound) else {
                 trace!(room = %route.room, "media shard over its bound: datagram dropped");
                 overload += 1;
+                route.sink.dropped.increment(1);
                 continue;
             };
             high = high.max(queued);
@@ -418,6 +419,7 @@ mod tests {
         Arc::new(ShardSink {
             tx,
             inflight: Inflight::default(),
+            dropped: metrics::Counter::noop(),
         })
     }
 

@@ -3,8 +3,9 @@
 //! Every datagram the server reads is counted exactly once as routed to a family or dropped
 //! (unroutable, overload, truncated); the kernel's own receive-buffer drops come from
 //! `SO_RXQ_OVFL`. Every datagram a family asks to send is counted once as sent or send-dropped.
-//! The counters only grow; they are read by `GET /metrics` (Prometheus text) and summarised
-//! in the log when something was dropped.
+//! The counters only grow; they are read by `GET /metrics` (Prometheus text, appended to the
+//! server's own metrics by `crate::metrics::page`) and summarised in the log when something
+//! was dropped.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -173,26 +174,6 @@ impl UdpStatsSnapshot {
             ));
         }
         out
-    }
-}
-
-/// `GET /metrics`: the media socket's counters as Prometheus text (app Basic auth, like the
-/// REST API; 404 when media is disabled).
-pub async fn metrics(
-    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::AppState>>,
-    _app: crate::http::AppAuth,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match &state.families.media {
-        Some(m) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4",
-            )],
-            m.socket.stats().snapshot().prometheus(),
-        )
-            .into_response(),
-        None => crate::http::ApiError::not_found("media is disabled").into_response(),
     }
 }
 

@@ -366,7 +366,7 @@ pub fn admin_key(dir: &Path) -> String {
 
 /// `GET {url}{path}` with the admin key; the JSON body.
 pub async fn admin_get(dir: &Path, url: &str, path: &str) -> serde_json::Value {
-    reqwest::Client::new()
+    http()
         .get(format!("{url}{path}"))
         .bearer_auth(admin_key(dir))
         .send()
@@ -382,7 +382,7 @@ pub async fn host_of(dir: &Path, url: &str, room: &RoomId) -> Option<String> {
     let creds: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("dev-credentials.json")).unwrap())
             .unwrap();
-    let v: serde_json::Value = reqwest::Client::new()
+    let v: serde_json::Value = http()
         .get(format!("{url}/v1/rooms/{}", room.as_str()))
         .basic_auth(creds["app_id"].as_str().unwrap(), creds["app_key"].as_str())
         .send()
@@ -504,4 +504,9 @@ pub async fn hear_exactly(
             "{what}: wanted {want:?}, still hearing {heard:?} after {d:?}"
         );
     }
+}
+
+/// An HTTP client (rustls on aws-lc-rs, as the SDK makes it).
+pub fn http() -> reqwest::Client {
+    alcove_client::tls::http_client(&[]).expect("http client")
 }
