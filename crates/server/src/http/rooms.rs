@@ -94,8 +94,10 @@ pub async fn list(
     }))
 }
 
-/// `GET /v1/rooms/{room_id}`. In cluster mode the answer also has `node`: the node hosting
-/// the room's family (`null` when it is not live).
+/// `GET /v1/rooms/{room_id}`.
+///
+/// In cluster mode the answer also has `node`: the node hosting the room's family (`null`
+/// when it is not live).
 #[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path, description = "The room")),
     responses(
         (status = 200, description = "The room", body = RoomResponse),
