@@ -103,6 +103,17 @@ pub struct ServeArgs {
     /// Connection caps and timeouts.
     #[command(flatten)]
     pub connections: crate::config::ConnectionArgs,
+    /// Cluster mode: the Redis every node shares (`redis://HOST:PORT`); without it the server
+    /// is a single node on its embedded database (docs/cluster.md).
+    #[arg(long, env = "ALCOVE_REDIS")]
+    pub redis: Option<String>,
+    /// Cluster mode: this node's name, unique in the cluster (default: the listen address).
+    #[arg(long, env = "ALCOVE_NODE_ID", requires = "redis")]
+    pub node_id: Option<String>,
+    /// Cluster mode: milliseconds a node's hold on a family lasts without renewal; a dead
+    /// node's families move to another node after at most this long.
+    #[arg(long, env = "ALCOVE_LEASE_MS", default_value_t = crate::cluster::DEFAULT_LEASE_MS, value_parser = clap::value_parser!(u64).range(300..))]
+    pub lease_ms: u64,
     /// Config file, logs and webhooks (issue 13, `config_file.rs`).
     #[command(flatten)]
     pub ops: OpsArgs,
@@ -326,6 +337,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.cors_origins = args.cors_origins;
     config.dev = args.dev;
     config.public_url = args.public_url;
+    config.redis = args.redis;
+    config.node_id = args.node_id;
+    config.lease_ms = args.lease_ms;
     if let Some((cert, key)) = &config.tls {
         // Refuse to start on unreadable or mismatched files, before saying we listen.
         crate::tls_config(cert, key).await?;
@@ -436,7 +450,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         println!("  demo page:  joining needs development mode (`alcove serve --dev`)");
     }
-    crate::run(state, listener, async {
+    if let Some(c) = state.families.cluster.get() {
+        println!(
+            "  cluster:    node {} on Redis (lease {} ms); SIGTERM drains",
+            c.node_id,
+            c.lease.as_millis()
+        );
+    }
+    let cluster = state.families.cluster.get().is_some();
+    crate::run(state, listener, async move {
+        if cluster {
+            // Cluster mode: SIGTERM (an orchestrator stopping the node) drains it.
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                if let Ok(mut term) = signal(SignalKind::terminate()) {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    return;
+                }
+            }
+        }
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -69,6 +69,15 @@ pub struct Config {
     /// from it; `None`: from the bound address. A request's `Host` header is never used.
     pub public_url: Option<String>,
 
+    // Cluster mode (docs/cluster.md).
+    /// `--redis redis://HOST:PORT`: cluster mode, every node sharing this Redis; `None` (the
+    /// default): a single node on its embedded SQLite database.
+    pub redis: Option<String>,
+    /// `--node-id`: this node's name in the cluster (default: the host name and port).
+    pub node_id: Option<String>,
+    /// `--lease-ms`: how long a node's hold on a family lasts without renewal (renewed every
+    /// third of it); a dead node's families move after at most this long.
+    pub lease_ms: u64,
     // Operators (issue 13): webhooks and logs.
     /// Webhook delivery: queue bound, attempts, backoff, timeout (`webhook.rs`).
     pub webhooks: crate::webhook::WebhookConfig,
@@ -107,6 +116,9 @@ impl Config {
             connect_timeout: Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
             dev: false,
             public_url: None,
+            redis: None,
+            node_id: None,
+            lease_ms: crate::cluster::DEFAULT_LEASE_MS,
             webhooks: crate::webhook::WebhookConfig::default(),
             turn: None,
             tcp_listen: None,

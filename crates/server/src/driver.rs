@@ -130,6 +130,24 @@ pub enum FamilyMsg {
     Media(alcove_core::media::shard::MediaEvent),
     /// The room was deleted.
     End,
+    /// Cluster mode: this node no longer holds the family's lease (it expired, or Redis
+    /// said another node holds it). The family stops at once without writing, and its clients'
+    /// connections close resumable, so that their SDKs resume on the new owner.
+    LeaseLost,
+    /// Cluster mode, drain: save the final snapshot, release the lease, close every client's
+    /// connection resumable, stop.
+    Handoff,
+}
+
+/// Cluster mode: a lease on a room, and the room's snapshot as read for it.
+#[derive(Debug)]
+pub struct Leased {
+    /// This node's lease.
+    pub lease: crate::cluster::Lease,
+    /// The snapshot a family spawned under it starts from.
+    pub snapshot: Option<FamilySnapshot>,
+    /// Whether `snapshot` was read (`None` and loaded: the room has none).
+    pub loaded: bool,
 }
 
 /// What a family task needs of the media plane: the shared socket and the demux table.
@@ -171,6 +189,8 @@ pub struct Families {
     // to a family happen under it so that a family task's "am I idle and drained?" check
     // (also under it) cannot race with a new connect.
     inner: Mutex<HashMap<RoomId, mpsc::UnboundedSender<FamilyMsg>>>,
+    /// Cluster mode: leases, fenced snapshot writes (set once at start).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl Families {
@@ -190,6 +210,7 @@ impl Families {
             metrics,
             webhooks,
             inner: Mutex::default(),
+            cluster: std::sync::OnceLock::new(),
         }
     }
 
@@ -225,6 +246,7 @@ impl Families {
                             Some(snapshot),
                             (tx.clone(), rx),
                             Arc::clone(self),
+                            None,
                         )
                         .instrument(span),
                     );
@@ -243,24 +265,58 @@ impl Families {
 
     /// Sends `msg` to the room's family, spawning the family if it is not live.
     pub fn send_spawning(self: &Arc<Self>, room: &Room, app: &str, msg: FamilyMsg) {
+        let _ = self.send_spawning_with(room, app, None, msg);
+    }
+
+    /// [`Families::send_spawning`]; in cluster mode a family spawned here runs under the
+    /// lease (renewed in the background) and starts from the snapshot (the last one saved by
+    /// any node), when there is one. When the family must be spawned and the snapshot was not
+    /// read yet (`loaded` false: the family was live when the connect was placed, and ended
+    /// since), nothing is sent: the message and the lease come back, for the caller to read
+    /// the snapshot and send again.
+    pub fn send_spawning_with(
+        self: &Arc<Self>,
+        room: &Room,
+        app: &str,
+        leased: Option<Leased>,
+        msg: FamilyMsg,
+    ) -> Result<(), Box<(FamilyMsg, Leased)>> {
         let mut map = self.lock();
-        let tx = map.entry(room.room_id.clone()).or_insert_with(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let span = info_span!("family", room = %room.room_id);
-            tokio::spawn(
-                run_family(
-                    room.clone(),
-                    app.to_owned(),
-                    None,
-                    (tx.clone(), rx),
-                    Arc::clone(self),
-                )
-                .instrument(span),
+        if let Some(tx) = map.get(&room.room_id) {
+            // The task only exits after removing its entry under this lock, so the send
+            // succeeds.
+            let _ = tx.send(msg);
+            return Ok(());
+        }
+        let (lease, snapshot) = match leased {
+            Some(l) if !l.loaded => return Err(Box::new((msg, l))),
+            Some(l) => (Some(l.lease), l.snapshot),
+            None => (None, None),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let span = info_span!("family", room = %room.room_id);
+        if let (Some(lease), Some(cluster)) = (&lease, self.cluster.get()) {
+            spawn_renewal(
+                Arc::clone(cluster),
+                room.room_id.clone(),
+                lease.clone(),
+                tx.clone(),
             );
-            tx
-        });
-        // The task only exits after removing its entry under this lock, so the send succeeds.
+        }
+        tokio::spawn(
+            run_family(
+                room.clone(),
+                app.to_owned(),
+                snapshot,
+                (tx.clone(), rx),
+                Arc::clone(self),
+                lease,
+            )
+            .instrument(span),
+        );
         let _ = tx.send(msg);
+        map.insert(room.room_id.clone(), tx);
+        Ok(())
     }
 
     /// Sends `msg` to the room's family if it is live; false otherwise.
@@ -274,6 +330,18 @@ impl Families {
     /// Number of live families.
     pub fn live(&self) -> usize {
         self.lock().len()
+    }
+
+    /// True when the room's family is live here.
+    pub fn is_live(&self, room: &RoomId) -> bool {
+        self.lock().contains_key(room)
+    }
+
+    /// Cluster mode, drain: asks every live family to hand itself off.
+    pub fn handoff_all(&self) {
+        for tx in self.lock().values() {
+            let _ = tx.send(FamilyMsg::Handoff);
+        }
     }
 
     /// Ends every live family (server shutdown).
@@ -297,8 +365,14 @@ async fn run_family(
         mpsc::UnboundedReceiver<FamilyMsg>,
     ),
     families: Arc<Families>,
+    lease: Option<crate::cluster::Lease>,
 ) {
     info!("family live");
+    let cluster = families.cluster.get().cloned();
+    if let Some(c) = &cluster {
+        c.families
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut config = FamilyConfig::new(
         room.room_id.clone(),
         &room.name,
@@ -404,6 +478,27 @@ async fn run_family(
                     FamilyMsg::Query(Query::BreakoutRooms(reply)) => { let _ = reply.send(family.breakout_rooms()); }
                     FamilyMsg::Media(event) => family.handle_input(Input::Media { now, event }),
                     FamilyMsg::End => family.handle_input(Input::End { now }),
+                    FamilyMsg::LeaseLost => {
+                        warn!("lease lost: stopping the family here (its clients resume on the new owner)");
+                        stop_here(&families, &room.room_id, &mut conns, lease.as_ref());
+                        break;
+                    }
+                    FamilyMsg::Handoff => {
+                        let (Some(c), Some(l)) = (&cluster, &lease) else { continue };
+                        let mut snapshot = family.snapshot(now);
+                        snapshot.taken_at_unix_ms = crate::util::unix_now_ms();
+                        let json = serde_json::to_string(&snapshot).unwrap_or_default();
+                        let (c2, room_id, l2) = (Arc::clone(c), room.room_id.clone(), l.clone());
+                        // Off the runtime's threads: Redis may be slow to answer.
+                        let saved = crate::cluster::blocking(move || c2.finish(&room_id, &l2, Some(&json))).await;
+                        match saved {
+                            Ok(true) => info!(clients = conns.len(), "handed off: state saved, lease released"),
+                            Ok(false) => warn!("handoff: the lease was no longer ours"),
+                            Err(e) => warn!("handoff: saving failed ({e}); the lease will expire"),
+                        }
+                        stop_here(&families, &room.room_id, &mut conns, lease.as_ref());
+                        break;
+                    }
                 }
             }
             _ = tokio::time::sleep_until(deadline) => {
@@ -428,7 +523,11 @@ async fn run_family(
             if rx.is_empty() {
                 map.remove(&room.room_id);
                 drop(map);
-                if let Err(e) = families.store.delete_family(&room.room_id) {
+                let forgotten = match (&cluster, &lease) {
+                    (Some(c), Some(l)) => c.finish(&room.room_id, l, None).map(|_| ()),
+                    _ => families.store.delete_family(&room.room_id),
+                };
+                if let Err(e) = forgotten {
                     warn!("forgetting family state: {e}");
                 }
                 break;
@@ -447,8 +546,22 @@ async fn run_family(
                 snapshot.taken_at_unix_ms = crate::util::unix_now_ms();
                 match serde_json::to_string(&snapshot) {
                     Ok(json) => {
-                        if let Err(e) = families.store.save_family(&room.room_id, &json) {
-                            warn!("saving family state: {e}");
+                        let saved = match (&cluster, &lease) {
+                            // Fenced: written only while the lease is still ours.
+                            (Some(c), Some(l)) => c.save_family(&room.room_id, l, &json),
+                            _ => families
+                                .store
+                                .save_family(&room.room_id, &json)
+                                .map(|()| true),
+                        };
+                        match saved {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                warn!("lease lost (a snapshot write was fenced off): stopping the family here");
+                                stop_here(&families, &room.room_id, &mut conns, lease.as_ref());
+                                break;
+                            }
+                            Err(e) => warn!("saving family state: {e}"),
                         }
                     }
                     Err(e) => warn!("encoding family state: {e}"),
@@ -461,8 +574,85 @@ async fn run_family(
     if let Some(s) = &shards {
         s.end();
     }
+    if let Some(c) = &cluster {
+        c.families
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(l) = &lease {
+            c.forget(&room.room_id, l);
+        }
+    }
     watch.end();
     info!("family ended");
+}
+
+/// Cluster mode: the family stops on this node without ending for its clients. It leaves the
+/// registry (a new connect places it again), and every client's connection closes without a
+/// close frame, which the SDKs resume from (a close frame would be final for them).
+fn stop_here(
+    families: &Families,
+    room: &RoomId,
+    conns: &mut HashMap<ClientId, ConnTx>,
+    lease: Option<&crate::cluster::Lease>,
+) {
+    // The lease is not to be handed to a new connect any more (it would spawn a family
+    // under a lease that is gone).
+    if let (Some(c), Some(l)) = (families.cluster.get(), lease) {
+        c.forget(room, l);
+    }
+    // Its media sessions end with its shards without being removed one by one: their ICE
+    // bindings go now, or a client's address would stay tied to a dead session and a family
+    // placed here again could not learn it for the client's new one.
+    if let Some(m) = &families.media {
+        for ufrag in m.demux.ufrags_of(room) {
+            m.demux.unbind(&ufrag);
+        }
+    }
+    families.lock().remove(room);
+    for (_, conn) in conns.drain() {
+        let _ = conn
+            .tx
+            .push(Outbound::CloseCode(crate::ws::DROP_WITHOUT_CLOSE, "moved"));
+    }
+}
+
+/// Cluster mode: renews a family's lease every third of its time-to-live until the family
+/// ends. When a renewal is refused (another node holds it) or none succeeded for the lease's
+/// time-to-live less one renewal period, the family is told [`FamilyMsg::LeaseLost`]: by then
+/// another node may take it.
+fn spawn_renewal(
+    cluster: Arc<crate::cluster::Cluster>,
+    room: RoomId,
+    lease: crate::cluster::Lease,
+    family: mpsc::UnboundedSender<FamilyMsg>,
+) {
+    tokio::spawn(async move {
+        let period = cluster.lease / 3;
+        let mut last_ok = Instant::now();
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if family.is_closed() {
+                return;
+            }
+            let (c, r, l) = (Arc::clone(&cluster), room.clone(), lease.clone());
+            match crate::cluster::blocking(move || c.renew(&r, &l)).await {
+                Ok(true) => last_ok = Instant::now(),
+                Ok(false) => {
+                    let _ = family.send(FamilyMsg::LeaseLost);
+                    return;
+                }
+                Err(e) => {
+                    warn!(room = %room, "lease renewal failed: {e}");
+                    if last_ok.elapsed() + period >= cluster.lease {
+                        let _ = family.send(FamilyMsg::LeaseLost);
+                        return;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Where a family's app keeps its break-out plans.

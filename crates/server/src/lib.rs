@@ -4,6 +4,7 @@
 //! * [`ws`]: one signalling connection: handshake, decode, hand requests to the family.
 //! * [`driver`]: one task per live family, owning its `alcove_core::Family`.
 //! * [`store`]: the embedded SQLite database (apps, rooms, used token ids, the signing secret).
+//! * [`cluster`]: cluster mode on Redis (registry, placement, leases, the bridge, drain).
 //! * [`token`]: signed, room-bound, single-use tokens.
 //! * [`limit`]: the per-connection request rate limit, the connection caps, the descriptor
 //!   limit.
@@ -14,6 +15,7 @@
 //! by tests and tools).
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod config_file;
 pub mod driver;
@@ -73,8 +75,39 @@ impl AppState {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let store = Arc::new(store::Store::open(&config.data_dir).context("opening the database")?);
+        let store = Arc::new(match &config.redis {
+            Some(url) => {
+                store::Store::redis(url).with_context(|| format!("connecting to Redis at {url}"))?
+            }
+            None => store::Store::open(&config.data_dir).context("opening the database")?,
+        });
         let secret = store.token_secret()?;
+        if let (Some(_), Some(shared)) = (&config.redis, store.meta("admin_key_hash")?) {
+            // Every node of a cluster must have the same admin key: a node with another would
+            // replace the shared hash and lock the others out.
+            let path = config.data_dir.join(http::admin::ADMIN_KEY_FILE);
+            let mine = std::fs::read_to_string(&path).ok();
+            if let Some(key) = mine.as_deref().map(str::trim) {
+                if !store::same_digest(&shared, &store::key_hash(key)) {
+                    anyhow::bail!(
+                        "{} is not this cluster's admin key: copy the file from a node that \
+                         runs (every node of a cluster shares it)",
+                        path.display()
+                    );
+                }
+            }
+        }
+        if config.redis.is_some()
+            && !config.data_dir.join(http::admin::ADMIN_KEY_FILE).exists()
+            && store.meta("admin_key_hash")?.is_some()
+        {
+            anyhow::bail!(
+                "this cluster has an admin key already: copy {} from the data dir of a node \
+                 that runs into {} (every node of a cluster shares it)",
+                http::admin::ADMIN_KEY_FILE,
+                config.data_dir.display()
+            );
+        }
         // The admin API's key: `<data dir>/admin-key` (mode 0600), created on first start.
         http::admin::prepare_key(&store, &config.data_dir)?;
         let cred_path = config.data_dir.join(DEV_CREDENTIALS_FILE);
@@ -114,8 +147,38 @@ impl AppState {
             config.resume_grace,
             (metrics, webhooks),
         ));
-        // Families live before a restart come back, each client waiting to resume.
-        families.restore_saved();
+        match (&config.redis, store.as_redis()) {
+            (Some(_), Some(redis)) => {
+                let node_id = config
+                    .node_id
+                    .clone()
+                    .unwrap_or_else(|| config.listen.to_string());
+                let url = config.public_url.clone().unwrap_or_else(|| {
+                    let s = config.signal_url();
+                    let s = s.strip_suffix("/v1/signal").unwrap_or(&s);
+                    match s.strip_prefix("wss://") {
+                        Some(r) => format!("https://{r}"),
+                        None => format!("http://{}", s.strip_prefix("ws://").unwrap_or(s)),
+                    }
+                });
+                let c = Arc::new(cluster::Cluster::new(
+                    &cluster::ClusterConfig {
+                        redis_url: config.redis.clone().unwrap_or_default(),
+                        node_id,
+                        lease: std::time::Duration::from_millis(config.lease_ms),
+                    },
+                    Arc::clone(redis),
+                    secret.clone(),
+                    url,
+                    families.media.as_ref().map(|m| m.candidate),
+                ));
+                c.heartbeat().context("registering the node in Redis")?;
+                cluster::spawn_heartbeat(Arc::clone(&c));
+                let _ = families.cluster.set(c);
+            }
+            // Families live before a restart come back, each client waiting to resume.
+            _ => families.restore_saved(),
+        }
         if let Some(m) = &families.media {
             tokio::spawn(udp::recv_loop(Arc::clone(&m.socket), Arc::clone(&m.demux)));
         }
@@ -228,7 +291,10 @@ pub async fn run(
     let shutdown = async move {
         shutdown.await;
         info!("shutting down");
-        families.end_all();
+        match families.cluster.get() {
+            Some(c) => cluster::drain(c, &families).await,
+            None => families.end_all(),
+        }
     };
     axum::serve(
         listener,

@@ -311,11 +311,35 @@ fn event_name(kind: EventKind) -> String {
         .unwrap_or_default()
 }
 
-// The `webhooks` table (created with the others in `store.rs`'s schema).
+// The `webhooks` table (created with the others in `store/sqlite.rs`'s schema); in cluster
+// mode the key `alcove:webhook:{app}` (a JSON `[url, secret, created]`).
+fn redis_webhook_key(app: &str) -> String {
+    format!("alcove:webhook:{app}")
+}
+
 impl Store {
     /// The app's registered webhook.
     pub fn webhook(&self, app: &str) -> Result<Option<Target>, StoreError> {
-        Ok(self
+        let sqlite = match self {
+            Store::Sqlite(s) => s,
+            Store::Redis(r) => {
+                let text: Option<String> =
+                    r.with(|c| redis::cmd("GET").arg(redis_webhook_key(app)).query(c))?;
+                return Ok(match text {
+                    Some(t) => {
+                        let (url, secret, created): (String, String, String) =
+                            serde_json::from_str(&t)?;
+                        Some(Target {
+                            url,
+                            secret,
+                            created,
+                        })
+                    }
+                    None => None,
+                });
+            }
+        };
+        Ok(sqlite
             .lock()
             .query_row(
                 "SELECT url, secret, created FROM webhooks WHERE app_id=?1",
@@ -338,7 +362,20 @@ impl Store {
             secret: format!("whsec_{}", random_hex(24)),
             created: rfc3339(unix_now()),
         };
-        self.lock().execute(
+        let sqlite = match self {
+            Store::Sqlite(s) => s,
+            Store::Redis(r) => {
+                let text = serde_json::to_string(&(&t.url, &t.secret, &t.created))?;
+                r.with(|c| {
+                    redis::cmd("SET")
+                        .arg(redis_webhook_key(app))
+                        .arg(&text)
+                        .query::<()>(c)
+                })?;
+                return Ok(t);
+            }
+        };
+        sqlite.lock().execute(
             "INSERT INTO webhooks(app_id, url, secret, created) VALUES(?1, ?2, ?3, ?4)
              ON CONFLICT(app_id) DO UPDATE SET url=excluded.url, secret=excluded.secret,
              created=excluded.created",
@@ -349,7 +386,14 @@ impl Store {
 
     /// Removes the app's webhook; false when it had none.
     pub fn delete_webhook(&self, app: &str) -> Result<bool, StoreError> {
-        let n = self
+        let sqlite = match self {
+            Store::Sqlite(s) => s,
+            Store::Redis(r) => {
+                let n: i64 = r.with(|c| redis::cmd("DEL").arg(redis_webhook_key(app)).query(c))?;
+                return Ok(n > 0);
+            }
+        };
+        let n = sqlite
             .lock()
             .execute("DELETE FROM webhooks WHERE app_id=?1", params![app])?;
         Ok(n > 0)

@@ -23,6 +23,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{debug, info, info_span, trace, Instrument};
 
+/// Close "code" of [`Outbound::CloseCode`] that closes the socket without a close frame: to
+/// the SDKs a transport that ended, which they resume from (cluster mode: the family moved to
+/// another node). 0 is no valid WebSocket close code, so it cannot mean anything else.
+pub const DROP_WITHOUT_CLOSE: u16 = 0;
+
 /// Frames a connection may send before `connect` that are answered with 4004 before it is closed.
 const MAX_PRE_CONNECT_FRAMES: usize = 8;
 
@@ -48,6 +53,20 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
     E: std::fmt::Display,
 {
+    serve_from(socket, state, edge, false).await;
+}
+
+/// [`serve`]; `bridged`: cluster mode, the connection comes from another node of the cluster
+/// (it carried a valid `x-alcove-bridge` header), which chose this node for its room.
+pub async fn serve_from<S, E>(
+    socket: S,
+    state: Arc<AppState>,
+    edge: Option<Arc<ConnState>>,
+    bridged: bool,
+) where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::fmt::Display,
+{
     let (sink, mut stream) = socket.split();
     let (tx, rx) = crate::outbound::queue(Limits {
         max_bytes: state.config.outbound_bytes,
@@ -69,12 +88,43 @@ where
         Arc::clone(&conn.kill),
     ));
 
-    let Some((client, room_id)) = handshake(&mut stream, &tx, &conn, &state).await else {
+    let shake = handshake(&mut stream, &tx, &conn, &state, bridged).await;
+    let shake = match shake {
+        Some(Shake::Bridge(target)) => {
+            if let Some(edge) = &edge {
+                edge.set_phase(Phase::Connected);
+            }
+            match crate::cluster::bridge::run(&mut stream, &tx, &conn, &state, &target).await {
+                // Every other node failed and this one may take the room after all.
+                Some(lease) => {
+                    connect_local(
+                        &tx,
+                        &conn,
+                        &state,
+                        target.id,
+                        target.version,
+                        &target.connect,
+                        Some(lease),
+                    )
+                    .await
+                }
+                None => None,
+            }
+        }
+        Some(Shake::Local(client, room)) => Some((client, room)),
+        None => None,
+    };
+    let Some((client, room_id)) = shake else {
         drop(tx);
         drop(conn);
         let _ = writer.await;
         return;
     };
+    let counted = state.families.cluster.get().cloned();
+    if let Some(c) = &counted {
+        c.clients.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let _uncount = Uncount(counted);
     if let Some(edge) = &edge {
         edge.set_phase(Phase::Connected);
     }
@@ -130,13 +180,34 @@ where
     }
 }
 
-/// Reads until a valid `connect`; verifies the token and hands the connection to its family.
+/// Takes one off the cluster's client count when dropped.
+struct Uncount(Option<Arc<crate::cluster::Cluster>>);
+
+impl Drop for Uncount {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a handshake came to.
+enum Shake {
+    /// The client is in its family here.
+    Local(ClientId, alcove_proto::RoomId),
+    /// Cluster mode: the room lives on another node; bridge to it.
+    Bridge(crate::cluster::bridge::Target),
+}
+
+/// Reads until a valid `connect`; verifies the token and hands the connection to its family
+/// (or, in cluster mode, to the node that holds its room).
 async fn handshake<S, E>(
     stream: &mut S,
     tx: &OutboundTx,
     conn: &ConnTx,
     state: &Arc<AppState>,
-) -> Option<(ClientId, alcove_proto::RoomId)>
+    bridged: bool,
+) -> Option<Shake>
 where
     S: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
@@ -211,11 +282,96 @@ where
             let _ = tx.push(Outbound::Close(CloseReason::Refused));
             return None;
         };
+        let mut leased = None;
+        if let Some(cluster) = state.families.cluster.get() {
+            use crate::cluster::bridge::{place, Placed};
+            // The room, from a correctly signed token or credential; anything else is refused
+            // below, as in single-node mode.
+            let room = match &c.resume {
+                Some(r) => crate::token::verify_resume(&state.secret, r)
+                    .ok()
+                    .map(|c| c.room_id),
+                None => crate::token::verify_signature(&state.secret, &c.token)
+                    .ok()
+                    .map(|c| c.room_id),
+            };
+            if let Some(room) = room {
+                match place(cluster, state, &room, bridged).await {
+                    Placed::Local(lease) => leased = Some(lease),
+                    Placed::Remote(node) => {
+                        return Some(Shake::Bridge(crate::cluster::bridge::Target {
+                            room,
+                            node,
+                            first: text.to_string(),
+                            id,
+                            version: version.0,
+                            connect: c,
+                        }))
+                    }
+                    Placed::NotOwner => {
+                        let _ = tx.push(Outbound::CloseCode(
+                            crate::cluster::NOT_OWNER_CLOSE,
+                            "not the owner",
+                        ));
+                        return None;
+                    }
+                    Placed::Unavailable => {
+                        crate::cluster::bridge::unavailable(tx, id, c.resume.is_some());
+                        return None;
+                    }
+                }
+            }
+        }
+        return connect_local(tx, conn, state, id, version.0, &c, leased)
+            .await
+            .map(|(client, room)| Shake::Local(client, room));
+    }
+    let _ = tx.push(error(
+        None,
+        ErrorCode::NotConnected,
+        "too many frames before connect",
+    ));
+    let _ = tx.push(Outbound::Close(CloseReason::Refused));
+    None
+}
+
+/// Admits a `connect` here (token or resume credential) and hands the connection to its
+/// family. In cluster mode `leased` is this node's lease on the room; a family spawned for it
+/// starts from the room's saved snapshot.
+pub(crate) async fn connect_local(
+    tx: &OutboundTx,
+    conn: &ConnTx,
+    state: &Arc<AppState>,
+    id: RequestId,
+    version: u32,
+    c: &alcove_proto::signal::Connect,
+    leased: Option<crate::cluster::Lease>,
+) -> Option<(ClientId, alcove_proto::RoomId)> {
+    let version = ProtocolVersion(version);
+    // The snapshot is read only when the family is not live here (then it is needed).
+    let leased = match leased {
+        Some(lease) if state.families.is_live(lease.room()) => Some(crate::driver::Leased {
+            lease,
+            snapshot: None,
+            loaded: false,
+        }),
+        Some(lease) => match crate::cluster::bridge::snapshot_for(state, lease).await {
+            Ok(l) => Some(l),
+            Err(lease) => {
+                release_unused(state, Some(&lease));
+                crate::cluster::bridge::unavailable(tx, id, c.resume.is_some());
+                return None;
+            }
+        },
+        None => None,
+    };
+    {
         if let Some(resume) = &c.resume {
             let (claims, room) = match state.admit_resume(resume) {
                 Ok(ok) => ok,
                 Err(code) => {
                     info!(code = code.code(), "resume refused");
+                    release_unused(state, leased.as_ref().map(|l| &l.lease));
                     let _ = tx.push(error(Some(id), code, code.message()));
                     let _ = tx.push(Outbound::Close(CloseReason::Refused));
                     return None;
@@ -224,23 +380,21 @@ where
             let jti = crate::token::resume_jti(&claims, resume);
             let client = claims.client_id;
             let room_id = room.room_id.clone();
-            state.families.send_spawning(
-                &room,
-                &claims.app_id,
-                FamilyMsg::Resume {
-                    client: client.clone(),
-                    jti,
-                    id,
-                    version: version.0,
-                    out: conn.clone(),
-                },
-            );
+            let msg = FamilyMsg::Resume {
+                client: client.clone(),
+                jti,
+                id,
+                version: version.0,
+                out: conn.clone(),
+            };
+            send_spawning(state, &room, &claims.app_id, leased, msg).await;
             return Some((client, room_id));
         }
         let (claims, room) = match state.admit(&c.token) {
             Ok(ok) => ok,
             Err(code) => {
                 info!(code = code.code(), "connect refused");
+                release_unused(state, leased.as_ref().map(|l| &l.lease));
                 let _ = tx.push(error(Some(id), code, code.message()));
                 let _ = tx.push(Outbound::Close(CloseReason::Refused));
                 return None;
@@ -254,26 +408,72 @@ where
             data: claims.data,
         };
         let room_id = room.room_id.clone();
-        state.families.send_spawning(
-            &room,
-            &claims.app_id,
-            FamilyMsg::Connect {
-                client: client.clone(),
-                id,
-                user,
-                version: version.0,
-                out: conn.clone(),
-            },
-        );
-        return Some((client, room_id));
+        let msg = FamilyMsg::Connect {
+            client: client.clone(),
+            id,
+            user,
+            version: version.0,
+            out: conn.clone(),
+        };
+        send_spawning(state, &room, &claims.app_id, leased, msg).await;
+        Some((client, room_id))
     }
-    let _ = tx.push(error(
-        None,
-        ErrorCode::NotConnected,
-        "too many frames before connect",
-    ));
-    let _ = tx.push(Outbound::Close(CloseReason::Refused));
-    None
+}
+
+/// Hands `msg` to the room's family, spawning it if needed. Cluster mode: when the family
+/// ended since the connect was placed, the room's snapshot is read and the family spawned
+/// from it (never from nothing while a snapshot waits).
+async fn send_spawning(
+    state: &Arc<AppState>,
+    room: &alcove_proto::api::Room,
+    app: &str,
+    leased: Option<crate::driver::Leased>,
+    msg: FamilyMsg,
+) {
+    let Err(back) = state.families.send_spawning_with(room, app, leased, msg) else {
+        return;
+    };
+    let (msg, l) = *back;
+    match crate::cluster::bridge::snapshot_for(state, l.lease).await {
+        Ok(loaded) => {
+            let _ = state
+                .families
+                .send_spawning_with(room, app, Some(loaded), msg);
+        }
+        Err(lease) => {
+            release_unused(state, Some(&lease));
+            // The connection is dropped without a close frame: its SDK tries again.
+            if let Some(out) = msg_conn(&msg) {
+                let _ = out
+                    .tx
+                    .push(Outbound::CloseCode(DROP_WITHOUT_CLOSE, "unavailable"));
+            }
+        }
+    }
+}
+
+/// The connection a `Connect` or `Resume` comes with.
+fn msg_conn(msg: &FamilyMsg) -> Option<&ConnTx> {
+    match msg {
+        FamilyMsg::Connect { out, .. } | FamilyMsg::Resume { out, .. } => Some(out),
+        _ => None,
+    }
+}
+
+/// Cluster mode: a lease taken for a connect that was then refused (a replayed or expired
+/// token, a room deleted meanwhile) goes back at once when no family uses it, rather than
+/// sit until it expires.
+fn release_unused(state: &Arc<AppState>, lease: Option<&crate::cluster::Lease>) {
+    let (Some(c), Some(l)) = (state.families.cluster.get(), lease) else {
+        return;
+    };
+    let room = l.room().clone();
+    if state.families.is_live(&room) {
+        return;
+    }
+    if let Err(e) = c.release(&room, l) {
+        debug!("releasing an unused lease: {e}");
+    }
 }
 
 /// How long the server keeps reading (and discarding) after it sent a close frame, waiting
@@ -537,6 +737,7 @@ async fn write_frames<K>(
                 let _ = sink.send(close_frame(code, why)).await;
                 return;
             }
+            Some(Next::CloseCode(DROP_WITHOUT_CLOSE, _)) => return,
             Some(Next::CloseCode(code, why)) => {
                 let _ = sink.send(close_frame(code, why)).await;
                 return;

@@ -58,6 +58,18 @@ impl ApiError {
         }
     }
 
+    /// 503 / 1138: the shared store (cluster mode: Redis) does not answer; `detail` is
+    /// logged only. The client may try again.
+    pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!("store unavailable: {detail}");
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: ErrorCode::Internal,
+            msg: "Service unavailable: the cluster's store does not answer; try again".into(),
+            challenge: "",
+        }
+    }
+
     /// 500 / 1138; `detail` is logged only.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {detail}");
@@ -72,6 +84,9 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            return ApiError::unavailable(e);
+        }
         ApiError::internal(e)
     }
 }

@@ -39,7 +39,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         post(demo::not_in_dev_mode)
     };
     let router = Router::new()
-        .route("/healthz", get(openapi::health))
+        // `openapi::health` documents it; `health` also answers 503 while a cluster node drains.
+        .route("/healthz", get(health))
+        .route("/v1/nodes", get(crate::cluster::http::nodes))
         .route("/metrics", get(crate::metrics::page))
         .route("/v1/openapi.json", get(openapi::document))
         .route(
@@ -101,15 +103,35 @@ const WS_READ_BUFFER: usize = 4 * 1024;
 /// Write buffer of a signalling WebSocket (frames are flushed one by one anyway).
 const WS_WRITE_BUFFER: usize = 4 * 1024;
 
+/// `GET /healthz`: `ok`; in cluster mode 503 `draining` once the node drains (a load
+/// balancer stops sending it clients).
+async fn health(State(state): State<Arc<AppState>>) -> axum::response::Response {
+    match state.families.cluster.get() {
+        Some(c) if c.draining() => {
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining").into_response()
+        }
+        _ => "ok".into_response(),
+    }
+}
+
 async fn signal(
     ws: WebSocketUpgrade,
     State(state): State<Arc<AppState>>,
     edge: Option<axum::Extension<crate::listen::EdgeConn>>,
+    headers: axum::http::HeaderMap,
 ) -> impl IntoResponse {
     let edge = edge.map(|axum::Extension(e)| e.0);
+    // Cluster mode: a connection another node opened for its client (never one a client
+    // could make: the header carries an HMAC under the cluster's secret).
+    let bridged = state.families.cluster.get().is_some_and(|c| {
+        headers
+            .get(crate::cluster::BRIDGE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| c.verify_bridge(v))
+    });
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(WS_WRITE_BUFFER)
-        .on_upgrade(move |socket| crate::ws::serve(socket, state, edge))
+        .on_upgrade(move |socket| crate::ws::serve_from(socket, state, edge, bridged))
 }

@@ -95,6 +95,9 @@ pub async fn list(
 }
 
 /// `GET /v1/rooms/{room_id}`.
+///
+/// In cluster mode the answer also has `node`: the node hosting the room's family (`null`
+/// when it is not live).
 #[utoipa::path(get, path = "/v1/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path, description = "The room")),
     responses(
         (status = 200, description = "The room", body = RoomResponse),
@@ -105,9 +108,18 @@ pub async fn get(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
     Path(room_id): Path<String>,
-) -> Result<Json<RoomResponse>, ApiError> {
-    let room = owned_room(&state, &app, &RoomId(room_id))?;
-    Ok(Json(RoomResponse { result: 0, room }))
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let room_id = RoomId(room_id);
+    let room = owned_room(&state, &app, &room_id)?;
+    let resp = RoomResponse { result: 0, room };
+    if state.families.cluster.get().is_none() {
+        return Ok(Json(resp).into_response());
+    }
+    let node = crate::cluster::http::host(&state, &room_id).await?;
+    let mut v = serde_json::to_value(&resp).map_err(ApiError::internal)?;
+    v["node"] = serde_json::json!(node);
+    Ok(Json(v).into_response())
 }
 
 /// `DELETE /v1/rooms/{room_id}`: removes the room and ends its live family (every client is
@@ -122,9 +134,23 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
     Path(room_id): Path<String>,
-) -> Result<Json<ErrorResponse>, ApiError> {
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let room_id = RoomId(room_id);
     owned_room(&state, &app, &room_id)?;
+    // Cluster mode: the node that hosts the family deletes the room and ends it.
+    if let Some(node) = crate::cluster::http::remote_owner(&state, &room_id).await? {
+        let path = format!("/v1/rooms/{}", room_id.as_str());
+        return crate::cluster::http::forward(
+            &state,
+            &node,
+            axum::http::Method::DELETE,
+            &path,
+            &headers,
+        )
+        .await;
+    }
     state.store.delete_room(&room_id)?;
     let was_live = state.families.send(&room_id, FamilyMsg::End);
     let msg = if was_live {
@@ -135,7 +161,8 @@ pub async fn delete(
     Ok(Json(ErrorResponse {
         result: 0,
         msg: msg.into(),
-    }))
+    })
+    .into_response())
 }
 
 /// `GET /v1/rooms/{room_id}/users`: who is connected and where (empty when not live).
@@ -149,9 +176,22 @@ pub async fn users(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
     Path(room_id): Path<String>,
-) -> Result<Json<UsersResponse>, ApiError> {
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let room_id = RoomId(room_id);
     owned_room(&state, &app, &room_id)?;
+    if let Some(node) = crate::cluster::http::remote_owner(&state, &room_id).await? {
+        let path = format!("/v1/rooms/{}/users", room_id.as_str());
+        return crate::cluster::http::forward(
+            &state,
+            &node,
+            axum::http::Method::GET,
+            &path,
+            &headers,
+        )
+        .await;
+    }
     let (tx, rx) = oneshot::channel();
     let users = if state
         .families
@@ -161,7 +201,7 @@ pub async fn users(
     } else {
         Vec::new()
     };
-    Ok(Json(UsersResponse { result: 0, users }))
+    Ok(Json(UsersResponse { result: 0, users }).into_response())
 }
 
 /// `GET /v1/rooms/{room_id}/breakout-rooms`: live break-out rooms, members, invitations.
@@ -175,9 +215,22 @@ pub async fn breakout_rooms(
     State(state): State<Arc<AppState>>,
     AppAuth(app): AppAuth,
     Path(room_id): Path<String>,
-) -> Result<Json<BreakoutRoomsResponse>, ApiError> {
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let room_id = RoomId(room_id);
     owned_room(&state, &app, &room_id)?;
+    if let Some(node) = crate::cluster::http::remote_owner(&state, &room_id).await? {
+        let path = format!("/v1/rooms/{}/breakout-rooms", room_id.as_str());
+        return crate::cluster::http::forward(
+            &state,
+            &node,
+            axum::http::Method::GET,
+            &path,
+            &headers,
+        )
+        .await;
+    }
     let (tx, rx) = oneshot::channel();
     let breakout_rooms = if state
         .families
@@ -190,5 +243,6 @@ pub async fn breakout_rooms(
     Ok(Json(BreakoutRoomsResponse {
         result: 0,
         breakout_rooms,
-    }))
+    })
+    .into_response())
 }

@@ -1,59 +1,19 @@
-//! The embedded database: apps (credentials), rooms, used token ids and the token-signing
-//! secret, in one SQLite file under the data directory. It survives restarts.
+//! The embedded database (single-node mode): apps (credentials), rooms, used token ids and the
+//! token-signing secret, in one SQLite file under the data directory. It survives restarts.
 //!
 //! Every call is a short synchronous statement, so the connection sits behind a
 //! `std::sync::Mutex` (never held across an `.await`), as mini-redis does for its `Db`.
 
-use crate::util::{hex, random_hex, rfc3339, unix_now};
+use super::{key_hash, same_digest, AppInfo, Credentials, StoreError, REPLAY_MEMORY_SECS};
+use crate::util::{random_hex, rfc3339, unix_now};
 use alcove_proto::api::{Room, RoomSettings};
 use alcove_proto::RoomId;
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// Errors of the store; the REST layer maps them to 1138 and logs the detail.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// SQLite failed.
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A stored JSON column did not parse.
-    #[error("stored json: {0}")]
-    Json(#[from] serde_json::Error),
-    /// The database file (or its folder) cannot be written: the server refuses to start
-    /// rather than fail every write later.
-    #[error(
-        "the database {0} is read-only: Alcove writes it (rooms, used tokens, live state); \
-         check the permissions and owner of the file and its folder, and that the filesystem \
-         is mounted read-write"
-    )]
-    ReadOnly(std::path::PathBuf),
-}
-
-/// An app as the admin API lists it (never its key).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct AppInfo {
-    /// The app id.
-    pub app_id: String,
-    /// When it was created (RFC 3339).
-    pub created: String,
-    /// How many rooms it owns.
-    pub rooms: u64,
-}
-
-/// App credentials as printed once at creation; only the key's hash is stored.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Credentials {
-    /// The app id (HTTP Basic user).
-    pub app_id: String,
-    /// The app key (HTTP Basic password).
-    pub app_key: String,
-}
-
 /// The SQLite-backed store.
-pub struct Store {
+pub struct SqliteStore {
     // std Mutex: statements are short and synchronous; never held across an await.
     conn: Mutex<Connection>,
 }
@@ -73,22 +33,6 @@ CREATE TABLE IF NOT EXISTS plans (
 CREATE TABLE IF NOT EXISTS webhooks (
     app_id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, created TEXT NOT NULL);
 ";
-
-/// SHA-256 of a key, hex: what the database keeps of app keys (and of the admin key).
-/// Keys are 192 random bits, so a plain hash is as good as a slow one here.
-pub(crate) fn key_hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
-/// Compares two hex digests in constant time.
-pub(crate) fn same_digest(stored: &str, given: &str) -> bool {
-    stored.len() == given.len()
-        && stored
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
 
 /// Replaces any app key stored in clear (a row written by hand or by another tool: anything but
 /// 64 lowercase hex digits) by its SHA-256, so that every row is a hash from this open on.
@@ -111,12 +55,12 @@ fn hash_clear_keys(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) `alcove.db` in `dir`.
     ///
     /// Refuses ([`StoreError::ReadOnly`]) a database it cannot write: SQLite opens a file it
     /// may not write read-only without a word, and every write would fail later.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         let path = dir.join("alcove.db");
         let read_only = || StoreError::ReadOnly(path.clone());
         let conn = Connection::open(&path)?;
@@ -149,7 +93,7 @@ impl Store {
                 e.into()
             });
         }
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
     }
@@ -510,7 +454,3 @@ impl Store {
         Ok(n == 1)
     }
 }
-
-/// How long past its expiry a used token's id is remembered (a replay within it reports 4103,
-/// later 4102): one day.
-pub const REPLAY_MEMORY_SECS: u64 = 86_400;
