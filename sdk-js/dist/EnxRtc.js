@@ -1363,6 +1363,16 @@ class MediaSession {
     constructor(room, options) {
         this._room = room;
         this._options = options;
+        this._turn = [];
+        room.on('roomConnected', (f) => {
+            if (!Array.isArray(f?.ice_servers))
+                return;
+            this._turn = f.ice_servers.map((i) => ({ urls: i.urls, username: i.username, credential: i.credential }));
+            try {
+                this.pc?.setConfiguration({ ...this.pc.getConfiguration(), iceServers: this._iceServers() });
+            }
+            catch { }
+        });
         this.pc = null;
         this.micTransceiver = null;
         this.shareTransceiver = null;
@@ -1378,7 +1388,7 @@ class MediaSession {
         this.state = {
             state: 'idle', error: null, micError: null, autoplayBlocked: false,
             connectionState: 'new', iceConnectionState: 'new', iceState: 'new',
-            restarts: 0, lastRestore: null, micConstraints: null,
+            restarts: 0, lastRestore: null, micConstraints: null, path: null,
         };
         this._gates = [];
         this._gateTimer = null;
@@ -1433,11 +1443,13 @@ class MediaSession {
         this._setState({ state: 'connected' });
     }
     _build(Pc, mic, slots) {
-        const pc = new Pc({ iceServers: this._options.iceServers ?? [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+        const pc = new Pc({ iceServers: this._iceServers(), bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
         this.pc = pc;
         pc.addEventListener('connectionstatechange', () => {
             if (this.pc === pc)
                 this._setState({ connectionState: pc.connectionState, iceState: pc.connectionState });
+            if (this.pc === pc && pc.connectionState === 'connected')
+                this._reportPath(pc);
         });
         pc.addEventListener('iceconnectionstatechange', () => {
             if (this.pc === pc)
@@ -1457,6 +1469,29 @@ class MediaSession {
         this.canvasSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
         this._resetGates();
         return pc;
+    }
+    _iceServers() {
+        return [...(this._options.iceServers ?? []), ...this._turn];
+    }
+    async _reportPath(pc) {
+        try {
+            const stats = await pc.getStats();
+            let pair = null;
+            stats.forEach((r) => {
+                if (r.type === 'transport' && r.selectedCandidatePairId)
+                    pair = stats.get(r.selectedCandidatePairId);
+            });
+            stats.forEach((r) => {
+                if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded')
+                    pair = r;
+            });
+            const local = pair ? stats.get(pair.localCandidateId) : null;
+            if (!local || this.pc !== pc)
+                return;
+            const path = local.candidateType === 'relay' ? 'relay' : local.protocol === 'tcp' ? 'tcp' : 'udp';
+            this._setState({ path });
+        }
+        catch { }
     }
     async _negotiate(pc, options = {}) {
         if (pc.signalingState === 'have-local-offer') {
