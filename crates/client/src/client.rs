@@ -784,7 +784,7 @@ mod tests {
         let hello = recv_json(ws).await;
         assert_eq!(
             hello,
-            json!({"type":"connect","id":0,"token":"tok","versions":[1,2,3]})
+            json!({"type":"connect","id":0,"token":"tok","versions":[1,2,3,4]})
         );
         send(ws, room_connected()).await;
     }
