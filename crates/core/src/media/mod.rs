@@ -328,7 +328,7 @@ impl MediaPlane {
                 client,
                 id,
                 sdp,
-                mids,
+                mids: Box::new(mids),
             },
         ));
     }

@@ -89,8 +89,8 @@ pub enum ShardCommand {
         id: RequestId,
         /// The offer's SDP.
         sdp: String,
-        /// Which m-line is which.
-        mids: MediaMids,
+        /// Which m-line is which (boxed: the largest field of any command).
+        mids: Box<MediaMids>,
     },
     /// `client` left the family: its session ends.
     Remove {
