@@ -68,6 +68,9 @@ echo "== examples/react-native (tsc) =="
 echo
 echo "== browser media test (tests/browser/run.sh) =="
 tests/browser/run.sh || status=1
+echo
+echo "== browser video test (tests/browser/run.sh video.test.mjs) =="
+tests/browser/run.sh video.test.mjs || status=1
 
 # Bounded fuzzing (fuzz/README.md): signalling decode, REST bodies, the family core. In CI, or
 # when ALCOVE_FUZZ is set; 5 s per target after the first build.
