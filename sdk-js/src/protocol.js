@@ -272,6 +272,7 @@ export const SERVER_FIELDS = Object.freeze({
   canvasStarted: ['room_id', 'clientId', 'name'],
   canvasStopped: ['room_id', 'clientId', 'reason'],
   activeTalkersUpdated: ['room_id', 'talkers'],
+  videoSlotsUpdated: ['room_id', 'publishers'],
   ackSetBreakoutDuration: ['result', 'msg'],
   breakoutTimer: ['room_id', 'ends_at', 'warning_at'],
   breakoutTimerWarning: ['room_id', 'ends_at'],
