@@ -133,16 +133,36 @@ impl MediaWorld {
     /// Connects a client (signalling) and negotiates its peer connection; pumps until ICE and
     /// DTLS are up. Panics if anything is refused.
     pub fn join(&mut self, name: &str, role: Role) -> ClientId {
-        self.join_as(name, role, None)
+        self.join_as(name, role, None, None)
+            .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
     }
 
     /// Like [`MediaWorld::join`], on protocol version 4 with a camera m-line (no frames until
     /// [`MediaWorld::camera_frame`]) and `video_slots` camera receive slots.
     pub fn join_with_camera(&mut self, name: &str, role: Role, video_slots: usize) -> ClientId {
-        self.join_as(name, role, Some(video_slots))
+        self.join_as(name, role, Some(video_slots), None)
+            .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
     }
 
-    fn join_as(&mut self, name: &str, role: Role, video: Option<usize>) -> ClientId {
+    /// Connects on protocol `version` and offers a camera and `video_slots` video slots;
+    /// returns the `sdpAnswer` of a refused offer (`Ok` with the client when accepted).
+    pub fn try_join_with_camera(
+        &mut self,
+        name: &str,
+        role: Role,
+        video_slots: usize,
+        version: u32,
+    ) -> Result<ClientId, alcove_proto::signal::SdpAnswer> {
+        self.join_as(name, role, Some(video_slots), Some(version))
+    }
+
+    fn join_as(
+        &mut self,
+        name: &str,
+        role: Role,
+        video: Option<usize>,
+        version: Option<u32>,
+    ) -> Result<ClientId, alcove_proto::signal::SdpAnswer> {
         let client = ClientId(format!("c{:03}", self.next_client));
         let addr: SocketAddr = format!("10.0.1.{}:5000", self.next_client)
             .parse()
@@ -154,11 +174,11 @@ impl MediaWorld {
             client: client.clone(),
             id,
             user: NewClient::new(name, role),
-            version: if video.is_some() {
+            version: version.unwrap_or(if video.is_some() {
                 alcove_proto::version::PROTOCOL_VERSION
             } else {
                 1
-            },
+            }),
         });
         let mut rtc = Rtc::builder()
             .clear_codecs()
@@ -224,7 +244,9 @@ impl MediaWorld {
         let ServerMessage::SdpAnswer(a) = ack.msg else {
             panic!("sdpOffer answered with {:?}", ack.msg)
         };
-        assert_eq!(a.result, 0, "sdpOffer refused: {}", a.msg);
+        if a.result != 0 {
+            return Err(a);
+        }
         let answer = SdpAnswer::from_sdp_string(&a.sdp).expect("answer parses");
         let peer = self.peers.get_mut(&client).expect("just inserted");
         peer.rtc
@@ -234,7 +256,7 @@ impl MediaWorld {
         for _ in 0..400 {
             self.pump(Duration::from_millis(5));
             if self.peers.get(&client).is_some_and(|p| p.connected) {
-                return client;
+                return Ok(client);
             }
         }
         panic!("{client} did not connect (ICE + DTLS) in 2 s of virtual time");
