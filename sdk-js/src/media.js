@@ -873,6 +873,9 @@ export class MediaSession {
    * @returns {Promise<MediaStreamTrack>} the published track
    */
   async publishCamera(video = true) {
+    if (this.state.state === 'connected' && !this.cameraTransceiver) {
+      throw new AlcoveError('camera: not negotiated (the server speaks protocol 3 or older, or videoSlots is 0)', { code: 'media' });
+    }
     const sender = this._sender(this.cameraTransceiver, 'camera');
     let track;
     if (typeof video === 'object' && video !== null && typeof (/** @type {any} */ (video).stop) === 'function') {
