@@ -72,6 +72,12 @@ echo
 echo "== browser video test (tests/browser/run.sh video.test.mjs) =="
 tests/browser/run.sh video.test.mjs || status=1
 
+# Chromium with UDP dropped (nftables in its namespace): ICE over TCP, then TURN over TCP
+# through Debian's coturn (issue 16; about 35 s).
+echo
+echo "== browser, UDP blocked (tests/browser/udp_blocked.sh) =="
+tests/browser/udp_blocked.sh || status=1
+
 # Bounded fuzzing (fuzz/README.md): signalling decode, REST bodies, the family core. In CI, or
 # when ALCOVE_FUZZ is set; 5 s per target after the first build.
 if [ -n "${CI:-}" ] || [ -n "${ALCOVE_FUZZ:-}" ]; then

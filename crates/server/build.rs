@@ -1,4 +1,5 @@
-//! Embeds the demo web app (`demo/`) and the browser SDK (`sdk-js/src/`) in the `alcove`
+//! Embeds the demo web app (`demo/`), the browser SDK (`sdk-js/src/`) and the vendor facade's
+//! classic script (`sdk-js/dist/EnxRtc.js`) in the `alcove`
 //! binary, so a copied or installed binary serves `/` and `/sdk/` without the source tree
 //! (`alcove serve --web-dir DIR` serves a folder instead, for development).
 //!
@@ -9,7 +10,12 @@
 use std::path::{Path, PathBuf};
 
 /// (folder under the repository root, URL prefix it is served under)
-const TREES: &[(&str, &str)] = &[("demo", "/demo/"), ("sdk-js/src", "/sdk/")];
+/// `sdk-js/dist` holds the committed classic-script build of the vendor facade (`EnxRtc.js`).
+const TREES: &[(&str, &str)] = &[
+    ("demo", "/demo/"),
+    ("sdk-js/src", "/sdk/"),
+    ("sdk-js/dist", "/sdk/"),
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

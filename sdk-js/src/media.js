@@ -99,8 +99,8 @@ import { AlcoveError, DEFAULT_VIDEO_SLOTS, supportsVideoSlots } from './protocol
  *   after a move or re-map (default true; see "The slot gate" above).
  * - `videoSlots`: camera receive slots to negotiate (protocol 4; default 4, at most 16); 0
  *   offers neither video slots nor a camera m-line.
- * - `iceServers`: passed to the `RTCPeerConnection` (default none: the server is reached
- *   directly).
+ * - `iceServers`: passed to the `RTCPeerConnection`, before the TURN servers of
+ *   `roomConnected.ice_servers` (credentials the server minted; renewed on every resume).
  * - `iceGatheringTimeoutMs`: how long to wait for ICE gathering before sending the offer anyway
  *   (default 2000).
  * - `audioContainer` (browser layer): where the hidden `<audio>` elements go (default
@@ -180,7 +180,9 @@ export const DEFAULT_AUDIO_CONSTRAINTS = Object.freeze({
  *   autoplayBlocked: boolean, connectionState: string, iceConnectionState: string,
  *   iceState: string, restarts: number,
  *   lastRestore: "ice-restart" | "new-peer-connection" | null,
- *   micConstraints: MediaTrackConstraints | null}} MediaState
+ *   micConstraints: MediaTrackConstraints | null,
+ *   path: "udp" | "tcp" | "relay" | null}} MediaState
+ * `path`: how the media goes once connected (`udp`, ICE over `tcp`, or a TURN `relay`).
  */
 
 /**
@@ -236,6 +238,13 @@ export class MediaSession {
     this._room = room;
     /** @private */
     this._options = options;
+    /** @private @type {RTCIceServer[]} TURN servers of the latest `roomConnected`. */
+    this._turn = [];
+    room.on('roomConnected', (/** @type {any} */ f) => {
+      if (!Array.isArray(f?.ice_servers)) return;
+      this._turn = f.ice_servers.map((/** @type {any} */ i) => ({ urls: i.urls, username: i.username, credential: i.credential }));
+      try { this.pc?.setConfiguration({ ...this.pc.getConfiguration(), iceServers: this._iceServers() }); } catch { /* a closed pc */ }
+    });
     /** @type {RTCPeerConnection | null} */
     this.pc = null;
     /** @type {RTCRtpTransceiver | null} */
@@ -270,7 +279,7 @@ export class MediaSession {
     this.state = {
       state: 'idle', error: null, micError: null, autoplayBlocked: false,
       connectionState: 'new', iceConnectionState: 'new', iceState: 'new',
-      restarts: 0, lastRestore: null, micConstraints: null,
+      restarts: 0, lastRestore: null, micConstraints: null, path: null,
     };
     /** @type {SlotGate[]} One per audio slot. @private */
     this._gates = [];
@@ -358,10 +367,11 @@ export class MediaSession {
    * @private
    */
   _build(Pc, mic, slots) {
-    const pc = new Pc({ iceServers: this._options.iceServers ?? [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = new Pc({ iceServers: this._iceServers(), bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     this.pc = pc;
     pc.addEventListener('connectionstatechange', () => {
       if (this.pc === pc) this._setState({ connectionState: pc.connectionState, iceState: pc.connectionState });
+      if (this.pc === pc && pc.connectionState === 'connected') this._reportPath(pc);
     });
     pc.addEventListener('iceconnectionstatechange', () => {
       if (this.pc === pc) this._setState({ iceConnectionState: pc.iceConnectionState });
@@ -394,6 +404,34 @@ export class MediaSession {
     }
     this._resetGates();
     return pc;
+  }
+
+  /** @private @returns {RTCIceServer[]} the app's ICE servers, then the minted TURN ones */
+  _iceServers() {
+    return [...(this._options.iceServers ?? []), ...this._turn];
+  }
+
+  /**
+   * Sets `state.path` from the selected candidate pair's local candidate.
+   * @param {RTCPeerConnection} pc
+   * @private
+   */
+  async _reportPath(pc) {
+    try {
+      const stats = await pc.getStats();
+      /** @type {any} */
+      let pair = null;
+      stats.forEach((/** @type {any} */ r) => {
+        if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+      });
+      stats.forEach((/** @type {any} */ r) => {
+        if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
+      });
+      const local = pair ? stats.get(pair.localCandidateId) : null;
+      if (!local || this.pc !== pc) return;
+      const path = local.candidateType === 'relay' ? 'relay' : local.protocol === 'tcp' ? 'tcp' : 'udp';
+      this._setState({ path });
+    } catch { /* stats unavailable: path stays as it was */ }
   }
 
   /**

@@ -39,8 +39,9 @@ export async function startServer(options = {}) {
   const media = options.media ? ['--udp-listen', '127.0.0.1:0'] : ['--no-media'];
   const extra = options.args ?? [];
   // --web-dir: /sdk/ and / serve this tree's sdk-js/src and demo, not the copies built into the
-  // binary (which may come from another checkout: $ALCOVE_BIN).
-  const web = ['--web-dir', repo];
+  // binary (which may come from another checkout: $ALCOVE_BIN); unless the caller serves a
+  // folder of its own.
+  const web = extra.includes('--web-dir') ? [] : ['--web-dir', repo];
   const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', ...media, ...web, ...extra, '--data-dir', dataDir], {
     env: { ...process.env, ALCOVE_LOG: process.env.ALCOVE_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

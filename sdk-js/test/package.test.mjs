@@ -13,7 +13,7 @@ import { SEED_CALLBACKS, SEED_METHODS } from '../src/protocol.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-test('npm pack ships the sources, the generated types and the docs, and nothing else', () => {
+test('npm pack ships the sources, the generated types, the vendor facade (module and classic script) and the docs, and nothing else', () => {
   // --dry-run still runs prepack (npm run types), so types/ is fresh.
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts=false'], { cwd: root, encoding: 'utf8' });
   const [info] = JSON.parse(out);
@@ -23,11 +23,11 @@ test('npm pack ships the sources, the generated types and the docs, and nothing 
   assert.notEqual(pkg.private, true, 'publishable');
   const files = info.files.map((f) => f.path);
   for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'src/alcove.js', 'src/core.js', 'src/platform/react-native.js',
-    'src/platform/browser.js', 'types/alcove.d.ts', 'types/core.d.ts', 'types/protocol.d.ts', 'types/platform/react-native.d.ts']) {
+    'src/platform/browser.js', 'types/alcove.d.ts', 'types/core.d.ts', 'types/protocol.d.ts', 'types/platform/react-native.d.ts', 'compat/enablex.js', 'dist/EnxRtc.js']) {
     assert.ok(files.includes(f), `${f} is in the package: ${files.join(', ')}`);
   }
   for (const f of files) {
-    assert.ok(/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|src\/.*\.js|types\/.*\.d\.ts|compat\/.*)$/.test(f), `${f} does not belong in the package`);
+    assert.ok(/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|src\/.*\.js|types\/.*\.d\.ts|compat\/.*|dist\/EnxRtc\.js)$/.test(f), `${f} does not belong in the package`);
   }
 });
 

@@ -779,6 +779,7 @@ mod tests {
                 server_time: 0,
                 help_requests: Vec::new(),
                 muted_by_moderator: false,
+                ice_servers: Vec::new(),
             }),
         }
     }

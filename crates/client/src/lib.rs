@@ -80,6 +80,7 @@ mod rest;
 pub mod session;
 mod state;
 pub mod tls;
+pub mod turn;
 mod users;
 
 /// The wire protocol crate (`alcove-proto`): message, REST body and id types.

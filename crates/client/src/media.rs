@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -99,6 +99,8 @@ pub struct MediaOptions {
     /// Camera receive slots; 0: no camera and no video slots (protocol 4 needed otherwise;
     /// [`alcove_proto::signal::DEFAULT_VIDEO_SLOTS`] is the usual choice).
     pub video_slots: usize,
+    /// Which path the media takes (default UDP).
+    pub path: MediaPath,
 }
 
 /// Connection facts for measurements.
@@ -122,6 +124,238 @@ pub struct MediaState {
     /// Frames the slot gate withheld: their slot had no talker in this client's room (after a
     /// move, until the new room's `activeTalkersUpdated`).
     pub gated_frames: u64,
+    /// The path the media takes.
+    pub path: MediaPath,
+}
+
+/// Which path a peer connection's media takes (the browser SDK reports the same names).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MediaPath {
+    /// UDP, directly to the server's media socket (the default).
+    #[default]
+    Udp,
+    /// ICE over TCP to the server's TCP listener (`alcove serve --tcp-listen`), for networks
+    /// that block UDP.
+    Tcp,
+    /// Relayed over TCP through a TURN server of `roomConnected.ice_servers`, for networks
+    /// that block UDP and reach only the TURN server (direct UDP is not used at all).
+    Relay,
+}
+
+impl MediaPath {
+    /// `udp`, `tcp` or `relay`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MediaPath::Udp => "udp",
+            MediaPath::Tcp => "tcp",
+            MediaPath::Relay => "relay",
+        }
+    }
+}
+
+/// The transport under the peer connection: a UDP socket, or a TURN allocation.
+enum Net {
+    Udp {
+        socket: UdpSocket,
+        local: SocketAddr,
+    },
+    Relay(Box<crate::turn::TurnClient>),
+    Tcp(TcpLink),
+}
+
+/// ICE over TCP (RFC 6544) to the server's passive TCP candidate: packets framed per RFC 4571
+/// (a 2-byte length before each). The local candidate is an active one with the discard port
+/// (RFC 6544 §4.5); the connection is opened once the answer names the server's candidate.
+struct TcpLink {
+    /// The local candidate's address (bind IP, port 9).
+    placeholder: SocketAddr,
+    /// The server's passive candidate, once connected.
+    remote: Option<SocketAddr>,
+    reader: Option<tokio::net::tcp::OwnedReadHalf>,
+    writer: Option<mpsc::Sender<Vec<u8>>>,
+    rbuf: Vec<u8>,
+}
+
+/// Packets queued toward the TCP connection; beyond it they are dropped (never waited for).
+const TCP_SEND_QUEUE: usize = 1024;
+
+impl TcpLink {
+    fn new(bind_ip: std::net::IpAddr) -> TcpLink {
+        TcpLink {
+            placeholder: SocketAddr::new(bind_ip, 9),
+            remote: None,
+            reader: None,
+            writer: None,
+            rbuf: Vec::new(),
+        }
+    }
+
+    /// Connects to the passive TCP candidate of `answer` (an SDP).
+    async fn connect(&mut self, answer: &str) -> Result<(), Error> {
+        let remote = answer
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("a=candidate:"))
+            .filter_map(|l| Candidate::from_sdp_string(&format!("candidate:{l}")).ok())
+            .find(|c| c.proto() == Protocol::Tcp && c.tcptype() == Some(TcpType::Passive))
+            .map(|c| c.addr())
+            .ok_or_else(|| {
+                Error::Transport("the server offers no ICE-TCP candidate (--tcp-listen)".into())
+            })?;
+        let stream = tokio::net::TcpStream::connect(remote)
+            .await
+            .map_err(|e| Error::Transport(format!("ICE-TCP {remote}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let (r, mut w) = stream.into_split();
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_SEND_QUEUE);
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Some(b) = rx.recv().await {
+                if w.write_all(&b).await.is_err() {
+                    return;
+                }
+            }
+        });
+        self.remote = Some(remote);
+        self.reader = Some(r);
+        self.writer = Some(tx);
+        Ok(())
+    }
+
+    /// The next framed packet, into `buf`; cancel-safe.
+    async fn recv(&mut self, buf: &mut [u8]) -> Result<Option<(SocketAddr, usize)>, Error> {
+        use tokio::io::AsyncReadExt;
+        let (Some(r), Some(remote)) = (self.reader.as_mut(), self.remote) else {
+            return std::future::pending().await;
+        };
+        let mut tmp = [0u8; 8192];
+        loop {
+            if self.rbuf.len() >= 2 {
+                let len = usize::from(u16::from_be_bytes([self.rbuf[0], self.rbuf[1]]));
+                if self.rbuf.len() >= 2 + len {
+                    let fits = len <= buf.len();
+                    if fits {
+                        buf[..len].copy_from_slice(&self.rbuf[2..2 + len]);
+                    }
+                    self.rbuf.drain(..2 + len);
+                    return Ok(fits.then_some((remote, len)));
+                }
+            }
+            let n = r
+                .read(&mut tmp)
+                .await
+                .map_err(|e| Error::Transport(e.to_string()))?;
+            if n == 0 {
+                return Err(Error::Transport("ICE-TCP connection closed".into()));
+            }
+            self.rbuf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    fn send(&mut self, contents: &[u8]) {
+        let (Some(w), Ok(len)) = (self.writer.as_ref(), u16::try_from(contents.len())) else {
+            return;
+        };
+        let mut framed = Vec::with_capacity(2 + contents.len());
+        framed.extend_from_slice(&len.to_be_bytes());
+        framed.extend_from_slice(contents);
+        let _ = w.try_send(framed);
+    }
+}
+
+impl Net {
+    /// The local ICE candidate of this transport.
+    fn candidate(&self) -> Result<Candidate, Error> {
+        match self {
+            Net::Udp { local, .. } => Candidate::host(*local, "udp"),
+            Net::Relay(t) => Candidate::relayed(t.relayed(), t.local(), "udp"),
+            Net::Tcp(t) => Candidate::builder()
+                .tcp()
+                .host(t.placeholder)
+                .tcptype(TcpType::Active)
+                .build(),
+        }
+        .map_err(|e| Error::Transport(e.to_string()))
+    }
+
+    fn path(&self) -> MediaPath {
+        match self {
+            Net::Udp { .. } => MediaPath::Udp,
+            Net::Relay(_) => MediaPath::Relay,
+            Net::Tcp(_) => MediaPath::Tcp,
+        }
+    }
+
+    /// The next datagram: `(proto, source, destination, length in buf)`; `Ok(None)` for one
+    /// to skip; `Err` when the transport is gone for good.
+    async fn recv(
+        &mut self,
+        buf: &mut [u8],
+    ) -> Result<Option<(Protocol, SocketAddr, SocketAddr, usize)>, Error> {
+        match self {
+            Net::Udp { socket, local } => Ok(socket
+                .recv_from(buf)
+                .await
+                .ok()
+                .map(|(n, source)| (Protocol::Udp, source, *local, n))),
+            Net::Relay(t) => {
+                let (peer, data) = t
+                    .recv()
+                    .await
+                    .map_err(|e| Error::Transport(e.to_string()))?;
+                if data.len() > buf.len() {
+                    return Ok(None);
+                }
+                buf[..data.len()].copy_from_slice(&data);
+                Ok(Some((Protocol::Udp, peer, t.relayed(), data.len())))
+            }
+            Net::Tcp(t) => Ok(t
+                .recv(buf)
+                .await?
+                .map(|(source, n)| (Protocol::Tcp, source, t.placeholder, n))),
+        }
+    }
+
+    fn send(&mut self, t: &Transmit) {
+        match self {
+            Net::Udp { socket, .. } => {
+                let _ = socket.try_send_to(&t.contents, t.destination);
+            }
+            Net::Relay(turn) => turn.send_to(t.destination, &t.contents),
+            Net::Tcp(link) => link.send(&t.contents),
+        }
+    }
+}
+
+/// The first TURN-over-TCP server of `servers` (`turn:HOST:PORT?transport=tcp`, or with no
+/// transport given), resolved, with its credentials.
+async fn turn_server(
+    servers: &[alcove_proto::signal::IceServer],
+) -> Result<(SocketAddr, String, String), Error> {
+    for s in servers {
+        for url in &s.urls {
+            let Some(rest) = url.strip_prefix("turn:") else {
+                continue;
+            };
+            let (hostport, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if !(query.is_empty() || query == "transport=tcp") {
+                continue;
+            }
+            let hostport = if hostport.contains(':') && !hostport.ends_with(']') {
+                hostport.to_owned()
+            } else {
+                format!("{hostport}:3478")
+            };
+            let addr = tokio::net::lookup_host(hostport.as_str())
+                .await
+                .map_err(|e| Error::Transport(format!("{url}: {e}")))?
+                .next()
+                .ok_or_else(|| Error::Transport(format!("{url}: no address")))?;
+            return Ok((addr, s.username.clone(), s.credential.clone()));
+        }
+    }
+    Err(Error::Transport(
+        "no turn:…?transport=tcp server in roomConnected.ice_servers".into(),
+    ))
 }
 
 impl MediaState {
@@ -313,9 +547,9 @@ struct Layout {
     mids: MediaMids,
 }
 
-/// A new offerer with this SDK's layout and one host candidate, and its first offer.
+/// A new offerer with this SDK's layout and one local candidate, and its first offer.
 fn offerer(
-    local: SocketAddr,
+    cand: Candidate,
     slots: usize,
     video_slots: usize,
 ) -> Result<(Rtc, Layout, str0m::change::SdpOffer, SdpPendingOffer), Error> {
@@ -324,7 +558,6 @@ fn offerer(
         .enable_opus(true, false)
         .enable_vp8(true)
         .build(Instant::now());
-    let cand = Candidate::host(local, "udp").map_err(|e| Error::Transport(e.to_string()))?;
     rtc.add_local_candidate(cand);
     let mut change = rtc.sdp_api();
     let mic = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -401,16 +634,30 @@ impl Room {
         bind_ip: std::net::IpAddr,
         slots: Option<usize>,
     ) -> Result<Media, Error> {
+        self.start_media_on(bind_ip, slots, MediaPath::Udp).await
+    }
+
+    /// [`Room::start_media`] on a chosen [`MediaPath`]. [`MediaPath::Relay`] allocates a relay
+    /// over TCP on the first `turn:` server of `roomConnected.ice_servers` (with the
+    /// credentials the server minted) and sends everything through it: the client's own
+    /// network then needs no UDP at all.
+    pub async fn start_media_on(
+        &self,
+        bind_ip: std::net::IpAddr,
+        slots: Option<usize>,
+        path: MediaPath,
+    ) -> Result<Media, Error> {
         let options = MediaOptions {
             slots,
             video_slots: 0,
+            path,
         };
         self.start_media_with(bind_ip, options).await
     }
 
-    /// [`Room::start_media`] with camera video: `options.video_slots` > 0 adds a camera m-line
-    /// and that many video receive slots (the server must speak protocol 4, else the offer is
-    /// refused with 1750).
+    /// [`Room::start_media_on`] with camera video: `options.video_slots` > 0 adds a camera
+    /// m-line and that many video receive slots (the server must speak protocol 4, else the
+    /// offer is refused with 1750).
     pub async fn start_media_with(
         &self,
         bind_ip: std::net::IpAddr,
@@ -421,29 +668,48 @@ impl Room {
         let slots = options
             .slots
             .unwrap_or(self.connected().room.settings.max_active_talkers as usize);
-        let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
-            .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
-        let local = socket
-            .local_addr()
-            .map_err(|e| Error::Transport(e.to_string()))?;
+        let net = match options.path {
+            MediaPath::Udp => {
+                let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
+                    .await
+                    .map_err(|e| Error::Transport(e.to_string()))?;
+                let local = socket
+                    .local_addr()
+                    .map_err(|e| Error::Transport(e.to_string()))?;
+                Net::Udp { socket, local }
+            }
+            MediaPath::Relay => {
+                let (server, user, pass) = turn_server(&self.connected().ice_servers).await?;
+                let turn = crate::turn::TurnClient::allocate(server, &user, &pass)
+                    .await
+                    .map_err(|e| Error::Transport(e.to_string()))?;
+                Net::Relay(Box::new(turn))
+            }
+            MediaPath::Tcp => Net::Tcp(TcpLink::new(bind_ip)),
+        };
         // Resumes from here on concern this peer connection; earlier ones do not.
         let mut resumes = self.resumes();
         resumes.borrow_and_update();
-        let (mut rtc, layout, offer, pending) = offerer(local, slots, video_slots)?;
+        let (mut rtc, layout, offer, pending) = offerer(net.candidate()?, slots, video_slots)?;
         let answer = negotiate(self, offer, layout.mids.clone()).await?;
+        let mut net = net;
+        if let Net::Tcp(link) = &mut net {
+            link.connect(&answer.to_sdp_string()).await?;
+        }
         rtc.sdp_api()
             .accept_answer(pending, answer)
             .map_err(|e| Error::Protocol(e.to_string()))?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (frame_tx, frame_rx) = mpsc::unbounded_channel();
         let (video_tx, video_rx) = mpsc::unbounded_channel();
-        let (state_tx, state_rx) = watch::channel(MediaState::default());
+        let (state_tx, state_rx) = watch::channel(MediaState {
+            path: net.path(),
+            ..MediaState::default()
+        });
         let driver = Driver {
             rtc,
             layout,
-            socket,
-            local,
+            net,
             slot_count: slots,
             video_slot_count: video_slots,
             room: self.downgrade(),
@@ -491,8 +757,7 @@ async fn answer_of(restore: &mut Option<Restore>) -> Result<SdpAnswer, Error> {
 struct Driver {
     rtc: Rtc,
     layout: Layout,
-    socket: UdpSocket,
-    local: SocketAddr,
+    net: Net,
     slot_count: usize,
     video_slot_count: usize,
     room: WeakRoom,
@@ -530,13 +795,20 @@ impl Driver {
             };
             let wait = deadline.saturating_duration_since(Instant::now());
             tokio::select! {
-                r = self.socket.recv_from(&mut buf) => {
-                    let Ok((n, source)) = r else { continue };
+                r = self.net.recv(&mut buf) => {
+                    let (proto, source, destination, n) = match r {
+                        Ok(Some(d)) => d,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "media transport closed");
+                            return;
+                        }
+                    };
                     let Ok(contents) = buf[..n].try_into() else { continue };
                     let input = str0m::Input::Receive(Instant::now(), Receive {
-                        proto: Protocol::Udp,
+                        proto,
                         source,
-                        destination: self.local,
+                        destination,
                         contents,
                     });
                     if self.rtc.handle_input(input).is_err() {
@@ -606,9 +878,7 @@ impl Driver {
         loop {
             match self.rtc.poll_output() {
                 Ok(str0m::Output::Timeout(t)) => return Some(t),
-                Ok(str0m::Output::Transmit(t)) => {
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
-                }
+                Ok(str0m::Output::Transmit(t)) => self.net.send(&t),
                 Ok(str0m::Output::Event(e)) => self.on_event(e),
                 Err(_) => return None,
             }
@@ -724,7 +994,11 @@ impl Driver {
             let (offer, pending) = change.apply()?;
             (None, offer, pending, self.layout.mids.clone())
         } else {
-            match offerer(self.local, self.slot_count, self.video_slot_count) {
+            match self
+                .net
+                .candidate()
+                .and_then(|c| offerer(c, self.slot_count, self.video_slot_count))
+            {
                 Ok((rtc, layout, offer, pending)) => {
                     let mids = layout.mids.clone();
                     (Some((rtc, layout)), offer, pending, mids)

@@ -326,6 +326,7 @@ mod tests {
             server_time: 1_000_000,
             help_requests: vec![],
             muted_by_moderator: true,
+            ice_servers: Vec::new(),
         }
     }
 

@@ -698,6 +698,7 @@ impl Family {
                 Vec::new()
             },
             muted_by_moderator: false,
+            ice_servers: Vec::new(),
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
         self.broadcast_presence(&client, ServerMessage::UserConnected(info));
@@ -765,6 +766,7 @@ impl Family {
                 Vec::new()
             },
             muted_by_moderator: self.clients.get(&client).is_some_and(|c| c.mod_muted),
+            ice_servers: Vec::new(),
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
         self.listen_resumed(&client);

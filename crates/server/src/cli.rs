@@ -68,6 +68,13 @@ pub struct ServeArgs {
     /// IP put in the ICE host candidate (default: the UDP bind IP).
     #[arg(long, env = "ALCOVE_ADVERTISE_IP")]
     pub advertise_ip: Option<std::net::IpAddr>,
+    /// TCP address for ICE over TCP (a passive TCP candidate next to the UDP one), for clients
+    /// whose network blocks UDP, e.g. `0.0.0.0:443` (default: off; docs/deploy.md).
+    #[arg(long, env = "ALCOVE_TCP_LISTEN")]
+    pub tcp_listen: Option<SocketAddr>,
+    /// TURN servers and credentials (`--turn-url`, `--turn-secret`, `--turn-ttl`).
+    #[command(flatten)]
+    pub turn: crate::turn::TurnArgs,
     /// Serve without media (signalling and REST only).
     #[arg(long, env = "ALCOVE_NO_MEDIA")]
     pub no_media: bool,
@@ -300,6 +307,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(args.udp_listen)
     };
     config.advertise_ip = args.advertise_ip;
+    config.turn = args.turn.config()?;
+    config.tcp_listen = args.tcp_listen;
     config.media_shards = args.media_shards;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
@@ -335,8 +344,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let media = crate::bind_media(&config).await?;
     let media_line = match &media {
         Some(m) => format!(
-            "media:      udp {} (ICE candidate {})",
-            m.local, m.candidate
+            "media:      udp {} (ICE candidate {}){}{}",
+            m.local,
+            m.candidate,
+            m.tcp
+                .as_ref()
+                .map(|t| format!(", ICE-TCP {} (candidate {})", t.local, t.candidate))
+                .unwrap_or_default(),
+            m.turn
+                .as_ref()
+                .map(|t| format!(", TURN {}", t.urls.join(" ")))
+                .unwrap_or_default(),
         ),
         None => "media:      disabled".to_owned(),
     };

@@ -72,6 +72,12 @@ pub struct Config {
     // Operators (issue 13): webhooks and logs.
     /// Webhook delivery: queue bound, attempts, backoff, timeout (`webhook.rs`).
     pub webhooks: crate::webhook::WebhookConfig,
+    /// TURN servers and the secret to mint their credentials with (`--turn-url`,
+    /// `--turn-secret`); `None` (the default): no `ice_servers` in `roomConnected`.
+    pub turn: Option<crate::turn::TurnConfig>,
+    /// TCP address of the ICE-over-TCP listener (`--tcp-listen`; a passive TCP candidate next
+    /// to the UDP one); `None` (the default): media over UDP only.
+    pub tcp_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -102,6 +108,8 @@ impl Config {
             dev: false,
             public_url: None,
             webhooks: crate::webhook::WebhookConfig::default(),
+            turn: None,
+            tcp_listen: None,
         }
     }
 }

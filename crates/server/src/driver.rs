@@ -145,6 +145,12 @@ pub struct MediaShell {
     pub demux: Arc<crate::udp::Demux>,
     /// Media shards per family (at least one).
     pub shards: usize,
+    /// TURN credentials to mint in every `roomConnected`, when configured.
+    pub turn: Option<crate::turn::TurnConfig>,
+    /// The ICE-over-TCP listener (`--tcp-listen`), when configured.
+    pub tcp: Option<crate::udp::tcp::TcpShell>,
+    /// Media paths in use (udp, tcp, relay).
+    pub paths: Arc<crate::udp::stats::PathStats>,
 }
 
 /// The registry of live families.
@@ -305,6 +311,7 @@ async fn run_family(
         .map(|m| alcove_core::media::MediaConfig {
             candidate: m.candidate,
             local: m.local,
+            tcp_candidate: m.tcp.as_ref().map(|t| t.candidate),
         });
     config.resume_grace = families.resume_grace;
     config.epoch_unix_ms = crate::util::unix_now_ms();
@@ -410,6 +417,7 @@ async fn run_family(
             &mut signer,
             &plans,
             &mut watch,
+            families.media.as_ref().and_then(|m| m.turn.as_ref()),
         );
         watch.step(&family);
         if signer.len() > 2 * family.client_count() + 16 {
@@ -514,6 +522,7 @@ fn drain(
     signer: &mut crate::token::ResumeBook,
     plans: &Plans,
     watch: &mut crate::observe::FamilyWatch,
+    turn: Option<&crate::turn::TurnConfig>,
 ) -> Instant {
     let mut slow: Vec<(ClientId, Refused)> = Vec::new();
     // Inputs the outputs call for (a loaded plan), fed once the queue is empty.
@@ -527,6 +536,9 @@ fn drain(
                 if let ServerMessage::RoomConnected(rc) = &mut frame.msg {
                     if rc.result == 0 && rc.resume_token.is_none() {
                         rc.resume_token = Some(signer.mint(&to));
+                    }
+                    if let Some(t) = turn {
+                        rc.ice_servers = t.mint(&to, crate::util::unix_now_ms() / 1000);
                     }
                 }
                 watch.sent(&to, &frame);

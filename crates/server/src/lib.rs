@@ -26,6 +26,7 @@ pub mod outbound;
 pub mod shard;
 pub mod store;
 pub mod token;
+pub mod turn;
 pub mod udp;
 pub mod util;
 pub mod webhook;
@@ -277,15 +278,33 @@ pub async fn bind_media(config: &Config) -> anyhow::Result<Option<driver::MediaS
         }
         None => local.ip(),
     };
+    let demux = Arc::new(udp::Demux::default());
+    let tcp = match config.tcp_listen {
+        Some(addr) => {
+            if addr.port() == local.port() && addr.port() != 0 {
+                anyhow::bail!(
+                    "--tcp-listen {addr}: use another port than the UDP media socket ({local})"
+                );
+            }
+            let t = udp::tcp::bind(addr, ip, Arc::clone(&demux))
+                .await
+                .with_context(|| format!("binding TCP {addr} (--tcp-listen)"))?;
+            Some(t)
+        }
+        None => None,
+    };
     Ok(Some(driver::MediaShell {
         socket: Arc::new(socket),
         local,
         candidate: SocketAddr::new(ip, local.port()),
-        demux: Arc::new(udp::Demux::default()),
+        demux,
+        tcp,
         shards: match config.media_shards {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         },
+        turn: config.turn.clone(),
+        paths: Arc::default(),
     }))
 }
 

@@ -17,13 +17,18 @@
 
 use crate::driver::{FamilyMsg, MediaShell};
 use crate::udp::{DatagramBatch, Inflight, TxBatch};
-use alcove_core::media::shard::{Shard, ShardInput, ShardOutput};
+use alcove_core::media::shard::{Shard, ShardCommand, ShardInput, ShardOutput};
 use alcove_proto::RoomId;
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// A message to a shard task.
+// `Input` is large (a `ShardCommand::Offer` carries the offer's `MediaMids`) and also the
+// common message (every packet forwarded between shards): boxing it would allocate per packet.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ShardMsg {
     /// The datagrams of one read batch for this shard's sessions; their bytes count against
@@ -63,6 +68,7 @@ impl FamilyShards {
         let config = alcove_core::media::MediaConfig {
             candidate: shell.candidate,
             local: shell.local,
+            tcp_candidate: shell.tcp.as_ref().map(|t| t.candidate),
         };
         let mut receivers = Vec::new();
         let mut sinks = Vec::new();
@@ -87,6 +93,8 @@ impl FamilyShards {
                 tx: TxBatch::default(),
                 counters: metrics.shard(i),
                 transmitted: 0,
+                relay_addrs: HashSet::new(),
+                counted: HashSet::new(),
             };
             let span = tracing::info_span!("shard", room = %room, shard = i);
             tokio::spawn(tracing::Instrument::instrument(task.run(rx), span));
@@ -123,7 +131,14 @@ struct ShardTask {
     /// Datagrams sent in the current wake-up: added to the shared counter once per wake-up
     /// (the counter is shared by shard `i` of every family).
     transmitted: u64,
+    /// Relayed candidates of the offers this shard negotiated (to tell relayed clients).
+    relay_addrs: HashSet<SocketAddr>,
+    /// Client addresses whose path was counted already.
+    counted: HashSet<SocketAddr>,
 }
+
+/// Most addresses a shard remembers for path counting (then it starts over).
+const PATH_MEMORY: usize = 4096;
 
 /// Most messages a shard takes from its queue before it polls its sessions' outputs and sends
 /// (a wake-up handles a burst as one batch, and still sends at least this often).
@@ -165,6 +180,32 @@ impl ShardTask {
         self.tx.flush(&self.shell.socket);
     }
 
+    /// Counts the path of a client address the first time it carries DTLS or SRTP (not
+    /// STUN: only the nominated path does), and logs it.
+    fn count_path(&mut self, d: &crate::udp::Datagram) {
+        let first = d.contents.first().copied().unwrap_or(0);
+        if !(20..=63).contains(&first) && !(128..=191).contains(&first) {
+            return;
+        }
+        if self.counted.contains(&d.source) {
+            return;
+        }
+        if self.counted.len() > PATH_MEMORY {
+            self.counted.clear();
+        }
+        self.counted.insert(d.source);
+        let paths = &self.shell.paths;
+        let (path, counter) = if d.tcp {
+            ("tcp", &paths.tcp)
+        } else if self.relay_addrs.contains(&d.source) {
+            ("relay", &paths.relay)
+        } else {
+            ("udp", &paths.udp)
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(path, "media path in use");
+    }
+
     /// Applies one message; false on `End`.
     fn take(&mut self, msg: ShardMsg) -> bool {
         let now = Instant::now().into_std();
@@ -175,15 +216,34 @@ impl ShardTask {
                     .received
                     .increment(batch.datagrams.len() as u64);
                 for d in batch.datagrams {
+                    self.count_path(&d);
+                    // A TCP packet arrives "on" the TCP candidate (str0m matches it).
+                    let destination = match (&self.shell.tcp, d.tcp) {
+                        (Some(t), true) => t.candidate,
+                        _ => self.shell.local,
+                    };
                     self.shard.handle_input(ShardInput::Receive {
                         now,
                         source: d.source,
-                        destination: self.shell.local,
+                        destination,
                         contents: d.contents,
                     });
                 }
             }
-            ShardMsg::Input(input) => self.shard.handle_input(input),
+            ShardMsg::Input(input) => {
+                if let ShardInput::Command {
+                    cmd: ShardCommand::Offer { sdp, .. },
+                    ..
+                } = &input
+                {
+                    if self.relay_addrs.len() > PATH_MEMORY {
+                        self.relay_addrs.clear();
+                    }
+                    self.relay_addrs
+                        .extend(crate::udp::stats::relay_candidates(sdp));
+                }
+                self.shard.handle_input(input)
+            }
             ShardMsg::End => return false,
         }
         true
@@ -198,10 +258,15 @@ impl ShardTask {
                     return Instant::now() + wait;
                 }
                 ShardOutput::Transmit {
+                    source,
                     destination,
                     contents,
-                    ..
                 } => {
+                    // ICE over TCP: to the client's connection (bounded queue, never waits).
+                    if let Some(t) = self.shell.tcp.as_ref().filter(|t| t.candidate == source) {
+                        t.conns.send(destination, &contents);
+                        continue;
+                    }
                     // UDP: a full socket buffer drops the datagram (counted), as the network
                     // would; the send never waits.
                     self.tx.push(destination, contents);

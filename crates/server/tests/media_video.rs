@@ -77,8 +77,8 @@ async fn camera_peer(
 ) -> (Peer, Media) {
     let p = s.peer(room, name, role).await;
     let options = MediaOptions {
-        slots: None,
         video_slots: DEFAULT_VIDEO_SLOTS,
+        ..MediaOptions::default()
     };
     let mut m = p
         .room

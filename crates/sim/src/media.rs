@@ -107,6 +107,7 @@ impl MediaWorld {
         config.media = Some(MediaConfig {
             candidate: server,
             local: server,
+            tcp_candidate: None,
         });
         config.shards = alcove_core::media::Shards::Inline(shards);
         let slots = settings.max_active_talkers as usize;

@@ -816,6 +816,7 @@ impl Model {
                 vec![]
             },
             muted_by_moderator: false,
+            ice_servers: Vec::new(),
         })
     }
 
@@ -890,6 +891,7 @@ impl Model {
                 vec![]
             },
             muted_by_moderator: self.client(id).is_some_and(|c| c.mod_muted),
+            ice_servers: Vec::new(),
         })
     }
 

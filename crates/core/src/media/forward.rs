@@ -29,7 +29,11 @@ impl Shard {
         let input = str0m::Input::Receive(
             now,
             Receive {
-                proto: Protocol::Udp,
+                proto: if Some(destination) == self.config.tcp_candidate {
+                    Protocol::Tcp
+                } else {
+                    Protocol::Udp
+                },
                 source,
                 destination,
                 contents,

@@ -66,6 +66,10 @@ pub struct MediaConfig {
     pub candidate: SocketAddr,
     /// The local address of the UDP socket (the `destination` of received datagrams).
     pub local: SocketAddr,
+    /// The passive TCP host candidate (ICE over TCP, `--tcp-listen`), if any. Received packets
+    /// whose `destination` is this address are TCP (RFC 4571 frames, one packet each); it
+    /// must differ from [`MediaConfig::local`].
+    pub tcp_candidate: Option<SocketAddr>,
 }
 
 /// Where a family's media shards run.
@@ -328,7 +332,7 @@ impl MediaPlane {
                 client,
                 id,
                 sdp,
-                mids: Box::new(mids),
+                mids,
             },
         ));
     }

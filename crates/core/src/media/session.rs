@@ -69,6 +69,21 @@ impl Shard {
             )
         })?;
         rtc.add_local_candidate(candidate);
+        // ICE over TCP (RFC 6544): the server only accepts connections (passive).
+        if let Some(tcp) = self.config.tcp_candidate {
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(tcp)
+                .tcptype(str0m::net::TcpType::Passive)
+                .build()
+                .map_err(|_| {
+                    (
+                        ErrorCode::Internal,
+                        ErrorCode::Internal.message().to_owned(),
+                    )
+                })?;
+            rtc.add_local_candidate(candidate);
+        }
         let creds = rtc.direct_api().local_ice_credentials();
         let (ufrag, pass) = (creds.ufrag, creds.pass);
         let answer = rtc

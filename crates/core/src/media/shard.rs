@@ -78,6 +78,10 @@ impl ShardInput {
 }
 
 /// An instruction to a shard.
+// `Offer` (its `MediaMids`) is the largest by far, but it is also the one a connection sends
+// once; boxing it would only move the size difference to `ShardInput`, `io::Output` and
+// `MediaOut`, whose other variants carry whole server frames.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShardCommand {
     /// Negotiate (or re-negotiate) `client`'s peer connection; answered by
@@ -89,8 +93,8 @@ pub enum ShardCommand {
         id: RequestId,
         /// The offer's SDP.
         sdp: String,
-        /// Which m-line is which (boxed: the largest field of any command).
-        mids: Box<MediaMids>,
+        /// Which m-line is which.
+        mids: MediaMids,
     },
     /// `client` left the family: its session ends.
     Remove {

@@ -147,6 +147,23 @@ pub struct RoomConnected {
     /// True when a moderator muted this client and it has not unmuted since (after a resume).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub muted_by_moderator: bool,
+    /// TURN servers with time-limited credentials minted for this client (set by the server
+    /// shell when it is configured with `--turn-url` and `--turn-secret`); fresh ones in every
+    /// `roomConnected`, the resumed ones included. Empty (omitted) without TURN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// One entry of `roomConnected.ice_servers`: what a browser passes to `RTCPeerConnection` as
+/// an `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `turn:` / `turns:` URLs (RFC 7065), e.g. `turn:turn.example.com:443?transport=tcp`.
+    pub urls: Vec<String>,
+    /// The TURN username: `expiry:clientref` (expiry in Unix seconds), coturn's REST scheme.
+    pub username: String,
+    /// The TURN password: base64(HMAC-SHA1(shared secret, username)).
+    pub credential: String,
 }
 
 /// The parent room as a connected client sees it.

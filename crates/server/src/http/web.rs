@@ -42,7 +42,11 @@ pub fn routes(dir: Option<&Path>, cors_origins: &[String]) -> Router<Arc<AppStat
             Router::new()
                 .nest_service("/demo", ServeDir::new(dir.join("demo")))
                 .route_service("/", ServeFile::new(dir.join("demo/index.html"))),
-            Router::new().nest_service("/sdk", ServeDir::new(dir.join("sdk-js/src"))),
+            Router::new().nest_service(
+                "/sdk",
+                ServeDir::new(dir.join("sdk-js/src"))
+                    .fallback(ServeDir::new(dir.join("sdk-js/dist"))),
+            ),
         ),
         None => (
             Router::new()
@@ -187,6 +191,7 @@ mod tests {
         for (url, file) in [
             ("/sdk/alcove.js", "sdk-js/src/alcove.js"),
             ("/sdk/media.js", "sdk-js/src/media.js"),
+            ("/sdk/EnxRtc.js", "sdk-js/dist/EnxRtc.js"),
             ("/", "demo/index.html"),
             ("/demo/app.js", "demo/app.js"),
         ] {

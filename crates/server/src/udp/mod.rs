@@ -13,6 +13,7 @@
 
 pub mod batch;
 pub mod stats;
+pub mod tcp;
 
 pub use batch::{MediaSocket, TxBatch};
 
@@ -48,6 +49,8 @@ pub struct Datagram {
     pub source: SocketAddr,
     /// The datagram.
     pub contents: Vec<u8>,
+    /// It came over ICE-TCP ([`tcp`]), not the UDP socket.
+    pub tcp: bool,
 }
 
 /// The datagrams of one read batch for one family, and the bytes they hold of its bound.
@@ -383,6 +386,7 @@ fn route_batch(
             let datagram = Datagram {
                 source: r.source,
                 contents: bytes.to_vec(),
+                tcp: false,
             };
             match out
                 .iter_mut()

@@ -195,3 +195,60 @@ mod tests {
         assert_eq!(s.dropped_in(), 3);
     }
 }
+
+/// Media paths in use: how many client transport addresses carried DTLS or SRTP (the path
+/// ICE nominated) over each kind of path. A client counts once per address it uses (a new
+/// peer connection after a server restart, or a network change, counts again).
+#[derive(Debug, Default)]
+pub struct PathStats {
+    /// Directly over UDP.
+    pub udp: AtomicU64,
+    /// Over ICE-TCP (`--tcp-listen`).
+    pub tcp: AtomicU64,
+    /// Through a TURN relay: the source is a relayed candidate of the client's offer.
+    pub relay: AtomicU64,
+}
+
+impl PathStats {
+    /// `(udp, tcp, relay)` now.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.udp.load(Relaxed),
+            self.tcp.load(Relaxed),
+            self.relay.load(Relaxed),
+        )
+    }
+}
+
+/// The relayed candidates (`typ relay`) of an SDP offer, as addresses.
+pub fn relay_candidates(sdp: &str) -> Vec<std::net::SocketAddr> {
+    sdp.lines()
+        .filter_map(|l| l.trim().strip_prefix("a=candidate:"))
+        .filter_map(|l| {
+            let t: Vec<&str> = l.split_whitespace().collect();
+            let typ = t.iter().position(|x| *x == "typ")?;
+            if t.get(typ + 1) != Some(&"relay") {
+                return None;
+            }
+            let ip: std::net::IpAddr = t.get(4)?.parse().ok()?;
+            let port: u16 = t.get(5)?.parse().ok()?;
+            Some(std::net::SocketAddr::new(ip, port))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn relay_candidates_are_read_from_an_offer() {
+        let sdp = "v=0\r\na=candidate:1 1 udp 2122260223 192.0.2.5 50000 typ host\r\n\
+                   a=candidate:2 1 udp 41885439 198.51.100.7 50123 typ relay raddr 0.0.0.0 rport 0\r\n\
+                   a=candidate:3 1 tcp 1518280447 192.0.2.5 9 typ host tcptype active\r\n";
+        assert_eq!(
+            relay_candidates(sdp),
+            vec!["198.51.100.7:50123".parse().expect("addr")]
+        );
+    }
+}
