@@ -255,6 +255,7 @@ function wire(r) {
   });
   r.on('statechange', () => render());
   r.on('mediastatechange', () => renderMedia());
+  r.on('videoSlotsUpdated', () => renderMedia());
   // The SDK says when a room's audio is really playing (after a move, once the old room's
   // buffered audio is gone): show it, and log it with how long it took.
   r.on('slotAudible', (/** @type {{slot: number, clientId: string, roomId: string, ms: number}} */ e) => {
@@ -917,6 +918,58 @@ function renderMedia() {
   showRemote('canvas', r.canvas && r.canvas.clientId !== r.clientId ? r.canvas : null, () => r.canvasTrack(), 'Canvas from');
   $('local-canvas-figure').hidden = !canvasing;
   if (!canvasing) stopCanvasAnimation();
+  renderCameras(r, connected, !!br);
+}
+
+/**
+ * The camera grid (protocol 4): one tile per video slot that shows someone, in the main room
+ * only; in a break-out room the grid is hidden and a note says why.
+ * @param {Room} r
+ * @param {boolean} connected
+ * @param {boolean} inBreakout
+ */
+function renderCameras(r, connected, inBreakout) {
+  const m = r.media;
+  const slots = m.videoSlotCount;
+  const publishing = !!m.localCameraTrack;
+  const camBtn = button('btn-camera');
+  camBtn.hidden = slots === 0;
+  camBtn.textContent = publishing ? 'Stop camera' : 'Start camera';
+  camBtn.disabled = !connected;
+  $('cameras').hidden = slots === 0;
+  $('cameras-br-note').hidden = !inBreakout;
+  const grid = $('camera-grid');
+  grid.hidden = inBreakout;
+  /** @type {string[]} */
+  const names = [];
+  if (publishing) names.push(inBreakout ? 'you (not shown here)' : 'you');
+  for (let i = 0; i < slots; i++) {
+    let fig = /** @type {HTMLElement | null} */ (grid.querySelector(`figure[data-slot="${i}"]`));
+    if (!fig) {
+      fig = document.createElement('figure');
+      fig.dataset.slot = String(i);
+      const v = document.createElement('video');
+      v.autoplay = true;
+      v.playsInline = true;
+      v.muted = true;
+      fig.append(v, document.createElement('figcaption'));
+      grid.append(fig);
+    }
+    const who = inBreakout ? undefined : r.videoSlots.get(i);
+    const video = /** @type {HTMLVideoElement} */ (fig.querySelector('video'));
+    const t = who ? r.videoSlotTrack(i) : null;
+    fig.hidden = !who || !t;
+    fig.dataset.clientId = who?.clientId ?? '';
+    /** @type {HTMLElement} */ (fig.querySelector('figcaption')).textContent = who ? who.name : '';
+    if (!who || !t) continue;
+    names.push(who.name);
+    const current = /** @type {MediaStream | null} */ (video.srcObject);
+    if (!current || current.getVideoTracks()[0] !== t) {
+      video.srcObject = new MediaStream([t]);
+      video.play().catch(() => {});
+    }
+  }
+  $('on-camera').textContent = names.length ? `· on camera: ${names.join(', ')}` : '· nobody on camera';
 }
 
 /**
@@ -1139,6 +1192,11 @@ function setup() {
   onClick('btn-share', 'Screen share', async (r) => {
     if (r.media.localShareTrack) await r.stopShare();
     else await r.shareScreen();
+  });
+  onClick('btn-camera', 'Camera', async (r) => {
+    if (r.media.localCameraTrack) await r.unpublishCamera();
+    else await r.publishCamera({ width: 640, height: 480 });
+    renderMedia();
   });
   onClick('btn-canvas', 'Canvas', async (r) => {
     if (r.media.localCanvasTrack) {

@@ -68,6 +68,9 @@ echo "== examples/react-native (tsc) =="
 echo
 echo "== browser media test (tests/browser/run.sh) =="
 tests/browser/run.sh || status=1
+echo
+echo "== browser video test (tests/browser/run.sh video.test.mjs) =="
+tests/browser/run.sh video.test.mjs || status=1
 
 # Chromium with UDP dropped (nftables in its namespace): ICE over TCP, then TURN over TCP
 # through Debian's coturn (issue 16; about 35 s).

@@ -1380,6 +1380,9 @@ class MediaSession {
         this.slotTransceivers = [];
         this.shareSlotTransceiver = null;
         this.canvasSlotTransceiver = null;
+        this.cameraTransceiver = null;
+        this.videoSlotTransceivers = [];
+        this.localCameraTrack = null;
         this.mids = null;
         this.micStream = null;
         this.localShareTrack = null;
@@ -1467,6 +1470,15 @@ class MediaSession {
         }
         this.shareSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
         this.canvasSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+        const video = this._videoSlotCount();
+        this.cameraTransceiver = null;
+        this.videoSlotTransceivers = [];
+        if (video > 0) {
+            this.cameraTransceiver = pc.addTransceiver(this.localCameraTrack ?? 'video', { direction: 'sendonly' });
+            for (let i = 0; i < video; i++) {
+                this.videoSlotTransceivers.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+            }
+        }
         this._resetGates();
         return pc;
     }
@@ -1516,6 +1528,10 @@ class MediaSession {
             share_slot: shareSlot?.mid ?? undefined,
             canvas_slot: canvasSlot?.mid ?? undefined,
         };
+        if (this.cameraTransceiver) {
+            mids.camera = this.cameraTransceiver.mid ?? undefined;
+            mids.video_slots = this.videoSlotTransceivers.map((t) => t.mid ?? '');
+        }
         this.mids = mids;
         const answer = await this._room.request('sdpOffer', { sdp: local.sdp, mids });
         await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
@@ -1580,6 +1596,8 @@ class MediaSession {
             throw new protocol_js_1.AlcoveError('media: no RTCPeerConnection', { code: 'media' });
         void this._localShareEnded('share');
         void this._localShareEnded('canvas');
+        this.localCameraTrack?.stop();
+        this.localCameraTrack = null;
         const old = this.pc;
         const slots = this.slotTransceivers.length || Math.max(1, this._room.settings?.max_active_talkers ?? 1);
         const mic = this.micStream?.getAudioTracks()[0] ?? null;
@@ -1835,6 +1853,53 @@ class MediaSession {
             g.jb = { delay, emitted };
         }));
     }
+    _videoSlotCount() {
+        if (!(0, protocol_js_1.supportsVideoSlots)(this._room.version))
+            return 0;
+        const n = this._options.videoSlots ?? protocol_js_1.DEFAULT_VIDEO_SLOTS;
+        return Math.max(0, Math.min(16, n | 0));
+    }
+    videoSlotTrack(i) {
+        return this.videoSlotTransceivers[i]?.receiver.track ?? null;
+    }
+    get videoSlotCount() {
+        return this.videoSlotTransceivers.length;
+    }
+    async publishCamera(video = true) {
+        if (this.state.state === 'connected' && !this.cameraTransceiver) {
+            throw new protocol_js_1.AlcoveError('camera: not negotiated (the server speaks protocol 3 or older, or videoSlots is 0)', { code: 'media' });
+        }
+        const sender = this._sender(this.cameraTransceiver, 'camera');
+        let track;
+        if (typeof video === 'object' && video !== null && typeof ((video).stop) === 'function') {
+            track = (video);
+        }
+        else {
+            const devices = this._devices();
+            if (!devices)
+                throw new protocol_js_1.AlcoveError('camera: no mediaDevices on this platform', { code: 'media' });
+            const stream = await devices.getUserMedia({ audio: false, video: (video) });
+            track = stream.getVideoTracks()[0];
+            if (!track)
+                throw new protocol_js_1.AlcoveError('camera: no video track', { code: 'media' });
+        }
+        const old = this.localCameraTrack;
+        await sender.replaceTrack(track);
+        this.localCameraTrack = track;
+        if (old && old !== track)
+            old.stop();
+        return track;
+    }
+    async unpublishCamera() {
+        const track = this.localCameraTrack;
+        this.localCameraTrack = null;
+        try {
+            await this.cameraTransceiver?.sender.replaceTrack(null);
+        }
+        catch {
+        }
+        track?.stop();
+    }
     shareTrack() {
         return this.shareSlotTransceiver?.receiver.track ?? null;
     }
@@ -2073,9 +2138,10 @@ exports.BrowserAudioOutput = BrowserAudioOutput;
   "src/protocol.js": function (exports, require, module) {
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.AlcoveError = exports.ERROR_MESSAGES = exports.ErrorCode = exports.SEED_CALLBACKS = exports.LISTEN_METHODS = exports.FACILITATION_METHODS = exports.SEED_METHODS = exports.ACK_TYPES = exports.CLIENT_FIELDS = exports.SERVER_TYPES = exports.SERVER_FIELDS = exports.CLIENT_TYPES = exports.SUPPORTED_VERSIONS = exports.PROTOCOL_VERSION = void 0;
+exports.AlcoveError = exports.ERROR_MESSAGES = exports.ErrorCode = exports.SEED_CALLBACKS = exports.LISTEN_METHODS = exports.FACILITATION_METHODS = exports.SEED_METHODS = exports.ACK_TYPES = exports.CLIENT_FIELDS = exports.SERVER_TYPES = exports.SERVER_FIELDS = exports.CLIENT_TYPES = exports.DEFAULT_VIDEO_SLOTS = exports.SUPPORTED_VERSIONS = exports.PROTOCOL_VERSION = void 0;
 exports.supportsUsersUpdated = supportsUsersUpdated;
 exports.supportsRoomList = supportsRoomList;
+exports.supportsVideoSlots = supportsVideoSlots;
 exports.errorName = errorName;
 exports.isRequestId = isRequestId;
 exports.requestFrame = requestFrame;
@@ -2087,13 +2153,17 @@ exports.decodeServerFrame = decodeServerFrame;
 exports.isAck = isAck;
 exports.isSuccess = isSuccess;
 exports.breakoutOf = breakoutOf;
-exports.PROTOCOL_VERSION = 3;
-exports.SUPPORTED_VERSIONS = Object.freeze([1, 2, 3]);
+exports.PROTOCOL_VERSION = 4;
+exports.SUPPORTED_VERSIONS = Object.freeze([1, 2, 3, 4]);
+exports.DEFAULT_VIDEO_SLOTS = 4;
 function supportsUsersUpdated(version) {
     return typeof version === 'number' && version >= 2;
 }
 function supportsRoomList(version) {
     return typeof version === 'number' && version >= 3;
+}
+function supportsVideoSlots(version) {
+    return typeof version === 'number' && version >= 4;
 }
 exports.CLIENT_TYPES = Object.freeze([
     'connect',
@@ -2175,6 +2245,7 @@ exports.SERVER_FIELDS = Object.freeze({
     canvasStarted: ['room_id', 'clientId', 'name'],
     canvasStopped: ['room_id', 'clientId', 'reason'],
     activeTalkersUpdated: ['room_id', 'talkers'],
+    videoSlotsUpdated: ['room_id', 'publishers'],
     ackSetBreakoutDuration: ['result', 'msg'],
     breakoutTimer: ['room_id', 'ends_at', 'warning_at'],
     breakoutTimerWarning: ['room_id', 'ends_at'],
@@ -2584,6 +2655,8 @@ class Room extends events_js_1.Emitter {
         this.breakoutRoom = null;
         this.talkers = new Map();
         this.talkersRoomId = null;
+        this.videoSlots = new Map();
+        this.videoSlotsRoomId = null;
         this.share = null;
         this.canvas = null;
         this.closed = false;
@@ -2799,6 +2872,15 @@ class Room extends events_js_1.Emitter {
     }
     slotLevel(i) {
         return this.media.slotLevel(i);
+    }
+    videoSlotTrack(i) {
+        return this.media.videoSlotTrack(i);
+    }
+    publishCamera(video) {
+        return this.media.publishCamera(video);
+    }
+    unpublishCamera() {
+        return this.media.unpublishCamera();
     }
     shareTrack() {
         return this.media.shareTrack();
@@ -3319,6 +3401,13 @@ class Room extends events_js_1.Emitter {
                 this.media._talkersChanged(f.room_id);
                 return true;
             }
+            case 'videoSlotsUpdated': {
+                if (!Array.isArray(f.publishers))
+                    return false;
+                this.videoSlotsRoomId = f.room_id;
+                this.videoSlots = new Map(f.publishers.map((p) => [p.slot, { clientId: p.clientId, name: p.name }]));
+                return true;
+            }
             case 'shareStarted':
                 this.share = { room_id: f.room_id, clientId: f.clientId, name: f.name };
                 return true;
@@ -3400,6 +3489,8 @@ class Room extends events_js_1.Emitter {
             this.talkers = new Map();
             this.talkersRoomId = null;
             this.media._talkersChanged(null);
+            this.videoSlots = new Map();
+            this.videoSlotsRoomId = null;
         }
     }
     _currentRoomId() {

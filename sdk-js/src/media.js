@@ -14,6 +14,13 @@
  * 4. `max_active_talkers` × audio, recvonly, slot 0 first      → `mids.audio_slots`
  * 5. video, recvonly, the room's screen share                  → `mids.share_slot`
  * 6. video, recvonly, the room's canvas                        → `mids.canvas_slot`
+ * 7. protocol 4: video, sendonly, no track until `publishCamera()` → `mids.camera`
+ * 8. protocol 4: `videoSlots` (default 4) × video, recvonly      → `mids.video_slots`
+ *
+ * Camera video (docs/protocol.md §13.9) is forwarded in the parent room only: the server maps
+ * the parent's camera publishers onto each client's video slots (`videoSlotsUpdated`, kept as
+ * `room.videoSlots`); in a break-out room the video slots carry nothing and this client's
+ * camera reaches nobody, though its track stays on until `unpublishCamera()`.
  *
  * Starting a share puts a track on the (already negotiated) sender with `replaceTrack`, then
  * tells the server with `startShare` / `startCanvas`; stopping reverses both.
@@ -58,7 +65,7 @@
  *   server forgot it): share again.
  */
 
-import { AlcoveError } from './protocol.js';
+import { AlcoveError, DEFAULT_VIDEO_SLOTS, supportsVideoSlots } from './protocol.js';
 
 /** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
 /** @typedef {import('./protocol.js').MediaMids} MediaMids */
@@ -69,6 +76,7 @@ import { AlcoveError } from './protocol.js';
  *   media?: boolean,
  *   audio?: boolean | MediaTrackConstraints | MediaStream,
  *   slotGate?: boolean,
+ *   videoSlots?: number,
  *   iceServers?: RTCIceServer[],
  *   iceGatheringTimeoutMs?: number,
  *   audioContainer?: HTMLElement | null,
@@ -89,6 +97,8 @@ import { AlcoveError } from './protocol.js';
  *   constraints actually asked for are in `state.micConstraints`.
  * - `slotGate`: mute a slot's playback while its jitter buffer still holds a previous talker
  *   after a move or re-map (default true; see "The slot gate" above).
+ * - `videoSlots`: camera receive slots to negotiate (protocol 4; default 4, at most 16); 0
+ *   offers neither video slots nor a camera m-line.
  * - `iceServers`: passed to the `RTCPeerConnection`, before the TURN servers of
  *   `roomConnected.ice_servers` (credentials the server minted; renewed on every resume).
  * - `iceGatheringTimeoutMs`: how long to wait for ICE gathering before sending the offer anyway
@@ -249,6 +259,12 @@ export class MediaSession {
     this.shareSlotTransceiver = null;
     /** @type {RTCRtpTransceiver | null} */
     this.canvasSlotTransceiver = null;
+    /** @type {RTCRtpTransceiver | null} The camera (protocol 4). */
+    this.cameraTransceiver = null;
+    /** @type {RTCRtpTransceiver[]} The video slots (protocol 4). */
+    this.videoSlotTransceivers = [];
+    /** @type {MediaStreamTrack | null} The local camera track while publishing. */
+    this.localCameraTrack = null;
     /** @type {MediaMids | null} The mids sent in `sdpOffer`. */
     this.mids = null;
     /** @type {MediaStream | null} The microphone stream. */
@@ -376,6 +392,16 @@ export class MediaSession {
     // 5, 6. The room's screen share and canvas.
     this.shareSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
     this.canvasSlotTransceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+    // 7, 8. Camera and video slots (protocol 4).
+    const video = this._videoSlotCount();
+    this.cameraTransceiver = null;
+    this.videoSlotTransceivers = [];
+    if (video > 0) {
+      this.cameraTransceiver = pc.addTransceiver(this.localCameraTrack ?? 'video', { direction: 'sendonly' });
+      for (let i = 0; i < video; i++) {
+        this.videoSlotTransceivers.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+      }
+    }
     this._resetGates();
     return pc;
   }
@@ -438,6 +464,10 @@ export class MediaSession {
       share_slot: shareSlot?.mid ?? undefined,
       canvas_slot: canvasSlot?.mid ?? undefined,
     };
+    if (this.cameraTransceiver) {
+      mids.camera = this.cameraTransceiver.mid ?? undefined;
+      mids.video_slots = this.videoSlotTransceivers.map((t) => t.mid ?? '');
+    }
     this.mids = mids;
     const answer = await this._room.request('sdpOffer', { sdp: local.sdp, mids });
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
@@ -510,6 +540,8 @@ export class MediaSession {
     if (typeof Pc !== 'function') throw new AlcoveError('media: no RTCPeerConnection', { code: 'media' });
     void this._localShareEnded('share');
     void this._localShareEnded('canvas');
+    this.localCameraTrack?.stop();
+    this.localCameraTrack = null;
     const old = this.pc;
     const slots = this.slotTransceivers.length || Math.max(1, this._room.settings?.max_active_talkers ?? 1);
     const mic = this.micStream?.getAudioTracks()[0] ?? null;
@@ -843,6 +875,76 @@ export class MediaSession {
       if (g.jb && emitted > g.jb.emitted) g.jbMs = (1000 * (delay - g.jb.delay)) / (emitted - g.jb.emitted);
       g.jb = { delay, emitted };
     }));
+  }
+
+  /**
+   * How many video slots to offer: `videoSlots` (default 4, at most 16) when the server speaks
+   * protocol 4, else none.
+   * @returns {number}
+   * @private
+   */
+  _videoSlotCount() {
+    if (!supportsVideoSlots(this._room.version)) return 0;
+    const n = this._options.videoSlots ?? DEFAULT_VIDEO_SLOTS;
+    return Math.max(0, Math.min(16, n | 0));
+  }
+
+  /**
+   * The receiving track of video slot `i` (whose camera: `room.videoSlots.get(i)`).
+   * @param {number} i
+   * @returns {MediaStreamTrack | null}
+   */
+  videoSlotTrack(i) {
+    return this.videoSlotTransceivers[i]?.receiver.track ?? null;
+  }
+
+  /** @returns {number} the number of video slots negotiated */
+  get videoSlotCount() {
+    return this.videoSlotTransceivers.length;
+  }
+
+  /**
+   * Publishes a camera: `getUserMedia({video})` (or the given track), put on the negotiated
+   * camera sender with `replaceTrack`. No request: the server sees the frames. Forwarded in
+   * the parent room only.
+   * @param {MediaTrackConstraints | boolean | MediaStreamTrack} [video] constraints, or a track
+   * @returns {Promise<MediaStreamTrack>} the published track
+   */
+  async publishCamera(video = true) {
+    if (this.state.state === 'connected' && !this.cameraTransceiver) {
+      throw new AlcoveError('camera: not negotiated (the server speaks protocol 3 or older, or videoSlots is 0)', { code: 'media' });
+    }
+    const sender = this._sender(this.cameraTransceiver, 'camera');
+    let track;
+    if (typeof video === 'object' && video !== null && typeof (/** @type {any} */ (video).stop) === 'function') {
+      track = /** @type {MediaStreamTrack} */ (video);
+    } else {
+      const devices = this._devices();
+      if (!devices) throw new AlcoveError('camera: no mediaDevices on this platform', { code: 'media' });
+      const stream = await devices.getUserMedia({ audio: false, video: /** @type {any} */ (video) });
+      track = stream.getVideoTracks()[0];
+      if (!track) throw new AlcoveError('camera: no video track', { code: 'media' });
+    }
+    const old = this.localCameraTrack;
+    await sender.replaceTrack(track);
+    this.localCameraTrack = track;
+    if (old && old !== track) old.stop();
+    return track;
+  }
+
+  /**
+   * Stops publishing the camera (the server stops showing it within a second).
+   * @returns {Promise<void>}
+   */
+  async unpublishCamera() {
+    const track = this.localCameraTrack;
+    this.localCameraTrack = null;
+    try {
+      await this.cameraTransceiver?.sender.replaceTrack(null);
+    } catch {
+      // The connection is closing.
+    }
+    track?.stop();
   }
 
   /** @returns {MediaStreamTrack | null} */

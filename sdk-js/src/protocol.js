@@ -17,12 +17,16 @@
  * The newest protocol version this SDK speaks (`connect.versions`). Version 2 batches presence
  * into one `usersUpdated` per family step; the SDK turns it back into the per-user events.
  * Version 3 adds the room list: every client gets `breakoutRoomsUpdated` (kept as
- * `room.roomList`).
+ * `room.roomList`). Version 4 adds camera video: a camera m-line and video slots in the offer,
+ * and `videoSlotsUpdated` (kept as `room.videoSlots`).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Every protocol version this SDK speaks, newest last. */
-export const SUPPORTED_VERSIONS = Object.freeze([1, 2, 3]);
+export const SUPPORTED_VERSIONS = Object.freeze([1, 2, 3, 4]);
+
+/** The video slots offered unless `connect(…, {videoSlots})` says otherwise (protocol 4). */
+export const DEFAULT_VIDEO_SLOTS = 4;
 
 /**
  * Presence comes batched as `usersUpdated` (protocol 2 on); mirrors
@@ -42,6 +46,16 @@ export function supportsUsersUpdated(version) {
  */
 export function supportsRoomList(version) {
   return typeof version === 'number' && version >= 3;
+}
+
+/**
+ * The offer may carry a camera and video slots, announced with `videoSlotsUpdated` (protocol 4
+ * on); mirrors `ProtocolVersion::supports_video_slots` in crates/proto/src/version.rs.
+ * @param {number | undefined} version the negotiated version (`roomConnected.version`)
+ * @returns {boolean}
+ */
+export function supportsVideoSlots(version) {
+  return typeof version === 'number' && version >= 4;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +167,7 @@ export function supportsRoomList(version) {
 /**
  * Which `mid` of the offer carries what (`sdpOffer.mids`).
  * @typedef {{mic?: string, share?: string, canvas?: string, audio_slots: string[],
- *   share_slot?: string, canvas_slot?: string}} MediaMids
+ *   share_slot?: string, canvas_slot?: string, camera?: string, video_slots?: string[]}} MediaMids
  */
 
 /**
@@ -258,6 +272,7 @@ export const SERVER_FIELDS = Object.freeze({
   canvasStarted: ['room_id', 'clientId', 'name'],
   canvasStopped: ['room_id', 'clientId', 'reason'],
   activeTalkersUpdated: ['room_id', 'talkers'],
+  videoSlotsUpdated: ['room_id', 'publishers'],
   ackSetBreakoutDuration: ['result', 'msg'],
   breakoutTimer: ['room_id', 'ends_at', 'warning_at'],
   breakoutTimerWarning: ['room_id', 'ends_at'],

@@ -181,6 +181,15 @@ export class Room extends Emitter {
     this.talkers = new Map();
     /** @type {string | null} The room the talker map is for. */
     this.talkersRoomId = null;
+    /**
+     * Whose camera is on which of this client's video slots (protocol 4, from the latest
+     * `videoSlotsUpdated`): slot index → `{clientId, name}`. Empty in a break-out room
+     * (cameras are forwarded in the parent room only).
+     * @type {Map<number, UserRef>}
+     */
+    this.videoSlots = new Map();
+    /** @type {string | null} The room the video slot map is for. */
+    this.videoSlotsRoomId = null;
     /** @type {Sharing | null} The screen share in this client's current room. */
     this.share = null;
     /** @type {Sharing | null} The canvas stream in this client's current room. */
@@ -779,6 +788,29 @@ export class Room extends Emitter {
     return this.media.slotLevel(i);
   }
 
+  /**
+   * The receiving track of video slot `i` (whose camera: `room.videoSlots.get(i)`).
+   * @param {number} i
+   * @returns {MediaStreamTrack | null}
+   */
+  videoSlotTrack(i) {
+    return this.media.videoSlotTrack(i);
+  }
+
+  /**
+   * Publishes this client's camera (protocol 4; shown in the parent room only).
+   * @param {MediaTrackConstraints | boolean | MediaStreamTrack} [video] constraints, or a track
+   * @returns {Promise<MediaStreamTrack>}
+   */
+  publishCamera(video) {
+    return this.media.publishCamera(video);
+  }
+
+  /** @returns {Promise<void>} stops publishing the camera */
+  unpublishCamera() {
+    return this.media.unpublishCamera();
+  }
+
   /** @returns {MediaStreamTrack | null} the receiving track of the room's screen share */
   shareTrack() {
     return this.media.shareTrack();
@@ -1311,6 +1343,12 @@ export class Room extends Emitter {
         this.media._talkersChanged(f.room_id);
         return true;
       }
+      case 'videoSlotsUpdated': {
+        if (!Array.isArray(f.publishers)) return false;
+        this.videoSlotsRoomId = f.room_id;
+        this.videoSlots = new Map(f.publishers.map((/** @type {import('./protocol.js').Talker} */ p) => [p.slot, { clientId: p.clientId, name: p.name }]));
+        return true;
+      }
       case 'shareStarted':
         this.share = { room_id: f.room_id, clientId: f.clientId, name: f.name };
         return true;
@@ -1397,6 +1435,8 @@ export class Room extends Emitter {
       this.talkers = new Map();
       this.talkersRoomId = null;
       this.media._talkersChanged(null);
+      this.videoSlots = new Map();
+      this.videoSlotsRoomId = null;
     }
   }
 

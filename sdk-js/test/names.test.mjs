@@ -61,7 +61,7 @@ async function connected() {
   const p = connect('ws://fake/v1/signal', 'tok', { WebSocket: /** @type {any} */ (FakeWebSocket), media: false });
   const ws = FakeWebSocket.instances.at(-1);
   const hello = await ws.nextSent();
-  assert.deepEqual(hello, { type: 'connect', id: 0, token: 'tok', versions: [1, 2, 3] });
+  assert.deepEqual(hello, { type: 'connect', id: 0, token: 'tok', versions: [1, 2, 3, 4] });
   ws.deliver({ ...roomConnected, id: hello.id });
   const room = await p;
   return { room, ws };

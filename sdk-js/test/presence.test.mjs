@@ -19,7 +19,7 @@ async function connected() {
   const p = connect('ws://fake/v1/signal', 'tok', { WebSocket: /** @type {any} */ (FakeWebSocket), media: false });
   const ws = FakeWebSocket.instances.at(-1);
   const hello = await ws.nextSent();
-  assert.deepEqual(hello.versions, [1, 2, 3], 'the SDK offers protocol 1, 2 and 3');
+  assert.deepEqual(hello.versions, [1, 2, 3, 4], 'the SDK offers protocol 1 to 4');
   ws.deliver({ ...roomConnected, id: hello.id });
   return { room: await p, ws };
 }

@@ -56,7 +56,7 @@ async function connected(options = {}) {
   const p = connect('ws://fake/v1/signal', 'tok', { WebSocket: /** @type {any} */ (FakeWebSocket), media: false, ...options });
   const ws = await socketAfter(before);
   const hello = await ws.nextSent();
-  assert.deepEqual(hello, { type: 'connect', id: 0, token: 'tok', versions: [1, 2, 3] });
+  assert.deepEqual(hello, { type: 'connect', id: 0, token: 'tok', versions: [1, 2, 3, 4] });
   ws.deliver({ ...fixture, id: 0, resume_token: 'r1.first' });
   const room = await p;
   return { room, ws };
@@ -100,7 +100,7 @@ test('a drop resumes into the same break-out room, same handle; acks in flight a
   assert.deepEqual(reconnecting, [{ attempt: 1, code: 1006, reason: '' }]);
   await assert.rejects(room.muteRoom(), (e) => e.code === 'closed', 'a request during the drop');
 
-  assert.deepEqual(await ws2.nextSent(), { type: 'connect', id: 0, resume: 'r1.first', versions: [1, 2, 3] });
+  assert.deepEqual(await ws2.nextSent(), { type: 'connect', id: 0, resume: 'r1.first', versions: [1, 2, 3, 4] });
   ws2.deliver(resumed({ breakout: BR1 }, { invitations: [BR2] }));
   await sleep(0);
   assert.equal(room.connectionState, 'connected');

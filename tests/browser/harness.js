@@ -570,3 +570,33 @@ T.pcReport = () => ({
   iceStates: T.iceStates,
   mediaState: T.room.media.state.state,
 });
+
+// ---- camera video (protocol 4; video.test.mjs) ------------------------------------------------
+
+/**
+ * Publishes Chromium's fake camera (a moving pattern) at `width`×`height`.
+ * @param {number} width @param {number} height
+ */
+T.publishCamera = (width, height) => timed(async () => {
+  const track = await T.room.publishCamera({ width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: 15 } });
+  T.cameraSettings = track.getSettings();
+  return null;
+});
+
+/** Stops publishing the camera. */
+T.unpublishCamera = () => timed(async () => {
+  await T.room.unpublishCamera();
+  return null;
+});
+
+/** The video slot map (slot → clientId) and each video slot's inbound counters. */
+T.videoSlots = async () => ({
+  roomId: T.room.videoSlotsRoomId,
+  location: T.room.location,
+  map: [...T.room.videoSlots.entries()].map(([slot, u]) => [slot, u.clientId]),
+  slots: await Promise.all(T.room.media.videoSlotTransceivers.map((t) => inbound(t))),
+  mids: T.room.media.mids,
+  pcs: T.pcs.length,
+  offers: T.calls.createOffer,
+  camera: T.cameraSettings ?? null,
+});

@@ -2,7 +2,8 @@
 # Real-browser media test: system Chromium (playwright-core, no browser download) against
 # target/debug/alcove, inside a network namespace that has only `lo`, so every packet stays on
 # loopback. Builds nothing: run `cargo build -p alcove-server` first.
-#   tests/browser/run.sh
+#   tests/browser/run.sh                  (audio, share, canvas: media.test.mjs)
+#   tests/browser/run.sh video.test.mjs   (camera video in the main room)
 # Needs root (or unprivileged user namespaces) for `unshare --net`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,4 +19,5 @@ fi
 
 unshare_cmd=(unshare --net)
 [ "$(id -u)" -eq 0 ] || unshare_cmd=(unshare --net --map-root-user)
-exec "${unshare_cmd[@]}" bash -c 'ip link set lo up && exec node "$1"/media.test.mjs' _ "$here"
+script="${1:-media.test.mjs}"
+exec "${unshare_cmd[@]}" bash -c 'ip link set lo up && exec node "$1/$2"' _ "$here" "$script"

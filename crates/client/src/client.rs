@@ -246,7 +246,7 @@ where
 enum Command {
     /// Send `msg` and resolve `reply` with its acknowledgement.
     Request {
-        msg: ClientMessage,
+        msg: Box<ClientMessage>,
         reply: oneshot::Sender<Result<ServerFrame, Error>>,
     },
     /// Answer with the session's user list.
@@ -415,7 +415,7 @@ where
         tokio::select! {
             cmd = cmds.recv() => match cmd {
                 Some(Command::Request { msg, reply }) => {
-                    match session.request(msg) {
+                    match session.request(*msg) {
                         Ok(id) => {
                             waiting.insert(id, reply);
                         }
@@ -624,7 +624,10 @@ impl Room {
         let (reply, answer) = oneshot::channel();
         self.inner
             .cmds
-            .send(Command::Request { msg, reply })
+            .send(Command::Request {
+                msg: Box::new(msg),
+                reply,
+            })
             .map_err(|_| Error::Closed)?;
         match tokio::time::timeout(self.inner.request_timeout, answer).await {
             Err(_elapsed) => Err(Error::Timeout),
@@ -785,7 +788,7 @@ mod tests {
         let hello = recv_json(ws).await;
         assert_eq!(
             hello,
-            json!({"type":"connect","id":0,"token":"tok","versions":[1,2,3]})
+            json!({"type":"connect","id":0,"token":"tok","versions":[1,2,3,4]})
         );
         send(ws, room_connected()).await;
     }

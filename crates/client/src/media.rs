@@ -16,6 +16,15 @@
 //! * it did not (the server restarted): a new peer connection with the same layout, negotiated
 //!   from scratch on the same UDP socket.
 //!
+//! **Camera video** (protocol 4, docs/protocol.md §13.9): [`Room::start_media_with`] with
+//! [`MediaOptions::video_slots`] > 0 adds a camera m-line and that many video receive slots.
+//! [`Media::send_camera_frame`] publishes a VP8 frame (the camera counts as published while
+//! frames come, unpublished 1 s after the last; [`synthetic_vp8_frame`] makes test frames),
+//! [`Media::recv_video`] yields the frames arriving on the video slots, and who is on which
+//! slot is announced by `videoSlotsUpdated` on [`crate::Events`]. Cameras are forwarded in the
+//! parent room only: in a break-out room nothing arrives on the video slots and this client's
+//! camera reaches nobody until it is back.
+//!
 //! Either way the [`Media`] handle stays the same: [`Media::send_opus`] and [`Media::recv`] keep
 //! working and slot indices keep their meaning. [`Media::restarts`] counts the restores,
 //! [`MediaState`] tells which kind.
@@ -67,6 +76,31 @@ pub struct ReceivedFrame {
     pub rtp_time: u64,
     /// When it arrived.
     pub at: Instant,
+}
+
+/// One VP8 frame received on a video slot.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    /// The video slot index (see `videoSlotsUpdated`).
+    pub slot: usize,
+    /// The frame.
+    pub data: Arc<[u8]>,
+    /// RTP media time, 90 kHz.
+    pub rtp_time: u64,
+    /// When it arrived.
+    pub at: Instant,
+}
+
+/// What [`Room::start_media_with`] negotiates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MediaOptions {
+    /// Audio receive slots; `None`: the room's `max_active_talkers`.
+    pub slots: Option<usize>,
+    /// Camera receive slots; 0: no camera and no video slots (protocol 4 needed otherwise;
+    /// [`alcove_proto::signal::DEFAULT_VIDEO_SLOTS`] is the usual choice).
+    pub video_slots: usize,
+    /// Which path the media takes (default UDP).
+    pub path: MediaPath,
 }
 
 /// Connection facts for measurements.
@@ -333,6 +367,7 @@ impl MediaState {
 
 enum Cmd {
     Opus { data: Vec<u8>, audio_level: i8 },
+    Camera(Vec<u8>),
     Close,
 }
 
@@ -404,8 +439,10 @@ impl SlotGate {
 pub struct Media {
     cmds: mpsc::UnboundedSender<Cmd>,
     frames: mpsc::UnboundedReceiver<ReceivedFrame>,
+    video: mpsc::UnboundedReceiver<VideoFrame>,
     state: watch::Receiver<MediaState>,
     slots: usize,
+    video_slots: usize,
 }
 
 impl std::fmt::Debug for Media {
@@ -424,6 +461,28 @@ impl Media {
             data: data.to_vec(),
             audio_level,
         });
+    }
+
+    /// Publishes one VP8 frame on the camera m-line (negotiated with
+    /// [`MediaOptions::video_slots`] > 0; ignored otherwise). The camera counts as published
+    /// while frames come and unpublished 1 s after the last one.
+    pub fn send_camera_frame(&self, vp8: &[u8]) {
+        let _ = self.cmds.send(Cmd::Camera(vp8.to_vec()));
+    }
+
+    /// The next frame received on a video slot; `None` once closed.
+    pub async fn recv_video(&mut self) -> Option<VideoFrame> {
+        self.video.recv().await
+    }
+
+    /// A video frame already received, without waiting.
+    pub fn try_recv_video(&mut self) -> Option<VideoFrame> {
+        self.video.try_recv().ok()
+    }
+
+    /// Number of video receive slots negotiated.
+    pub fn video_slot_count(&self) -> usize {
+        self.video_slots
     }
 
     /// The next frame received on any slot; `None` once closed.
@@ -483,6 +542,8 @@ impl Drop for Media {
 struct Layout {
     mic: Mid,
     slots: Vec<Mid>,
+    camera: Option<Mid>,
+    video_slots: Vec<Mid>,
     mids: MediaMids,
 }
 
@@ -490,6 +551,7 @@ struct Layout {
 fn offerer(
     cand: Candidate,
     slots: usize,
+    video_slots: usize,
 ) -> Result<(Rtc, Layout, str0m::change::SdpOffer, SdpPendingOffer), Error> {
     let mut rtc = Rtc::builder()
         .clear_codecs()
@@ -506,6 +568,11 @@ fn offerer(
         .collect();
     let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
     let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+    let camera = (video_slots > 0)
+        .then(|| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+    let video_mids: Vec<Mid> = (0..video_slots)
+        .map(|_| change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None))
+        .collect();
     let Some((offer, pending)) = change.apply() else {
         return Err(Error::Protocol("no media to offer".into()));
     };
@@ -516,10 +583,14 @@ fn offerer(
         audio_slots: slot_mids.iter().map(|m| m.to_string()).collect(),
         share_slot: Some(share_slot.to_string()),
         canvas_slot: Some(canvas_slot.to_string()),
+        camera: camera.map(|m| m.to_string()),
+        video_slots: video_mids.iter().map(|m| m.to_string()).collect(),
     };
     let layout = Layout {
         mic,
         slots: slot_mids,
+        camera,
+        video_slots: video_mids,
         mids,
     };
     Ok((rtc, layout, offer, pending))
@@ -576,9 +647,28 @@ impl Room {
         slots: Option<usize>,
         path: MediaPath,
     ) -> Result<Media, Error> {
+        let options = MediaOptions {
+            slots,
+            video_slots: 0,
+            path,
+        };
+        self.start_media_with(bind_ip, options).await
+    }
+
+    /// [`Room::start_media_on`] with camera video: `options.video_slots` > 0 adds a camera
+    /// m-line and that many video receive slots (the server must speak protocol 4, else the
+    /// offer is refused with 1750).
+    pub async fn start_media_with(
+        &self,
+        bind_ip: std::net::IpAddr,
+        options: MediaOptions,
+    ) -> Result<Media, Error> {
         str0m::crypto::from_feature_flags().install_process_default();
-        let slots = slots.unwrap_or(self.connected().room.settings.max_active_talkers as usize);
-        let net = match path {
+        let video_slots = options.video_slots;
+        let slots = options
+            .slots
+            .unwrap_or(self.connected().room.settings.max_active_talkers as usize);
+        let net = match options.path {
             MediaPath::Udp => {
                 let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
                     .await
@@ -600,7 +690,7 @@ impl Room {
         // Resumes from here on concern this peer connection; earlier ones do not.
         let mut resumes = self.resumes();
         resumes.borrow_and_update();
-        let (mut rtc, layout, offer, pending) = offerer(net.candidate()?, slots)?;
+        let (mut rtc, layout, offer, pending) = offerer(net.candidate()?, slots, video_slots)?;
         let answer = negotiate(self, offer, layout.mids.clone()).await?;
         let mut net = net;
         if let Net::Tcp(link) = &mut net {
@@ -611,6 +701,7 @@ impl Room {
             .map_err(|e| Error::Protocol(e.to_string()))?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (frame_tx, frame_rx) = mpsc::unbounded_channel();
+        let (video_tx, video_rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(MediaState {
             path: net.path(),
             ..MediaState::default()
@@ -620,8 +711,11 @@ impl Room {
             layout,
             net,
             slot_count: slots,
+            video_slot_count: video_slots,
             room: self.downgrade(),
             frames: frame_tx,
+            video: video_tx,
+            camera_start: None,
             state: state_tx,
             dtls_up: false,
             ice_down: false,
@@ -632,8 +726,10 @@ impl Room {
         Ok(Media {
             cmds: cmd_tx,
             frames: frame_rx,
+            video: video_rx,
             state: state_rx,
             slots,
+            video_slots,
         })
     }
 }
@@ -663,8 +759,12 @@ struct Driver {
     layout: Layout,
     net: Net,
     slot_count: usize,
+    video_slot_count: usize,
     room: WeakRoom,
     frames: mpsc::UnboundedSender<ReceivedFrame>,
+    video: mpsc::UnboundedSender<VideoFrame>,
+    /// When the first camera frame was sent (its media time counts from there).
+    camera_start: Option<Instant>,
     state: watch::Sender<MediaState>,
     /// DTLS of the current peer connection is up.
     dtls_up: bool,
@@ -717,6 +817,7 @@ impl Driver {
                 }
                 c = cmds.recv() => match c {
                     Some(Cmd::Opus { data, audio_level }) => self.write_opus(data, audio_level),
+                    Some(Cmd::Camera(data)) => self.write_camera(data),
                     Some(Cmd::Close) | None => {
                         self.rtc.disconnect();
                         return;
@@ -804,6 +905,16 @@ impl Driver {
                 self.ice_down = false;
                 self.publish_connected();
             }
+            Event::MediaData(d) if self.layout.video_slots.contains(&d.mid) => {
+                if let Some(slot) = self.layout.video_slots.iter().position(|m| *m == d.mid) {
+                    let _ = self.video.send(VideoFrame {
+                        slot,
+                        data: d.data.clone(),
+                        rtp_time: d.time.numer(),
+                        at: Instant::now(),
+                    });
+                }
+            }
             Event::MediaData(d) => {
                 if let Some(slot) = self.layout.slots.iter().position(|m| *m == d.mid) {
                     let talker = self.gate.borrow().talker(slot).cloned();
@@ -851,6 +962,26 @@ impl Driver {
         }
     }
 
+    fn write_camera(&mut self, data: Vec<u8>) {
+        let Some(camera) = self.layout.camera else {
+            return;
+        };
+        let Some(w) = self.rtc.writer(camera) else {
+            return;
+        };
+        let pt = w
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .map(|p| p.pt());
+        if let Some(pt) = pt {
+            let now = Instant::now();
+            let start = *self.camera_start.get_or_insert(now);
+            let ticks = now.saturating_duration_since(start).as_micros() as u64 * 90 / 1000;
+            let t = MediaTime::new(ticks, Frequency::NINETY_KHZ);
+            let _ = w.write(pt, now, t, data);
+        }
+    }
+
     /// Sends the offer that restores media after a resume: an ICE restart of the current peer
     /// connection when the server `kept` it, else a new peer connection with the same layout.
     fn start_restore(&mut self, kept: bool) -> Option<Restore> {
@@ -866,7 +997,7 @@ impl Driver {
             match self
                 .net
                 .candidate()
-                .and_then(|c| offerer(c, self.slot_count))
+                .and_then(|c| offerer(c, self.slot_count, self.video_slot_count))
             {
                 Ok((rtc, layout, offer, pending)) => {
                     let mids = layout.mids.clone();
@@ -920,6 +1051,15 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// A VP8 key frame's first ten bytes (P bit clear, show frame, start code, 640×480) followed
+/// by `payload`: a frame the server forwards like any other. Alcove never decodes video; tests
+/// and the load tool use these to tell publishers apart.
+pub fn synthetic_vp8_frame(payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
+    v.extend_from_slice(payload);
+    v
 }
 
 /// A valid 20 ms Opus frame (CELT, full band, mono): TOC byte 0xF8 followed by `payload`.

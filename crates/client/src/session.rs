@@ -345,7 +345,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"type":"connect","id":0,"token":"tok-123","versions":[1,2,3]})
+            serde_json::json!({"type":"connect","id":0,"token":"tok-123","versions":[1,2,3,4]})
         );
         assert_eq!(s.poll_transmit(), None);
     }

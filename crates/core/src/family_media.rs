@@ -199,6 +199,7 @@ impl Family {
                 self.send(&client, Some(id), ack);
             }
             MediaEvent::Levels { levels, urgent } => self.media.levels(levels, urgent, now),
+            MediaEvent::Cameras { live } => self.media.cameras(live, now),
         }
     }
 
@@ -240,6 +241,7 @@ impl Family {
                 ),
             }),
             name: c.user.name.clone(),
+            camera_allowed: c.user.role != Role::Viewer,
         });
         let change = self.media.route(client, fact, now);
         for (kind, location, sharer) in change.ended {
@@ -260,6 +262,18 @@ impl Family {
         let max = self.settings.max_active_talkers as usize;
         if offer.mids.audio_slots.len() > max {
             let msg = format!("at most {max} audio slots (max_active_talkers)");
+            self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
+            return;
+        }
+        let video = offer.mids.camera.is_some() || !offer.mids.video_slots.is_empty();
+        if video && !self.presence.gets_video_slots(&caller) {
+            let msg = "camera and video slots need protocol version 4".to_owned();
+            self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
+            return;
+        }
+        let max = alcove_proto::signal::MAX_VIDEO_SLOTS;
+        if offer.mids.video_slots.len() > max {
+            let msg = format!("at most {max} video slots");
             self.send(&caller, Some(id), sdp_failure(ErrorCode::SdpRejected, msg));
             return;
         }

@@ -39,6 +39,8 @@ pub(crate) struct Presence {
     fresh: Vec<ClientId>,
     /// Connected clients on protocol version 3 or later: they get `breakoutRoomsUpdated`.
     room_list: BTreeSet<ClientId>,
+    /// Connected clients on protocol version 4 or later: they may negotiate video slots.
+    video_slots: BTreeSet<ClientId>,
 }
 
 impl Presence {
@@ -56,6 +58,16 @@ impl Presence {
         } else {
             self.room_list.remove(client);
         }
+        if ProtocolVersion(version).supports_video_slots() {
+            self.video_slots.insert(client.clone());
+        } else {
+            self.video_slots.remove(client);
+        }
+    }
+
+    /// True when `client` negotiated camera video (`videoSlotsUpdated`).
+    pub(crate) fn gets_video_slots(&self, client: &ClientId) -> bool {
+        self.video_slots.contains(client)
     }
 
     /// True when `client` negotiated the room list (`breakoutRoomsUpdated`).

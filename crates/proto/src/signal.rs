@@ -405,6 +405,9 @@ pub enum ServerMessage {
     /// Who is in which of the receiver's audio slots.
     #[serde(rename = "activeTalkersUpdated")]
     ActiveTalkersUpdated(ActiveTalkersUpdated),
+    /// Whose camera is on which of the receiver's video slots (protocol version 4 on).
+    #[serde(rename = "videoSlotsUpdated")]
+    VideoSlotsUpdated(VideoSlotsUpdated),
     /// Ack of `setBreakoutDuration`.
     #[serde(rename = "ackSetBreakoutDuration")]
     AckSetBreakoutDuration(AckSetBreakoutDuration),
@@ -549,6 +552,7 @@ impl ServerMessage {
             ServerMessage::CanvasStarted(_) => "canvasStarted",
             ServerMessage::CanvasStopped(_) => "canvasStopped",
             ServerMessage::ActiveTalkersUpdated(_) => "activeTalkersUpdated",
+            ServerMessage::VideoSlotsUpdated(_) => "videoSlotsUpdated",
             ServerMessage::AckSetBreakoutDuration(_) => "ackSetBreakoutDuration",
             ServerMessage::BreakoutTimer(_) => "breakoutTimer",
             ServerMessage::BreakoutTimerWarning(_) => "breakoutTimerWarning",

@@ -8,9 +8,12 @@
 //! * **3**: the room list: every client gets `breakoutRoomsUpdated` (the rooms created,
 //!   changed or removed in one family step) ([`ProtocolVersion::supports_room_list`]).
 //!   Everything else is as in version 2.
+//! * **4**: camera video: `sdpOffer` may name a `camera` m-line and `video_slots`, and a client
+//!   that negotiated video slots gets `videoSlotsUpdated`
+//!   ([`ProtocolVersion::supports_video_slots`]). Everything else is as in version 3.
 
 /// The newest protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The oldest protocol version this build still speaks.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -60,6 +63,12 @@ impl ProtocolVersion {
     pub fn supports_room_list(self) -> bool {
         self.0 >= 3
     }
+
+    /// `sdpOffer` may negotiate a camera and camera receive slots, and the server maps camera
+    /// publishers onto them with `videoSlotsUpdated` (version 4 on).
+    pub fn supports_video_slots(self) -> bool {
+        self.0 >= 4
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +91,8 @@ mod tests {
         assert!(ProtocolVersion(2).supports_users_updated());
         assert!(!ProtocolVersion(2).supports_room_list());
         assert!(ProtocolVersion(3).supports_room_list());
-        assert_eq!(ProtocolVersion::supported(), vec![1, 2, 3]);
+        assert!(!ProtocolVersion(3).supports_video_slots());
+        assert!(ProtocolVersion(4).supports_video_slots());
+        assert_eq!(ProtocolVersion::supported(), vec![1, 2, 3, 4]);
     }
 }

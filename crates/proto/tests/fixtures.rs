@@ -109,6 +109,7 @@ const SERVER_TYPES: &[&str] = &[
     "canvasStarted",
     "canvasStopped",
     "activeTalkersUpdated",
+    "videoSlotsUpdated",
     "ackSetBreakoutDuration",
     "breakoutTimer",
     "breakoutTimerWarning",

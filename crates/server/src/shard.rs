@@ -26,6 +26,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// A message to a shard task.
+// `Input` is large (a `ShardCommand::Offer` carries the offer's `MediaMids`) and also the
+// common message (every packet forwarded between shards): boxing it would allocate per packet.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ShardMsg {
     /// The datagrams of one read batch for this shard's sessions; their bytes count against

@@ -51,6 +51,12 @@ struct Peer {
     video_time: u64,
     /// Frames received on the share slot.
     seen_share: Vec<Arc<[u8]>>,
+    /// The camera m-line and the video slots (protocol 4 peers only).
+    camera: Option<Mid>,
+    video_slots: Vec<Mid>,
+    camera_time: u64,
+    /// Frames received on the video slots: (slot, frame).
+    seen_video: Vec<(usize, Arc<[u8]>)>,
     frames: Vec<ServerFrame>,
     connected: bool,
 }
@@ -128,6 +134,36 @@ impl MediaWorld {
     /// Connects a client (signalling) and negotiates its peer connection; pumps until ICE and
     /// DTLS are up. Panics if anything is refused.
     pub fn join(&mut self, name: &str, role: Role) -> ClientId {
+        self.join_as(name, role, None, None)
+            .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
+    }
+
+    /// Like [`MediaWorld::join`], on protocol version 4 with a camera m-line (no frames until
+    /// [`MediaWorld::camera_frame`]) and `video_slots` camera receive slots.
+    pub fn join_with_camera(&mut self, name: &str, role: Role, video_slots: usize) -> ClientId {
+        self.join_as(name, role, Some(video_slots), None)
+            .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
+    }
+
+    /// Connects on protocol `version` and offers a camera and `video_slots` video slots;
+    /// returns the `sdpAnswer` of a refused offer (`Ok` with the client when accepted).
+    pub fn try_join_with_camera(
+        &mut self,
+        name: &str,
+        role: Role,
+        video_slots: usize,
+        version: u32,
+    ) -> Result<ClientId, alcove_proto::signal::SdpAnswer> {
+        self.join_as(name, role, Some(video_slots), Some(version))
+    }
+
+    fn join_as(
+        &mut self,
+        name: &str,
+        role: Role,
+        video: Option<usize>,
+        version: Option<u32>,
+    ) -> Result<ClientId, alcove_proto::signal::SdpAnswer> {
         let client = ClientId(format!("c{:03}", self.next_client));
         let addr: SocketAddr = format!("10.0.1.{}:5000", self.next_client)
             .parse()
@@ -139,7 +175,11 @@ impl MediaWorld {
             client: client.clone(),
             id,
             user: NewClient::new(name, role),
-            version: 1,
+            version: version.unwrap_or(if video.is_some() {
+                alcove_proto::version::PROTOCOL_VERSION
+            } else {
+                1
+            }),
         });
         let mut rtc = Rtc::builder()
             .clear_codecs()
@@ -157,6 +197,11 @@ impl MediaWorld {
             .collect();
         let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
         let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let camera = video
+            .map(|_| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        let video_slots: Vec<Mid> = (0..video.unwrap_or(0))
+            .map(|_| change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None))
+            .collect();
         let (offer, pending) = change.apply().expect("an offer");
         self.peers.insert(
             client.clone(),
@@ -171,6 +216,10 @@ impl MediaWorld {
                 share_slot,
                 video_time: 0,
                 seen_share: Vec::new(),
+                camera,
+                video_slots: video_slots.clone(),
+                camera_time: 0,
+                seen_video: Vec::new(),
                 frames: Vec::new(),
                 connected: false,
             },
@@ -183,6 +232,8 @@ impl MediaWorld {
             audio_slots: slots.iter().map(|m| m.to_string()).collect(),
             share_slot: Some(share_slot.to_string()),
             canvas_slot: Some(canvas_slot.to_string()),
+            camera: camera.map(|m| m.to_string()),
+            video_slots: video_slots.iter().map(|m| m.to_string()).collect(),
         };
         let ack = self.request(
             &client,
@@ -194,7 +245,9 @@ impl MediaWorld {
         let ServerMessage::SdpAnswer(a) = ack.msg else {
             panic!("sdpOffer answered with {:?}", ack.msg)
         };
-        assert_eq!(a.result, 0, "sdpOffer refused: {}", a.msg);
+        if a.result != 0 {
+            return Err(a);
+        }
         let answer = SdpAnswer::from_sdp_string(&a.sdp).expect("answer parses");
         let peer = self.peers.get_mut(&client).expect("just inserted");
         peer.rtc
@@ -204,7 +257,7 @@ impl MediaWorld {
         for _ in 0..400 {
             self.pump(Duration::from_millis(5));
             if self.peers.get(&client).is_some_and(|p| p.connected) {
-                return client;
+                return Ok(client);
             }
         }
         panic!("{client} did not connect (ICE + DTLS) in 2 s of virtual time");
@@ -292,6 +345,33 @@ impl MediaWorld {
                 let _ = w.write(pt, now, t, payload.to_vec());
             }
         }
+    }
+
+    /// `client` publishes one VP8 frame (`payload` as the frame's bytes) on its camera m-line
+    /// (a peer of [`MediaWorld::join_with_camera`]).
+    pub fn camera_frame(&mut self, client: &ClientId, payload: &[u8]) {
+        let now = self.clock.now();
+        let peer = self.peers.get_mut(client).expect("known client");
+        let Some(camera) = peer.camera else { return };
+        let t = MediaTime::new(peer.camera_time, Frequency::NINETY_KHZ);
+        peer.camera_time += 3000;
+        if let Some(w) = peer.rtc.writer(camera) {
+            let pt = w
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Vp8)
+                .map(|p| p.pt());
+            if let Some(pt) = pt {
+                let _ = w.write(pt, now, t, payload.to_vec());
+            }
+        }
+    }
+
+    /// Frames `client` received on its video slots since the last call: (slot, frame).
+    pub fn take_video_seen(&mut self, client: &ClientId) -> Vec<(usize, Arc<[u8]>)> {
+        self.peers
+            .get_mut(client)
+            .map(|p| std::mem::take(&mut p.seen_video))
+            .unwrap_or_default()
     }
 
     /// Video frames `client` received on its share slot since the last call.
@@ -436,6 +516,13 @@ impl MediaWorld {
                         Ok(str0m::Output::Event(Event::Connected)) => p.connected = true,
                         Ok(str0m::Output::Event(Event::MediaData(d))) if d.mid == p.share_slot => {
                             p.seen_share.push(d.data.clone());
+                        }
+                        Ok(str0m::Output::Event(Event::MediaData(d)))
+                            if p.video_slots.contains(&d.mid) =>
+                        {
+                            if let Some(slot) = p.video_slots.iter().position(|m| *m == d.mid) {
+                                p.seen_video.push((slot, d.data.clone()));
+                            }
                         }
                         Ok(str0m::Output::Event(Event::MediaData(d))) => {
                             if let Some(slot) = p.slots.iter().position(|m| *m == d.mid) {

@@ -5,7 +5,7 @@
 
 use super::rewrite::Rewrite;
 use super::shard::{Forwarded, Shard, ShardCommand, ShardInput, ShardOutput, StreamKind};
-use super::{talkers, Sharing, KEYFRAME_THROTTLE};
+use super::{shard, talkers, Sharing, KEYFRAME_THROTTLE};
 use alcove_proto::ClientId;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -180,6 +180,35 @@ impl Shard {
                 self.next_levels = Some(now + super::TALKER_INTERVAL);
             }
             StreamKind::Audio { level }
+        } else if mid.is_some() && mid == s.mids.camera {
+            // A camera counts as published while its packets arrive, wherever its publisher
+            // is; it is forwarded only where the table maps it (never from a break-out room).
+            let fresh = s
+                .last_camera
+                .is_none_or(|t| now.saturating_duration_since(t) >= shard::CAMERA_SILENCE);
+            s.last_camera = Some(now);
+            let seq = *p.seq_no;
+            let gap = match s.camera_in_seq {
+                Some(last) if seq <= last => None,
+                Some(last) => Some(seq != last + 1),
+                None => Some(false),
+            };
+            if gap.is_some() {
+                s.camera_in_seq = Some(seq);
+            }
+            if fresh {
+                // A new camera: the family maps it without waiting for the next tick.
+                self.report_levels(now, true);
+            } else if self.next_levels.is_none() {
+                self.next_levels = Some(now + super::TALKER_INTERVAL);
+            }
+            if !self.table.camera.contains_key(src) {
+                return;
+            }
+            if gap == Some(true) {
+                self.request_camera_keyframe(src, now);
+            }
+            StreamKind::Camera
         } else {
             let kind = if mid.is_some() && mid == s.mids.share {
                 Sharing::Share
@@ -222,6 +251,7 @@ impl Shard {
         let remote: Vec<usize> = match kind {
             StreamKind::Audio { .. } => self.table.audio_shards(src, self.index).collect(),
             StreamKind::Video(k) => self.table.video_shards(src, k, self.index),
+            StreamKind::Camera => self.table.camera_shards(src, self.index),
         };
         self.deliver(&packet, now);
         if !remote.is_empty() {
@@ -284,6 +314,23 @@ impl Shard {
                     }
                 }
             }
+            StreamKind::Camera => {
+                for (rx, slot) in table.camera_on(&p.src, self.index) {
+                    let Some(r) = self.sessions.get_mut(rx) else {
+                        continue;
+                    };
+                    let (Some(mid), Some(rw)) = (
+                        r.mids.video_slots.get(*slot).copied(),
+                        r.camera_rewrite.get_mut(*slot),
+                    ) else {
+                        continue;
+                    };
+                    let out = rw.map(&p.src, p.seq, p.time, p.rate, now);
+                    if r.write_slot(mid, out, now, p, None) {
+                        self.mark_dirty(rx);
+                    }
+                }
+            }
         }
     }
 
@@ -292,6 +339,29 @@ impl Shard {
         let Some(r) = self.sessions.get(receiver) else {
             return;
         };
+        if let Some(slot) = r.mids.video_slots.iter().position(|m| *m == mid) {
+            let Some(src) = self
+                .table
+                .camera_src
+                .get(&(receiver.clone(), slot))
+                .cloned()
+            else {
+                return;
+            };
+            match self.table.shard_of.get(&src).copied() {
+                Some(shard) if shard != self.index => {
+                    self.outputs.push_back(ShardOutput::ToShard {
+                        shard,
+                        input: ShardInput::Command {
+                            now,
+                            cmd: ShardCommand::RequestCameraKeyframe { src },
+                        },
+                    });
+                }
+                _ => self.request_camera_keyframe(&src, now),
+            }
+            return;
+        }
         let kind = if Some(mid) == r.mids.share_slot {
             Sharing::Share
         } else if Some(mid) == r.mids.canvas_slot {
@@ -336,6 +406,28 @@ impl Shard {
         if let Some(rx) = api.stream_rx_by_mid(mid, None) {
             rx.request_keyframe(KeyframeRequestKind::Pli);
             s.last_keyframe_request.insert(kind, now);
+            self.mark_dirty(src);
+        }
+    }
+}
+
+impl Shard {
+    /// Asks `src` (a session of this shard) for a keyframe of its camera, at most once per
+    /// throttle period.
+    pub(super) fn request_camera_keyframe(&mut self, src: &ClientId, now: Instant) {
+        let Some(s) = self.sessions.get_mut(src) else {
+            return;
+        };
+        if s.last_camera_keyframe
+            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_THROTTLE)
+        {
+            return;
+        }
+        let Some(mid) = s.mids.camera else { return };
+        let mut api = s.rtc.direct_api();
+        if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+            rx.request_keyframe(KeyframeRequestKind::Pli);
+            s.last_camera_keyframe = Some(now);
             self.mark_dirty(src);
         }
     }

@@ -9,7 +9,11 @@
 //!   resumed) every source heard in the parent;
 //! * a source is heard in the parent when its parent link is neither paused nor muted (audio).
 //!
-//! Screen share and canvas go to the members of the sharer's room only. A move is a slot
+//! Screen share and canvas go to the members of the sharer's room only. Cameras are
+//! forwarded in the parent room only (the seed's rule): a receiver in the parent sees, on its
+//! video slots, the most relevant camera publishers in the parent (speakers first, then
+//! recent speakers); a publisher in a break-out room keeps sending but is forwarded to nobody,
+//! and a receiver in a break-out room gets nothing on its video slots. A move is a slot
 //! remap: [`talkers::assign`] re-maps a receiver's slots, `activeTalkersUpdated` tells it, the
 //! next packet of the new room goes out on the same SSRC with continuous sequence numbers and
 //! (through [`rewrite::Rewrite`]) media time that follows the wall clock. No renegotiation, no
@@ -39,7 +43,9 @@ pub mod shard;
 pub mod table;
 pub mod talkers;
 
-use alcove_proto::signal::{ActiveTalkersUpdated, Location, ServerMessage, Talker};
+use alcove_proto::signal::{
+    ActiveTalkersUpdated, Location, ServerMessage, Talker, VideoPublisher, VideoSlotsUpdated,
+};
 use alcove_proto::{ClientId, RoomId};
 use shard::{Negotiated, ShardCommand};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -114,6 +120,8 @@ pub(crate) struct RouteFact {
     pub(crate) viewer: bool,
     /// Display name (for `activeTalkersUpdated`).
     pub(crate) name: String,
+    /// Its camera may be shown (not a viewer; a moderator's audio mute does not hide it).
+    pub(crate) camera_allowed: bool,
     /// A moderator in the parent listening to this break-out room: it hears the room's members
     /// (on its slots before the parent's).
     pub(crate) listening: Option<Location>,
@@ -165,6 +173,10 @@ struct SessionInfo {
     video_src: BTreeMap<Sharing, ClientId>,
     /// The talkers last announced to this client.
     announced: Option<(RoomId, Vec<Talker>)>,
+    /// Video slot → camera publisher; changed only by the talker evaluation.
+    video_slots: Vec<Option<ClientId>>,
+    /// The video slots last announced to this client.
+    announced_video: Option<(RoomId, Vec<VideoPublisher>)>,
 }
 
 /// What the media plane asks of the family.
@@ -176,8 +188,14 @@ pub(crate) enum MediaOut {
     Shard(usize, ShardCommand),
 }
 
-/// One receiver's next audio slots and share / canvas sources, decided before any is applied.
-type Plan = (ClientId, Vec<Option<ClientId>>, [Option<ClientId>; 2]);
+/// One receiver's next audio slots, share / canvas sources and video slots, decided before
+/// any is applied.
+type Plan = (
+    ClientId,
+    Vec<Option<ClientId>>,
+    [Option<ClientId>; 2],
+    Vec<Option<ClientId>>,
+);
 
 /// The audible set of one group of receivers: the same location and parent-link state hear
 /// the same sources (each minus itself).
@@ -206,6 +224,10 @@ pub(crate) struct MediaPlane {
     sharing: BTreeMap<(Sharing, Location), ClientId>,
     /// Reported loudness and time of the last audio packet, per microphone.
     loudness: HashMap<ClientId, (u8, Option<Instant>)>,
+    /// Cameras that send now, and since when (reported by the shards).
+    cameras: BTreeMap<ClientId, Instant>,
+    /// When each client was last seen speaking (ranks camera publishers).
+    spoke: HashMap<ClientId, Instant>,
     /// The table last published to the shards.
     table: Arc<RouteTable>,
     table_stale: bool,
@@ -225,6 +247,8 @@ impl MediaPlane {
             pending: BTreeMap::new(),
             sharing: BTreeMap::new(),
             loudness: HashMap::new(),
+            cameras: BTreeMap::new(),
+            spoke: HashMap::new(),
             table: Arc::new(RouteTable::empty(n)),
             table_stale: false,
             next_talkers: None,
@@ -346,6 +370,8 @@ impl MediaPlane {
                     freed: vec![None; n.audio_slots],
                     video_src: BTreeMap::new(),
                     announced: None,
+                    video_slots: vec![None; n.video_slots],
+                    announced_video: None,
                 },
             );
             self.table_stale = true;
@@ -367,6 +393,20 @@ impl MediaPlane {
             }
         }
         if urgent && !self.sessions.is_empty() {
+            self.next_talkers = Some(self.next_talkers.map_or(now, |t| t.min(now)));
+        }
+    }
+
+    /// Cameras that started or stopped sending, reported by a shard: re-mapped now.
+    pub(crate) fn cameras(&mut self, live: Vec<(ClientId, bool)>, now: Instant) {
+        for (c, on) in live {
+            if on && self.sessions.contains_key(&c) {
+                self.cameras.entry(c).or_insert(now);
+            } else {
+                self.cameras.remove(&c);
+            }
+        }
+        if !self.sessions.is_empty() {
             self.next_talkers = Some(self.next_talkers.map_or(now, |t| t.min(now)));
         }
     }
@@ -406,6 +446,8 @@ impl MediaPlane {
             None => {
                 self.routes.remove(client);
                 self.loudness.remove(client);
+                self.cameras.remove(client);
+                self.spoke.remove(client);
                 let shard = self
                     .sessions
                     .remove(client)
@@ -557,7 +599,43 @@ impl MediaPlane {
             }
         }
         speaking.sort_by_key(|c| std::cmp::Reverse(c.loudness));
+        for c in &speaking {
+            if c.loudness != u8::MAX || self.loudness_now(&c.key, now) >= talkers::ACTIVE_LOUDNESS {
+                self.spoke.insert(c.key.clone(), now);
+            }
+        }
         let loud: HashMap<&ClientId, u8> = speaking.iter().map(|c| (&c.key, c.loudness)).collect();
+        // Camera publishers shown in the parent, most relevant first: speaking (loudest
+        // first), then by when they last spoke (most recent first), then by when their camera
+        // started (earliest first), then by id. Cameras are forwarded in the parent only.
+        let mut shown: Vec<&ClientId> = self
+            .cameras
+            .keys()
+            .filter(|c| self.sessions.contains_key(*c))
+            .filter(|c| {
+                self.routes
+                    .get(*c)
+                    .is_some_and(|r| r.camera_allowed && r.location == Location::Parent)
+            })
+            .collect();
+        shown.sort_by_key(|c| {
+            let l = self.loudness_now(c, now);
+            let speaking = l >= talkers::ACTIVE_LOUDNESS;
+            (
+                !speaking,
+                std::cmp::Reverse(if speaking { l } else { 0 }),
+                std::cmp::Reverse(self.spoke.get(*c).copied()),
+                self.cameras.get(*c).copied(),
+                (*c).clone(),
+            )
+        });
+        let max_video = self
+            .sessions
+            .values()
+            .map(|s| s.video_slots.len())
+            .max()
+            .unwrap_or(0);
+        let shown: Vec<ClientId> = shown.into_iter().take(max_video + 1).cloned().collect();
         // 2. The speakers each audience may hear (at most slots + 1 are ever looked at: one
         //    may be the receiver itself).
         let max_slots = self
@@ -627,11 +705,37 @@ impl MediaPlane {
                     .filter(|sharer| *sharer != rx)
                     .cloned()
             });
-            plans.push((rx.clone(), slots, video));
+            // Video slots: the parent's camera publishers (never oneself); nothing in a
+            // break-out room.
+            let mut cams = s.video_slots.clone();
+            if c.location == Location::Parent {
+                let ranked: Vec<ClientId> = shown.iter().filter(|k| *k != rx).cloned().collect();
+                talkers::assign_video(&mut cams, &ranked);
+            } else {
+                cams.iter_mut().for_each(|s| *s = None);
+            }
+            plans.push((rx.clone(), slots, video, cams));
         }
         let mut keyframes: Vec<(ClientId, Sharing)> = Vec::new();
         let mut announce: Vec<(ClientId, RoomId, Vec<Talker>)> = Vec::new();
-        for (rx, slots, video) in plans {
+        let mut announce_video: Vec<(ClientId, RoomId, Vec<VideoPublisher>)> = Vec::new();
+        let mut camera_keyframes: Vec<ClientId> = Vec::new();
+        for (rx, slots, video, cams) in plans {
+            let publishers: Vec<VideoPublisher> = cams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| {
+                    k.as_ref().map(|k| VideoPublisher {
+                        client_id: k.clone(),
+                        name: self
+                            .routes
+                            .get(k)
+                            .map(|c| c.name.clone())
+                            .unwrap_or_default(),
+                        slot: i as u32,
+                    })
+                })
+                .collect();
             let room = self
                 .routes
                 .get(&rx)
@@ -677,6 +781,27 @@ impl MediaPlane {
                     }
                 }
             }
+            if s.video_slots != cams {
+                for (old, new) in s.video_slots.iter().zip(&cams) {
+                    if let Some(new) = new.as_ref().filter(|n| Some(*n) != old.as_ref()) {
+                        if !camera_keyframes.contains(new) {
+                            camera_keyframes.push(new.clone());
+                        }
+                    }
+                }
+                s.video_slots = cams;
+                self.table_stale = true;
+            }
+            if let (Some(room), false) = (&room, s.video_slots.is_empty()) {
+                let same = s
+                    .announced_video
+                    .as_ref()
+                    .is_some_and(|(r, p)| r == room && *p == publishers);
+                if !same {
+                    s.announced_video = Some((room.clone(), publishers.clone()));
+                    announce_video.push((rx.clone(), room.clone(), publishers));
+                }
+            }
             if let Some(room) = room {
                 let same = s
                     .announced
@@ -696,6 +821,23 @@ impl MediaPlane {
                 rx,
                 ServerMessage::ActiveTalkersUpdated(ActiveTalkersUpdated { room_id, talkers }),
             ));
+        }
+        for (rx, room_id, publishers) in announce_video {
+            self.out.push_back(MediaOut::Send(
+                rx,
+                ServerMessage::VideoSlotsUpdated(VideoSlotsUpdated {
+                    room_id,
+                    publishers,
+                }),
+            ));
+        }
+        for src in camera_keyframes {
+            if let Some(shard) = self.sessions.get(&src).map(|s| s.shard) {
+                self.out.push_back(MediaOut::Shard(
+                    shard,
+                    ShardCommand::RequestCameraKeyframe { src },
+                ));
+            }
         }
         for (src, kind) in keyframes {
             if let Some(shard) = self.sessions.get(&src).map(|s| s.shard) {
@@ -729,6 +871,16 @@ impl MediaPlane {
                         .entry(k.clone())
                         .or_insert_with(|| vec![Vec::new(); n])[s.shard]
                         .push((rx.clone(), i));
+                }
+            }
+            for (i, k) in s.video_slots.iter().enumerate() {
+                if let Some(k) = k {
+                    table
+                        .camera
+                        .entry(k.clone())
+                        .or_insert_with(|| vec![Vec::new(); n])[s.shard]
+                        .push((rx.clone(), i));
+                    table.camera_src.insert((rx.clone(), i), k.clone());
                 }
             }
             for (kind, src) in &s.video_src {

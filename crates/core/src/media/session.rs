@@ -99,12 +99,15 @@ impl Shard {
             .chain(mids.audio_slots.iter())
             .chain(mids.share_slot.iter())
             .chain(mids.canvas_slot.iter())
+            .chain(mids.camera.iter())
+            .chain(mids.video_slots.iter())
             .collect();
         if let Some(missing) = all.iter().find(|m| rtc.media(***m).is_none()) {
             let msg = format!("SDP offer rejected: mid {missing} is not in the offer");
             return Err((ErrorCode::SdpRejected, msg));
         }
         let n = mids.audio_slots.len();
+        let v = mids.video_slots.len();
         let has_mic = mids.mic.is_some();
         self.sessions.insert(
             client.clone(),
@@ -119,6 +122,11 @@ impl Shard {
                 last_audio: None,
                 reported: None,
                 last_keyframe_request: BTreeMap::new(),
+                camera_rewrite: vec![Rewrite::video(); v],
+                camera_in_seq: None,
+                last_camera: None,
+                camera_reported: false,
+                last_camera_keyframe: None,
                 send_pts: Vec::new(),
                 timeout: now,
                 dirty: false,
@@ -136,6 +144,7 @@ impl Shard {
             renegotiated: false,
             has_mic,
             audio_slots: n,
+            video_slots: v,
         })
     }
 
@@ -155,7 +164,11 @@ impl Shard {
             ));
         };
         let same = resolve_mids(offered);
-        if same.mic != s.mids.mic || same.audio_slots != s.mids.audio_slots {
+        if same.mic != s.mids.mic
+            || same.audio_slots != s.mids.audio_slots
+            || same.camera != s.mids.camera
+            || same.video_slots != s.mids.video_slots
+        {
             let code = ErrorCode::MediaAlreadyNegotiated;
             let msg = format!(
                 "{}: a new offer must keep the m-line layout",
@@ -176,6 +189,7 @@ impl Shard {
             renegotiated: true,
             has_mic: s.mids.mic.is_some(),
             audio_slots: s.mids.audio_slots.len(),
+            video_slots: s.mids.video_slots.len(),
         };
         if old != ufrag {
             self.outputs
@@ -220,5 +234,11 @@ fn resolve_mids(m: &MediaMids) -> Mids {
             .collect(),
         share_slot: mid(&m.share_slot),
         canvas_slot: mid(&m.canvas_slot),
+        camera: mid(&m.camera),
+        video_slots: m
+            .video_slots
+            .iter()
+            .map(|s| Mid::from(s.as_str()))
+            .collect(),
     }
 }

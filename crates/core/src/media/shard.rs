@@ -29,6 +29,10 @@ use str0m::Rtc;
 /// A source that sent no audio for this long counts as silent.
 pub(crate) const SILENCE_AFTER: Duration = Duration::from_millis(600);
 
+/// A camera that sent no packet for this long counts as unpublished (a browser sends frames
+/// at its capture rate, a still picture included, until the track is removed).
+pub(crate) const CAMERA_SILENCE: Duration = Duration::from_millis(1000);
+
 /// What a shard is told.
 #[derive(Debug)]
 pub enum ShardInput {
@@ -74,6 +78,10 @@ impl ShardInput {
 }
 
 /// An instruction to a shard.
+// `Offer` (its `MediaMids`) is the largest by far, but it is also the one a connection sends
+// once; boxing it would only move the size difference to `ShardInput`, `io::Output` and
+// `MediaOut`, whose other variants carry whole server frames.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShardCommand {
     /// Negotiate (or re-negotiate) `client`'s peer connection; answered by
@@ -102,6 +110,11 @@ pub enum ShardCommand {
         /// Which of its streams.
         kind: Sharing,
     },
+    /// Ask `src` (a session of this shard) for a keyframe of its camera.
+    RequestCameraKeyframe {
+        /// The camera publisher.
+        src: ClientId,
+    },
 }
 
 /// What kind of stream a forwarded packet belongs to.
@@ -114,6 +127,8 @@ pub enum StreamKind {
     },
     /// Screen share or canvas.
     Video(Sharing),
+    /// A camera (to the video slots that map its publisher).
+    Camera,
 }
 
 /// One decrypted RTP packet of a source, on its way to receivers on other shards.
@@ -156,6 +171,12 @@ pub enum MediaEvent {
         /// True when a source just started speaking: re-map talkers now.
         urgent: bool,
     },
+    /// Cameras of this shard's sessions that started or stopped sending (a camera counts as
+    /// published while its packets arrive, stopped after [`CAMERA_SILENCE`] without any).
+    Cameras {
+        /// (client, its camera sends now).
+        live: Vec<(ClientId, bool)>,
+    },
 }
 
 /// A negotiated (or re-negotiated) peer connection.
@@ -169,6 +190,8 @@ pub struct Negotiated {
     pub has_mic: bool,
     /// Its number of audio slots.
     pub audio_slots: usize,
+    /// Its number of camera receive slots.
+    pub video_slots: usize,
 }
 
 /// What a shard asks of its host.
@@ -221,6 +244,8 @@ pub(super) struct Mids {
     pub(super) audio_slots: Vec<Mid>,
     pub(super) share_slot: Option<Mid>,
     pub(super) canvas_slot: Option<Mid>,
+    pub(super) camera: Option<Mid>,
+    pub(super) video_slots: Vec<Mid>,
 }
 
 /// One client's peer connection and the state of what it sends and receives.
@@ -240,6 +265,15 @@ pub(super) struct Session {
     /// What the family was last told of this session's loudness.
     pub(super) reported: Option<(u8, Option<Instant>)>,
     pub(super) last_keyframe_request: BTreeMap<Sharing, Instant>,
+    /// Camera slot → its sequence / time rewrite (video rules: see `Rewrite::video`).
+    pub(super) camera_rewrite: Vec<Rewrite>,
+    /// The last sequence number received on this client's own camera.
+    pub(super) camera_in_seq: Option<u64>,
+    /// When this client's camera last sent a packet, and whether the family was told it is
+    /// live.
+    pub(super) last_camera: Option<Instant>,
+    pub(super) camera_reported: bool,
+    pub(super) last_camera_keyframe: Option<Instant>,
     /// A codec (as a source negotiated it) → this session's payload type for it; filled on
     /// first use, since the two sides of a forward may number a codec differently.
     pub(super) send_pts: Vec<(CodecSpec, Option<Pt>)>,
@@ -360,6 +394,9 @@ impl Shard {
                 ShardCommand::RequestKeyframe { src, kind } => {
                     self.request_keyframe(&src, kind, now)
                 }
+                ShardCommand::RequestCameraKeyframe { src } => {
+                    self.request_camera_keyframe(&src, now)
+                }
             },
             ShardInput::Forward { packet, .. } => self.deliver(&packet, now),
         }
@@ -444,6 +481,13 @@ impl Shard {
                     }
                 }
             }
+            for (slot, rw) in r.camera_rewrite.iter_mut().enumerate() {
+                if let Some(src) = rw.source() {
+                    if t.camera_src.get(&(rx.clone(), slot)) != Some(src) {
+                        rw.unmap();
+                    }
+                }
+            }
         }
         self.table = t;
     }
@@ -479,10 +523,25 @@ impl Shard {
                 levels.push((c.clone(), l, s.last_audio));
             }
         }
+        let mut cameras = Vec::new();
+        for (c, s) in &mut self.sessions {
+            let on = s
+                .last_camera
+                .is_some_and(|t| now.saturating_duration_since(t) < CAMERA_SILENCE);
+            live |= on;
+            if on != s.camera_reported {
+                s.camera_reported = on;
+                cameras.push((c.clone(), on));
+            }
+        }
         self.next_levels = live.then(|| now + TALKER_INTERVAL);
         if !levels.is_empty() {
             self.outputs
                 .push_back(ShardOutput::Event(MediaEvent::Levels { levels, urgent }));
+        }
+        if !cameras.is_empty() {
+            self.outputs
+                .push_back(ShardOutput::Event(MediaEvent::Cameras { live: cameras }));
         }
     }
 }

@@ -25,6 +25,11 @@ pub struct RouteTable {
     pub(crate) video: HashMap<(ClientId, Sharing), Vec<Vec<ClientId>>>,
     /// (receiver, kind) → the sharer shown in its share / canvas slot (for keyframe requests).
     pub(crate) video_src: HashMap<(ClientId, Sharing), ClientId>,
+    /// Camera publisher → receivers' video slots, per shard (`[shard]`). A publisher is in
+    /// this table only while some receiver shows it (never while it is in a break-out room).
+    pub(crate) camera: HashMap<ClientId, Vec<SlotTargets>>,
+    /// (receiver, video slot) → the publisher shown there (for keyframe requests).
+    pub(crate) camera_src: HashMap<(ClientId, usize), ClientId>,
 }
 
 impl RouteTable {
@@ -72,6 +77,30 @@ impl RouteTable {
     pub(crate) fn video_shards(&self, src: &ClientId, kind: Sharing, me: usize) -> Vec<usize> {
         self.video
             .get(&(src.clone(), kind))
+            .map(|lists| {
+                lists
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, l)| *i != me && !l.is_empty())
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The camera receivers (receiver, video slot) of `src` on `shard`.
+    pub(crate) fn camera_on(&self, src: &ClientId, shard: usize) -> &[(ClientId, usize)] {
+        self.camera
+            .get(src)
+            .and_then(|v| v.get(shard))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The shards other than `me` that hold a receiver of `src`'s camera.
+    pub(crate) fn camera_shards(&self, src: &ClientId, me: usize) -> Vec<usize> {
+        self.camera
+            .get(src)
             .map(|lists| {
                 lists
                     .iter()

@@ -77,6 +77,43 @@ pub fn assign<K: Clone + PartialEq, R: Ord>(
     changed
 }
 
+/// Maps camera publishers onto a receiver's video slots. `ranked` lists the publishers the
+/// receiver may see, most relevant first (speakers, then recent ones). The first
+/// `slots.len()` of them should be shown; an occupant among them keeps its slot (slots are
+/// stable), an occupant that is no longer eligible leaves at once, and a wanted publisher
+/// without a slot takes the lowest free slot, else the slot of the occupant ranked lowest
+/// outside the wanted set. Returns true when anything changed.
+pub fn assign_video<K: Clone + PartialEq>(slots: &mut [Option<K>], ranked: &[K]) -> bool {
+    let mut changed = false;
+    let rank = |k: &K| ranked.iter().position(|r| r == k);
+    for s in slots.iter_mut() {
+        if s.as_ref().is_some_and(|k| rank(k).is_none()) {
+            *s = None;
+            changed = true;
+        }
+    }
+    let wanted = &ranked[..ranked.len().min(slots.len())];
+    for w in wanted {
+        if slots.iter().any(|s| s.as_ref() == Some(w)) {
+            continue;
+        }
+        let target = (0..slots.len()).find(|i| slots[*i].is_none()).or_else(|| {
+            (0..slots.len())
+                .filter(|i| {
+                    slots[*i]
+                        .as_ref()
+                        .is_some_and(|k| rank(k).is_some_and(|r| r >= wanted.len()))
+                })
+                .max_by_key(|i| slots[*i].as_ref().and_then(rank))
+        });
+        if let Some(i) = target {
+            slots[i] = Some(w.clone());
+            changed = true;
+        }
+    }
+    changed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +171,23 @@ mod tests {
         assert!(run(&mut slots, &[c(2, 0)]));
         assert_eq!(slots, vec![None, Some(2)]);
         assert!(run(&mut slots, &[]));
+        assert_eq!(slots, vec![None, None]);
+    }
+
+    #[test]
+    fn video_slots_show_the_best_ranked_and_stay_put() {
+        let mut slots = vec![None, None];
+        assert!(assign_video(&mut slots, &[5, 3, 9]));
+        assert_eq!(slots, vec![Some(5), Some(3)]);
+        // Same set, another order: nobody moves.
+        assert!(!assign_video(&mut slots, &[3, 5, 9]));
+        // 9 now ranks above 5: it takes 5's slot, 3 stays.
+        assert!(assign_video(&mut slots, &[9, 3, 5]));
+        assert_eq!(slots, vec![Some(9), Some(3)]);
+        // 3 stops publishing: its slot empties, 5 fills it.
+        assert!(assign_video(&mut slots, &[9, 5]));
+        assert_eq!(slots, vec![Some(9), Some(5)]);
+        assert!(assign_video(&mut slots, &[]));
         assert_eq!(slots, vec![None, None]);
     }
 

@@ -4,7 +4,8 @@
 //! A client negotiates its single peer connection once, right after `roomConnected`: it offers
 //! its publishing m-lines (microphone, screen share, canvas; the video ones may stay without a
 //! track until used) and its receive slots (`max_active_talkers` audio slots, one share slot,
-//! one canvas slot), and names each m-line's `mid` in [`MediaMids`]. Moves between rooms never
+//! one canvas slot; from protocol version 4 a camera m-line and `video_slots` camera receive
+//! slots), and names each m-line's `mid` in [`MediaMids`]. Moves between rooms never
 //! renegotiate: the server re-maps who is heard in which slot and says so with
 //! `activeTalkersUpdated`.
 
@@ -32,6 +33,42 @@ pub struct MediaMids {
     /// Receive slot for the room's canvas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canvas_slot: Option<String>,
+    /// The client's camera (send; may have no track until the camera is published). Protocol
+    /// version 4 on; forwarded in the parent room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    /// Receive slots for camera video, slot 0 first; at most [`MAX_VIDEO_SLOTS`]. Protocol
+    /// version 4 on; who is on which slot comes in `videoSlotsUpdated`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub video_slots: Vec<String>,
+}
+
+/// The most camera receive slots one connection may negotiate.
+pub const MAX_VIDEO_SLOTS: usize = 16;
+
+/// The camera receive slots an SDK negotiates unless told otherwise.
+pub const DEFAULT_VIDEO_SLOTS: usize = 4;
+
+/// One camera publisher on a client's video slots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoPublisher {
+    /// Whose camera.
+    #[serde(rename = "clientId")]
+    pub client_id: ClientId,
+    /// Their name.
+    pub name: String,
+    /// Index into the receiver's `video_slots`.
+    pub slot: u32,
+}
+
+/// `videoSlotsUpdated`: whose camera is on which of this client's video slots now (empty in a
+/// break-out room: cameras are forwarded in the parent room only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoSlotsUpdated {
+    /// The room the receiver is in (parent or break-out room).
+    pub room_id: RoomId,
+    /// Publishers by slot.
+    pub publishers: Vec<VideoPublisher>,
 }
 
 /// `sdpOffer` request.

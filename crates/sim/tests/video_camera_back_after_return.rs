@@ -1,0 +1,97 @@
+//! A camera publisher that returns from a break-out room to the parent is seen again (issue
+//! 14), on the same peer connection, with no renegotiation: its camera never stopped sending,
+//! only its forwarding did. Real str0m peers, virtual time.
+
+use alcove_proto::api::RoomSettings;
+use alcove_proto::signal::{ClientMessage, Invitee, Role, ServerMessage};
+use alcove_proto::ClientId;
+use alcove_sim::{req, MediaWorld};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A VP8 key frame's first bytes, then 120 bytes of `tag` (who sent it).
+fn frame(tag: u8) -> Vec<u8> {
+    let mut f = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
+    f.extend(std::iter::repeat_n(tag, 120));
+    f
+}
+
+/// `ms` of virtual time: every camera in `cams` sends a frame every 40 ms.
+fn round(w: &mut MediaWorld, cams: &[(&ClientId, u8)], ms: u64) {
+    for i in 0..ms / 20 {
+        if i % 2 == 0 {
+            for (c, tag) in cams {
+                w.camera_frame(c, &frame(*tag));
+            }
+        }
+        w.pump(Duration::from_millis(20));
+    }
+}
+
+/// The publishers whose frames `rx` decoded on its video slots since the last call.
+fn seen(w: &mut MediaWorld, rx: &ClientId) -> BTreeSet<u8> {
+    w.take_video_seen(rx)
+        .into_iter()
+        .map(|(_, f)| f[10])
+        .collect()
+}
+
+/// The publishers of `rx`'s latest `videoSlotsUpdated`.
+fn mapped(w: &mut MediaWorld, rx: &ClientId) -> Option<BTreeSet<ClientId>> {
+    w.take_frames(rx)
+        .into_iter()
+        .filter_map(|f| match f.msg {
+            ServerMessage::VideoSlotsUpdated(v) => {
+                Some(v.publishers.into_iter().map(|p| p.client_id).collect())
+            }
+            _ => None,
+        })
+        .last()
+}
+
+#[test]
+fn a_camera_is_seen_again_after_its_publisher_returns() {
+    let mut w = MediaWorld::new(RoomSettings::default(), 43);
+    let m = w.join_with_camera("M", Role::Moderator, 4);
+    let a = w.join_with_camera("A", Role::Participant, 4);
+    let b = w.join_with_camera("B", Role::Participant, 4);
+    let cams = [(&a, b'A'), (&b, b'B')];
+    round(&mut w, &cams, 400);
+
+    let ack = w.request(&m, req::create(2, 1));
+    let br = req::rooms(&ack)[0].clone();
+    let inv = Invitee {
+        clients: vec![a.clone()],
+        room_id: br.clone(),
+        force_join: true,
+    };
+    assert_eq!(
+        w.request(&m, ClientMessage::InviteToBreakOutRoom(inv))
+            .msg
+            .result(),
+        Some(0)
+    );
+    round(&mut w, &cams, 200);
+    seen(&mut w, &m);
+    round(&mut w, &cams, 600);
+    assert_eq!(
+        seen(&mut w, &m),
+        BTreeSet::from([b'B']),
+        "A is not seen in its BR"
+    );
+
+    // A leaves the break-out room: back in the parent, seen again.
+    w.take_frames(&m);
+    assert_eq!(w.request(&a, req::disconnect(&br)).msg.result(), Some(0));
+    round(&mut w, &cams, 100);
+    assert_eq!(
+        mapped(&mut w, &m),
+        Some(BTreeSet::from([a.clone(), b.clone()])),
+        "M's video slots show A again in the step of its return"
+    );
+    seen(&mut w, &m);
+    seen(&mut w, &a);
+    round(&mut w, &cams, 600);
+    assert_eq!(seen(&mut w, &m), BTreeSet::from([b'A', b'B']));
+    assert_eq!(seen(&mut w, &a), BTreeSet::from([b'B']), "A sees B again");
+}
