@@ -11,9 +11,11 @@ use crate::clock::Clock;
 use alcove_core::media::MediaConfig;
 use alcove_core::{Family, FamilyConfig, Input, NewClient, Output};
 use alcove_proto::api::RoomSettings;
-use alcove_proto::signal::{ClientMessage, MediaMids, Role, SdpOffer, ServerFrame, ServerMessage};
+use alcove_proto::signal::{
+    ClientMessage, MediaMids, Role, SdpOffer, ServerFrame, ServerMessage, VideoSlotsUpdated,
+};
 use alcove_proto::{ClientId, RequestId, RoomId};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -374,6 +376,40 @@ impl MediaWorld {
             .unwrap_or_default()
     }
 
+    /// `ms` of virtual time in 20 ms steps while every camera in `cams` sends a frame every
+    /// 40 ms: [`vp8_keyframe`] of its tag, so a receiver can tell who it sees.
+    pub fn cameras_for(&mut self, cams: &[(&ClientId, u8)], ms: u64) {
+        for i in 0..ms / 20 {
+            if i % 2 == 0 {
+                for (c, tag) in cams {
+                    self.camera_frame(c, &vp8_keyframe(*tag));
+                }
+            }
+            self.pump(Duration::from_millis(20));
+        }
+    }
+
+    /// The tags (see [`MediaWorld::cameras_for`]) of the cameras whose frames `client` decoded
+    /// on its video slots since the last call.
+    pub fn camera_tags_seen(&mut self, client: &ClientId) -> BTreeSet<u8> {
+        self.take_video_seen(client)
+            .into_iter()
+            .filter_map(|(_, f)| f.get(10).copied())
+            .collect()
+    }
+
+    /// `client`'s latest `videoSlotsUpdated` since the last call (every other frame it got
+    /// meanwhile is dropped).
+    pub fn last_video_slots(&mut self, client: &ClientId) -> Option<VideoSlotsUpdated> {
+        self.take_frames(client)
+            .into_iter()
+            .filter_map(|f| match f.msg {
+                ServerMessage::VideoSlotsUpdated(v) => Some(v),
+                _ => None,
+            })
+            .last()
+    }
+
     /// Video frames `client` received on its share slot since the last call.
     pub fn take_share_seen(&mut self, client: &ClientId) -> Vec<Arc<[u8]>> {
         self.peers
@@ -630,4 +666,11 @@ pub fn stamp(frame: &[u8]) -> String {
     let body = frame.get(1..).unwrap_or_default();
     let end = body.iter().position(|b| *b == b':').unwrap_or(body.len());
     String::from_utf8_lossy(&body[..end]).into_owned()
+}
+
+/// A VP8 key frame's first bytes, then 120 bytes of `tag` (who sent it: byte 10 on).
+pub fn vp8_keyframe(tag: u8) -> Vec<u8> {
+    let mut f = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
+    f.extend(std::iter::repeat_n(tag, 120));
+    f
 }

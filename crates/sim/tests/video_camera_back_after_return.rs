@@ -3,51 +3,10 @@
 //! only its forwarding did. Real str0m peers, virtual time.
 
 use alcove_proto::api::RoomSettings;
-use alcove_proto::signal::{ClientMessage, Invitee, Role, ServerMessage};
+use alcove_proto::signal::{ClientMessage, Invitee, Role};
 use alcove_proto::ClientId;
 use alcove_sim::{req, MediaWorld};
 use std::collections::BTreeSet;
-use std::time::Duration;
-
-/// A VP8 key frame's first bytes, then 120 bytes of `tag` (who sent it).
-fn frame(tag: u8) -> Vec<u8> {
-    let mut f = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
-    f.extend(std::iter::repeat_n(tag, 120));
-    f
-}
-
-/// `ms` of virtual time: every camera in `cams` sends a frame every 40 ms.
-fn round(w: &mut MediaWorld, cams: &[(&ClientId, u8)], ms: u64) {
-    for i in 0..ms / 20 {
-        if i % 2 == 0 {
-            for (c, tag) in cams {
-                w.camera_frame(c, &frame(*tag));
-            }
-        }
-        w.pump(Duration::from_millis(20));
-    }
-}
-
-/// The publishers whose frames `rx` decoded on its video slots since the last call.
-fn seen(w: &mut MediaWorld, rx: &ClientId) -> BTreeSet<u8> {
-    w.take_video_seen(rx)
-        .into_iter()
-        .map(|(_, f)| f[10])
-        .collect()
-}
-
-/// The publishers of `rx`'s latest `videoSlotsUpdated`.
-fn mapped(w: &mut MediaWorld, rx: &ClientId) -> Option<BTreeSet<ClientId>> {
-    w.take_frames(rx)
-        .into_iter()
-        .filter_map(|f| match f.msg {
-            ServerMessage::VideoSlotsUpdated(v) => {
-                Some(v.publishers.into_iter().map(|p| p.client_id).collect())
-            }
-            _ => None,
-        })
-        .last()
-}
 
 #[test]
 fn a_camera_is_seen_again_after_its_publisher_returns() {
@@ -56,7 +15,7 @@ fn a_camera_is_seen_again_after_its_publisher_returns() {
     let a = w.join_with_camera("A", Role::Participant, 4);
     let b = w.join_with_camera("B", Role::Participant, 4);
     let cams = [(&a, b'A'), (&b, b'B')];
-    round(&mut w, &cams, 400);
+    w.cameras_for(&cams, 400);
 
     let ack = w.request(&m, req::create(2, 1));
     let br = req::rooms(&ack)[0].clone();
@@ -71,11 +30,11 @@ fn a_camera_is_seen_again_after_its_publisher_returns() {
             .result(),
         Some(0)
     );
-    round(&mut w, &cams, 200);
-    seen(&mut w, &m);
-    round(&mut w, &cams, 600);
+    w.cameras_for(&cams, 200);
+    w.camera_tags_seen(&m);
+    w.cameras_for(&cams, 600);
     assert_eq!(
-        seen(&mut w, &m),
+        w.camera_tags_seen(&m),
         BTreeSet::from([b'B']),
         "A is not seen in its BR"
     );
@@ -83,15 +42,23 @@ fn a_camera_is_seen_again_after_its_publisher_returns() {
     // A leaves the break-out room: back in the parent, seen again.
     w.take_frames(&m);
     assert_eq!(w.request(&a, req::disconnect(&br)).msg.result(), Some(0));
-    round(&mut w, &cams, 100);
+    w.cameras_for(&cams, 100);
     assert_eq!(
-        mapped(&mut w, &m),
+        w.last_video_slots(&m).map(|v| v
+            .publishers
+            .into_iter()
+            .map(|p| p.client_id)
+            .collect::<BTreeSet<ClientId>>()),
         Some(BTreeSet::from([a.clone(), b.clone()])),
         "M's video slots show A again in the step of its return"
     );
-    seen(&mut w, &m);
-    seen(&mut w, &a);
-    round(&mut w, &cams, 600);
-    assert_eq!(seen(&mut w, &m), BTreeSet::from([b'A', b'B']));
-    assert_eq!(seen(&mut w, &a), BTreeSet::from([b'B']), "A sees B again");
+    w.camera_tags_seen(&m);
+    w.camera_tags_seen(&a);
+    w.cameras_for(&cams, 600);
+    assert_eq!(w.camera_tags_seen(&m), BTreeSet::from([b'A', b'B']));
+    assert_eq!(
+        w.camera_tags_seen(&a),
+        BTreeSet::from([b'B']),
+        "A sees B again"
+    );
 }

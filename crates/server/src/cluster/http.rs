@@ -29,6 +29,24 @@ pub async fn nodes(
     ))
 }
 
+/// In cluster mode, when another node holds `room`'s family: the answer of that node to the
+/// same request (`method` on `/v1/rooms/{room}{suffix}`); `None` when this node answers.
+pub async fn answer_from_owner(
+    state: &AppState,
+    room: &RoomId,
+    method: Method,
+    suffix: &str,
+    headers: &HeaderMap,
+) -> Result<Option<Response>, ApiError> {
+    let Some(node) = remote_owner(state, room).await? else {
+        return Ok(None);
+    };
+    let path = format!("/v1/rooms/{}{suffix}", room.as_str());
+    forward(state, &node, method, &path, headers)
+        .await
+        .map(Some)
+}
+
 /// The node that holds `room`'s family, when it is another node than this one (cluster mode).
 pub async fn remote_owner(state: &AppState, room: &RoomId) -> Result<Option<NodeInfo>, ApiError> {
     let Some(c) = state.families.cluster.get().cloned() else {

@@ -140,16 +140,16 @@ pub async fn delete(
     let room_id = RoomId(room_id);
     owned_room(&state, &app, &room_id)?;
     // Cluster mode: the node that hosts the family deletes the room and ends it.
-    if let Some(node) = crate::cluster::http::remote_owner(&state, &room_id).await? {
-        let path = format!("/v1/rooms/{}", room_id.as_str());
-        return crate::cluster::http::forward(
-            &state,
-            &node,
-            axum::http::Method::DELETE,
-            &path,
-            &headers,
-        )
-        .await;
+    if let Some(answer) = crate::cluster::http::answer_from_owner(
+        &state,
+        &room_id,
+        axum::http::Method::DELETE,
+        "",
+        &headers,
+    )
+    .await?
+    {
+        return Ok(answer);
     }
     state.store.delete_room(&room_id)?;
     let was_live = state.families.send(&room_id, FamilyMsg::End);
@@ -181,16 +181,16 @@ pub async fn users(
     use axum::response::IntoResponse;
     let room_id = RoomId(room_id);
     owned_room(&state, &app, &room_id)?;
-    if let Some(node) = crate::cluster::http::remote_owner(&state, &room_id).await? {
-        let path = format!("/v1/rooms/{}/users", room_id.as_str());
-        return crate::cluster::http::forward(
-            &state,
-            &node,
-            axum::http::Method::GET,
-            &path,
-            &headers,
-        )
-        .await;
+    if let Some(answer) = crate::cluster::http::answer_from_owner(
+        &state,
+        &room_id,
+        axum::http::Method::GET,
+        "/users",
+        &headers,
+    )
+    .await?
+    {
+        return Ok(answer);
     }
     let (tx, rx) = oneshot::channel();
     let users = if state
@@ -220,16 +220,16 @@ pub async fn breakout_rooms(
     use axum::response::IntoResponse;
     let room_id = RoomId(room_id);
     owned_room(&state, &app, &room_id)?;
-    if let Some(node) = crate::cluster::http::remote_owner(&state, &room_id).await? {
-        let path = format!("/v1/rooms/{}/breakout-rooms", room_id.as_str());
-        return crate::cluster::http::forward(
-            &state,
-            &node,
-            axum::http::Method::GET,
-            &path,
-            &headers,
-        )
-        .await;
+    if let Some(answer) = crate::cluster::http::answer_from_owner(
+        &state,
+        &room_id,
+        axum::http::Method::GET,
+        "/breakout-rooms",
+        &headers,
+    )
+    .await?
+    {
+        return Ok(answer);
     }
     let (tx, rx) = oneshot::channel();
     let breakout_rooms = if state
