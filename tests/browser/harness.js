@@ -134,7 +134,8 @@ const LOGGED = [
  * `T.joinStartedAt` → `T.firstAudioAt` is then the fresh-join time (first room-mate heard).
  * @param {string} signalUrl
  * @param {string} token
- * @param {{slotGate?: boolean}} [opts]
+ * @param {{slotGate?: boolean, simulcast?: boolean}} [opts] `simulcast`: the SDK's camera
+ *   simulcast option (left to the SDK's default when absent)
  */
 T.join = async (signalUrl, token, opts = {}) => {
   T.sdk = await import('/sdk/alcove.js');
@@ -147,8 +148,17 @@ T.join = async (signalUrl, token, opts = {}) => {
     // server on two loaded cores) an acknowledgement can take longer than the SDK's 10 s.
     timeoutMs: 60_000,
     slotGate: opts.slotGate !== false,
+    ...(opts.simulcast === undefined ? {} : { simulcast: opts.simulcast }),
   });
   T.room = room;
+  // Every signalling frame this page got, and when the latest came (for diagnostics).
+  T.framesIn = 0;
+  T.lastFrameAt = null;
+  room.on('frame', (/** @type {any} */ f) => {
+    T.framesIn++;
+    T.lastFrameAt = now();
+    T.lastFrameType = f.type;
+  });
   room.on('slotAudible', slotAudible);
   for (const type of LOGGED) {
     room.on(type, (/** @type {any} */ f) => {
@@ -599,4 +609,47 @@ T.videoSlots = async () => ({
   pcs: T.pcs.length,
   offers: T.calls.createOffer,
   camera: T.cameraSettings ?? null,
+  framesIn: T.framesIn,
+  sinceLastFrameMs: T.lastFrameAt === null ? null : Math.round(now() - T.lastFrameAt),
+  lastFrameType: T.lastFrameType ?? null,
 });
+
+/**
+ * What a user would see on each video slot: the slot's track played in a `<video>` element (one
+ * per slot, made on first use), and the mean colour of the middle of the frame it shows now
+ * (rows 40–90 %, clear of the moving square along the top edge of video5.test.mjs's cameras),
+ * with the element's frame size.
+ */
+T.videoColours = () => {
+  T.slotVideos ??= [];
+  T.colourCanvas ??= document.createElement('canvas');
+  const canvas = T.colourCanvas;
+  canvas.width = 16;
+  canvas.height = 16;
+  const g = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d', { willReadFrequently: true }));
+  return T.room.media.videoSlotTransceivers.map((/** @type {RTCRtpTransceiver} */ tr, /** @type {number} */ slot) => {
+    let v = T.slotVideos[slot];
+    if (!v || v.srcObject?.getVideoTracks()[0] !== tr.receiver.track) {
+      v = document.createElement('video');
+      v.muted = true;
+      v.autoplay = true;
+      v.playsInline = true;
+      // Small on screen (compositing five pages' tiles costs CPU); drawImage reads the full frame.
+      v.width = 32;
+      v.height = 24;
+      v.srcObject = new MediaStream([tr.receiver.track]);
+      document.body.appendChild(v);
+      void v.play().catch(() => {});
+      T.slotVideos[slot] = v;
+    }
+    if (v.readyState < 2 || !v.videoWidth) return { rgb: null, width: v.videoWidth, height: v.videoHeight };
+    const sy = Math.floor(v.videoHeight * 0.4);
+    const sh = Math.floor(v.videoHeight * 0.5);
+    g.drawImage(v, 0, sy, v.videoWidth, sh, 0, 0, 16, 16);
+    const px = g.getImageData(0, 0, 16, 16).data;
+    const sum = [0, 0, 0];
+    for (let i = 0; i < px.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += px[i + c];
+    const n = px.length / 4;
+    return { rgb: sum.map((s) => Math.round(s / n)), width: v.videoWidth, height: v.videoHeight };
+  });
+};

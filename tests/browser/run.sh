@@ -4,6 +4,7 @@
 # loopback. Builds nothing: run `cargo build -p alcove-server` first.
 #   tests/browser/run.sh                  (audio, share, canvas: media.test.mjs)
 #   tests/browser/run.sh video.test.mjs   (camera video in the main room)
+#   tests/browser/run.sh video5.test.mjs  (issue 14's done criterion: five cameras, a BR of three)
 # Needs root (or unprivileged user namespaces) for `unshare --net`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
