@@ -1180,7 +1180,7 @@ function toWebSocketUrl(url) {
   "src/core.js": function (exports, require, module) {
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.supportsRoomList = exports.errorName = exports.breakoutOf = exports.SUPPORTED_VERSIONS = exports.SERVER_TYPES = exports.SEED_METHODS = exports.SEED_CALLBACKS = exports.PROTOCOL_VERSION = exports.LISTEN_METHODS = exports.FACILITATION_METHODS = exports.ErrorCode = exports.ERROR_MESSAGES = exports.CLIENT_TYPES = exports.AlcoveError = exports.ACK_TYPES = exports.Emitter = exports.clone = exports.DEFAULT_AUDIO_CONSTRAINTS = exports.MediaSession = exports.toWebSocketUrl = exports.DEFAULT_ACK_TIMEOUT_MS = exports.Connection = exports.BreakoutRoom = exports.DEFAULT_RECONNECT_WINDOW_MS = exports.EnxRoom = exports.Room = void 0;
+exports.supportsRoomList = exports.errorName = exports.breakoutOf = exports.SUPPORTED_VERSIONS = exports.SERVER_TYPES = exports.SEED_METHODS = exports.SEED_CALLBACKS = exports.PROTOCOL_VERSION = exports.LISTEN_METHODS = exports.FACILITATION_METHODS = exports.ErrorCode = exports.ERROR_MESSAGES = exports.DEFAULT_VIDEO_SLOTS = exports.DEFAULT_SIMULCAST = exports.CLIENT_TYPES = exports.CAMERA_SIMULCAST = exports.AlcoveError = exports.ACK_TYPES = exports.Emitter = exports.clone = exports.DEFAULT_AUDIO_CONSTRAINTS = exports.MediaSession = exports.toWebSocketUrl = exports.DEFAULT_ACK_TIMEOUT_MS = exports.Connection = exports.BreakoutRoom = exports.DEFAULT_RECONNECT_WINDOW_MS = exports.EnxRoom = exports.Room = void 0;
 exports.connect = connect;
 const room_js_1 = require("./room.js");
 var room_js_2 = require("./room.js");
@@ -1203,7 +1203,10 @@ Object.defineProperty(exports, "Emitter", { enumerable: true, get: function () {
 var protocol_js_1 = require("./protocol.js");
 Object.defineProperty(exports, "ACK_TYPES", { enumerable: true, get: function () { return protocol_js_1.ACK_TYPES; } });
 Object.defineProperty(exports, "AlcoveError", { enumerable: true, get: function () { return protocol_js_1.AlcoveError; } });
+Object.defineProperty(exports, "CAMERA_SIMULCAST", { enumerable: true, get: function () { return protocol_js_1.CAMERA_SIMULCAST; } });
 Object.defineProperty(exports, "CLIENT_TYPES", { enumerable: true, get: function () { return protocol_js_1.CLIENT_TYPES; } });
+Object.defineProperty(exports, "DEFAULT_SIMULCAST", { enumerable: true, get: function () { return protocol_js_1.DEFAULT_SIMULCAST; } });
+Object.defineProperty(exports, "DEFAULT_VIDEO_SLOTS", { enumerable: true, get: function () { return protocol_js_1.DEFAULT_VIDEO_SLOTS; } });
 Object.defineProperty(exports, "ERROR_MESSAGES", { enumerable: true, get: function () { return protocol_js_1.ERROR_MESSAGES; } });
 Object.defineProperty(exports, "ErrorCode", { enumerable: true, get: function () { return protocol_js_1.ErrorCode; } });
 Object.defineProperty(exports, "FACILITATION_METHODS", { enumerable: true, get: function () { return protocol_js_1.FACILITATION_METHODS; } });
@@ -1383,6 +1386,7 @@ class MediaSession {
         this.cameraTransceiver = null;
         this.videoSlotTransceivers = [];
         this.localCameraTrack = null;
+        this.simulcast = options.simulcast ?? protocol_js_1.DEFAULT_SIMULCAST;
         this.mids = null;
         this.micStream = null;
         this.localShareTrack = null;
@@ -1474,13 +1478,18 @@ class MediaSession {
         this.cameraTransceiver = null;
         this.videoSlotTransceivers = [];
         if (video > 0) {
-            this.cameraTransceiver = pc.addTransceiver(this.localCameraTrack ?? 'video', { direction: 'sendonly' });
+            this.cameraTransceiver = pc.addTransceiver(this.localCameraTrack ?? 'video', this._cameraInit());
             for (let i = 0; i < video; i++) {
                 this.videoSlotTransceivers.push(pc.addTransceiver('video', { direction: 'recvonly' }));
             }
         }
         this._resetGates();
         return pc;
+    }
+    _cameraInit() {
+        if (!this.simulcast)
+            return { direction: 'sendonly' };
+        return { direction: 'sendonly', sendEncodings: protocol_js_1.CAMERA_SIMULCAST.map((e) => ({ ...e })) };
     }
     _iceServers() {
         return [...(this._options.iceServers ?? []), ...this._turn];
@@ -2138,7 +2147,7 @@ exports.BrowserAudioOutput = BrowserAudioOutput;
   "src/protocol.js": function (exports, require, module) {
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.AlcoveError = exports.ERROR_MESSAGES = exports.ErrorCode = exports.SEED_CALLBACKS = exports.LISTEN_METHODS = exports.FACILITATION_METHODS = exports.SEED_METHODS = exports.ACK_TYPES = exports.CLIENT_FIELDS = exports.SERVER_TYPES = exports.SERVER_FIELDS = exports.CLIENT_TYPES = exports.DEFAULT_VIDEO_SLOTS = exports.SUPPORTED_VERSIONS = exports.PROTOCOL_VERSION = void 0;
+exports.AlcoveError = exports.ERROR_MESSAGES = exports.ErrorCode = exports.SEED_CALLBACKS = exports.LISTEN_METHODS = exports.FACILITATION_METHODS = exports.SEED_METHODS = exports.ACK_TYPES = exports.CLIENT_FIELDS = exports.SERVER_TYPES = exports.SERVER_FIELDS = exports.CLIENT_TYPES = exports.DEFAULT_SIMULCAST = exports.CAMERA_SIMULCAST = exports.DEFAULT_VIDEO_SLOTS = exports.SUPPORTED_VERSIONS = exports.PROTOCOL_VERSION = void 0;
 exports.supportsUsersUpdated = supportsUsersUpdated;
 exports.supportsRoomList = supportsRoomList;
 exports.supportsVideoSlots = supportsVideoSlots;
@@ -2156,6 +2165,12 @@ exports.breakoutOf = breakoutOf;
 exports.PROTOCOL_VERSION = 4;
 exports.SUPPORTED_VERSIONS = Object.freeze([1, 2, 3, 4]);
 exports.DEFAULT_VIDEO_SLOTS = 4;
+exports.CAMERA_SIMULCAST = Object.freeze([
+    Object.freeze({ rid: 'q', scaleResolutionDownBy: 4 }),
+    Object.freeze({ rid: 'h', scaleResolutionDownBy: 2 }),
+    Object.freeze({ rid: 'f', scaleResolutionDownBy: 1 }),
+]);
+exports.DEFAULT_SIMULCAST = false;
 function supportsUsersUpdated(version) {
     return typeof version === 'number' && version >= 2;
 }

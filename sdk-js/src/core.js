@@ -25,7 +25,10 @@ export { Emitter } from './events.js';
 export {
   ACK_TYPES,
   AlcoveError,
+  CAMERA_SIMULCAST,
   CLIENT_TYPES,
+  DEFAULT_SIMULCAST,
+  DEFAULT_VIDEO_SLOTS,
   ERROR_MESSAGES,
   ErrorCode,
   FACILITATION_METHODS,

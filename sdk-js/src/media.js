@@ -65,7 +65,7 @@
  *   server forgot it): share again.
  */
 
-import { AlcoveError, DEFAULT_VIDEO_SLOTS, supportsVideoSlots } from './protocol.js';
+import { AlcoveError, CAMERA_SIMULCAST, DEFAULT_SIMULCAST, DEFAULT_VIDEO_SLOTS, supportsVideoSlots } from './protocol.js';
 
 /** @typedef {import('./protocol.js').ServerFrame} ServerFrame */
 /** @typedef {import('./protocol.js').MediaMids} MediaMids */
@@ -77,6 +77,7 @@ import { AlcoveError, DEFAULT_VIDEO_SLOTS, supportsVideoSlots } from './protocol
  *   audio?: boolean | MediaTrackConstraints | MediaStream,
  *   slotGate?: boolean,
  *   videoSlots?: number,
+ *   simulcast?: boolean,
  *   iceServers?: RTCIceServer[],
  *   iceGatheringTimeoutMs?: number,
  *   audioContainer?: HTMLElement | null,
@@ -99,6 +100,11 @@ import { AlcoveError, DEFAULT_VIDEO_SLOTS, supportsVideoSlots } from './protocol
  *   after a move or re-map (default true; see "The slot gate" above).
  * - `videoSlots`: camera receive slots to negotiate (protocol 4; default 4, at most 16); 0
  *   offers neither video slots nor a camera m-line.
+ * - `simulcast`: send the camera as three simulcast layers ({@link CAMERA_SIMULCAST}: RIDs
+ *   `q`, `h`, `f` at a quarter, half and full resolution), from which the server picks one per
+ *   receiver and slot (docs/protocol.md §13.9). A browser sends only as many layers as the
+ *   camera's resolution allows (Chromium: one below 320×180 or so, two below 640×360). Set
+ *   when the peer connection is built: it applies to the one camera m-line.
  * - `iceServers`: passed to the `RTCPeerConnection`, before the TURN servers of
  *   `roomConnected.ice_servers` (credentials the server minted; renewed on every resume).
  * - `iceGatheringTimeoutMs`: how long to wait for ICE gathering before sending the offer anyway
@@ -265,6 +271,8 @@ export class MediaSession {
     this.videoSlotTransceivers = [];
     /** @type {MediaStreamTrack | null} The local camera track while publishing. */
     this.localCameraTrack = null;
+    /** Whether the camera m-line sends simulcast layers (option `simulcast`; fixed at connect). */
+    this.simulcast = options.simulcast ?? DEFAULT_SIMULCAST;
     /** @type {MediaMids | null} The mids sent in `sdpOffer`. */
     this.mids = null;
     /** @type {MediaStream | null} The microphone stream. */
@@ -397,13 +405,23 @@ export class MediaSession {
     this.cameraTransceiver = null;
     this.videoSlotTransceivers = [];
     if (video > 0) {
-      this.cameraTransceiver = pc.addTransceiver(this.localCameraTrack ?? 'video', { direction: 'sendonly' });
+      this.cameraTransceiver = pc.addTransceiver(this.localCameraTrack ?? 'video', this._cameraInit());
       for (let i = 0; i < video; i++) {
         this.videoSlotTransceivers.push(pc.addTransceiver('video', { direction: 'recvonly' }));
       }
     }
     this._resetGates();
     return pc;
+  }
+
+  /**
+   * The camera transceiver's init: sendonly, with the simulcast layers when `simulcast` is on.
+   * @returns {RTCRtpTransceiverInit}
+   * @private
+   */
+  _cameraInit() {
+    if (!this.simulcast) return { direction: 'sendonly' };
+    return { direction: 'sendonly', sendEncodings: CAMERA_SIMULCAST.map((e) => ({ ...e })) };
   }
 
   /** @private @returns {RTCIceServer[]} the app's ICE servers, then the minted TURN ones */

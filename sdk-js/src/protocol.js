@@ -29,6 +29,21 @@ export const SUPPORTED_VERSIONS = Object.freeze([1, 2, 3, 4]);
 export const DEFAULT_VIDEO_SLOTS = 4;
 
 /**
+ * The camera's simulcast layers (issue 14), lowest first: the RIDs the server knows (`q`
+ * quarter, `h` half, `f` full resolution) and how each is scaled down from the capture. Sent
+ * as the camera transceiver's `sendEncodings` when `connect(…, {simulcast})` is on.
+ * @type {ReadonlyArray<Readonly<{rid: string, scaleResolutionDownBy: number}>>}
+ */
+export const CAMERA_SIMULCAST = Object.freeze([
+  Object.freeze({ rid: 'q', scaleResolutionDownBy: 4 }),
+  Object.freeze({ rid: 'h', scaleResolutionDownBy: 2 }),
+  Object.freeze({ rid: 'f', scaleResolutionDownBy: 1 }),
+]);
+
+/** Whether the camera is sent as simulcast unless `connect(…, {simulcast})` says otherwise. */
+export const DEFAULT_SIMULCAST = false;
+
+/**
  * Presence comes batched as `usersUpdated` (protocol 2 on); mirrors
  * `ProtocolVersion::supports_users_updated` in crates/proto/src/version.rs.
  * @param {number | undefined} version the negotiated version (`roomConnected.version`)
@@ -163,6 +178,12 @@ export function supportsVideoSlots(version) {
 /** @typedef {{audio?: boolean, video?: boolean}} StreamInfo */
 
 /** @typedef {{clientId: string, name: string, slot: number}} Talker */
+
+/**
+ * A camera simulcast layer, as `setVideoSlot`'s `max_layer` names it: `low` is RID `q`,
+ * `medium` `h`, `high` `f` ({@link CAMERA_SIMULCAST}).
+ * @typedef {"low" | "medium" | "high"} VideoLayer
+ */
 
 /**
  * Which `mid` of the offer carries what (`sdpOffer.mids`).
