@@ -90,6 +90,21 @@ const broadcasts = [];
  * @type {string | null}
  */
 let pttRoom = null;
+/**
+ * Each camera tile's rendered height in device pixels as last told to the server with
+ * `room.setVideoSlot` (0: hidden), by video slot; the server forwards the simulcast layer
+ * that fits it. Cleared on every join.
+ * @type {Map<number, number>}
+ */
+const tileHeights = new Map();
+/** @type {Map<number, ReturnType<typeof setTimeout>>} Debounces a tile's height reports while it is resized. */
+const tileHeightTimers = new Map();
+/** Watches every camera tile's `<video>` (hiding a tile resizes it to 0). */
+const tileObserver = typeof ResizeObserver === 'function'
+  ? new ResizeObserver((entries) => {
+    for (const e of entries) reportTileHeight(/** @type {HTMLElement} */ (e.target));
+  })
+  : null;
 
 // ---------------------------------------------------------------------------------------------
 // Messages to the person.
@@ -212,6 +227,7 @@ async function join(/** @type {SubmitEvent} */ ev) {
       audioContainer: $('audio-sink'),
     });
     room = r;
+    tileHeights.clear();
     // For the browser console (and browser tests): the SDK handle of this page.
     /** @type {any} */ (window).alcoveRoom = r;
     wire(r);
@@ -256,6 +272,11 @@ function wire(r) {
   r.on('statechange', () => render());
   r.on('mediastatechange', () => renderMedia());
   r.on('videoSlotsUpdated', () => renderMedia());
+  // A resumed connection starts from the server's default layers: report every tile again.
+  r.on('reconnected', () => {
+    tileHeights.clear();
+    for (const v of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#camera-grid video'))) reportTileHeight(v);
+  });
   // The SDK says when a room's audio is really playing (after a move, once the old room's
   // buffered audio is gone): show it, and log it with how long it took.
   r.on('slotAudible', (/** @type {{slot: number, clientId: string, roomId: string, ms: number}} */ e) => {
@@ -954,6 +975,7 @@ function renderCameras(r, connected, inBreakout) {
       v.muted = true;
       fig.append(v, document.createElement('figcaption'));
       grid.append(fig);
+      tileObserver?.observe(v);
     }
     const who = inBreakout ? undefined : r.videoSlots.get(i);
     const video = /** @type {HTMLVideoElement} */ (fig.querySelector('video'));
@@ -970,6 +992,29 @@ function renderCameras(r, connected, inBreakout) {
     }
   }
   $('on-camera').textContent = names.length ? `· on camera: ${names.join(', ')}` : '· nobody on camera';
+}
+
+/**
+ * Tells the server (`setVideoSlot`) how tall a camera tile is rendered: its CSS height ×
+ * `devicePixelRatio`, 0 while hidden (in a break-out room, or no one on that slot). Reported
+ * 100 ms after the last resize, and only when it changed.
+ * @param {HTMLElement} video the tile's `<video>`
+ */
+function reportTileHeight(video) {
+  const slot = Number(video.closest('figure')?.dataset.slot);
+  if (!Number.isInteger(slot)) return;
+  clearTimeout(tileHeightTimers.get(slot));
+  tileHeightTimers.set(slot, setTimeout(() => {
+    const r = room;
+    if (!r || r.closed) return;
+    const height = Math.round(video.getBoundingClientRect().height * (window.devicePixelRatio || 1));
+    if (tileHeights.get(slot) === height) return;
+    tileHeights.set(slot, height);
+    r.setVideoSlot(slot, { height }).catch((e) => {
+      tileHeights.delete(slot);
+      logLine('error', `setVideoSlot(${slot}, {height: ${height}}): ${describe(e)}`);
+    });
+  }, 100));
 }
 
 /**

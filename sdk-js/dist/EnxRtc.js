@@ -2170,7 +2170,7 @@ exports.CAMERA_SIMULCAST = Object.freeze([
     Object.freeze({ rid: 'h', scaleResolutionDownBy: 2 }),
     Object.freeze({ rid: 'f', scaleResolutionDownBy: 1 }),
 ]);
-exports.DEFAULT_SIMULCAST = false;
+exports.DEFAULT_SIMULCAST = true;
 function supportsUsersUpdated(version) {
     return typeof version === 'number' && version >= 2;
 }
@@ -2218,6 +2218,7 @@ exports.CLIENT_TYPES = Object.freeze([
     'talkTo',
     'startBroadcast',
     'stopBroadcast',
+    'setVideoSlot',
 ]);
 exports.SERVER_FIELDS = Object.freeze({
     roomConnected: ['result', 'version', 'clientId', 'room', 'users', 'breakout_rooms'],
@@ -2293,6 +2294,7 @@ exports.SERVER_FIELDS = Object.freeze({
     monitoredBy: ['room_id', 'moderators', 'talking'],
     audioBroadcast: ['from', 'on'],
     listeningChanged: ['result', 'msg', 'talking'],
+    ackSetVideoSlot: ['result', 'msg'],
 });
 exports.SERVER_TYPES = Object.freeze(Object.keys(exports.SERVER_FIELDS));
 exports.CLIENT_FIELDS = Object.freeze({
@@ -2333,6 +2335,7 @@ exports.CLIENT_FIELDS = Object.freeze({
     talkTo: ['room_id', 'on'],
     startBroadcast: [],
     stopBroadcast: [],
+    setVideoSlot: ['slot', 'height'],
 });
 exports.ACK_TYPES = Object.freeze({
     connect: ['roomConnected', 'error'],
@@ -2372,6 +2375,7 @@ exports.ACK_TYPES = Object.freeze({
     talkTo: ['ackTalkTo'],
     startBroadcast: ['ackStartBroadcast'],
     stopBroadcast: ['ackStopBroadcast'],
+    setVideoSlot: ['ackSetVideoSlot'],
 });
 exports.SEED_METHODS = Object.freeze({
     createBreakOutRoom: { handle: 'room', method: 'createBreakOutRoom', type: 'createBreakOutRoom', callbacks: ['ackCreateBreakOutRoom'] },
@@ -2896,6 +2900,10 @@ class Room extends events_js_1.Emitter {
     }
     unpublishCamera() {
         return this.media.unpublishCamera();
+    }
+    setVideoSlot(slot, options) {
+        const height = Math.max(0, Math.round(Number(options?.height) || 0));
+        return this.request('setVideoSlot', { slot, height, max_layer: options?.maxLayer });
     }
     shareTrack() {
         return this.media.shareTrack();

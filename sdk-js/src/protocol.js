@@ -41,7 +41,7 @@ export const CAMERA_SIMULCAST = Object.freeze([
 ]);
 
 /** Whether the camera is sent as simulcast unless `connect(…, {simulcast})` says otherwise. */
-export const DEFAULT_SIMULCAST = false;
+export const DEFAULT_SIMULCAST = true;
 
 /**
  * Presence comes batched as `usersUpdated` (protocol 2 on); mirrors
@@ -245,6 +245,8 @@ export const CLIENT_TYPES = Object.freeze([
   'talkTo',
   'startBroadcast',
   'stopBroadcast',
+  // Issue 14 (camera simulcast layers; protocol 4).
+  'setVideoSlot',
 ]);
 
 /**
@@ -327,6 +329,8 @@ export const SERVER_FIELDS = Object.freeze({
   monitoredBy: ['room_id', 'moderators', 'talking'],
   audioBroadcast: ['from', 'on'],
   listeningChanged: ['result', 'msg', 'talking'],
+  // Issue 14 (camera simulcast layers).
+  ackSetVideoSlot: ['result', 'msg'],
 });
 
 /** Every server `type`. */
@@ -377,6 +381,7 @@ export const CLIENT_FIELDS = Object.freeze({
   talkTo: ['room_id', 'on'],
   startBroadcast: [],
   stopBroadcast: [],
+  setVideoSlot: ['slot', 'height'],
 });
 
 /**
@@ -422,6 +427,7 @@ export const ACK_TYPES = Object.freeze({
   talkTo: ['ackTalkTo'],
   startBroadcast: ['ackStartBroadcast'],
   stopBroadcast: ['ackStopBroadcast'],
+  setVideoSlot: ['ackSetVideoSlot'],
 });
 
 /**

@@ -72,6 +72,7 @@ import { AlcoveError, ErrorCode, SUPPORTED_VERSIONS, breakoutOf, isAck, isSucces
 /** @typedef {import('./protocol.js').Joinee} Joinee */
 /** @typedef {import('./protocol.js').StreamInfo} StreamInfo */
 /** @typedef {import('./protocol.js').MediaFlags} MediaFlags */
+/** @typedef {import('./protocol.js').VideoLayer} VideoLayer */
 /** @typedef {import('./protocol.js').Location} Location */
 /** @typedef {import('./protocol.js').RoomSummary} RoomSummary */
 /** @typedef {import('./protocol.js').HelpRequest} HelpRequest */
@@ -809,6 +810,23 @@ export class Room extends Emitter {
   /** @returns {Promise<void>} stops publishing the camera */
   unpublishCamera() {
     return this.media.unpublishCamera();
+  }
+
+  /**
+   * Tells the server how video slot `slot` is shown, so that it forwards the simulcast layer
+   * that fits (protocol 4, issue 14): `height` is the slot's rendered height in device pixels
+   * (CSS height × `devicePixelRatio`; rounded here), 0 when the slot is not shown (nothing is
+   * forwarded on it); `maxLayer` caps the layer (`"low"`, `"medium"`, `"high"`, the default).
+   * The server picks a layer per receiver and slot from this and the receiver's estimated
+   * bandwidth. Resolves with `ackSetVideoSlot`; rejects with an {@link AlcoveError} carrying
+   * the ack's `result` when refused (a slot that was not negotiated, a bad layer).
+   * @param {number} slot index into `mids.video_slots`
+   * @param {{height: number, maxLayer?: VideoLayer}} options
+   * @returns {Promise<ServerFrame>}
+   */
+  setVideoSlot(slot, options) {
+    const height = Math.max(0, Math.round(Number(options?.height) || 0));
+    return this.request('setVideoSlot', { slot, height, max_layer: options?.maxLayer });
   }
 
   /** @returns {MediaStreamTrack | null} the receiving track of the room's screen share */
