@@ -25,6 +25,7 @@
 //   ALCOVE_BIN  the server binary (default <repo>/target/debug/alcove)
 //   CHROMIUM    the browser (default /usr/bin/chromium)
 //   KEEP_TMP=1  keep the temp dir (server log, camera and tone files)
+//   SIMULCAST=0 publish without simulcast (=1 with; default: the SDK's default)
 
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -54,6 +55,8 @@ const PEOPLE = [
   { name: 'C', role: 'participant', hz: 900, w: 160, h: 120, rgb: [230, 220, 40] },
   { name: 'D', role: 'participant', hz: 1100, w: 128, h: 96, rgb: [200, 40, 200] },
 ];
+/** `SIMULCAST=0` / `=1`: the SDK's camera simulcast option (default: the SDK's default). */
+const SIMULCAST = process.env.SIMULCAST === undefined ? undefined : process.env.SIMULCAST !== '0';
 /** Camera frame rate (the Y4M files'): low, for CPU. */
 const FPS = 10;
 const NAMES = PEOPLE.map((p) => p.name);
@@ -214,6 +217,9 @@ async function observe(ps) {
       videoMap: b.map.map(([s, c]) => [s, nameOf[c] ?? c]),
       videoRoomId: b.roomId,
       sizes: b.slots.map((s) => s.frameWidth),
+      // Per slot over the window: packets and frames (packets without frames: no keyframe yet;
+      // neither: the server forwards nothing there).
+      delta: b.slots.map((s, slot) => [s.packetsReceived - (a.slots[slot]?.packetsReceived ?? 0), s.framesDecoded - (a.slots[slot]?.framesDecoded ?? 0)]),
       colours: colours[i].map((c) => c.rgb),
       heard: steady.sort(),
       heardAny: any.sort(),
@@ -287,7 +293,7 @@ async function main() {
     const signal = `ws://127.0.0.1:${new URL(server.base).port}/v1/signal`;
     await Promise.all(ps.map(async (p) => {
       const { token } = await server.post(`/v1/rooms/${room.room_id}/tokens`, { name: p.name, role: p.role, user_ref: `u-${p.name}` });
-      const info = await call(p, 'join', signal, token, {});
+      const info = await call(p, 'join', signal, token, SIMULCAST === undefined ? {} : { simulcast: SIMULCAST });
       p.clientId = info.clientId;
       check(`${p.name}: protocol 4 offer with a camera m-line and 4 video slots`, !!info.mids?.camera && info.mids?.video_slots?.length === 4, info.mids);
       const pub = await call(p, 'publishCamera', p.w, p.h);
