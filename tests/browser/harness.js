@@ -537,7 +537,7 @@ T.shareCanvas = () => timed(() => {
 
 /** @param {RTCRtpTransceiver | null} tr */
 async function inbound(tr) {
-  const out = { framesDecoded: 0, bytesReceived: 0, packetsReceived: 0, frameWidth: 0, present: false };
+  const out = { framesDecoded: 0, bytesReceived: 0, packetsReceived: 0, frameWidth: 0, frameHeight: 0, present: false };
   if (!tr) return out;
   const stats = await tr.receiver.getStats();
   stats.forEach((s) => {
@@ -547,6 +547,7 @@ async function inbound(tr) {
       out.bytesReceived += s.bytesReceived ?? 0;
       out.packetsReceived += s.packetsReceived ?? 0;
       out.frameWidth = Math.max(out.frameWidth, s.frameWidth ?? 0);
+      out.frameHeight = Math.max(out.frameHeight, s.frameHeight ?? 0);
     }
   });
   return out;
@@ -652,4 +653,31 @@ T.videoColours = () => {
     const n = px.length / 4;
     return { rgb: sum.map((s) => Math.round(s / n)), width: v.videoWidth, height: v.videoHeight };
   });
+};
+
+/** Each audio slot's inbound counters (packets keep arriving while a receiver is throttled?). */
+T.audioSlots = async () => Promise.all(T.room.media.slotTransceivers.map((/** @type {RTCRtpTransceiver} */ t) => inbound(t)));
+
+/** This page's side of the selected ICE candidate pair: the UDP port the server sends to. */
+T.localPort = async () => {
+  const stats = await T.room.peerConnection.getStats();
+  /** @type {any} */
+  let pair = null;
+  stats.forEach((/** @type {any} */ r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+  });
+  const local = pair ? stats.get(pair.localCandidateId) : null;
+  return local ? { port: local.port, protocol: local.protocol } : null;
+};
+
+/** The camera sender's encodings and what each sends (simulcast: one entry per RID). */
+T.cameraSend = async () => {
+  const tr = T.room.media.cameraTransceiver;
+  /** @type {any[]} */
+  const out = [];
+  (await tr.sender.getStats()).forEach((/** @type {any} */ s) => {
+    if (s.type === 'outbound-rtp') out.push({ rid: s.rid ?? null, frameHeight: s.frameHeight ?? 0, framesSent: s.framesSent ?? 0, limitation: s.qualityLimitationReason ?? null });
+  });
+  const sdp = T.room.peerConnection.localDescription?.sdp ?? '';
+  return { encodings: tr.sender.getParameters().encodings.map((/** @type {any} */ e) => e.rid ?? null), outbound: out, simulcastLine: sdp.match(/a=simulcast:send [^\r\n]+/)?.[0] ?? null };
 };

@@ -5,6 +5,7 @@
 #   tests/browser/run.sh                  (audio, share, canvas: media.test.mjs)
 #   tests/browser/run.sh video.test.mjs   (camera video in the main room)
 #   tests/browser/run.sh video5.test.mjs  (issue 14's done criterion: five cameras, a BR of three)
+#   tests/browser/run.sh video_throttle.test.mjs  (a receiver throttled with tc on lo: lower layer or audio only)
 # Needs root (or unprivileged user namespaces) for `unshare --net`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
