@@ -27,5 +27,5 @@ pub mod req;
 pub mod world;
 
 pub use clock::Clock;
-pub use media::MediaWorld;
+pub use media::{MediaWorld, SIMULCAST_RIDS};
 pub use world::{Connection, Inboxes, ShellCall, World};

@@ -25,6 +25,15 @@ use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Rtc};
 
+/// The RIDs of a simulcast camera, low layer first.
+pub const SIMULCAST_RIDS: [&str; 3] = ["q", "h", "f"];
+
+/// The longest a datagram waits on a throttled link before it is dropped instead.
+pub const LINK_QUEUE: Duration = Duration::from_millis(300);
+
+/// The least virtual time between two wake-ups of the simulated hosts.
+const WAKE_STEP: Duration = Duration::from_millis(1);
+
 /// The server's address in the simulated network.
 pub const SERVER_ADDR: &str = "10.0.0.1:7881";
 
@@ -59,6 +68,12 @@ struct Peer {
     camera_time: u64,
     /// Frames received on the video slots: (slot, frame).
     seen_video: Vec<(usize, Arc<[u8]>)>,
+    /// The camera is offered with simulcast (RIDs `q`, `h`, `f`).
+    simulcast: bool,
+    /// The capacity of the link towards this peer (bit/s), when throttled.
+    downlink: Option<u64>,
+    /// When the throttled link is free again.
+    link_busy: Instant,
     frames: Vec<ServerFrame>,
     connected: bool,
 }
@@ -71,6 +86,12 @@ pub struct MediaWorld {
     peers: BTreeMap<ClientId, Peer>,
     /// Datagrams in flight: (from, to, bytes).
     wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Datagrams queued on a throttled link: (arrival, from, to, bytes), in arrival order.
+    shaped: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Datagrams a throttled link dropped (its queue was full).
+    pub shaped_drops: u64,
+    /// The next join offers its camera in simulcast.
+    simulcast_next: bool,
     next_request: u64,
     next_client: u32,
     deadline: Instant,
@@ -122,6 +143,9 @@ impl MediaWorld {
             server,
             peers: BTreeMap::new(),
             wire: VecDeque::new(),
+            shaped: VecDeque::new(),
+            shaped_drops: 0,
+            simulcast_next: false,
             next_request: 1,
             next_client: 1,
             transmitted: 0,
@@ -143,6 +167,14 @@ impl MediaWorld {
     /// Like [`MediaWorld::join`], on protocol version 4 with a camera m-line (no frames until
     /// [`MediaWorld::camera_frame`]) and `video_slots` camera receive slots.
     pub fn join_with_camera(&mut self, name: &str, role: Role, video_slots: usize) -> ClientId {
+        self.join_as(name, role, Some(video_slots), None)
+            .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
+    }
+
+    /// Like [`MediaWorld::join_with_camera`], with the camera offered in simulcast: three
+    /// layers, RIDs `q`, `h`, `f` (send them with [`MediaWorld::camera_layer_frame`]).
+    pub fn join_with_simulcast(&mut self, name: &str, role: Role, video_slots: usize) -> ClientId {
+        self.simulcast_next = true;
         self.join_as(name, role, Some(video_slots), None)
             .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
     }
@@ -199,8 +231,16 @@ impl MediaWorld {
             .collect();
         let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
         let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let simulcast = std::mem::take(&mut self.simulcast_next);
+        let layers = simulcast.then(|| {
+            let mut s = str0m::media::Simulcast::new();
+            for rid in SIMULCAST_RIDS {
+                s.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+            }
+            s
+        });
         let camera = video
-            .map(|_| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+            .map(|_| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, layers));
         let video_slots: Vec<Mid> = (0..video.unwrap_or(0))
             .map(|_| change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None))
             .collect();
@@ -222,6 +262,9 @@ impl MediaWorld {
                 video_slots: video_slots.clone(),
                 camera_time: 0,
                 seen_video: Vec::new(),
+                simulcast,
+                downlink: None,
+                link_busy: self.clock.now(),
                 frames: Vec::new(),
                 connected: false,
             },
@@ -368,6 +411,41 @@ impl MediaWorld {
         }
     }
 
+    /// `client` (a peer of [`MediaWorld::join_with_simulcast`]) publishes one frame on each
+    /// simulcast layer at the same media time: `frames[i]` on RID [`SIMULCAST_RIDS`]`[i]`.
+    pub fn camera_layer_frame(&mut self, client: &ClientId, frames: [&[u8]; 3]) {
+        let now = self.clock.now();
+        let peer = self.peers.get_mut(client).expect("known client");
+        let Some(camera) = peer.camera else { return };
+        assert!(peer.simulcast, "{client} offered no simulcast");
+        let t = MediaTime::new(peer.camera_time, Frequency::NINETY_KHZ);
+        peer.camera_time += 3000;
+        for (rid, frame) in SIMULCAST_RIDS.iter().zip(frames) {
+            if let Some(w) = peer.rtc.writer(camera) {
+                let pt = w
+                    .payload_params()
+                    .find(|p| p.spec().codec == Codec::Vp8)
+                    .map(|p| p.pt());
+                if let Some(pt) = pt {
+                    let _ = w
+                        .rid(str0m::media::Rid::from(*rid))
+                        .write(pt, now, t, frame.to_vec());
+                }
+            }
+        }
+    }
+
+    /// Limits the link from the server to `client` to `bps` bit/s (`None`: unlimited): its
+    /// datagrams queue behind each other at that rate, and a datagram that would wait more
+    /// than [`LINK_QUEUE`] is dropped, like a router's full queue.
+    pub fn throttle(&mut self, client: &ClientId, bps: Option<u64>) {
+        let now = self.clock.now();
+        if let Some(p) = self.peers.get_mut(client) {
+            p.downlink = bps;
+            p.link_busy = now;
+        }
+    }
+
     /// Frames `client` received on its video slots since the last call: (slot, frame).
     pub fn take_video_seen(&mut self, client: &ClientId) -> Vec<(usize, Arc<[u8]>)> {
         self.peers
@@ -436,7 +514,8 @@ impl MediaWorld {
                 .values_mut()
                 .filter_map(|p| peer_timeout(&mut p.rtc))
                 .min();
-            let next = [Some(self.deadline), next_peer]
+            let next_arrival = self.shaped.front().map(|(t, ..)| *t);
+            let next = [Some(self.deadline), next_peer, next_arrival]
                 .into_iter()
                 .flatten()
                 .min()
@@ -444,6 +523,10 @@ impl MediaWorld {
             if next > end {
                 break;
             }
+            // A host's clock always moves between two wake-ups (str0m's pacer releases a
+            // packet per wake-up and asks again for "now"): at least WAKE_STEP of virtual time, a
+            // timer's granularity.
+            let next = next.max(self.clock.now() + WAKE_STEP).min(end);
             self.clock.advance_to(next);
             let now = self.clock.now();
             if self.deadline <= now {
@@ -576,7 +659,39 @@ impl MediaWorld {
                 }
             }
             let now = self.clock.now();
+            let mut arrived: Vec<(SocketAddr, SocketAddr, Vec<u8>)> = Vec::new();
+            while self.shaped.front().is_some_and(|(t, ..)| *t <= now) {
+                if let Some((_, from, to, bytes)) = self.shaped.pop_front() {
+                    arrived.push((from, to, bytes));
+                }
+            }
+            for (from, to, bytes) in arrived {
+                if let Some(p) = self.peers.values_mut().find(|p| p.addr == to) {
+                    p.receive(now, from, &bytes);
+                    progressed = true;
+                }
+            }
             while let Some((from, to, bytes)) = self.wire.pop_front() {
+                if let Some(p) = self
+                    .peers
+                    .values_mut()
+                    .find(|p| p.addr == to && p.downlink.is_some())
+                {
+                    // A throttled link: serialised at its rate behind what it already holds.
+                    let bps = p.downlink.unwrap_or(u64::MAX).max(1);
+                    let start = p.link_busy.max(now);
+                    if start.saturating_duration_since(now) > LINK_QUEUE {
+                        self.shaped_drops += 1;
+                    } else {
+                        let wire_bits = (bytes.len() as u64 + 28) * 8;
+                        p.link_busy = start + Duration::from_micros(wire_bits * 1_000_000 / bps);
+                        let at = p.link_busy;
+                        let pos = self.shaped.partition_point(|(t, ..)| *t <= at);
+                        self.shaped.insert(pos, (at, from, to, bytes));
+                    }
+                    progressed = true;
+                    continue;
+                }
                 if to == self.server {
                     self.family.handle_input(Input::Receive {
                         now,
@@ -585,18 +700,7 @@ impl MediaWorld {
                         contents: bytes,
                     });
                 } else if let Some(p) = self.peers.values_mut().find(|p| p.addr == to) {
-                    if let Ok(contents) = bytes.as_slice().try_into() {
-                        let input = str0m::Input::Receive(
-                            now,
-                            Receive {
-                                proto: Protocol::Udp,
-                                source: from,
-                                destination: to,
-                                contents,
-                            },
-                        );
-                        let _ = p.rtc.handle_input(input);
-                    }
+                    p.receive(now, from, &bytes);
                 }
                 progressed = true;
             }
@@ -650,6 +754,24 @@ impl MediaWorld {
     /// The peer address of `client` (benchmarks feed datagrams "from" it).
     pub fn addr_of(&self, client: &ClientId) -> SocketAddr {
         self.peers[client].addr
+    }
+}
+
+impl Peer {
+    /// A datagram from `from` reaches this peer.
+    fn receive(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        if let Ok(contents) = bytes.try_into() {
+            let input = str0m::Input::Receive(
+                now,
+                Receive {
+                    proto: Protocol::Udp,
+                    source: from,
+                    destination: self.addr,
+                    contents,
+                },
+            );
+            let _ = self.rtc.handle_input(input);
+        }
     }
 }
 

@@ -146,11 +146,11 @@ impl Shard {
                 self.timers.remove(&(before, client.clone()));
                 self.timers.insert((s.timeout, client.clone()));
             }
-            if new_estimate.is_some() {
+            let changed = new_estimate.is_some() && new_estimate != s.estimate;
+            if changed {
                 s.estimate = new_estimate;
             }
-            reallocate =
-                !s.mids.video_slots.is_empty() && (new_estimate.is_some() || now >= s.next_alloc);
+            reallocate = !s.mids.video_slots.is_empty() && (changed || now >= s.next_alloc);
         }
         if reallocate {
             self.allocate(client, now);
@@ -622,12 +622,29 @@ impl Shard {
             })
             .collect();
         let picks = layers::allocate(r.estimate, &demands);
+        let mut poll = false;
         if r.estimate.is_some() {
             let sent = layers::allocated_bps(&demands, &picks) + layers::AUDIO_RESERVE_BPS;
-            let desired = layers::desired_bps(&demands) + layers::AUDIO_RESERVE_BPS;
-            r.rtc
-                .bwe()
-                .set_bitrate(Bitrate::bps(sent), Bitrate::bps(desired.max(sent)));
+            let desired = layers::desired_bps(&demands).max(sent) + layers::AUDIO_RESERVE_BPS;
+            // While a slot gets less than it wants, ask again now and then: raising the
+            // desired rate makes str0m probe, so a link that recovered is found again even
+            // when nothing (or only a low layer) is sent meanwhile.
+            let constrained = desired > sent;
+            let reprobe = constrained && now >= r.next_probe;
+            if reprobe {
+                r.next_probe = now + layers::REPROBE_INTERVAL;
+                r.rtc
+                    .bwe()
+                    .set_bitrate(Bitrate::bps(sent), Bitrate::bps(sent));
+            }
+            if reprobe || r.bwe_asked != Some((sent, desired)) {
+                r.bwe_asked = Some((sent, desired));
+                r.rtc
+                    .bwe()
+                    .set_bitrate(Bitrate::bps(sent), Bitrate::bps(desired));
+                // str0m re-arms its timers: poll the session for its new deadline.
+                poll = true;
+            }
         }
         let mut switches: Vec<(ClientId, usize)> = Vec::new();
         for (slot, pick) in picks.into_iter().enumerate() {
@@ -645,7 +662,9 @@ impl Shard {
                 }
             }
         }
-        self.mark_dirty(rx);
+        if poll {
+            self.mark_dirty(rx);
+        }
         for (src, layer) in switches {
             self.camera_keyframe(&src, Some(layer), now);
         }

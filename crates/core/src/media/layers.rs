@@ -44,6 +44,9 @@ pub const UPGRADE_HEADROOM: f64 = 1.2;
 /// How often a receiver's layers are re-chosen (besides on a new estimate or preference).
 pub const ALLOCATE_INTERVAL: Duration = Duration::from_millis(500);
 
+/// How often a receiver held below what its slots want makes the estimator probe again.
+pub const REPROBE_INTERVAL: Duration = Duration::from_secs(3);
+
 /// A layer's bitrate before it was measured (a 320x180 / 640x360 / 1280x720 camera at 30 fps).
 const NOMINAL_BPS: [u64; LAYERS] = [150_000, 500_000, 1_500_000];
 
@@ -217,10 +220,24 @@ impl SourceLayers {
         let mut out = [None; LAYERS];
         for (l, o) in out.iter_mut().enumerate() {
             if self.last[l].is_some_and(|t| now.saturating_duration_since(t) < LAYER_SILENCE) {
-                *o = Some(self.rate[l].unwrap_or(NOMINAL_BPS[l]));
+                *o = Some(self.rate[l].unwrap_or_else(|| self.partial(l, now)));
             }
         }
         out
+    }
+
+    /// A layer's bitrate before its first window completed: what the window holds so far
+    /// (from 100 ms on), else the low layer's nominal rate (optimistic: a layer that turns out
+    /// larger is lowered at the next allocation, while a pessimistic guess would keep a small
+    /// stream off until it is measured).
+    fn partial(&self, l: usize, now: Instant) -> u64 {
+        let (sum, start) = self.window[l];
+        match start.map(|s| now.saturating_duration_since(s)) {
+            Some(span) if span >= Duration::from_millis(100) => {
+                (sum as f64 * 8.0 / span.as_secs_f64()) as u64
+            }
+            _ => NOMINAL_BPS[0],
+        }
     }
 }
 

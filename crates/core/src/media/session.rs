@@ -145,6 +145,8 @@ impl Shard {
                 layer_current: vec![None; v],
                 layer_target: vec![None; v],
                 estimate: None,
+                bwe_asked: None,
+                next_probe: now,
                 next_alloc: now,
                 send_pts: Vec::new(),
                 timeout: now,
