@@ -143,8 +143,8 @@ fn a_throttled_receiver_goes_down_then_to_audio_only_and_keeps_hearing() {
         "G keeps the top"
     );
 
-    // 100 kbit/s: no layer fits beside the audio reserve; S keeps hearing P.
-    w.throttle(&slow, Some(100_000));
+    // 50 kbit/s: no layer fits beside the audio; S keeps hearing P.
+    w.throttle(&slow, Some(50_000));
     let off = layer_after(&mut w, &p, &slow, 6000);
     assert_eq!(off, None, "S is down to audio only");
     w.take_heard(&slow);

@@ -621,11 +621,12 @@ impl Shard {
                 }
             })
             .collect();
-        let picks = layers::allocate(r.estimate, &demands);
+        let reserve = layers::RESERVE_BPS;
+        let picks = layers::allocate(r.estimate, reserve, &demands);
         let mut poll = false;
         if r.estimate.is_some() {
-            let sent = layers::allocated_bps(&demands, &picks) + layers::AUDIO_RESERVE_BPS;
-            let desired = layers::desired_bps(&demands).max(sent) + layers::AUDIO_RESERVE_BPS;
+            let sent = layers::allocated_bps(&demands, &picks) + reserve;
+            let desired = layers::desired_bps(&demands).max(sent - reserve) + reserve;
             // While a slot gets less than it wants, ask again now and then: raising the
             // desired rate makes str0m probe, so a link that recovered is found again even
             // when nothing (or only a low layer) is sent meanwhile.

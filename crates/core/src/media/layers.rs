@@ -9,8 +9,9 @@
 //!   and the receiver's cap (`setVideoSlot`);
 //! * what the publisher sends: the layers that arrived within [`LAYER_SILENCE`], with their
 //!   measured bitrates;
-//! * the receiver's bandwidth: str0m's estimate (TWCC) of the path to it, less a reserve for
-//!   audio ([`AUDIO_RESERVE_BPS`]), shared by the slots in slot order (slot 0, the most
+//! * the receiver's bandwidth, when [`super::MediaConfig::bandwidth_estimation`] is on: str0m's
+//!   estimate (TWCC) of the path to it, less a reserve for
+//!   a little for RTCP ([`RESERVE_BPS`]; audio is not paced and not in the estimate), shared by the slots in slot order (slot 0, the most
 //!   relevant publisher, first): every slot first gets its lowest fitting layer, then slots
 //!   are raised one layer at a time while the budget holds. A slot whose lowest layer does not
 //!   fit gets nothing: the receiver degrades to audio only, and audio is never paced or
@@ -35,8 +36,14 @@ pub const LAYERS: usize = 3;
 /// layers when its own uplink or CPU is short).
 pub const LAYER_SILENCE: Duration = Duration::from_millis(1000);
 
-/// The part of a receiver's bandwidth estimate kept for its audio slots.
-pub const AUDIO_RESERVE_BPS: u64 = 100_000;
+/// The part of a receiver's bandwidth estimate kept free of video (RTCP, feedback). Not the
+/// audio itself: str0m's estimate is of what its pacer sends (video and padding; audio is not
+/// paced), and an estimator that sees little traffic estimates little more than it (it is
+/// application-limited): on a quiet link with small cameras the estimate sits near the video
+/// actually sent, and subtracting the audio from it would turn those cameras off on a link
+/// that carries them easily (measured with five Chromiums: estimates of 90–190 kbit/s beside
+/// 4 × 40 kbit/s of audio).
+pub const RESERVE_BPS: u64 = 20_000;
 
 /// A higher layer than the one shown must fit this many times its extra cost.
 pub const UPGRADE_HEADROOM: f64 = 1.2;
@@ -127,13 +134,14 @@ impl Demand {
 }
 
 /// The layer per slot for a receiver whose bandwidth estimate is `estimate` bit/s (`None`: no
-/// estimate, every slot gets the highest layer it wants). See the module documentation.
-pub fn allocate(estimate: Option<u64>, demands: &[Demand]) -> Vec<Option<usize>> {
+/// estimate, every slot gets the highest layer it wants), `reserve` of it kept for audio. See
+/// the module documentation.
+pub fn allocate(estimate: Option<u64>, reserve: u64, demands: &[Demand]) -> Vec<Option<usize>> {
     let candidates: Vec<Vec<usize>> = demands.iter().map(Demand::candidates).collect();
     let Some(estimate) = estimate else {
         return candidates.iter().map(|c| c.last().copied()).collect();
     };
-    let mut budget = estimate.saturating_sub(AUDIO_RESERVE_BPS) as f64;
+    let mut budget = estimate.saturating_sub(reserve) as f64;
     // Index into each slot's candidates; None = nothing.
     let mut pick: Vec<Option<usize>> = vec![None; demands.len()];
     for (i, (d, c)) in demands.iter().zip(&candidates).enumerate() {
@@ -178,7 +186,7 @@ pub fn allocated_bps(demands: &[Demand], picks: &[Option<usize>]) -> u64 {
 
 /// The bitrate an allocation would need if the estimate allowed everything wanted.
 pub fn desired_bps(demands: &[Demand]) -> u64 {
-    let picks = allocate(None, demands);
+    let picks = allocate(None, 0, demands);
     allocated_bps(demands, &picks)
 }
 
@@ -333,52 +341,61 @@ mod tests {
             demand(Some(1), ALL, None),
             demand(None, ALL, None),
         ];
-        assert_eq!(allocate(None, &d), vec![Some(2), Some(1), None]);
+        assert_eq!(allocate(None, 100_000, &d), vec![Some(2), Some(1), None]);
     }
 
     #[test]
     fn a_shrinking_estimate_lowers_layers_then_turns_slots_off_last_slot_first() {
         let d = [demand(Some(2), ALL, Some(2)), demand(Some(2), ALL, Some(2))];
         // Plenty: both high (2 × 1.5 M + audio).
-        assert_eq!(allocate(Some(3_200_000), &d), vec![Some(2), Some(2)]);
+        assert_eq!(
+            allocate(Some(3_200_000), 100_000, &d),
+            vec![Some(2), Some(2)]
+        );
         // Room for one high and one medium.
-        assert_eq!(allocate(Some(2_200_000), &d), vec![Some(2), Some(1)]);
+        assert_eq!(
+            allocate(Some(2_200_000), 100_000, &d),
+            vec![Some(2), Some(1)]
+        );
         // 1.2 M: slot 0 is raised first: medium + medium fits (1.1 M incl. reserve) — the
         // first pass gives both low, the raising pass goes slot by slot.
-        assert_eq!(allocate(Some(1_200_000), &d), vec![Some(1), Some(1)]);
+        assert_eq!(
+            allocate(Some(1_200_000), 100_000, &d),
+            vec![Some(1), Some(1)]
+        );
         // 500 k: both low.
-        assert_eq!(allocate(Some(500_000), &d), vec![Some(0), Some(0)]);
+        assert_eq!(allocate(Some(500_000), 100_000, &d), vec![Some(0), Some(0)]);
         // 300 k: only slot 0 fits its low layer.
-        assert_eq!(allocate(Some(300_000), &d), vec![Some(0), None]);
+        assert_eq!(allocate(Some(300_000), 100_000, &d), vec![Some(0), None]);
         // Less than audio and one low layer: audio only.
-        assert_eq!(allocate(Some(200_000), &d), vec![None, None]);
+        assert_eq!(allocate(Some(200_000), 100_000, &d), vec![None, None]);
     }
 
     #[test]
     fn going_up_needs_headroom_going_down_does_not() {
         // Showing medium; high costs 1.5 M + 20 %.
         let d = [demand(Some(2), ALL, Some(1))];
-        assert_eq!(allocate(Some(1_650_000), &d), vec![Some(1)]);
-        assert_eq!(allocate(Some(1_950_000), &d), vec![Some(2)]);
+        assert_eq!(allocate(Some(1_650_000), 100_000, &d), vec![Some(1)]);
+        assert_eq!(allocate(Some(1_950_000), 100_000, &d), vec![Some(2)]);
         // Showing high: it stays at exactly its cost.
         let d = [demand(Some(2), ALL, Some(2))];
-        assert_eq!(allocate(Some(1_600_000), &d), vec![Some(2)]);
-        assert_eq!(allocate(Some(1_550_000), &d), vec![Some(1)]);
+        assert_eq!(allocate(Some(1_600_000), 100_000, &d), vec![Some(2)]);
+        assert_eq!(allocate(Some(1_550_000), 100_000, &d), vec![Some(1)]);
     }
 
     #[test]
     fn a_missing_layer_is_skipped_and_a_single_stream_is_taken_as_it_is() {
         // The top layer stopped (the publisher's browser dropped it).
         let d = [demand(Some(2), [true, true, false], Some(2))];
-        assert_eq!(allocate(None, &d), vec![Some(1)]);
+        assert_eq!(allocate(None, 100_000, &d), vec![Some(1)]);
         // No simulcast: one stream (counted as the top layer), wanted low.
         let d = [demand(Some(0), [false, false, true], None)];
-        assert_eq!(allocate(None, &d), vec![Some(2)]);
-        assert_eq!(allocate(Some(2_000_000), &d), vec![Some(2)]);
-        assert_eq!(allocate(Some(1_000_000), &d), vec![None]);
+        assert_eq!(allocate(None, 100_000, &d), vec![Some(2)]);
+        assert_eq!(allocate(Some(2_000_000), 100_000, &d), vec![Some(2)]);
+        assert_eq!(allocate(Some(1_000_000), 100_000, &d), vec![None]);
         // Nothing live: nothing.
         let d = [demand(Some(2), [false; 3], None)];
-        assert_eq!(allocate(Some(10_000_000), &d), vec![None]);
+        assert_eq!(allocate(Some(10_000_000), 100_000, &d), vec![None]);
     }
 
     #[test]
@@ -393,10 +410,10 @@ mod tests {
                         let live = [live & 1 != 0, live & 2 != 0, live & 4 != 0];
                         for c in currents {
                             let d = [demand(w0, live, c), demand(w1, live, None)];
-                            let picks = allocate(Some(estimate), &d);
+                            let picks = allocate(Some(estimate), 100_000, &d);
                             let used = allocated_bps(&d, &picks);
                             assert!(
-                                used + AUDIO_RESERVE_BPS <= estimate.max(AUDIO_RESERVE_BPS)
+                                used + 100_000 <= estimate.max(100_000)
                                     || picks.iter().all(Option::is_none),
                                 "{estimate} {d:?} → {picks:?}"
                             );
@@ -407,7 +424,7 @@ mod tests {
                                 }
                             }
                             // More bandwidth never gives less.
-                            let more = allocate(Some(estimate + 5_000_000), &d);
+                            let more = allocate(Some(estimate + 5_000_000), 100_000, &d);
                             for (a, b) in picks.iter().zip(&more) {
                                 assert!(a.is_none() || b >= a, "{d:?}: {picks:?} vs {more:?}");
                             }

@@ -69,7 +69,7 @@ impl Shard {
             .enable_h264(true);
         // A receiver of camera video gets a bandwidth estimate (TWCC), from which its shard
         // picks each slot's simulcast layer (see `layers.rs`).
-        let rtc = if offered.video_slots.is_empty() {
+        let rtc = if offered.video_slots.is_empty() || !self.config.bandwidth_estimation {
             rtc
         } else {
             rtc.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
