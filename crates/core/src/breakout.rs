@@ -102,6 +102,7 @@ impl Family {
             ClientMessage::TalkTo(t) => self.talk_to(caller, id, t),
             ClientMessage::StartBroadcast(b) => self.start_broadcast(caller, id, b),
             ClientMessage::StopBroadcast => self.stop_broadcast(caller, id),
+            ClientMessage::SetVideoSlot(r) => self.set_video_slot(caller, id, r),
         }
     }
 

@@ -280,6 +280,28 @@ impl Family {
         self.media.offer(caller, id, offer.sdp, offer.mids);
     }
 
+    /// `setVideoSlot`: the rendered height and layer cap of one of the caller's video slots,
+    /// handed to the shard that holds its session (which picks the layer per packet).
+    pub(crate) fn set_video_slot(
+        &mut self,
+        caller: ClientId,
+        id: RequestId,
+        req: alcove_proto::signal::SetVideoSlot,
+    ) {
+        let ack = if !self.presence.gets_video_slots(&caller) {
+            Status::err_msg(
+                ErrorCode::InvalidParameters,
+                "setVideoSlot: video slots need protocol version 4",
+            )
+        } else {
+            match self.media.set_video_slot(&caller, &req) {
+                Ok(()) => Status::ok("Success"),
+                Err(msg) => Status::err_msg(ErrorCode::InvalidParameters, msg),
+            }
+        };
+        self.send(&caller, Some(id), ServerMessage::AckSetVideoSlot(ack));
+    }
+
     // ----- screen share and canvas: one sharer of each kind per room -----
 
     pub(crate) fn start_sharing(

@@ -160,6 +160,9 @@ pub enum ClientMessage {
     /// End the audio broadcast.
     #[serde(rename = "stopBroadcast")]
     StopBroadcast,
+    /// How large a video slot is rendered, and the highest layer wanted there.
+    #[serde(rename = "setVideoSlot")]
+    SetVideoSlot(SetVideoSlot),
 }
 
 impl ClientMessage {
@@ -202,6 +205,7 @@ impl ClientMessage {
         "talkTo",
         "startBroadcast",
         "stopBroadcast",
+        "setVideoSlot",
     ];
 
     /// The wire `type` of this message.
@@ -244,6 +248,7 @@ impl ClientMessage {
             ClientMessage::TalkTo(_) => "talkTo",
             ClientMessage::StartBroadcast(_) => "startBroadcast",
             ClientMessage::StopBroadcast => "stopBroadcast",
+            ClientMessage::SetVideoSlot(_) => "setVideoSlot",
         }
     }
 }
@@ -408,6 +413,9 @@ pub enum ServerMessage {
     /// Whose camera is on which of the receiver's video slots (protocol version 4 on).
     #[serde(rename = "videoSlotsUpdated")]
     VideoSlotsUpdated(VideoSlotsUpdated),
+    /// Ack of `setVideoSlot`.
+    #[serde(rename = "ackSetVideoSlot")]
+    AckSetVideoSlot(Status),
     /// Ack of `setBreakoutDuration`.
     #[serde(rename = "ackSetBreakoutDuration")]
     AckSetBreakoutDuration(AckSetBreakoutDuration),
@@ -585,6 +593,7 @@ impl ServerMessage {
             ServerMessage::MonitoredBy(_) => "monitoredBy",
             ServerMessage::AudioBroadcast(_) => "audioBroadcast",
             ServerMessage::ListeningChanged(_) => "listeningChanged",
+            ServerMessage::AckSetVideoSlot(_) => "ackSetVideoSlot",
         }
     }
 
@@ -608,7 +617,8 @@ impl ServerMessage {
             | ServerMessage::AckSetSelfSelect(s)
             | ServerMessage::AckRenameBreakoutRoom(s)
             | ServerMessage::AckAskToUnmute(s)
-            | ServerMessage::AckUnmuteSelf(s) => Some(s.result),
+            | ServerMessage::AckUnmuteSelf(s)
+            | ServerMessage::AckSetVideoSlot(s) => Some(s.result),
             ServerMessage::SdpAnswer(a) => Some(a.result),
             ServerMessage::AckCreateBreakOutRoom(a) => Some(a.result),
             ServerMessage::AckInviteBreakOutRoom(a) => Some(a.result),
@@ -697,6 +707,7 @@ impl ServerMessage {
             "stopShare" => ServerMessage::AckStopShare(status),
             "startCanvas" => ServerMessage::AckStartCanvas(status),
             "stopCanvas" => ServerMessage::AckStopCanvas(status),
+            "setVideoSlot" => ServerMessage::AckSetVideoSlot(status),
             "listenTo" => ServerMessage::AckListenTo(ListenState::failed(code, msg)),
             "stopListening" => ServerMessage::AckStopListening(ListenState::failed(code, msg)),
             "talkTo" => ServerMessage::AckTalkTo(ListenState::failed(code, msg)),
@@ -777,6 +788,14 @@ impl Status {
         Status {
             result: code.code(),
             msg: code.message().to_owned(),
+        }
+    }
+
+    /// A failure with `code` and a message of its own.
+    pub fn err_msg(code: ErrorCode, msg: impl Into<String>) -> Status {
+        Status {
+            result: code.code(),
+            msg: msg.into(),
         }
     }
 }
@@ -941,6 +960,9 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             ClientMessage::StartBroadcast(serde_json::from_value(body).map_err(field_err)?)
         }
         "stopBroadcast" => ClientMessage::StopBroadcast,
+        "setVideoSlot" => {
+            ClientMessage::SetVideoSlot(serde_json::from_value(body).map_err(field_err)?)
+        }
         other => {
             return Err(protocol_error(
                 Some(id),

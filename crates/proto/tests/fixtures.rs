@@ -110,6 +110,7 @@ const SERVER_TYPES: &[&str] = &[
     "canvasStopped",
     "activeTalkersUpdated",
     "videoSlotsUpdated",
+    "ackSetVideoSlot",
     "ackSetBreakoutDuration",
     "breakoutTimer",
     "breakoutTimerWarning",
@@ -182,6 +183,7 @@ const ACK_TYPES: &[&str] = &[
     "ackStopShare",
     "ackStartCanvas",
     "ackStopCanvas",
+    "ackSetVideoSlot",
     "ackSetBreakoutDuration",
     "ackBroadcastMessage",
     "ackRequestHelp",
@@ -481,6 +483,7 @@ fn every_failure_ack_shape_that_can_occur_has_a_fixture() {
         "ackMuteMember",
         "ackAskToUnmute",
         "ackUnmuteSelf",
+        "ackSetVideoSlot",
     ] {
         assert!(
             names.contains(format!("server.{ack}.error").as_str()),

@@ -5,11 +5,13 @@
 
 use super::rewrite::Rewrite;
 use super::shard::{Forwarded, Shard, ShardCommand, ShardInput, ShardOutput, StreamKind};
-use super::{shard, talkers, Sharing, KEYFRAME_THROTTLE};
+use super::{layers, shard, talkers, Sharing, KEYFRAME_THROTTLE};
+use alcove_proto::signal::VideoLayer;
 use alcove_proto::ClientId;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::media::{KeyframeRequestKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
@@ -102,6 +104,8 @@ impl Shard {
     fn drive(&mut self, client: &ClientId, now: Instant) {
         let mut received: Vec<RtpPacket> = Vec::new();
         let mut keyframe_requests: Vec<Mid> = Vec::new();
+        let mut new_estimate: Option<u64> = None;
+        let reallocate;
         {
             let Some(s) = self.sessions.get_mut(client) else {
                 return;
@@ -128,6 +132,9 @@ impl Shard {
                     Ok(str0m::Output::Event(e)) => match e {
                         Event::RtpPacket(p) => received.push(p),
                         Event::KeyframeRequest(r) => keyframe_requests.push(r.mid),
+                        Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                            new_estimate = Some(estimate.as_u64());
+                        }
                         _ => {}
                     },
                     Err(_) => {
@@ -139,6 +146,14 @@ impl Shard {
                 self.timers.remove(&(before, client.clone()));
                 self.timers.insert((s.timeout, client.clone()));
             }
+            if new_estimate.is_some() {
+                s.estimate = new_estimate;
+            }
+            reallocate =
+                !s.mids.video_slots.is_empty() && (new_estimate.is_some() || now >= s.next_alloc);
+        }
+        if reallocate {
+            self.allocate(client, now);
         }
         for p in received {
             self.forward(client, now, p);
@@ -187,14 +202,25 @@ impl Shard {
                 .last_camera
                 .is_none_or(|t| now.saturating_duration_since(t) >= shard::CAMERA_SILENCE);
             s.last_camera = Some(now);
+            // The simulcast layer: the stream's RID (none: one stream, the top layer).
+            let rid = s
+                .rtc
+                .direct_api()
+                .stream_rx(&p.header.ssrc)
+                .and_then(|rx| rx.rid());
+            let layer = rid
+                .as_ref()
+                .and_then(|r| VideoLayer::from_rid(r))
+                .map_or(layers::LAYERS - 1, VideoLayer::index);
+            s.camera_rids[layer] = rid;
             let seq = *p.seq_no;
-            let gap = match s.camera_in_seq {
+            let gap = match s.camera_in_seq[layer] {
                 Some(last) if seq <= last => None,
                 Some(last) => Some(seq != last + 1),
                 None => Some(false),
             };
             if gap.is_some() {
-                s.camera_in_seq = Some(seq);
+                s.camera_in_seq[layer] = Some(seq);
             }
             if fresh {
                 // A new camera: the family maps it without waiting for the next tick.
@@ -206,9 +232,12 @@ impl Shard {
                 return;
             }
             if gap == Some(true) {
-                self.request_camera_keyframe(src, now);
+                self.request_camera_keyframe(src, Some(layer), now);
             }
-            StreamKind::Camera
+            StreamKind::Camera {
+                layer: layer as u8,
+                keyframe: layers::starts_keyframe(spec.codec, &p.payload),
+            }
         } else {
             let kind = if mid.is_some() && mid == s.mids.share {
                 Sharing::Share
@@ -251,7 +280,7 @@ impl Shard {
         let remote: Vec<usize> = match kind {
             StreamKind::Audio { .. } => self.table.audio_shards(src, self.index).collect(),
             StreamKind::Video(k) => self.table.video_shards(src, k, self.index),
-            StreamKind::Camera => self.table.camera_shards(src, self.index),
+            StreamKind::Camera { .. } => self.table.camera_shards(src, self.index),
         };
         self.deliver(&packet, now);
         if !remote.is_empty() {
@@ -314,23 +343,96 @@ impl Shard {
                     }
                 }
             }
-            StreamKind::Camera => {
+            StreamKind::Camera { layer, keyframe } => {
+                let layer = usize::from(layer);
+                let fresh = !self.sources.contains_key(&p.src);
+                self.sources
+                    .entry(p.src.clone())
+                    .or_default()
+                    .packet(layer, p.payload.len(), now);
+                let mut want_key = false;
                 for (rx, slot) in table.camera_on(&p.src, self.index) {
                     let Some(r) = self.sessions.get_mut(rx) else {
                         continue;
                     };
-                    let (Some(mid), Some(rw)) = (
+                    let (Some(mid), Some(rw), Some(current), Some(target)) = (
                         r.mids.video_slots.get(*slot).copied(),
                         r.camera_rewrite.get_mut(*slot),
+                        r.layer_current.get_mut(*slot),
+                        r.layer_target.get(*slot).copied(),
                     ) else {
                         continue;
                     };
+                    if target != *current {
+                        if target.is_none() {
+                            // Nothing fits (or the slot is hidden): stop at once.
+                            *current = None;
+                        } else if target == Some(layer) && keyframe {
+                            // The new layer starts at its keyframe, continuing the slot.
+                            *current = target;
+                            rw.unmap();
+                        } else {
+                            want_key = true;
+                        }
+                    }
+                    if *current != Some(layer) {
+                        continue;
+                    }
                     let out = rw.map(&p.src, p.seq, p.time, p.rate, now);
                     if r.write_slot(mid, out, now, p, None) {
                         self.mark_dirty(rx);
                     }
                 }
+                if fresh {
+                    // The first packet this shard sees of a camera: choose its layers now.
+                    self.allocate_all(now);
+                }
+                if want_key {
+                    self.camera_keyframe_for_switch(&p.src, now);
+                }
             }
+        }
+    }
+
+    /// Asks the camera publisher `src` (on any shard) for a keyframe of every layer a
+    /// receiver of this shard waits to switch to.
+    fn camera_keyframe_for_switch(&mut self, src: &ClientId, now: Instant) {
+        let mut targets: Vec<usize> = Vec::new();
+        for (rx, slot) in self.table.camera_on(src, self.index) {
+            if let Some(r) = self.sessions.get(rx) {
+                let (c, t) = (
+                    r.layer_current.get(*slot).copied().flatten(),
+                    r.layer_target.get(*slot).copied().flatten(),
+                );
+                if let Some(t) = t {
+                    if c != Some(t) && !targets.contains(&t) {
+                        targets.push(t);
+                    }
+                }
+            }
+        }
+        for layer in targets {
+            self.camera_keyframe(src, Some(layer), now);
+        }
+    }
+
+    /// Asks `src` for a keyframe of its camera (`layer`: that simulcast layer, `None`: all),
+    /// on its own shard or through the shard that holds it.
+    pub(super) fn camera_keyframe(&mut self, src: &ClientId, layer: Option<usize>, now: Instant) {
+        match self.table.shard_of.get(src).copied() {
+            Some(shard) if shard != self.index => {
+                self.outputs.push_back(ShardOutput::ToShard {
+                    shard,
+                    input: ShardInput::Command {
+                        now,
+                        cmd: ShardCommand::RequestCameraKeyframe {
+                            src: src.clone(),
+                            layer,
+                        },
+                    },
+                });
+            }
+            _ => self.request_camera_keyframe(src, layer, now),
         }
     }
 
@@ -348,18 +450,9 @@ impl Shard {
             else {
                 return;
             };
-            match self.table.shard_of.get(&src).copied() {
-                Some(shard) if shard != self.index => {
-                    self.outputs.push_back(ShardOutput::ToShard {
-                        shard,
-                        input: ShardInput::Command {
-                            now,
-                            cmd: ShardCommand::RequestCameraKeyframe { src },
-                        },
-                    });
-                }
-                _ => self.request_camera_keyframe(&src, now),
-            }
+            // The layer the receiver decodes (or waits for).
+            let layer = r.layer_target.get(slot).copied().flatten();
+            self.camera_keyframe(&src, layer, now);
             return;
         }
         let kind = if Some(mid) == r.mids.share_slot {
@@ -412,22 +505,38 @@ impl Shard {
 }
 
 impl Shard {
-    /// Asks `src` (a session of this shard) for a keyframe of its camera, at most once per
-    /// throttle period.
-    pub(super) fn request_camera_keyframe(&mut self, src: &ClientId, now: Instant) {
+    /// Asks `src` (a session of this shard) for a keyframe of its camera layer `layer` (`None`:
+    /// of every layer it sends), at most once per throttle period and layer.
+    pub(super) fn request_camera_keyframe(
+        &mut self,
+        src: &ClientId,
+        layer: Option<usize>,
+        now: Instant,
+    ) {
         let Some(s) = self.sessions.get_mut(src) else {
             return;
         };
-        if s.last_camera_keyframe
-            .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_THROTTLE)
-        {
-            return;
-        }
         let Some(mid) = s.mids.camera else { return };
-        let mut api = s.rtc.direct_api();
-        if let Some(rx) = api.stream_rx_by_mid(mid, None) {
-            rx.request_keyframe(KeyframeRequestKind::Pli);
-            s.last_camera_keyframe = Some(now);
+        let layers: Vec<usize> = match layer {
+            Some(l) if l < layers::LAYERS => vec![l],
+            _ => (0..layers::LAYERS).collect(),
+        };
+        let mut asked = false;
+        for l in layers {
+            if s.last_camera_keyframe[l]
+                .is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_THROTTLE)
+            {
+                continue;
+            }
+            let rid = s.camera_rids[l];
+            let mut api = s.rtc.direct_api();
+            if let Some(rx) = api.stream_rx_by_mid(mid, rid) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+                s.last_camera_keyframe[l] = Some(now);
+                asked = true;
+            }
+        }
+        if asked {
             self.mark_dirty(src);
         }
     }
@@ -466,5 +575,79 @@ impl super::shard::Session {
             None => w.nackable(true),
         });
         true
+    }
+}
+
+impl Shard {
+    /// Chooses the layer of every video slot of every session on this shard.
+    pub(super) fn allocate_all(&mut self, now: Instant) {
+        let rxs: Vec<ClientId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| !s.mids.video_slots.is_empty())
+            .map(|(c, _)| c.clone())
+            .collect();
+        for rx in rxs {
+            self.allocate(&rx, now);
+        }
+    }
+
+    /// Chooses the layer of each of `rx`'s video slots ([`layers::allocate`]) from its
+    /// preferences, the live layers of the publisher on each slot and its bandwidth estimate;
+    /// tells str0m's estimator what it sends and would like to send; asks publishers for the
+    /// keyframes a switch waits for.
+    pub(super) fn allocate(&mut self, rx: &ClientId, now: Instant) {
+        let table = Arc::clone(&self.table);
+        let Some(r) = self.sessions.get_mut(rx) else {
+            return;
+        };
+        r.next_alloc = now + layers::ALLOCATE_INTERVAL;
+        let slots = r.mids.video_slots.len();
+        let mut srcs: Vec<Option<ClientId>> = Vec::with_capacity(slots);
+        let demands: Vec<layers::Demand> = (0..slots)
+            .map(|slot| {
+                let src = table.camera_src.get(&(rx.clone(), slot));
+                srcs.push(src.cloned());
+                let available = src
+                    .and_then(|s| self.sources.get(s))
+                    .map(|l| l.available(now))
+                    .unwrap_or_default();
+                layers::Demand {
+                    want: src.and_then(|_| {
+                        layers::wanted(r.video_prefs.get(slot).copied().unwrap_or_default())
+                    }),
+                    available,
+                    current: r.layer_current.get(slot).copied().flatten(),
+                }
+            })
+            .collect();
+        let picks = layers::allocate(r.estimate, &demands);
+        if r.estimate.is_some() {
+            let sent = layers::allocated_bps(&demands, &picks) + layers::AUDIO_RESERVE_BPS;
+            let desired = layers::desired_bps(&demands) + layers::AUDIO_RESERVE_BPS;
+            r.rtc
+                .bwe()
+                .set_bitrate(Bitrate::bps(sent), Bitrate::bps(desired.max(sent)));
+        }
+        let mut switches: Vec<(ClientId, usize)> = Vec::new();
+        for (slot, pick) in picks.into_iter().enumerate() {
+            if let Some(t) = r.layer_target.get_mut(slot) {
+                *t = pick;
+            }
+            let current = r.layer_current.get(slot).copied().flatten();
+            if pick.is_none() {
+                if let Some(c) = r.layer_current.get_mut(slot) {
+                    *c = None;
+                }
+            } else if pick != current {
+                if let (Some(src), Some(l)) = (&srcs[slot], pick) {
+                    switches.push((src.clone(), l));
+                }
+            }
+        }
+        self.mark_dirty(rx);
+        for (src, layer) in switches {
+            self.camera_keyframe(&src, Some(layer), now);
+        }
     }
 }

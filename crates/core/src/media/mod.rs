@@ -37,6 +37,7 @@
 //! `rewrite.rs`, `talkers.rs`, this file. Everything is sans-IO.
 
 mod forward;
+pub mod layers;
 pub mod rewrite;
 mod session;
 pub mod shard;
@@ -282,6 +283,40 @@ impl MediaPlane {
             .get(rx)
             .map(|s| s.slots.clone())
             .unwrap_or_default()
+    }
+
+    /// `setVideoSlot`: hands the slot's rendered height and layer cap to the receiver's shard.
+    /// Refused (with the reason) when the client negotiated no such video slot.
+    pub(crate) fn set_video_slot(
+        &mut self,
+        client: &ClientId,
+        req: &alcove_proto::signal::SetVideoSlot,
+    ) -> Result<(), String> {
+        let Some(s) = self.sessions.get(client) else {
+            return Err("setVideoSlot: no media negotiated on this connection".to_owned());
+        };
+        let slot = req.slot as usize;
+        if slot >= s.video_slots.len() {
+            return Err(format!(
+                "setVideoSlot: no video slot {slot} (this connection has {})",
+                s.video_slots.len()
+            ));
+        }
+        let pref = layers::SlotPref {
+            height: Some(req.height),
+            max: req
+                .max_layer
+                .unwrap_or(alcove_proto::signal::VideoLayer::High),
+        };
+        self.out.push_back(MediaOut::Shard(
+            s.shard,
+            ShardCommand::VideoSlot {
+                client: client.clone(),
+                slot,
+                pref,
+            },
+        ));
+        Ok(())
     }
 
     /// The next thing to do for the family.
@@ -719,7 +754,6 @@ impl MediaPlane {
         let mut keyframes: Vec<(ClientId, Sharing)> = Vec::new();
         let mut announce: Vec<(ClientId, RoomId, Vec<Talker>)> = Vec::new();
         let mut announce_video: Vec<(ClientId, RoomId, Vec<VideoPublisher>)> = Vec::new();
-        let mut camera_keyframes: Vec<ClientId> = Vec::new();
         for (rx, slots, video, cams) in plans {
             let publishers: Vec<VideoPublisher> = cams
                 .iter()
@@ -782,13 +816,8 @@ impl MediaPlane {
                 }
             }
             if s.video_slots != cams {
-                for (old, new) in s.video_slots.iter().zip(&cams) {
-                    if let Some(new) = new.as_ref().filter(|n| Some(*n) != old.as_ref()) {
-                        if !camera_keyframes.contains(new) {
-                            camera_keyframes.push(new.clone());
-                        }
-                    }
-                }
+                // The receiver's shard asks a newly shown publisher for a keyframe of the
+                // layer it picks (see `layers.rs`).
                 s.video_slots = cams;
                 self.table_stale = true;
             }
@@ -830,14 +859,6 @@ impl MediaPlane {
                     publishers,
                 }),
             ));
-        }
-        for src in camera_keyframes {
-            if let Some(shard) = self.sessions.get(&src).map(|s| s.shard) {
-                self.out.push_back(MediaOut::Shard(
-                    shard,
-                    ShardCommand::RequestCameraKeyframe { src },
-                ));
-            }
         }
         for (src, kind) in keyframes {
             if let Some(shard) = self.sessions.get(&src).map(|s| s.shard) {

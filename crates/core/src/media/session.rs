@@ -2,14 +2,20 @@
 //! ICE-restart offers after a resume). The server is ICE-lite and answers; every session runs
 //! in str0m's RTP mode (see `forward.rs`).
 
+use super::layers::{SlotPref, LAYERS};
 use super::rewrite::Rewrite;
 use super::shard::{MediaEvent, Mids, Negotiated, Session, Shard, ShardOutput};
 use alcove_proto::signal::MediaMids;
 use alcove_proto::{ClientId, ErrorCode, RequestId};
 use std::collections::BTreeMap;
 use std::time::Instant;
+use str0m::bwe::Bitrate;
 use str0m::media::Mid;
 use str0m::{Candidate, Rtc};
+
+/// The bandwidth a receiver of camera video is assumed to have until str0m's estimator knows
+/// better (it probes upwards from here).
+const INITIAL_ESTIMATE_KBPS: u64 = 1_000;
 
 /// Packets a slot keeps for answering NACKs: about two seconds of one 30 fps share, half a
 /// second of audio (audio slots are not NACKed: str0m keeps the buffer for RTX only).
@@ -51,7 +57,7 @@ impl Shard {
     ) -> Result<Negotiated, Refusal> {
         // ICE credentials must be unguessable (RFC 8445): str0m draws them from its own secure
         // generator (not the family's seeded one); the ufrag is read back for demultiplexing.
-        let mut rtc = Rtc::builder()
+        let rtc = Rtc::builder()
             .set_ice_lite(true)
             // Forward RTP packets, not frames: no depacketize / re-packetize per receiver.
             .set_rtp_mode(true)
@@ -60,8 +66,15 @@ impl Shard {
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
-            .enable_h264(true)
-            .build(now);
+            .enable_h264(true);
+        // A receiver of camera video gets a bandwidth estimate (TWCC), from which its shard
+        // picks each slot's simulcast layer (see `layers.rs`).
+        let rtc = if offered.video_slots.is_empty() {
+            rtc
+        } else {
+            rtc.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+        };
+        let mut rtc = rtc.build(now);
         let candidate = Candidate::host(self.config.candidate, "udp").map_err(|_| {
             (
                 ErrorCode::Internal,
@@ -123,10 +136,16 @@ impl Shard {
                 reported: None,
                 last_keyframe_request: BTreeMap::new(),
                 camera_rewrite: vec![Rewrite::video(); v],
-                camera_in_seq: None,
+                camera_in_seq: [None; LAYERS],
+                camera_rids: [None; LAYERS],
                 last_camera: None,
                 camera_reported: false,
-                last_camera_keyframe: None,
+                last_camera_keyframe: [None; LAYERS],
+                video_prefs: vec![SlotPref::default(); v],
+                layer_current: vec![None; v],
+                layer_target: vec![None; v],
+                estimate: None,
+                next_alloc: now,
                 send_pts: Vec::new(),
                 timeout: now,
                 dirty: false,

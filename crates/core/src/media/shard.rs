@@ -13,6 +13,7 @@
 //! Loop contract: [`Shard::handle_input`], then [`Shard::poll_output`] until
 //! [`ShardOutput::Timeout`]; feed [`ShardInput::Timeout`] at that time.
 
+use super::layers::{SlotPref, SourceLayers, LAYERS};
 use super::rewrite::Rewrite;
 use super::table::RouteTable;
 use super::{MediaConfig, Sharing, TALKER_INTERVAL};
@@ -23,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::format::CodecSpec;
-use str0m::media::{Mid, Pt};
+use str0m::media::{Mid, Pt, Rid};
 use str0m::Rtc;
 
 /// A source that sent no audio for this long counts as silent.
@@ -114,6 +115,18 @@ pub enum ShardCommand {
     RequestCameraKeyframe {
         /// The camera publisher.
         src: ClientId,
+        /// Of this simulcast layer (0 low … 2 high); `None`: of every layer.
+        layer: Option<usize>,
+    },
+    /// `client`'s video slot `slot` is rendered `pref.height` high and wants at most
+    /// `pref.max` (`setVideoSlot`).
+    VideoSlot {
+        /// Whose slot.
+        client: ClientId,
+        /// Which slot.
+        slot: usize,
+        /// What it asks for.
+        pref: SlotPref,
     },
 }
 
@@ -128,7 +141,12 @@ pub enum StreamKind {
     /// Screen share or canvas.
     Video(Sharing),
     /// A camera (to the video slots that map its publisher).
-    Camera,
+    Camera {
+        /// Its simulcast layer (0 low … 2 high; a camera without simulcast is 2).
+        layer: u8,
+        /// The packet begins a keyframe (a receiver can switch to this layer here).
+        keyframe: bool,
+    },
 }
 
 /// One decrypted RTP packet of a source, on its way to receivers on other shards.
@@ -267,13 +285,28 @@ pub(super) struct Session {
     pub(super) last_keyframe_request: BTreeMap<Sharing, Instant>,
     /// Camera slot → its sequence / time rewrite (video rules: see `Rewrite::video`).
     pub(super) camera_rewrite: Vec<Rewrite>,
-    /// The last sequence number received on this client's own camera.
-    pub(super) camera_in_seq: Option<u64>,
+    /// The last sequence number received on each layer of this client's own camera.
+    pub(super) camera_in_seq: [Option<u64>; LAYERS],
+    /// The RID of each layer of this client's own camera, as it arrives (`None`: no
+    /// simulcast).
+    pub(super) camera_rids: [Option<Rid>; LAYERS],
     /// When this client's camera last sent a packet, and whether the family was told it is
     /// live.
     pub(super) last_camera: Option<Instant>,
     pub(super) camera_reported: bool,
-    pub(super) last_camera_keyframe: Option<Instant>,
+    /// When a keyframe of each layer of this client's camera was last asked for.
+    pub(super) last_camera_keyframe: [Option<Instant>; LAYERS],
+    /// Per video slot: what the receiver asked for (`setVideoSlot`).
+    pub(super) video_prefs: Vec<SlotPref>,
+    /// Per video slot: the layer forwarded now, and the one chosen (switched to at its next
+    /// keyframe).
+    pub(super) layer_current: Vec<Option<usize>>,
+    pub(super) layer_target: Vec<Option<usize>>,
+    /// str0m's latest estimate of the bandwidth towards this client (bit/s; `None` before the
+    /// first, or without video slots).
+    pub(super) estimate: Option<u64>,
+    /// When this client's layers are next re-chosen.
+    pub(super) next_alloc: Instant,
     /// A codec (as a source negotiated it) → this session's payload type for it; filled on
     /// first use, since the two sides of a forward may number a codec differently.
     pub(super) send_pts: Vec<(CodecSpec, Option<Pt>)>,
@@ -331,6 +364,8 @@ pub struct Shard {
     pub(super) by_addr: HashMap<SocketAddr, ClientId>,
     /// When loudness is next reported to the family.
     pub(super) next_levels: Option<Instant>,
+    /// The live simulcast layers of the cameras whose packets this shard forwards.
+    pub(super) sources: HashMap<ClientId, SourceLayers>,
     pub(super) outputs: VecDeque<ShardOutput>,
     last_now: Instant,
 }
@@ -349,6 +384,7 @@ impl Shard {
             dirty: Vec::new(),
             by_addr: HashMap::new(),
             next_levels: None,
+            sources: HashMap::new(),
             outputs: VecDeque::new(),
             last_now: now,
         }
@@ -394,8 +430,18 @@ impl Shard {
                 ShardCommand::RequestKeyframe { src, kind } => {
                     self.request_keyframe(&src, kind, now)
                 }
-                ShardCommand::RequestCameraKeyframe { src } => {
-                    self.request_camera_keyframe(&src, now)
+                ShardCommand::RequestCameraKeyframe { src, layer } => {
+                    self.request_camera_keyframe(&src, layer, now)
+                }
+                ShardCommand::VideoSlot { client, slot, pref } => {
+                    if let Some(p) = self
+                        .sessions
+                        .get_mut(&client)
+                        .and_then(|s| s.video_prefs.get_mut(slot))
+                    {
+                        *p = pref;
+                        self.allocate(&client, now);
+                    }
                 }
             },
             ShardInput::Forward { packet, .. } => self.deliver(&packet, now),
@@ -482,14 +528,29 @@ impl Shard {
                 }
             }
             for (slot, rw) in r.camera_rewrite.iter_mut().enumerate() {
+                let shown = t.camera_src.get(&(rx.clone(), slot));
+                if self.table.camera_src.get(&(rx.clone(), slot)) != shown {
+                    // Another publisher (or none): the slot starts again at a keyframe.
+                    if let Some(c) = r.layer_current.get_mut(slot) {
+                        *c = None;
+                    }
+                }
                 if let Some(src) = rw.source() {
-                    if t.camera_src.get(&(rx.clone(), slot)) != Some(src) {
+                    if shown != Some(src) {
                         rw.unmap();
                     }
                 }
             }
         }
+        // Cameras no receiver here shows any more are forgotten (measured again when back).
+        self.sources.retain(|src, _| {
+            t.camera
+                .get(src)
+                .and_then(|v| v.get(self.index))
+                .is_some_and(|l| !l.is_empty())
+        });
         self.table = t;
+        self.allocate_all(self.last_now);
     }
 
     fn remove(&mut self, client: &ClientId) {

@@ -71,6 +71,59 @@ pub struct VideoSlotsUpdated {
     pub publishers: Vec<VideoPublisher>,
 }
 
+/// A simulcast layer of a camera: the publisher sends up to three encodings (RIDs `q`, `h`,
+/// `f`: quarter, half and full resolution); a receiver gets one of them per video slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoLayer {
+    /// Quarter resolution (RID `q`), the least bandwidth.
+    Low,
+    /// Half resolution (RID `h`).
+    Medium,
+    /// Full resolution (RID `f`, or a camera sent without simulcast).
+    High,
+}
+
+impl VideoLayer {
+    /// The layer a simulcast RID names (`q`, `h`, `f`; also `l`/`m` and `0`/`1`/`2`).
+    pub fn from_rid(rid: &str) -> Option<VideoLayer> {
+        match rid {
+            "q" | "l" | "0" | "low" => Some(VideoLayer::Low),
+            "h" | "m" | "1" | "mid" | "medium" => Some(VideoLayer::Medium),
+            "f" | "2" | "high" | "full" => Some(VideoLayer::High),
+            _ => None,
+        }
+    }
+
+    /// 0 (low) … 2 (high).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The layer of index 0 … 2.
+    pub fn from_index(i: usize) -> Option<VideoLayer> {
+        [VideoLayer::Low, VideoLayer::Medium, VideoLayer::High]
+            .get(i)
+            .copied()
+    }
+}
+
+/// `setVideoSlot` request (protocol version 4): how large the receiver renders one of its
+/// video slots, and the highest layer it wants there. The server forwards, per slot, the
+/// highest layer of the publisher on it that fits the rendered height, this cap and the
+/// receiver's estimated bandwidth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetVideoSlot {
+    /// Index into the client's `video_slots`.
+    pub slot: u32,
+    /// Rendered height in device pixels; `0`: the slot is not shown (nothing is forwarded on
+    /// it until it is shown again).
+    pub height: u32,
+    /// The highest layer wanted on this slot (default: high).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_layer: Option<VideoLayer>,
+}
+
 /// `sdpOffer` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SdpOffer {
