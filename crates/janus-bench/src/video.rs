@@ -132,7 +132,10 @@ pub async fn run(target: &Target, cfg: &VideoConfig) -> anyhow::Result<VideoRepo
                 .map(|(_, f)| *f)
                 .collect();
             async move {
-                let res = subscribe(target, &c.session, room, &others, cfg.layers, clock).await;
+                let substream = cfg.max_layer.map_or(2, |m| m.index());
+                let res =
+                    subscribe(target, &c.session, room, &others, cfg.layers, substream, clock)
+                        .await;
                 (c.index, res.with_context(|| format!("client {}: subscriber", c.index)))
             }
         })
@@ -342,6 +345,7 @@ async fn subscribe(
     room: u64,
     feeds: &[u64],
     layers: u8,
+    substream: usize,
     clock: Clock,
 ) -> anyhow::Result<(Handle, PeerTask)> {
     let mut h = session.attach(VIDEOROOM).await?;
@@ -349,7 +353,7 @@ async fn subscribe(
         .iter()
         .map(|f| {
             if layers >= 3 {
-                json!({"feed": f, "substream": 2})
+                json!({"feed": f, "substream": substream})
             } else {
                 json!({"feed": f})
             }

@@ -24,6 +24,7 @@ async fn video_run(layers: u8) {
         layers,
         video_slots: 2,
         max_loss: 0.9,
+        ..VideoConfig::default()
     };
     let report = run(&target, &Scenario::Video(cfg), &Progress::silent())
         .await
@@ -51,10 +52,13 @@ async fn video_run(layers: u8) {
     assert!(v.tally.keyframes_sent.iter().sum::<u64>() > 0, "{text}");
     assert!(v.tally.forwarded_packets > 0 && v.tally.egress_mbps > 0.0, "{text}");
     assert!(v.tally.latency.is_some(), "{text}");
+    if layers == 3 {
+        assert!(v.tally.frames_sent.iter().all(|n| *n > 0), "every layer sent\n{text}");
+    }
     running.stop().await.expect("server stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn receivers_decode_every_publishers_single_stream_camera() {
-    video_run(1).await;
+async fn receivers_decode_every_publishers_simulcast_camera() {
+    video_run(3).await;
 }

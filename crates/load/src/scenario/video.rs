@@ -59,6 +59,30 @@ pub struct VideoConfig {
     /// The run fails when the loss is at or above this fraction.
     #[arg(long, default_value_t = 0.5)]
     pub max_loss: f64,
+    /// The highest layer every receiver asks for on every slot: Alcove `setVideoSlot`
+    /// (`height` 720, `max_layer`), Janus `substream` (0, 1, 2). Default: none asked (Alcove's
+    /// allocator decides; Janus's subscribers get the top layer).
+    #[arg(long, value_enum)]
+    pub max_layer: Option<MaxLayer>,
+}
+
+/// A layer a receiver asks for (`--max-layer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxLayer {
+    /// `q`, 320×180.
+    Low,
+    /// `h`, 640×360.
+    Medium,
+    /// `f`, 1280×720.
+    High,
+}
+
+impl MaxLayer {
+    /// 0 (low) … 2 (high): the index into [`LAYERS`], Janus's substream.
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl Default for VideoConfig {
@@ -71,6 +95,7 @@ impl Default for VideoConfig {
             layers: 3,
             video_slots: 4,
             max_loss: 0.5,
+            max_layer: None,
         }
     }
 }
@@ -150,6 +175,7 @@ pub async fn run(
             publish: i <= p,
             layers: cfg.layers,
             video_slots: cfg.video_slots,
+            max_layer: cfg.max_layer,
         })
         .collect();
     let pb = progress.bar(total as u64, "connecting (token+ws+ICE+DTLS, camera + video slots)");

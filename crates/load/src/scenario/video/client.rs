@@ -12,7 +12,9 @@ use crate::target::Target;
 use crate::vp8;
 use alcove_client::media::{Media, MediaOptions, MediaState, VideoFrame};
 use alcove_client::proto::api::CreateTokenRequest;
-use alcove_client::proto::signal::{Role, ServerMessage, VideoPublisher};
+use alcove_client::proto::signal::{
+    ClientMessage, Role, ServerMessage, SetVideoSlot, VideoLayer, VideoPublisher,
+};
 use alcove_client::proto::{ClientId, RoomId};
 use alcove_client::{Events, Room};
 use anyhow::Context;
@@ -31,6 +33,8 @@ pub struct VideoSpec {
     pub layers: u8,
     /// Video slots negotiated.
     pub video_slots: usize,
+    /// Asked for on every slot with `setVideoSlot` (height 720), when given.
+    pub max_layer: Option<super::MaxLayer>,
 }
 
 /// Everything a client counted, at the moment it was asked.
@@ -106,6 +110,25 @@ impl VideoClient {
             .with_context(|| format!("{name}: sdpOffer"))?;
         if !media.wait_connected(MEDIA_TIMEOUT).await {
             anyhow::bail!("{name}: ICE + DTLS not up within {MEDIA_TIMEOUT:?}");
+        }
+        if let Some(max) = spec.max_layer {
+            let layer = VideoLayer::from_index(max.index());
+            for slot in 0..spec.video_slots {
+                let msg = ClientMessage::SetVideoSlot(SetVideoSlot {
+                    slot: u32::try_from(slot)?,
+                    height: 720,
+                    max_layer: layer,
+                });
+                let ack = room
+                    .request(msg)
+                    .await
+                    .with_context(|| format!("{name}: setVideoSlot {slot}"))?;
+                anyhow::ensure!(
+                    ack.msg.result() == Some(0),
+                    "{name}: setVideoSlot {slot} refused: {:?}",
+                    ack.msg
+                );
+            }
         }
         let (ctl, rx) = mpsc::unbounded_channel();
         let client_id = room.client_id().clone();
