@@ -1099,11 +1099,7 @@ impl Driver {
             let (offer, pending) = change.apply()?;
             (None, offer, pending, self.layout.mids.clone())
         } else {
-            match self
-                .net
-                .candidate()
-                .and_then(|c| offerer(c, &self.options))
-            {
+            match self.net.candidate().and_then(|c| offerer(c, &self.options)) {
                 Ok((rtc, layout, offer, pending)) => {
                     let mids = layout.mids.clone();
                     (Some((rtc, layout)), offer, pending, mids)

@@ -460,7 +460,11 @@ pub async fn subscribe(
 
 /// Polls `rtc` until it asks for a timeout: transmits go out on `socket`, events to
 /// `on_event`. `None` when the `Rtc` is dead.
-pub(crate) fn drain(rtc: &mut Rtc, socket: &UdpSocket, on_event: &mut dyn FnMut(Event)) -> Option<Instant> {
+pub(crate) fn drain(
+    rtc: &mut Rtc,
+    socket: &UdpSocket,
+    on_event: &mut dyn FnMut(Event),
+) -> Option<Instant> {
     loop {
         match rtc.poll_output() {
             Ok(str0m::Output::Timeout(t)) => return Some(t),

@@ -133,10 +133,14 @@ pub async fn run(target: &Target, cfg: &VideoConfig) -> anyhow::Result<VideoRepo
                 .collect();
             async move {
                 let substream = cfg.max_layer.map_or(2, |m| m.index());
-                let res =
-                    subscribe(target, &c.session, room, &others, cfg.layers, substream, clock)
-                        .await;
-                (c.index, res.with_context(|| format!("client {}: subscriber", c.index)))
+                let res = subscribe(
+                    target, &c.session, room, &others, cfg.layers, substream, clock,
+                )
+                .await;
+                (
+                    c.index,
+                    res.with_context(|| format!("client {}: subscriber", c.index)),
+                )
             }
         })
         .buffer_unordered(target.connect_concurrency.max(1))
@@ -201,7 +205,10 @@ pub async fn run(target: &Target, cfg: &VideoConfig) -> anyhow::Result<VideoRepo
     let mut ice_disconnects = 0;
     for (i, (pub_end, sub_end)) in &end {
         let find = |v: &[(u32, (Option<Snap>, Option<Snap>))]| {
-            v.iter().find(|(j, _)| j == i).map(|(_, s)| s.clone()).unwrap_or_default()
+            v.iter()
+                .find(|(j, _)| j == i)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default()
         };
         let (pa, sa) = find(&before);
         let (pb, sb) = find(&at_w1);
@@ -231,7 +238,10 @@ pub async fn run(target: &Target, cfg: &VideoConfig) -> anyhow::Result<VideoRepo
         let _ = c.session.destroy().await;
     }
     for c in clients {
-        for t in [c.publisher.map(|(_, t)| t), c.subscriber].into_iter().flatten() {
+        for t in [c.publisher.map(|(_, t)| t), c.subscriber]
+            .into_iter()
+            .flatten()
+        {
             drop(t.ctl);
             let _ = t.task.await;
         }
@@ -329,7 +339,13 @@ async fn join(
     let (up_tx, mut up_rx) = watch::channel(false);
     let (ctl, rx) = mpsc::unbounded_channel();
     let camera = vp8::Camera::new(index, layers);
-    let task = tokio::spawn(drive(peer, Role::Publisher { mid, camera }, clock, rx, up_tx));
+    let task = tokio::spawn(drive(
+        peer,
+        Role::Publisher { mid, camera },
+        clock,
+        rx,
+        up_tx,
+    ));
     wait_up(&mut h, &mut up_rx)
         .await
         .with_context(|| format!("client {index}: publisher"))?;

@@ -75,10 +75,14 @@ impl LayerSpec {
     /// (delta, key) frame sizes in bytes: a group of [`KEYFRAME_EVERY`] frames, one of them a
     /// keyframe of [`KEYFRAME_RATIO`] deltas, carries `kbps` on average.
     pub fn frame_sizes(&self) -> (usize, usize) {
-        let gop_bytes = u64::from(self.kbps) * 1000 / 8 * u64::from(KEYFRAME_EVERY) / u64::from(FPS);
+        let gop_bytes =
+            u64::from(self.kbps) * 1000 / 8 * u64::from(KEYFRAME_EVERY) / u64::from(FPS);
         let units = u64::from(KEYFRAME_EVERY) - 1 + KEYFRAME_RATIO as u64;
         let delta = (gop_bytes / units) as usize;
-        (delta.max(KEY_HEADER + STAMP_LEN), (delta * KEYFRAME_RATIO).max(KEY_HEADER + STAMP_LEN))
+        (
+            delta.max(KEY_HEADER + STAMP_LEN),
+            (delta * KEYFRAME_RATIO).max(KEY_HEADER + STAMP_LEN),
+        )
     }
 }
 
@@ -100,13 +104,19 @@ pub struct VideoStamp {
 /// Builds a frame of `len` bytes carrying `stamp` into `buf` (reused between frames).
 pub fn build(buf: &mut Vec<u8>, stamp: VideoStamp, len: usize) {
     let spec = &LAYERS[usize::from(stamp.layer).min(LAYERS.len() - 1)];
-    let header = if stamp.keyframe { KEY_HEADER } else { DELTA_HEADER };
+    let header = if stamp.keyframe {
+        KEY_HEADER
+    } else {
+        DELTA_HEADER
+    };
     let len = len.max(header + STAMP_LEN);
     buf.clear();
     buf.resize(len, 0);
     // Frame tag (RFC 6386 §9.1), little-endian 24 bits: key_frame (0 = key), version 0,
     // show_frame 1, first_part_size (19 bits): here the whole frame after the header.
-    let first_part = u32::try_from(len - header).unwrap_or(u32::MAX).min((1 << 19) - 1);
+    let first_part = u32::try_from(len - header)
+        .unwrap_or(u32::MAX)
+        .min((1 << 19) - 1);
     let tag = u32::from(!stamp.keyframe) | (1 << 4) | (first_part << 5);
     buf[0..3].copy_from_slice(&tag.to_le_bytes()[0..3]);
     if stamp.keyframe {
@@ -250,7 +260,10 @@ mod tests {
             assert_eq!(parse(&buf), Some(st));
             assert_eq!(keyframe_size(&buf), keyframe.then_some((640, 360)));
         }
-        assert_eq!(parse(&[0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0, 0, 0, 0]), None);
+        assert_eq!(
+            parse(&[0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0, 0, 0, 0]),
+            None
+        );
     }
 
     #[test]
@@ -260,7 +273,10 @@ mod tests {
             assert_eq!(key, delta * KEYFRAME_RATIO);
             let gop = (KEYFRAME_EVERY as usize - 1) * delta + key;
             let kbps = gop as f64 * 8.0 / (f64::from(KEYFRAME_EVERY) / f64::from(FPS)) / 1000.0;
-            assert!((kbps - f64::from(spec.kbps)).abs() / f64::from(spec.kbps) < 0.01, "{kbps}");
+            assert!(
+                (kbps - f64::from(spec.kbps)).abs() / f64::from(spec.kbps) < 0.01,
+                "{kbps}"
+            );
         }
     }
 
@@ -268,11 +284,24 @@ mod tests {
     fn keyframes_come_periodically_and_on_request() {
         let clock = Clock::start();
         let mut cam = Camera::new(1, 3);
-        let keys: Vec<bool> = (0..151).map(|_| cam.next(0, 0, &clock).1.keyframe).collect();
-        let at: Vec<usize> = keys.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect();
+        let keys: Vec<bool> = (0..151)
+            .map(|_| cam.next(0, 0, &clock).1.keyframe)
+            .collect();
+        let at: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k)
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(at, vec![0, 75, 150]);
-        assert!(cam.next(0, 1, &clock).1.keyframe, "a request makes a keyframe");
-        assert!(!cam.next(0, 1, &clock).1.keyframe, "the same request only once");
+        assert!(
+            cam.next(0, 1, &clock).1.keyframe,
+            "a request makes a keyframe"
+        );
+        assert!(
+            !cam.next(0, 1, &clock).1.keyframe,
+            "the same request only once"
+        );
         assert_eq!(cam.state[0].requested_keyframes, 1);
         assert_eq!(Camera::new(1, 1).layers, vec![2]);
     }

@@ -40,20 +40,33 @@ async fn video_run(layers: u8) {
         v.receivers
             .iter()
             .find(|r| r.index == rx)
-            .map(|r| r.slots.iter().any(|s| s.publishers.contains(&from) && s.frames > 0))
+            .map(|r| {
+                r.slots
+                    .iter()
+                    .any(|s| s.publishers.contains(&from) && s.frames > 0)
+            })
             .unwrap_or(false)
     };
     for (rx, from) in [(1, 2), (2, 1), (3, 1), (3, 2)] {
-        assert!(got(rx, from), "client {rx} decoded no frame of publisher {from}\n{text}");
+        assert!(
+            got(rx, from),
+            "client {rx} decoded no frame of publisher {from}\n{text}"
+        );
     }
     assert!(!got(1, 1) && !got(2, 2), "nobody sees itself\n{text}");
     assert_eq!(v.tally.layer_pairs[3], 0, "{text}");
     assert_eq!(v.tally.foreign_frames, 0, "{text}");
     assert!(v.tally.keyframes_sent.iter().sum::<u64>() > 0, "{text}");
-    assert!(v.tally.forwarded_packets > 0 && v.tally.egress_mbps > 0.0, "{text}");
+    assert!(
+        v.tally.forwarded_packets > 0 && v.tally.egress_mbps > 0.0,
+        "{text}"
+    );
     assert!(v.tally.latency.is_some(), "{text}");
     if layers == 3 {
-        assert!(v.tally.frames_sent.iter().all(|n| *n > 0), "every layer sent\n{text}");
+        assert!(
+            v.tally.frames_sent.iter().all(|n| *n > 0),
+            "every layer sent\n{text}"
+        );
     }
     running.stop().await.expect("server stops");
 }

@@ -178,7 +178,10 @@ pub async fn run(
             max_layer: cfg.max_layer,
         })
         .collect();
-    let pb = progress.bar(total as u64, "connecting (token+ws+ICE+DTLS, camera + video slots)");
+    let pb = progress.bar(
+        total as u64,
+        "connecting (token+ws+ICE+DTLS, camera + video slots)",
+    );
     let results: Vec<anyhow::Result<VideoClient>> = stream::iter(specs)
         .map(|spec| {
             let (pb, room_id) = (pb.clone(), room_id.clone());
@@ -266,7 +269,8 @@ fn counts(
     end: &[Snapshot],
     publishers: u32,
 ) -> (Vec<PublisherCount>, Vec<ReceiverCount>) {
-    let find = |v: &[Snapshot], i: u32| v.iter().find(|s| s.index == i).cloned().unwrap_or_default();
+    let find =
+        |v: &[Snapshot], i: u32| v.iter().find(|s| s.index == i).cloned().unwrap_or_default();
     let diff = |a: RtpCount, b: RtpCount| RtpCount {
         packets: b.packets.saturating_sub(a.packets),
         bytes: b.bytes.saturating_sub(a.bytes),
@@ -300,9 +304,15 @@ impl VideoConfig {
     /// Checks the options.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.publishers >= 1, "--publishers must be at least 1");
-        anyhow::ensure!(self.publishers + self.receivers >= 2, "at least two clients");
+        anyhow::ensure!(
+            self.publishers + self.receivers >= 2,
+            "at least two clients"
+        );
         anyhow::ensure!(self.seconds > 0.0, "--seconds must be positive");
-        anyhow::ensure!(self.layers == 1 || self.layers == 3, "--layers must be 1 or 3");
+        anyhow::ensure!(
+            self.layers == 1 || self.layers == 3,
+            "--layers must be 1 or 3"
+        );
         anyhow::ensure!(
             (1..=16).contains(&self.video_slots)
                 && self.video_slots + 1 >= self.publishers as usize,
@@ -380,7 +390,11 @@ impl VideoReport {
         let pairs: u64 = t.layer_pairs.iter().sum();
         self.observations.push(format!(
             "layer received per (receiver, publisher) pair, of {pairs}: {}{}",
-            if got.is_empty() { "none".into() } else { got.join(", ") },
+            if got.is_empty() {
+                "none".into()
+            } else {
+                got.join(", ")
+            },
             if t.layer_pairs[3] > 0 {
                 format!(", nothing from {}", t.layer_pairs[3])
             } else {
@@ -421,7 +435,10 @@ impl VideoReport {
         self.checks.check(
             "every receiver got frames from every publisher",
             t.layer_pairs[3] == 0,
-            format!("{} (receiver, publisher) pairs got nothing", t.layer_pairs[3]),
+            format!(
+                "{} (receiver, publisher) pairs got nothing",
+                t.layer_pairs[3]
+            ),
         );
         self.checks.check(
             "publishers sent at least half the nominal 30 frames/s per layer",
@@ -431,7 +448,12 @@ impl VideoReport {
         self.checks.check(
             &format!("loss below {:.0}%", cfg.max_loss * 100.0),
             t.loss < cfg.max_loss,
-            format!("{:.3}% ({}/{})", t.loss * 100.0, t.frames_received, t.frames_expected),
+            format!(
+                "{:.3}% ({}/{})",
+                t.loss * 100.0,
+                t.frames_received,
+                t.frames_expected
+            ),
         );
         self.checks.check(
             "nobody got its own camera",

@@ -222,7 +222,9 @@ impl Task {
 
     fn frame(&mut self, f: &VideoFrame) {
         let at_ns = self.clock.ns(f.at);
-        self.snap.received.received(f.slot, &f.data, at_ns, self.window);
+        self.snap
+            .received
+            .received(f.slot, &f.data, at_ns, self.window);
     }
 }
 

@@ -188,7 +188,11 @@ pub struct VideoTally {
 impl VideoTally {
     /// Counts a window of `window_s` seconds. `publishers` are the clients that published,
     /// `receivers` every client with video slots (a publisher too).
-    pub fn of(publishers: &[PublisherCount], receivers: &[ReceiverCount], window_s: f64) -> VideoTally {
+    pub fn of(
+        publishers: &[PublisherCount],
+        receivers: &[ReceiverCount],
+        window_s: f64,
+    ) -> VideoTally {
         let w = window_s.max(1e-9);
         let mut t = VideoTally::default();
         for p in publishers {
@@ -196,7 +200,11 @@ impl VideoTally {
                 t.frames_sent[l] += p.frames[l];
                 t.keyframes_sent[l] += p.keyframes[l];
                 t.keyframe_requests[l] += u64::from(p.keyframe_requests[l]);
-                let bytes = if p.rtp[l].bytes > 0 { p.rtp[l].bytes } else { p.bytes[l] };
+                let bytes = if p.rtp[l].bytes > 0 {
+                    p.rtp[l].bytes
+                } else {
+                    p.bytes[l]
+                };
                 t.publish_kbps[l] += bytes as f64 * 8.0 / w / 1000.0;
             }
         }
@@ -209,8 +217,9 @@ impl VideoTally {
         let mut fps = Vec::new();
         for r in receivers {
             for p in publishers.iter().filter(|p| p.index != r.index) {
-                let got: [u64; 3] =
-                    std::array::from_fn(|l| r.streams.get(&(p.index, l as u8)).copied().unwrap_or(0));
+                let got: [u64; 3] = std::array::from_fn(|l| {
+                    r.streams.get(&(p.index, l as u8)).copied().unwrap_or(0)
+                });
                 let top = (0..3).rev().find(|l| p.frames[*l] > 0).unwrap_or(2);
                 let best = (0..3).max_by_key(|l| (got[*l], *l)).filter(|l| got[*l] > 0);
                 let layer = best.unwrap_or(top);
@@ -260,7 +269,10 @@ impl VideoTally {
                 .join(", ")
         };
         let mut s = String::new();
-        s.push_str(&format!("  frames sent per layer: {}\n", per(&self.frames_sent)));
+        s.push_str(&format!(
+            "  frames sent per layer: {}\n",
+            per(&self.frames_sent)
+        ));
         s.push_str(&format!(
             "  publish bitrate per publisher: {}\n",
             (0..3)
