@@ -204,7 +204,7 @@ pub async fn run(target: &Target, cfg: &VideoConfig) -> anyhow::Result<VideoRepo
     let mut media_down = 0;
     let mut ice_disconnects = 0;
     for (i, (pub_end, sub_end)) in &end {
-        let find = |v: &[(u32, (Option<Snap>, Option<Snap>))]| {
+        let find = |v: &Snaps| {
             v.iter()
                 .find(|(j, _)| j == i)
                 .map(|(_, s)| s.clone())
