@@ -25,6 +25,15 @@
 //! parent room only: in a break-out room nothing arrives on the video slots and this client's
 //! camera reaches nobody until it is back.
 //!
+//! **Simulcast** (for load tests and apps that encode several layers themselves):
+//! [`MediaOptions::camera_simulcast`] offers the camera m-line with three RTP stream ids,
+//! [`SIMULCAST_RIDS`] (`a=simulcast:send q;h;f`, quarter, half and full resolution), and
+//! [`Media::send_camera_layer`] publishes a frame on one of them. Whether the server forwards
+//! one layer or chooses per receiver is the server's business. Keyframe requests (PLI/FIR)
+//! that reach the camera are counted per layer in [`MediaState::camera_keyframe_requests`];
+//! with [`MediaOptions::rtp_stats`], [`MediaState::camera_sent`] and
+//! [`MediaState::video_received`] count the RTP packets and bytes str0m sent and received.
+//!
 //! Either way the [`Media`] handle stays the same: [`Media::send_opus`] and [`Media::recv`] keep
 //! working and slot indices keep their meaning. [`Media::restarts`] counts the restores,
 //! [`MediaState`] tells which kind.
@@ -49,7 +58,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::media::{
+    Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
+};
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Rtc};
 use tokio::net::UdpSocket;
@@ -101,6 +112,25 @@ pub struct MediaOptions {
     pub video_slots: usize,
     /// Which path the media takes (default UDP).
     pub path: MediaPath,
+    /// Offer the camera with three simulcast layers, [`SIMULCAST_RIDS`] (needs
+    /// `video_slots` > 0); frames go out with [`Media::send_camera_layer`].
+    pub camera_simulcast: bool,
+    /// How often str0m reports RTP counters ([`MediaState::camera_sent`],
+    /// [`MediaState::video_received`]); `None`: not counted.
+    pub rtp_stats: Option<Duration>,
+}
+
+/// The RTP stream ids of a simulcast camera ([`MediaOptions::camera_simulcast`]), lowest layer
+/// first: `q` (quarter resolution), `h` (half), `f` (full).
+pub const SIMULCAST_RIDS: [&str; 3] = ["q", "h", "f"];
+
+/// RTP packets and bytes (payload and header, retransmissions included), as str0m counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RtpCount {
+    /// Packets.
+    pub packets: u64,
+    /// Bytes.
+    pub bytes: u64,
 }
 
 /// Connection facts for measurements.
@@ -126,6 +156,14 @@ pub struct MediaState {
     pub gated_frames: u64,
     /// The path the media takes.
     pub path: MediaPath,
+    /// Keyframe requests (PLI or FIR) received for the camera, per layer (index into
+    /// [`SIMULCAST_RIDS`]; index 0 without simulcast).
+    pub camera_keyframe_requests: [u32; 3],
+    /// RTP sent on the camera per layer (index as `camera_keyframe_requests`), at the last
+    /// stats report ([`MediaOptions::rtp_stats`]).
+    pub camera_sent: [RtpCount; 3],
+    /// RTP received on all video slots together, at the last stats report.
+    pub video_received: RtpCount,
 }
 
 /// Which path a peer connection's media takes (the browser SDK reports the same names).
@@ -367,7 +405,7 @@ impl MediaState {
 
 enum Cmd {
     Opus { data: Vec<u8>, audio_level: i8 },
-    Camera(Vec<u8>),
+    Camera { layer: usize, data: Vec<u8> },
     Close,
 }
 
@@ -467,7 +505,20 @@ impl Media {
     /// [`MediaOptions::video_slots`] > 0; ignored otherwise). The camera counts as published
     /// while frames come and unpublished 1 s after the last one.
     pub fn send_camera_frame(&self, vp8: &[u8]) {
-        let _ = self.cmds.send(Cmd::Camera(vp8.to_vec()));
+        let _ = self.cmds.send(Cmd::Camera {
+            layer: 0,
+            data: vp8.to_vec(),
+        });
+    }
+
+    /// Publishes one VP8 frame on simulcast layer `layer` (index into [`SIMULCAST_RIDS`]) of a
+    /// camera negotiated with [`MediaOptions::camera_simulcast`]; without simulcast, layer 0 is
+    /// the one stream and other layers are ignored.
+    pub fn send_camera_layer(&self, layer: usize, vp8: &[u8]) {
+        let _ = self.cmds.send(Cmd::Camera {
+            layer,
+            data: vp8.to_vec(),
+        });
     }
 
     /// The next frame received on a video slot; `None` once closed.
@@ -547,16 +598,19 @@ struct Layout {
     mids: MediaMids,
 }
 
-/// A new offerer with this SDK's layout and one local candidate, and its first offer.
+/// A new offerer with this SDK's layout and one local candidate, and its first offer;
+/// `options.slots` is resolved.
 fn offerer(
     cand: Candidate,
-    slots: usize,
-    video_slots: usize,
+    options: &MediaOptions,
 ) -> Result<(Rtc, Layout, str0m::change::SdpOffer, SdpPendingOffer), Error> {
+    let slots = options.slots.unwrap_or(0);
+    let video_slots = options.video_slots;
     let mut rtc = Rtc::builder()
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
+        .set_stats_interval(options.rtp_stats)
         .build(Instant::now());
     rtc.add_local_candidate(cand);
     let mut change = rtc.sdp_api();
@@ -568,8 +622,15 @@ fn offerer(
         .collect();
     let share_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
     let canvas_slot = change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+    let simulcast = options.camera_simulcast.then(|| {
+        let mut s = Simulcast::new();
+        for rid in SIMULCAST_RIDS {
+            s.add_send_layer(SimulcastLayer::new(rid));
+        }
+        s
+    });
     let camera = (video_slots > 0)
-        .then(|| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
+        .then(|| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast));
     let video_mids: Vec<Mid> = (0..video_slots)
         .map(|_| change.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None))
         .collect();
@@ -651,6 +712,7 @@ impl Room {
             slots,
             video_slots: 0,
             path,
+            ..MediaOptions::default()
         };
         self.start_media_with(bind_ip, options).await
     }
@@ -690,7 +752,11 @@ impl Room {
         // Resumes from here on concern this peer connection; earlier ones do not.
         let mut resumes = self.resumes();
         resumes.borrow_and_update();
-        let (mut rtc, layout, offer, pending) = offerer(net.candidate()?, slots, video_slots)?;
+        let options = MediaOptions {
+            slots: Some(slots),
+            ..options
+        };
+        let (mut rtc, layout, offer, pending) = offerer(net.candidate()?, &options)?;
         let answer = negotiate(self, offer, layout.mids.clone()).await?;
         let mut net = net;
         if let Net::Tcp(link) = &mut net {
@@ -710,12 +776,12 @@ impl Room {
             rtc,
             layout,
             net,
-            slot_count: slots,
-            video_slot_count: video_slots,
+            options,
             room: self.downgrade(),
             frames: frame_tx,
             video: video_tx,
             camera_start: None,
+            video_received: std::collections::HashMap::new(),
             state: state_tx,
             dtls_up: false,
             ice_down: false,
@@ -758,13 +824,15 @@ struct Driver {
     rtc: Rtc,
     layout: Layout,
     net: Net,
-    slot_count: usize,
-    video_slot_count: usize,
+    /// What was negotiated (`slots` resolved), for a new peer connection after a restore.
+    options: MediaOptions,
     room: WeakRoom,
     frames: mpsc::UnboundedSender<ReceivedFrame>,
     video: mpsc::UnboundedSender<VideoFrame>,
     /// When the first camera frame was sent (its media time counts from there).
     camera_start: Option<Instant>,
+    /// Latest cumulative (packets, bytes) str0m reported per video slot mid.
+    video_received: std::collections::HashMap<Mid, (u64, u64)>,
     state: watch::Sender<MediaState>,
     /// DTLS of the current peer connection is up.
     dtls_up: bool,
@@ -817,7 +885,7 @@ impl Driver {
                 }
                 c = cmds.recv() => match c {
                     Some(Cmd::Opus { data, audio_level }) => self.write_opus(data, audio_level),
-                    Some(Cmd::Camera(data)) => self.write_camera(data),
+                    Some(Cmd::Camera { layer, data }) => self.write_camera(layer, data),
                     Some(Cmd::Close) | None => {
                         self.rtc.disconnect();
                         return;
@@ -905,6 +973,29 @@ impl Driver {
                 self.ice_down = false;
                 self.publish_connected();
             }
+            Event::KeyframeRequest(r) if Some(r.mid) == self.layout.camera => {
+                let layer = self.camera_layer(r.rid);
+                self.state
+                    .send_modify(|s| s.camera_keyframe_requests[layer] += 1);
+            }
+            Event::MediaEgressStats(st) if Some(st.mid) == self.layout.camera => {
+                let layer = self.camera_layer(st.rid);
+                self.state.send_modify(|s| {
+                    s.camera_sent[layer] = RtpCount {
+                        packets: st.packets,
+                        bytes: st.bytes,
+                    }
+                });
+            }
+            Event::MediaIngressStats(st) if self.layout.video_slots.contains(&st.mid) => {
+                let (packets, bytes) = (st.packets, st.bytes);
+                let prev = self.video_received.insert(st.mid, (packets, bytes));
+                let (p0, b0) = prev.unwrap_or((0, 0));
+                self.state.send_modify(|s| {
+                    s.video_received.packets += packets.saturating_sub(p0);
+                    s.video_received.bytes += bytes.saturating_sub(b0);
+                });
+            }
             Event::MediaData(d) if self.layout.video_slots.contains(&d.mid) => {
                 if let Some(slot) = self.layout.video_slots.iter().position(|m| *m == d.mid) {
                     let _ = self.video.send(VideoFrame {
@@ -936,6 +1027,12 @@ impl Driver {
         }
     }
 
+    /// The camera layer of a rid (index into [`SIMULCAST_RIDS`]; 0 without one).
+    fn camera_layer(&self, rid: Option<Rid>) -> usize {
+        rid.and_then(|r| SIMULCAST_RIDS.iter().position(|x| &*r == *x))
+            .unwrap_or(0)
+    }
+
     fn publish_connected(&self) {
         let up = self.dtls_up && !self.ice_down;
         self.state.send_if_modified(|s| {
@@ -962,13 +1059,21 @@ impl Driver {
         }
     }
 
-    fn write_camera(&mut self, data: Vec<u8>) {
+    fn write_camera(&mut self, layer: usize, data: Vec<u8>) {
         let Some(camera) = self.layout.camera else {
             return;
         };
-        let Some(w) = self.rtc.writer(camera) else {
+        let rid = match (self.options.camera_simulcast, SIMULCAST_RIDS.get(layer)) {
+            (true, Some(rid)) => Some(Rid::from(*rid)),
+            (false, _) if layer == 0 => None,
+            _ => return,
+        };
+        let Some(mut w) = self.rtc.writer(camera) else {
             return;
         };
+        if let Some(rid) = rid {
+            w = w.rid(rid);
+        }
         let pt = w
             .payload_params()
             .find(|p| p.spec().codec == Codec::Vp8)
@@ -994,11 +1099,7 @@ impl Driver {
             let (offer, pending) = change.apply()?;
             (None, offer, pending, self.layout.mids.clone())
         } else {
-            match self
-                .net
-                .candidate()
-                .and_then(|c| offerer(c, self.slot_count, self.video_slot_count))
-            {
+            match self.net.candidate().and_then(|c| offerer(c, &self.options)) {
                 Ok((rtc, layout, offer, pending)) => {
                     let mids = layout.mids.clone();
                     (Some((rtc, layout)), offer, pending, mids)

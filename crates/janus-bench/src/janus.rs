@@ -36,18 +36,26 @@ pub struct Jsep {
     pub kind: String,
     /// The SDP.
     pub sdp: String,
+    /// Order of the simulcast rids in the SDP: `lmh` (lowest first) or `hml` (Janus's default
+    /// when absent).
+    pub rid_order: Option<&'static str>,
 }
 
 impl Jsep {
     /// As JSON. `trickle: false` tells Janus that every candidate is in the SDP already.
     fn to_json(&self) -> Value {
-        json!({"type": self.kind, "sdp": self.sdp, "trickle": false})
+        let mut v = json!({"type": self.kind, "sdp": self.sdp, "trickle": false});
+        if let Some(o) = self.rid_order {
+            v["rid_order"] = Value::String(o.into());
+        }
+        v
     }
 
     fn from_json(v: &Value) -> Option<Jsep> {
         Some(Jsep {
             kind: v.get("type")?.as_str()?.to_owned(),
             sdp: v.get("sdp")?.as_str()?.to_owned(),
+            rid_order: None,
         })
     }
 }

@@ -1,9 +1,15 @@
-//! `janus-bench`: `alcove-load steady` against Janus's VideoRoom plugin, so that the two
-//! servers can be compared on the same machine with the same clients and the same arithmetic.
+//! `janus-bench`: `alcove-load steady` and `alcove-load video` against Janus's VideoRoom
+//! plugin, so that the two servers can be compared on the same machine with the same clients
+//! and the same arithmetic.
 //!
 //! ```text
 //! janus-bench steady --rooms 10 --size 5 --seconds 20 --json janus.json
+//! janus-bench video --publishers 4 --receivers 8 --seconds 20 --layers 3 --json janus.json
 //! ```
+//!
+//! `video` is `alcove-load video` (synthetic VP8 camera, one stream or simulcast q/h/f) with
+//! the same camera, counting and report type ([`video`]); bench/janus/compare-video.sh runs
+//! both servers with it.
 //!
 //! Janus must already run: bench/janus/start.sh starts it on loopback inside the benchmark's
 //! network namespace, and this binary runs in the same namespace
@@ -18,12 +24,13 @@ mod peer;
 mod procfs;
 mod report;
 mod steady;
+mod video;
 
 // The frame stamp and the statistics are alcove-load's own, so both tools measure the same thing.
 use alcove_load::{payload, stats};
 
 use clap::{Parser, Subcommand};
-use report::{Machine, Run};
+use report::{Machine, Run, ScenarioReport};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +63,9 @@ struct Cli {
 enum Scenario {
     /// K rooms × S members talking for T seconds: loss, jitter, latency, server cost.
     Steady(SteadyConfig),
+    /// P publishers of a synthetic VP8 camera (1 or 3 simulcast layers) and R receivers:
+    /// `alcove-load video` against Janus.
+    Video(alcove_load::scenario::video::VideoConfig),
 }
 
 fn main() -> ExitCode {
@@ -90,7 +100,7 @@ fn main() -> ExitCode {
 /// Runs the scenario; true when every check held.
 async fn main_async(cli: Cli) -> anyhow::Result<bool> {
     let mut target = Target {
-        url: cli.janus,
+        url: cli.janus.clone(),
         server_pid: cli.janus_pid,
         bind_ip: cli.bind_ip,
         connect_concurrency: cli.connect_concurrency,
@@ -98,21 +108,38 @@ async fn main_async(cli: Cli) -> anyhow::Result<bool> {
     if target.server_pid.is_none() && target.find_server_pid().is_none() {
         eprintln!("janus-bench: no `janus` process listens on that port here; server CPU and RSS will be missing (--janus-pid)");
     }
-    let Scenario::Steady(cfg) = &cli.scenario;
     let machine = Machine::this();
-    let report = steady::run(&target, cfg).await?;
+    match &cli.scenario {
+        Scenario::Steady(cfg) => {
+            let report = steady::run(&target, cfg).await?;
+            finish(&cli, machine, "steady", report)
+        }
+        Scenario::Video(cfg) => {
+            let report = video::run(&target, cfg).await?;
+            finish(&cli, machine, "video", report)
+        }
+    }
+}
+
+/// Prints the report, writes its JSON; true when every check held.
+fn finish<R: ScenarioReport>(
+    cli: &Cli,
+    machine: Machine,
+    scenario: &'static str,
+    report: R,
+) -> anyhow::Result<bool> {
     let out = Run {
         command: std::env::args().collect(),
         machine,
         load_average_after: report::load_average(),
-        scenario: "steady",
+        scenario,
         report,
     };
     print!("{}", out.text());
     if let Some(path) = &cli.json {
         std::fs::write(path, serde_json::to_string_pretty(&out)?)?;
     }
-    let failed = out.report.checks.failed();
+    let failed = out.report.checks().failed();
     if !failed.is_empty() {
         eprintln!("janus-bench: {} check(s) failed", failed.len());
     }

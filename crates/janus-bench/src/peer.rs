@@ -58,9 +58,9 @@ impl Phase {
 
 /// A peer's socket and `Rtc`, before it is driven.
 pub struct Peer {
-    rtc: Rtc,
-    socket: UdpSocket,
-    local: SocketAddr,
+    pub(crate) rtc: Rtc,
+    pub(crate) socket: UdpSocket,
+    pub(crate) local: SocketAddr,
 }
 
 impl std::fmt::Debug for Peer {
@@ -136,6 +136,44 @@ impl Peer {
         let cand = Candidate::host(local, "udp").map_err(|e| anyhow!("candidate: {e}"))?;
         rtc.add_local_candidate(cand);
         Ok(Peer { rtc, socket, local })
+    }
+
+    /// A fresh `Rtc` (VP8 only, RTP counters every `stats`) with a host candidate on a new UDP
+    /// socket at `bind_ip`:0: the `video` scenario's peers.
+    pub async fn new_video(bind_ip: IpAddr, stats: Duration) -> anyhow::Result<Peer> {
+        let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
+            .await
+            .context("binding a UDP socket")?;
+        let local = socket.local_addr()?;
+        let mut rtc = Rtc::builder()
+            .clear_codecs()
+            .enable_vp8(true)
+            .set_stats_interval(Some(stats))
+            .build(Instant::now());
+        let cand = Candidate::host(local, "udp").map_err(|e| anyhow!("candidate: {e}"))?;
+        rtc.add_local_candidate(cand);
+        Ok(Peer { rtc, socket, local })
+    }
+
+    /// Publisher: an offer with one send-only video m-line, with simulcast layers `rids`
+    /// (lowest first) when there are any.
+    pub fn offer_sendonly_video(
+        &mut self,
+        rids: &[&str],
+    ) -> anyhow::Result<(String, SdpPendingOffer, Mid)> {
+        let simulcast = (!rids.is_empty()).then(|| {
+            let mut s = str0m::media::Simulcast::new();
+            for rid in rids {
+                s.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+            }
+            s
+        });
+        let mut change = self.rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast);
+        let (offer, pending) = change
+            .apply()
+            .ok_or_else(|| anyhow!("str0m made no offer"))?;
+        Ok((offer.to_sdp_string(), pending, mid))
     }
 
     /// Publisher: an offer with one send-only audio m-line.
@@ -422,7 +460,11 @@ pub async fn subscribe(
 
 /// Polls `rtc` until it asks for a timeout: transmits go out on `socket`, events to
 /// `on_event`. `None` when the `Rtc` is dead.
-fn drain(rtc: &mut Rtc, socket: &UdpSocket, on_event: &mut dyn FnMut(Event)) -> Option<Instant> {
+pub(crate) fn drain(
+    rtc: &mut Rtc,
+    socket: &UdpSocket,
+    on_event: &mut dyn FnMut(Event),
+) -> Option<Instant> {
     loop {
         match rtc.poll_output() {
             Ok(str0m::Output::Timeout(t)) => return Some(t),
@@ -442,7 +484,7 @@ fn drain(rtc: &mut Rtc, socket: &UdpSocket, on_event: &mut dyn FnMut(Event)) -> 
 }
 
 /// Feeds one datagram to `rtc`; false when the `Rtc` fails.
-fn receive(rtc: &mut Rtc, data: &[u8], source: SocketAddr, local: SocketAddr) -> bool {
+pub(crate) fn receive(rtc: &mut Rtc, data: &[u8], source: SocketAddr, local: SocketAddr) -> bool {
     let Ok(contents) = data.try_into() else {
         return true;
     };

@@ -2,6 +2,7 @@
 //! (crates/load/src/report.rs), so both tools' `--json` files read the same way.
 
 use crate::steady::SteadyReport;
+use alcove_load::scenario::video::VideoReport;
 use serde::Serialize;
 
 // The checks and the machine facts are alcove-load's own types: one definition for both tools.
@@ -18,24 +19,50 @@ pub fn load_average() -> Option<[f64; 3]> {
     Some([*v.first()?, *v.get(1)?, *v.get(2)?])
 }
 
-/// What `--json` writes: the command, the machine, `"scenario": "steady"` and the report's
-/// fields, flattened — the shape of `alcove-load`'s file.
+/// A scenario's report, as the envelope needs it.
+pub trait ScenarioReport: Serialize {
+    /// Human-readable text.
+    fn text(&self) -> String;
+    /// The sanity checks.
+    fn checks(&self) -> &Checks;
+}
+
+impl ScenarioReport for SteadyReport {
+    fn text(&self) -> String {
+        SteadyReport::text(self)
+    }
+    fn checks(&self) -> &Checks {
+        &self.checks
+    }
+}
+
+impl ScenarioReport for VideoReport {
+    fn text(&self) -> String {
+        VideoReport::text(self)
+    }
+    fn checks(&self) -> &Checks {
+        &self.checks
+    }
+}
+
+/// What `--json` writes: the command, the machine, `"scenario"` and the report's fields,
+/// flattened — the shape of `alcove-load`'s file.
 #[derive(Debug, Clone, Serialize)]
-pub struct Run {
+pub struct Run<R: ScenarioReport> {
     /// The command line as given.
     pub command: Vec<String>,
     /// The machine when the run started.
     pub machine: Machine,
     /// Load averages when the run ended.
     pub load_average_after: Option<[f64; 3]>,
-    /// `steady`.
+    /// `steady` or `video`.
     pub scenario: &'static str,
     /// The result.
     #[serde(flatten)]
-    pub report: SteadyReport,
+    pub report: R,
 }
 
-impl Run {
+impl<R: ScenarioReport> Run<R> {
     /// Text for stdout.
     pub fn text(&self) -> String {
         let load = |l: &Option<[f64; 3]>| match l {
@@ -50,7 +77,7 @@ impl Run {
             load(&self.load_average_after),
             self.command.join(" "),
             self.report.text(),
-            self.report.checks.text()
+            self.report.checks().text()
         )
     }
 }

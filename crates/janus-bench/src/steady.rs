@@ -541,6 +541,7 @@ async fn join_publisher(
             Some(&Jsep {
                 kind: "offer".into(),
                 sdp: offer,
+                rid_order: None,
             }),
         )
         .await
@@ -599,6 +600,7 @@ async fn join_subscriber(
         Some(&Jsep {
             kind: "answer".into(),
             sdp: answer,
+            rid_order: None,
         }),
     )
     .await
@@ -610,7 +612,7 @@ async fn join_subscriber(
 }
 
 /// Waits for str0m's `Connected` and Janus's `webrtcup`.
-async fn wait_up(h: &mut Handle, up: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+pub(crate) async fn wait_up(h: &mut Handle, up: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
     tokio::time::timeout(CONNECT_TIMEOUT, up.wait_for(|c| *c))
         .await
         .map_err(|_| anyhow!("str0m not connected within {CONNECT_TIMEOUT:?}"))?
@@ -660,7 +662,7 @@ fn ws_port(url: &str) -> Option<u16> {
     }
 }
 
-fn clock_seconds() -> u32 {
+pub(crate) fn clock_seconds() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| (d.as_secs() % u64::from(u32::MAX)) as u32)

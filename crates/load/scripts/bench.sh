@@ -6,7 +6,8 @@
 #
 # OUT_DIR (default target/load-results) receives <name>.txt (the report), <name>.json and
 # <name>-server.log. With scenario names, only those run (wave100, wave100-slots4, wave500,
-# wave100-silent, steady10x5, steady20x5, fresh20, and the long class100, class300, class1000).
+# wave100-silent, steady10x5, steady20x5, fresh20, video4x8, video4x8-single, and the long
+# class100, class300, class1000).
 # The long steps run only when named, or with LONG=1: classN is a class of N clients in one
 # family, N/10 rooms × 10, 2 talkers per room, 60 s. SERVER_ARGS adds flags to every server
 # (e.g. SERVER_ARGS='--media-shards 1' to compare with one media shard per family). Exit
@@ -52,6 +53,8 @@ bench wave500 wave --moderators 1 --participants 500 --rooms 50
 bench steady10x5 steady --rooms 10 --size 5 --seconds 20
 bench steady20x5 steady --rooms 20 --size 5 --seconds 20
 bench fresh20 fresh-vs-move --iterations 20
+bench video4x8 video --publishers 4 --receivers 8 --seconds 20 --layers 3
+bench video4x8-single video --publishers 4 --receivers 8 --seconds 20 --layers 1
 # Long: only when named or with LONG=1.
 long=1 bench class100 class --rooms 10 --size 10 --talkers 2 --seconds 60
 long=1 bench class300 class --rooms 30 --size 10 --talkers 2 --seconds 60

@@ -20,6 +20,10 @@
 //! * [`scenario::class`] — a class in ONE family: K rooms × S members force-joined by one
 //!   moderator, T talkers per room, the rest listening; loss per listener, latency, jitter,
 //!   server cost, and whether the family's server used more than one core.
+//! * [`scenario::video`] — P publishers of a synthetic VP8 camera (one stream or simulcast
+//!   `q`/`h`/`f`, [`vp8`]) and R receivers in the parent: forwarded bitrate, frames per slot,
+//!   latency, loss, keyframes and keyframe requests, server CPU per forwarded megabit, frame
+//!   and packet.
 //!
 //! Each returns a [`report::Report`] with sanity [`report::Checks`]; the binary prints it,
 //! writes it as JSON on request, and exits non-zero when a check failed.
@@ -46,6 +50,7 @@ pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod target;
+pub mod vp8;
 
 pub use report::{Report, Run};
 pub use target::Target;
@@ -55,6 +60,7 @@ use scenario::class::ClassConfig;
 use scenario::fresh_vs_move::FreshVsMoveConfig;
 use scenario::soak::SoakConfig;
 use scenario::steady::SteadyConfig;
+use scenario::video::VideoConfig;
 use scenario::wave::WaveConfig;
 
 /// A scenario and its options (the binary's subcommands).
@@ -72,6 +78,9 @@ pub enum Scenario {
     /// One family: K break-out rooms × S members force-joined by a moderator, T talkers per
     /// room, the rest listening; loss, latency, jitter, server cost and cores used.
     Class(ClassConfig),
+    /// P publishers of a synthetic VP8 camera (1 or 3 simulcast layers) and R receivers in the
+    /// parent room: forwarded bitrate, frames, latency, keyframes, server cost per megabit.
+    Video(VideoConfig),
 }
 
 /// Runs one scenario against `target`.
@@ -95,6 +104,9 @@ pub async fn run(
         }
         Scenario::Class(c) => {
             Report::Class(Box::new(scenario::class::run(target, c, progress).await?))
+        }
+        Scenario::Video(c) => {
+            Report::Video(Box::new(scenario::video::run(target, c, progress).await?))
         }
     })
 }

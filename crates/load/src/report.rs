@@ -107,6 +107,8 @@ pub enum Report {
     Soak(Box<crate::scenario::soak::SoakReport>),
     /// `class`.
     Class(Box<crate::scenario::class::ClassReport>),
+    /// `video`.
+    Video(Box<crate::scenario::video::VideoReport>),
 }
 
 impl Report {
@@ -118,6 +120,7 @@ impl Report {
             Report::FreshVsMove(r) => &r.checks,
             Report::Soak(r) => &r.checks,
             Report::Class(r) => &r.checks,
+            Report::Video(r) => &r.checks,
         }
     }
 
@@ -129,6 +132,7 @@ impl Report {
             Report::FreshVsMove(r) => r.text(),
             Report::Soak(r) => r.text(),
             Report::Class(r) => r.text(),
+            Report::Video(r) => r.text(),
         }
     }
 }

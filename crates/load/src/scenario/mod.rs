@@ -6,6 +6,7 @@ pub mod class;
 pub mod fresh_vs_move;
 pub mod soak;
 pub mod steady;
+pub mod video;
 pub mod wave;
 
 use crate::client::{ClientSpec, ClientSummary, ConnectTimings, Ctl, SimClient, Until};
