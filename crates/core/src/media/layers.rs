@@ -436,6 +436,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // a test's fixed origin, not the core reading a clock
     fn layer_rates_are_measured_and_silent_layers_drop_out() {
         let t0 = Instant::now();
         let mut s = SourceLayers::default();
