@@ -19,13 +19,14 @@
 // token bucket's rate, default 300kbit).
 
 import { chromium } from 'playwright-core';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, openSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeTone } from './tones.mjs';
+import { startServer as startServerIn } from './server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -56,33 +57,8 @@ function check(label, ok, detail) {
   if (!ok) failures++;
 }
 
-async function startServer(tmp) {
-  const dataDir = join(tmp, 'data');
-  const logPath = join(tmp, 'server.log');
-  const log = openSync(logPath, 'w');
-  const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--udp-listen', '127.0.0.1:0', '--data-dir', dataDir, '--web-dir', ROOT], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
-  });
-  const deadline = Date.now() + 30_000;
-  let base = null;
-  while (base === null) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${readFileSync(logPath, 'utf8')}`);
-    base = readFileSync(logPath, 'utf8').match(/listening on (http:\/\/[0-9.:]+)/)?.[1] ?? null;
-    if (base === null && Date.now() > deadline) throw new Error(`server did not start within 30 s: ${readFileSync(logPath, 'utf8')}`);
-    if (base === null) await sleep(20);
-  }
-  const creds = JSON.parse(readFileSync(join(dataDir, 'dev-credentials.json'), 'utf8'));
-  const auth = 'Basic ' + Buffer.from(`${creds.app_id}:${creds.app_key}`).toString('base64');
-  /** @param {string} path @param {unknown} body */
-  const post = async (path, body) => {
-    const r = await fetch(base + path, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const j = await r.json();
-    if (!r.ok || j.result !== 0) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(j)}`);
-    return j;
-  };
-  return { proc, base, post };
-}
+/** @param {string} tmp */
+const startServer = (tmp) => startServerIn(BIN, ROOT, tmp);
 
 async function openPage(who, base, tmp) {
   const wav = join(tmp, `${who.name}-${who.hz}Hz.wav`);
