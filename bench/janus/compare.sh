@@ -30,43 +30,12 @@ OUT="${OUT:-$ROOT/target/bench-janus/$K-$S-$T}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
-if ! command -v jq >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq
-fi
-"$HERE/install.sh" >/dev/null
-
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
-if [ -z "${NO_BUILD:-}" ]; then
-  echo "== building release binaries =="
-  (cd "$ROOT" && cargo build --release --locked -q -p alcove-server -p alcove-load -p alcove-janus-bench)
-fi
-
-"$HERE/netns.sh" up
-in_ns() { ip netns exec "$NS" "$@"; }
-if [ -n "$(ip netns pids "$NS")" ]; then
-  echo "processes already run in namespace $NS (ip netns pids $NS): stop them first" >&2
-  exit 1
-fi
-
-JANUS_RUN="$OUT/janus-run"
-ALCOVE_DATA="$(mktemp -d /tmp/alcove-bench-data.XXXXXX)"
-APID=""
-cleanup() {
-  "$HERE/stop.sh" "$JANUS_RUN" >/dev/null 2>&1 || true
-  if [ -n "$APID" ] && kill -0 "$APID" 2>/dev/null; then kill -TERM "$APID" 2>/dev/null || true; fi
-  rm -rf "$ALCOVE_DATA"
-}
-trap cleanup EXIT
+# shellcheck source=common.sh
+source "$HERE/common.sh"
 
 # --- Janus -------------------------------------------------------------------------------
 echo "== Janus: janus-bench steady --rooms $K --size $S --seconds $T =="
-rm -rf "$JANUS_RUN"
-JANUS_RUN_DIR="$JANUS_RUN" "$HERE/start.sh" >"$OUT/janus-start.txt"
-JPID="$(sed -n 's/^PID=//p' "$OUT/janus-start.txt")"
-if [ "$(cat /proc/"$JPID"/comm 2>/dev/null)" != janus ]; then
-  echo "pid $JPID is not janus" >&2
-  exit 1
-fi
+start_janus
 set +e
 in_ns "$BIN/janus-bench" steady --rooms "$K" --size "$S" --seconds "$T" --warmup-secs "$WARMUP" \
   --janus-pid "$JPID" --connect-concurrency "$CONCURRENCY" --json "$OUT/janus.json" \
