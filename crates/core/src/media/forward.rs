@@ -345,11 +345,19 @@ impl Shard {
             }
             StreamKind::Camera { layer, keyframe } => {
                 let layer = usize::from(layer);
-                let fresh = !self.sources.contains_key(&p.src);
-                self.sources
-                    .entry(p.src.clone())
-                    .or_default()
-                    .packet(layer, p.payload.len(), now);
+                // One lookup per packet; the source's id is cloned only the first time.
+                let fresh = match self.sources.get_mut(&p.src) {
+                    Some(s) => {
+                        s.packet(layer, p.payload.len(), now);
+                        false
+                    }
+                    None => {
+                        let mut s = layers::SourceLayers::default();
+                        s.packet(layer, p.payload.len(), now);
+                        self.sources.insert(p.src.clone(), s);
+                        true
+                    }
+                };
                 let mut want_key = false;
                 for (rx, slot) in table.camera_on(&p.src, self.index) {
                     let Some(r) = self.sessions.get_mut(rx) else {
