@@ -74,6 +74,9 @@ tests/browser/run.sh video.test.mjs || status=1
 echo
 echo "== browser video test, five cameras (tests/browser/run.sh video5.test.mjs) =="
 tests/browser/run.sh video5.test.mjs || status=1
+echo
+echo "== browser video test, a throttled receiver (tests/browser/run.sh video_throttle.test.mjs) =="
+tests/browser/run.sh video_throttle.test.mjs || status=1
 
 # Chromium with UDP dropped (nftables in its namespace): ICE over TCP, then TURN over TCP
 # through Debian's coturn (issue 16; about 35 s).

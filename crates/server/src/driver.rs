@@ -386,7 +386,6 @@ async fn run_family(
             candidate: m.candidate,
             local: m.local,
             tcp_candidate: m.tcp.as_ref().map(|t| t.candidate),
-            bandwidth_estimation: false,
         });
     config.resume_grace = families.resume_grace;
     config.epoch_unix_ms = crate::util::unix_now_ms();

@@ -69,7 +69,6 @@ impl FamilyShards {
             candidate: shell.candidate,
             local: shell.local,
             tcp_candidate: shell.tcp.as_ref().map(|t| t.candidate),
-            bandwidth_estimation: false,
         };
         let mut receivers = Vec::new();
         let mut sinks = Vec::new();

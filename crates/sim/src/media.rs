@@ -131,7 +131,6 @@ impl MediaWorld {
             candidate: server,
             local: server,
             tcp_candidate: None,
-            bandwidth_estimation: true,
         });
         config.shards = alcove_core::media::Shards::Inline(shards);
         let slots = settings.max_active_talkers as usize;

@@ -150,13 +150,32 @@ fn a_throttled_receiver_goes_down_a_layer_keeps_hearing_and_recovers() {
     let heard = w.take_heard(&slow).len();
     assert!(heard >= 90, "S hears P: {heard} of 100 frames in 2 s");
 
-    // Not asserted here: audio only on a link barely wider than the audio. At 40–50 kbit/s
-    // the low layer is turned off, but str0m's padding floor (50 kbit/s) and its probes then
-    // take the audio's room (23–35 of 50 frames a second got through in trial runs): one of
-    // the reasons the estimate is off in the server (docs/protocol.md §13.9).
+    // A link that carries the audio but not the audio and the lowest layer: audio only, and
+    // the audio keeps flowing (no padding, no probes take its room).
+    w.throttle(&slow, Some(40_000));
+    run(&mut w, &p, 8000);
+    layers_seen(&mut w, &slow);
+    w.take_heard(&slow);
+    run(&mut w, &p, 2000);
+    let seen = layers_seen(&mut w, &slow);
+    let heard = w.take_heard(&slow).len();
+    assert!(seen.is_empty(), "S is on audio only: it got {seen:?}");
+    assert!(
+        heard >= 95,
+        "S hears P on audio only: {heard} of 100 frames in 2 s"
+    );
+    assert_eq!(
+        layer_after(&mut w, &p, &good, 0),
+        Some('f'),
+        "G keeps the top"
+    );
 
-    // The link recovers: video comes back.
+    // The link recovers: video comes back, layer by layer, up to the top.
     w.throttle(&slow, None);
-    let back = layer_after(&mut w, &p, &slow, 10000);
-    assert!(back.is_some(), "S sees P again after its link recovered");
+    let mut waited = 0;
+    while layer_after(&mut w, &p, &slow, 1000) != Some('f') {
+        waited += 2;
+        assert!(waited <= 90, "S is back on the top layer within 90 s");
+    }
+    println!("S back on the top layer {waited} s after its link recovered");
 }

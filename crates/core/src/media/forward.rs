@@ -11,7 +11,6 @@ use alcove_proto::ClientId;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::bwe::{Bitrate, BweKind};
 use str0m::media::{KeyframeRequestKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
@@ -104,7 +103,6 @@ impl Shard {
     fn drive(&mut self, client: &ClientId, now: Instant) {
         let mut received: Vec<RtpPacket> = Vec::new();
         let mut keyframe_requests: Vec<Mid> = Vec::new();
-        let mut new_estimate: Option<u64> = None;
         let reallocate;
         {
             let Some(s) = self.sessions.get_mut(client) else {
@@ -132,8 +130,11 @@ impl Shard {
                     Ok(str0m::Output::Event(e)) => match e {
                         Event::RtpPacket(p) => received.push(p),
                         Event::KeyframeRequest(r) => keyframe_requests.push(r.mid),
-                        Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                            new_estimate = Some(estimate.as_u64());
+                        // A fresh receiver report (`loss` is set only then): congestion evidence.
+                        Event::MediaEgressStats(st) => {
+                            if let Some(loss) = st.loss {
+                                s.congestion.report(st.rtt, loss);
+                            }
                         }
                         _ => {}
                     },
@@ -146,11 +147,7 @@ impl Shard {
                 self.timers.remove(&(before, client.clone()));
                 self.timers.insert((s.timeout, client.clone()));
             }
-            let changed = new_estimate.is_some() && new_estimate != s.estimate;
-            if changed {
-                s.estimate = new_estimate;
-            }
-            reallocate = !s.mids.video_slots.is_empty() && (changed || now >= s.next_alloc);
+            reallocate = !s.mids.video_slots.is_empty() && now >= s.next_alloc;
         }
         if reallocate {
             self.allocate(client, now);
@@ -630,31 +627,10 @@ impl Shard {
             })
             .collect();
         let reserve = layers::RESERVE_BPS;
-        let picks = layers::allocate(r.estimate, reserve, &demands);
-        let mut poll = false;
-        if r.estimate.is_some() {
-            let sent = layers::allocated_bps(&demands, &picks) + reserve;
-            let desired = layers::desired_bps(&demands).max(sent - reserve) + reserve;
-            // While a slot gets less than it wants, ask again now and then: raising the
-            // desired rate makes str0m probe, so a link that recovered is found again even
-            // when nothing (or only a low layer) is sent meanwhile.
-            let constrained = desired > sent;
-            let reprobe = constrained && now >= r.next_probe;
-            if reprobe {
-                r.next_probe = now + layers::REPROBE_INTERVAL;
-                r.rtc
-                    .bwe()
-                    .set_bitrate(Bitrate::bps(sent), Bitrate::bps(sent));
-            }
-            if reprobe || r.bwe_asked != Some((sent, desired)) {
-                r.bwe_asked = Some((sent, desired));
-                r.rtc
-                    .bwe()
-                    .set_bitrate(Bitrate::bps(sent), Bitrate::bps(desired));
-                // str0m re-arms its timers: poll the session for its new deadline.
-                poll = true;
-            }
-        }
+        let flowing = layers::flowing_bps(&demands) + reserve;
+        let desired = layers::desired_bps(&demands) + reserve;
+        let budget = r.congestion.budget(now, flowing, desired);
+        let picks = layers::allocate(budget, reserve, &demands);
         let mut switches: Vec<(ClientId, usize)> = Vec::new();
         for (slot, pick) in picks.into_iter().enumerate() {
             if let Some(t) = r.layer_target.get_mut(slot) {
@@ -670,9 +646,6 @@ impl Shard {
                     switches.push((src.clone(), l));
                 }
             }
-        }
-        if poll {
-            self.mark_dirty(rx);
         }
         for (src, layer) in switches {
             self.camera_keyframe(&src, Some(layer), now);

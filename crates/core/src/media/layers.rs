@@ -9,16 +9,16 @@
 //!   and the receiver's cap (`setVideoSlot`);
 //! * what the publisher sends: the layers that arrived within [`LAYER_SILENCE`], with their
 //!   measured bitrates;
-//! * the receiver's bandwidth, when [`super::MediaConfig::bandwidth_estimation`] is on: str0m's
-//!   estimate (TWCC) of the path to it, less a reserve for
-//!   a little for RTCP ([`RESERVE_BPS`]; audio is not paced and not in the estimate), shared by the slots in slot order (slot 0, the most
-//!   relevant publisher, first): every slot first gets its lowest fitting layer, then slots
-//!   are raised one layer at a time while the budget holds. A slot whose lowest layer does not
-//!   fit gets nothing: the receiver degrades to audio only, and audio is never paced or
-//!   dropped for video.
+//! * the receiver's bandwidth, when its path is congested: the budget of
+//!   [`super::congestion::Congestion`] (from the receiver's RTCP reports: loss and growing
+//!   round-trip time), less a small reserve ([`RESERVE_BPS`]), shared by the slots in slot
+//!   order (slot 0, the most relevant publisher, first): every slot first gets its lowest
+//!   fitting layer, then slots are raised one layer at a time while the budget holds. A slot
+//!   whose lowest layer does not fit gets nothing: the receiver degrades to audio only, and
+//!   audio is never held back or dropped for video. Without congestion there is no budget.
 //!
 //! A layer above what a slot shows now must fit with [`UPGRADE_HEADROOM`] to spare (no flapping
-//! between two layers at the edge of the estimate); going down is immediate. The switch itself
+//! between two layers at the edge of the budget); going down is immediate. The switch itself
 //! happens at the next keyframe of the new layer (a decoder cannot start mid-stream), which
 //! the receiver's shard asks the publisher for, rate-limited; until then the old layer stays on
 //! the slot, unless the new choice is "nothing", which is immediate.
@@ -36,23 +36,17 @@ pub const LAYERS: usize = 3;
 /// layers when its own uplink or CPU is short).
 pub const LAYER_SILENCE: Duration = Duration::from_millis(1000);
 
-/// The part of a receiver's bandwidth estimate kept free of video (RTCP, feedback). Not the
-/// audio itself: str0m's estimate is of what its pacer sends (video and padding; audio is not
-/// paced), and an estimator that sees little traffic estimates little more than it (it is
-/// application-limited): on a quiet link with small cameras the estimate sits near the video
-/// actually sent, and subtracting the audio from it would turn those cameras off on a link
-/// that carries them easily (measured with five Chromiums: estimates of 90–190 kbit/s beside
-/// 4 × 40 kbit/s of audio).
+/// The part of a receiver's budget kept free of video (RTCP, feedback, a little of the audio).
+/// The budget is cut from what flows ([`flowing_bps`] plus this), so the audio beside the
+/// video is not counted twice: a cut that leaves less than the lowest layer turns video off.
 pub const RESERVE_BPS: u64 = 20_000;
 
 /// A higher layer than the one shown must fit this many times its extra cost.
 pub const UPGRADE_HEADROOM: f64 = 1.2;
 
-/// How often a receiver's layers are re-chosen (besides on a new estimate or preference).
+/// How often a receiver's layers are re-chosen and its congestion judged (besides on a new
+/// preference or publisher).
 pub const ALLOCATE_INTERVAL: Duration = Duration::from_millis(500);
-
-/// How often a receiver held below what its slots want makes the estimator probe again.
-pub const REPROBE_INTERVAL: Duration = Duration::from_secs(3);
 
 /// A layer's bitrate before it was measured (a 320x180 / 640x360 / 1280x720 camera at 30 fps).
 const NOMINAL_BPS: [u64; LAYERS] = [150_000, 500_000, 1_500_000];
@@ -133,9 +127,9 @@ impl Demand {
     }
 }
 
-/// The layer per slot for a receiver whose bandwidth estimate is `estimate` bit/s (`None`: no
-/// estimate, every slot gets the highest layer it wants), `reserve` of it kept for audio. See
-/// the module documentation.
+/// The layer per slot for a receiver whose video budget is `estimate` bit/s (`None`: no
+/// budget, every slot gets the highest layer it wants), `reserve` of it kept free. See the
+/// module documentation.
 pub fn allocate(estimate: Option<u64>, reserve: u64, demands: &[Demand]) -> Vec<Option<usize>> {
     let candidates: Vec<Vec<usize>> = demands.iter().map(Demand::candidates).collect();
     let Some(estimate) = estimate else {
@@ -184,7 +178,15 @@ pub fn allocated_bps(demands: &[Demand], picks: &[Option<usize>]) -> u64 {
         .sum()
 }
 
-/// The bitrate an allocation would need if the estimate allowed everything wanted.
+/// The bitrate of the layers the slots show now.
+pub fn flowing_bps(demands: &[Demand]) -> u64 {
+    demands
+        .iter()
+        .filter_map(|d| d.current.map(|l| d.available[l].unwrap_or(NOMINAL_BPS[l])))
+        .sum()
+}
+
+/// The bitrate an allocation would need if the budget allowed everything wanted.
 pub fn desired_bps(demands: &[Demand]) -> u64 {
     let picks = allocate(None, 0, demands);
     allocated_bps(demands, &picks)

@@ -36,6 +36,7 @@
 //! `forward.rs` (datagrams, timers, forwarding, keyframes), `table.rs` (the published routes),
 //! `rewrite.rs`, `talkers.rs`, this file. Everything is sans-IO.
 
+pub mod congestion;
 mod forward;
 pub mod layers;
 pub mod rewrite;
@@ -71,11 +72,6 @@ pub struct MediaConfig {
     /// whose `destination` is this address are TCP (RFC 4571 frames, one packet each); it
     /// must differ from [`MediaConfig::local`].
     pub tcp_candidate: Option<SocketAddr>,
-    /// Receivers of camera video get str0m's bandwidth estimate (TWCC), and their slots' layers
-    /// follow it down to audio only (`layers.rs`). Off: layers follow the rendered height and
-    /// cap only. The server keeps it off for now (see docs/protocol.md §13.9: with small
-    /// cameras the estimator, application-limited, sat below what the link carried).
-    pub bandwidth_estimation: bool,
 }
 
 /// Where a family's media shards run.

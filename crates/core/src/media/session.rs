@@ -2,20 +2,20 @@
 //! ICE-restart offers after a resume). The server is ICE-lite and answers; every session runs
 //! in str0m's RTP mode (see `forward.rs`).
 
+use super::congestion::Congestion;
 use super::layers::{SlotPref, LAYERS};
 use super::rewrite::Rewrite;
 use super::shard::{MediaEvent, Mids, Negotiated, Session, Shard, ShardOutput};
 use alcove_proto::signal::MediaMids;
 use alcove_proto::{ClientId, ErrorCode, RequestId};
 use std::collections::BTreeMap;
-use std::time::Instant;
-use str0m::bwe::Bitrate;
+use std::time::{Duration, Instant};
 use str0m::media::Mid;
 use str0m::{Candidate, Rtc};
 
-/// The bandwidth a receiver of camera video is assumed to have until str0m's estimator knows
-/// better (it probes upwards from here).
-const INITIAL_ESTIMATE_KBPS: u64 = 1_000;
+/// How often str0m reports a receiver of camera video's RTCP receiver reports (loss, round-trip
+/// time), the evidence its congestion controller reads (`congestion.rs`).
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Packets a slot keeps for answering NACKs: about two seconds of one 30 fps share, half a
 /// second of audio (audio slots are not NACKed: str0m keeps the buffer for RTX only).
@@ -67,12 +67,14 @@ impl Shard {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true);
-        // A receiver of camera video gets a bandwidth estimate (TWCC), from which its shard
-        // picks each slot's simulcast layer (see `layers.rs`).
-        let rtc = if offered.video_slots.is_empty() || !self.config.bandwidth_estimation {
+        // A receiver of camera video: its receiver reports (loss, round-trip time) come out as
+        // stats events, from which its shard judges congestion and picks each slot's simulcast
+        // layer (`congestion.rs`, `layers.rs`). No str0m bandwidth estimator: see
+        // docs/decisions/0008-congestion-from-receiver-reports.md.
+        let rtc = if offered.video_slots.is_empty() {
             rtc
         } else {
-            rtc.enable_bwe(Some(Bitrate::kbps(INITIAL_ESTIMATE_KBPS)))
+            rtc.set_stats_interval(Some(STATS_INTERVAL))
         };
         let mut rtc = rtc.build(now);
         let candidate = Candidate::host(self.config.candidate, "udp").map_err(|_| {
@@ -144,9 +146,7 @@ impl Shard {
                 video_prefs: vec![SlotPref::default(); v],
                 layer_current: vec![None; v],
                 layer_target: vec![None; v],
-                estimate: None,
-                bwe_asked: None,
-                next_probe: now,
+                congestion: Congestion::default(),
                 next_alloc: now,
                 send_pts: Vec::new(),
                 timeout: now,

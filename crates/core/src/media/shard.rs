@@ -302,13 +302,9 @@ pub(super) struct Session {
     /// keyframe).
     pub(super) layer_current: Vec<Option<usize>>,
     pub(super) layer_target: Vec<Option<usize>>,
-    /// str0m's latest estimate of the bandwidth towards this client (bit/s; `None` before the
-    /// first, or without video slots).
-    pub(super) estimate: Option<u64>,
-    /// The (sustained, desired) bitrates last given to str0m's estimator.
-    pub(super) bwe_asked: Option<(u64, u64)>,
-    /// When str0m's estimator is next asked to probe while a slot is held below what it wants.
-    pub(super) next_probe: Instant,
+    /// Congestion on the path to this client, from its receiver reports (receivers of camera
+    /// video only): the budget its video slots share.
+    pub(super) congestion: super::congestion::Congestion,
     /// When this client's layers are next re-chosen.
     pub(super) next_alloc: Instant,
     /// A codec (as a source negotiated it) → this session's payload type for it; filled on
