@@ -41,5 +41,5 @@ export async function startServer(bin, root, tmp) {
   };
   /** @param {string} path */
   const get = async (path) => (await fetch(base + path, { headers: { authorization: auth } })).json();
-  return { proc, base, logPath, post, get };
+  return { proc, base, logPath, auth, post, get };
 }

@@ -152,8 +152,8 @@ async function main() {
     }
 
     // 1. Both receivers decode both cameras, R at least one of them above the lowest layer
-    //    (else there is no lower layer to go to: on a loaded machine the server's estimate may
-    //    hold everyone at the lowest one for a while).
+    //    (else there is no lower layer to go to: on a loaded machine the browser's own uplink
+    //    estimate may hold a publisher at its lowest layer for a while).
     const decodesBoth = (s) => ['P', 'Q'].every((n) => (s.video[n]?.frames ?? 0) > 0);
     const aboveLowest = (s) => Object.values(s.video).some((v) => v.frames > 0 && v.height > LOWEST_HEIGHT);
     let before = {};
@@ -195,6 +195,12 @@ async function main() {
     check(`R (throttled to ${RATE}) moves below ${topR} px or to audio only on every video slot`, degraded(after.R), after.R);
     check('R keeps receiving audio and hears both publishers', audioOk(after.R), after.R);
     check('S (not throttled) keeps decoding both cameras', decodesBoth(after.S), after.S);
+
+    // 4. The operator sees it: the server counted the congestion it acted on.
+    const metrics = await (await fetch(`${server.base}/metrics`, { headers: { authorization: server.auth } })).text();
+    const cuts = metrics.split('\n').filter((l) => l.startsWith('alcove_video_congestion_cuts_total'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    check('/metrics counts the congestion cuts (alcove_video_congestion_cuts_total > 0)', cuts > 0, cuts);
   } finally {
     if (throttled) {
       try { tc(['qdisc', 'del', 'dev', 'lo', 'root']); } catch { /* the namespace goes anyway */ }

@@ -68,6 +68,8 @@ pub const SHARD_RECEIVED: &str = "alcove_media_shard_received_datagrams_total";
 pub const SHARD_TRANSMITTED: &str = "alcove_media_shard_transmitted_datagrams_total";
 /// Datagrams dropped because the shard's queue was at its bound.
 pub const SHARD_DROPPED: &str = "alcove_media_shard_dropped_datagrams_total";
+/// Video budgets cut on congestion evidence in a receiver's reports (docs/decisions/0008).
+pub const VIDEO_CONGESTION_CUTS: &str = "alcove_video_congestion_cuts_total";
 /// Webhook deliveries by outcome.
 pub const WEBHOOKS: &str = "alcove_webhook_deliveries_total";
 
@@ -111,6 +113,8 @@ pub struct ShardCounters {
     pub transmitted: Counter,
     /// [`SHARD_DROPPED`].
     pub dropped: Counter,
+    /// [`VIDEO_CONGESTION_CUTS`].
+    pub congestion_cuts: Counter,
 }
 
 impl ShardCounters {
@@ -120,6 +124,7 @@ impl ShardCounters {
             received: Counter::noop(),
             transmitted: Counter::noop(),
             dropped: Counter::noop(),
+            congestion_cuts: Counter::noop(),
         }
     }
 }
@@ -144,7 +149,7 @@ impl Metrics {
             .map(PrometheusBuilder::build_recorder)
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
-        let help: [(&'static str, &'static str); 15] = [
+        let help: [(&'static str, &'static str); 16] = [
             (FAMILIES, "Live families (a parent room and its break-out rooms)."),
             (CLIENTS, "Connected clients (and those waiting to resume) by role and location."),
             (BREAKOUT_ROOMS, "Live break-out rooms."),
@@ -158,6 +163,7 @@ impl Metrics {
             (SHARD_RECEIVED, "Datagrams handed to a media shard, by shard index."),
             (SHARD_TRANSMITTED, "Datagrams a media shard sent, by shard index."),
             (SHARD_DROPPED, "Datagrams dropped at a media shard's queue bound, by shard index."),
+            (VIDEO_CONGESTION_CUTS, "Video budgets cut on congestion (loss or a growing round-trip time in a receiver's reports), by shard index."),
             (WEBHOOKS, "Webhook deliveries by outcome (delivered, failed after retries, dropped on a full queue)."),
             ("alcove_webhook_attempts_total", "Webhook POSTs made (retries included)."),
         ];
@@ -254,6 +260,7 @@ impl Metrics {
             received: c(SHARD_RECEIVED),
             transmitted: c(SHARD_TRANSMITTED),
             dropped: c(SHARD_DROPPED),
+            congestion_cuts: c(VIDEO_CONGESTION_CUTS),
         }
     }
 

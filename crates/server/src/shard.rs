@@ -92,6 +92,7 @@ impl FamilyShards {
                 shell: shell.clone(),
                 tx: TxBatch::default(),
                 counters: metrics.shard(i),
+                congestion_cuts: 0,
                 transmitted: 0,
                 relay_addrs: HashSet::new(),
                 counted: HashSet::new(),
@@ -128,6 +129,8 @@ struct ShardTask {
     tx: TxBatch,
     /// This shard index's datagram counters (`/metrics`).
     counters: crate::metrics::ShardCounters,
+    /// The shard's congestion cuts already counted in [`Self::counters`].
+    congestion_cuts: u64,
     /// Datagrams sent in the current wake-up: added to the shared counter once per wake-up
     /// (the counter is shared by shard `i` of every family).
     transmitted: u64,
@@ -175,6 +178,11 @@ impl ShardTask {
             self.counters
                 .transmitted
                 .increment(std::mem::take(&mut self.transmitted));
+            let cuts = self.shard.congestion_cuts();
+            self.counters
+                .congestion_cuts
+                .increment(cuts - self.congestion_cuts);
+            self.congestion_cuts = cuts;
         }
         self.drain();
         self.tx.flush(&self.shell.socket);

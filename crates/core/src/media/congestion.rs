@@ -110,6 +110,8 @@ pub struct Congestion {
     /// What flowed at the last call, and when the flow last rose (a layer came in).
     flowing: u64,
     last_flow_rise: Option<Instant>,
+    /// Cuts so far.
+    cuts: u64,
 }
 
 impl Default for Congestion {
@@ -127,6 +129,7 @@ impl Default for Congestion {
             queued: false,
             flowing: 0,
             last_flow_rise: None,
+            cuts: 0,
         }
     }
 }
@@ -147,6 +150,11 @@ impl Congestion {
     /// The budget in force, without closing a round.
     pub fn current(&self) -> Option<u64> {
         self.budget
+    }
+
+    /// How many times the budget was cut on evidence.
+    pub fn cuts(&self) -> u64 {
+        self.cuts
     }
 
     /// Closes the round of reports taken since the last call and returns the video budget
@@ -183,6 +191,7 @@ impl Congestion {
                     .min(flowing as f64 * f64::from(1.0 - loss));
                 self.budget = Some((base * DECREASE).min(link * DRAIN).round() as u64);
                 self.last_cut = Some(now);
+                self.cuts += 1;
                 self.last_raise = None;
                 // The rounds before the cut describe the queue it is draining.
                 self.rtts.clear();
@@ -378,6 +387,7 @@ mod tests {
         let t = origin();
         c.report(None, 0.1);
         assert_eq!(c.budget(t, 1_000_000, 1_000_000), Some(700_000));
+        assert_eq!(c.cuts(), 1);
         c.report(None, 0.1);
         assert_eq!(c.budget(t + MS * 500, 700_000, 1_000_000), Some(700_000));
         c.report(None, 0.1);

@@ -629,7 +629,9 @@ impl Shard {
         let reserve = layers::RESERVE_BPS;
         let flowing = layers::flowing_bps(&demands) + reserve;
         let desired = layers::desired_bps(&demands) + reserve;
+        let cuts = r.congestion.cuts();
         let budget = r.congestion.budget(now, flowing, desired);
+        let cut = r.congestion.cuts() - cuts;
         let picks = layers::allocate(budget, reserve, &demands);
         let mut switches: Vec<(ClientId, usize)> = Vec::new();
         for (slot, pick) in picks.into_iter().enumerate() {
@@ -647,6 +649,7 @@ impl Shard {
                 }
             }
         }
+        self.congestion_cuts += cut;
         for (src, layer) in switches {
             self.camera_keyframe(&src, Some(layer), now);
         }

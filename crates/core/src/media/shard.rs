@@ -367,6 +367,8 @@ pub struct Shard {
     /// The live simulcast layers of the cameras whose packets this shard forwards.
     pub(super) sources: HashMap<ClientId, SourceLayers>,
     pub(super) outputs: VecDeque<ShardOutput>,
+    /// Video budgets cut on congestion evidence, by all of this shard's receivers, ever.
+    pub(super) congestion_cuts: u64,
     last_now: Instant,
 }
 
@@ -386,8 +388,15 @@ impl Shard {
             next_levels: None,
             sources: HashMap::new(),
             outputs: VecDeque::new(),
+            congestion_cuts: 0,
             last_now: now,
         }
+    }
+
+    /// How many times a receiver's video budget was cut on congestion evidence on this shard
+    /// (`congestion.rs`), since it started.
+    pub fn congestion_cuts(&self) -> u64 {
+        self.congestion_cuts
     }
 
     /// This shard's index in its family.
