@@ -375,6 +375,11 @@ impl Family {
             .collect()
     }
 
+    /// The parent room's pinned clients, first pinned first (`pinUsers`; protocol §13.9).
+    pub fn pinned(&self) -> &[ClientId] {
+        &self.pinned
+    }
+
     /// Checks SPEC §3's invariants; `Err` names the first one broken.
     pub fn check_invariants(&self) -> Result<(), String> {
         for c in self.clients.values() {
