@@ -187,7 +187,7 @@ enum Tamper {
     Age { room: u8, age_ms: u64 },
     EverJoined { room: u8, ever_joined: bool },
     DropClient { client: u8 },
-    /// A pin of a client (maybe one that is gone, or twice, or beyond the bound).
+    // A pin of a client (maybe one that is gone, or twice, or beyond the bound).
     Pinned { client: u8 },
 }
 

@@ -247,13 +247,13 @@ async fn a_pinned_camera_takes_the_one_video_slot_and_the_unpin_gives_it_back() 
     let told = b
         .events
         .wait_for(Duration::from_secs(10), |f| {
-            matches!(&f.msg, ServerMessage::UpdatePinUsers(u) if u.client_ids == [pinned.clone()])
+            matches!(&f.msg, ServerMessage::UpdatePinUsers(u) if u.client_ids == std::slice::from_ref(&pinned))
         })
         .await;
     assert!(told.is_some(), "B got updatePinUsers");
     assert_eq!(
         b.room.state().await.expect("state").pinned(),
-        [pinned.clone()]
+        std::slice::from_ref(&pinned)
     );
 
     // Unpinned: the earliest camera has the slot again.
