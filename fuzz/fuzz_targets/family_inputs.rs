@@ -29,6 +29,12 @@
 //! (from an in-memory store), `Output::LoadPlan` is fed back as `Input::PlanLoaded` in the same
 //! step (the request's one ack then comes from that input).
 //!
+//! Issue 14's `pinUsers` / `unpinUsers` are in the pool (known, departed, unknown and empty
+//! ids, duplicates, more than the bound), clients may negotiate protocol version 4 (they get
+//! `updatePinUsers`), and a damaged snapshot may pin strangers, departed clients or one client
+//! twice (`Family::restore` must drop those: `check_invariants` includes the pins). A restart
+//! from an undamaged snapshot keeps `pinned()`.
+//!
 //! Nothing may panic.
 #![no_main]
 
@@ -161,6 +167,10 @@ enum Op {
         contents: Vec<u8>,
     },
     End,
+    /// A connect negotiating protocol version 4 (video slots, pinning).
+    ConnectV4 {
+        role: ArbRole,
+    },
 }
 
 /// Damage done to a snapshot before it is restored (`Family::restore` must drop what is
@@ -177,6 +187,8 @@ enum Tamper {
     Age { room: u8, age_ms: u64 },
     EverJoined { room: u8, ever_joined: bool },
     DropClient { client: u8 },
+    // A pin of a client (maybe one that is gone, or twice, or beyond the bound).
+    Pinned { client: u8 },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -284,6 +296,11 @@ enum Msg {
         rooms: Option<Vec<u8>>,
     },
     StopBroadcast,
+    // Issue 14: pinned cameras.
+    Pin {
+        clients: Vec<u8>,
+        unpin: bool,
+    },
 }
 
 /// A plan name: mostly from a small pool (so applying finds what was saved), or anything.
@@ -723,6 +740,16 @@ impl Harness {
                 })
             }
             Msg::StopBroadcast => ClientMessage::StopBroadcast,
+            Msg::Pin { clients, unpin } => {
+                let req = alcove_proto::signal::PinUsers {
+                    client_ids: clients.iter().take(24).map(|c| self.client(*c)).collect(),
+                };
+                if *unpin {
+                    ClientMessage::UnpinUsers(req)
+                } else {
+                    ClientMessage::PinUsers(req)
+                }
+            }
         }
     }
 
@@ -863,6 +890,20 @@ impl Harness {
                 self.step(input, Expect::Nothing);
                 assert!(self.members.is_empty(), "clients left after the end");
             }
+            Op::ConnectV4 { role } => {
+                let client = ClientId(format!("c{:02}", self.next_client));
+                self.next_client += 1;
+                self.ids.push(client.clone());
+                let id = self.request_id();
+                let input = Input::Connect {
+                    now: self.now(),
+                    client: client.clone(),
+                    id,
+                    user: NewClient::new(&format!("User {client}"), (*role).into()),
+                    version: 4,
+                };
+                self.step(input, Expect::Admit(&client, id, ErrorCode::RoomFull));
+            }
         }
     }
 
@@ -884,6 +925,7 @@ impl Harness {
         }
         let users = self.family.users();
         let rooms = self.family.breakout_rooms();
+        let pinned = self.family.pinned().to_vec();
         self.restarts += 1;
         let mut config = self.config.clone();
         config.seed = config.seed.wrapping_add(self.restarts);
@@ -922,6 +964,11 @@ impl Harness {
                 self.family.users(),
                 users,
                 "users() changed through a restart"
+            );
+            assert_eq!(
+                self.family.pinned(),
+                pinned.as_slice(),
+                "pinned() changed through a restart"
             );
             // With a downtime, timers legitimately move (a room whose end passed ends at the
             // first input).
@@ -1268,6 +1315,14 @@ fn damage(s: &mut alcove_core::FamilySnapshot, t: &Tamper) {
         }
         Tamper::DropClient { client } if nc > 0 => {
             s.clients.remove(usize::from(client) % nc);
+        }
+        Tamper::Pinned { client } => {
+            let c = if nc > 0 && client % 4 != 0 {
+                s.clients[usize::from(client) % nc].id.clone()
+            } else {
+                ClientId::from("stranger")
+            };
+            s.pinned.push(c);
         }
         _ => {}
     }

@@ -848,6 +848,44 @@ export class EnxRoom extends VendorTarget {
   }
 
   /**
+   * `pinUsers(clientIds, callback)` (moderators): pins these clients' cameras in the parent
+   * room (speakers first, then pinned, then recent speakers on every video slot). Callback
+   * `{result: 0, msg: "Success"}`; refused with the server's code (5003 not a moderator, 5126
+   * a client that is not in the room, 1155 an empty list or more than 16 pinned). Everyone
+   * gets `update-pin-users`.
+   * @param {string[]} clientIds
+   * @param {Function} [callback]
+   */
+  pinUsers(clientIds, callback) {
+    this._pinCall('pinUsers', clientIds, callback);
+  }
+
+  /**
+   * `unpinUsers(clientIds, callback)` (moderators): unpins these clients' cameras. Callback
+   * and refusals as {@link EnxRoom#pinUsers} (without the bound).
+   * @param {string[]} clientIds
+   * @param {Function} [callback]
+   */
+  unpinUsers(clientIds, callback) {
+    this._pinCall('unpinUsers', clientIds, callback);
+  }
+
+  /**
+   * @param {'pinUsers' | 'unpinUsers'} method
+   * @param {unknown} clientIds
+   * @param {Function | undefined} callback
+   * @internal
+   */
+  _pinCall(method, clientIds, callback) {
+    if (this._refuseInBreakout(callback)) return;
+    if (!Array.isArray(clientIds) || !clientIds.every((c) => typeof c === 'string')) {
+      callLater(callback, vendorError(VendorError.INVALID_PARAMETERS, 'Invalid options/parameters', 'an array of client ids is required'));
+      return;
+    }
+    this._call((a) => a[method](clientIds), callback);
+  }
+
+  /**
    * `clearAllBreakOutSession(callback)`: leave every break-out room and resume the parent.
    * Callback `{result: 0, msg: "Breakout Room disconnected", room_id}`.
    * @param {Function} [callback]
@@ -1198,10 +1236,15 @@ export class EnxRoom extends VendorTarget {
         if (!target) break;
         const activeList = (Array.isArray(f.talkers) ? f.talkers : []).map((/** @type {any} */ t) => ({
           clientId: t.clientId, name: t.name, streamId: t.slot, mediatype: 'audio', videomuted: true, reason: 'user',
+          pinned: !!this._alcove?.pinnedUsers.includes(t.clientId),
         }));
         target._emit('active-talkers-updated', { activeList, active: activeList.length > 0, room_id: f.room_id });
         break;
       }
+      case 'updatePinUsers':
+        // The vendor's `update-pin-users` room management event (to the parent room).
+        this._emit('update-pin-users', { clientIds: [...(Array.isArray(f.clientIds) ? f.clientIds : [])], room_id: f.room_id });
+        break;
       case 'shareStarted':
       case 'shareStopped':
       case 'canvasStarted':
@@ -1237,7 +1280,7 @@ export const UNSUPPORTED_ROOM_METHODS = Object.freeze([
   'extendConferenceDuration', 'requestFloor', 'cancelFloor', 'finishFloor', 'grantFloor', 'denyFloor',
   'releaseFloor', 'inviteToFloor', 'switchRoomMode', 'makeOutboundCall', 'cancelOutboundCall',
   'startStreaming', 'stopStreaming', 'startLiveRecording', 'stopLiveRecording', 'startCanvas',
-  'stopCanvas', 'startAnnotation', 'stopAnnotation', 'pinUsers', 'unpinUsers', 'addSpotlightUsers',
+  'stopCanvas', 'startAnnotation', 'stopAnnotation', 'addSpotlightUsers',
   'removeSpotlightUsers', 'subscribeMediaStats', 'setAdvancedOptions', 'getAdvancedOptions',
   'changeToAudioOnly', 'startLiveTranscription', 'stopLiveTranscription', 'highlightBorderForClient',
   'changeBgColorForClients', 'sendData', 'postClientLogs',

@@ -492,6 +492,21 @@ class EnxRoom extends VendorTarget {
             return ack;
         }, callback);
     }
+    pinUsers(clientIds, callback) {
+        this._pinCall('pinUsers', clientIds, callback);
+    }
+    unpinUsers(clientIds, callback) {
+        this._pinCall('unpinUsers', clientIds, callback);
+    }
+    _pinCall(method, clientIds, callback) {
+        if (this._refuseInBreakout(callback))
+            return;
+        if (!Array.isArray(clientIds) || !clientIds.every((c) => typeof c === 'string')) {
+            callLater(callback, vendorError(exports.VendorError.INVALID_PARAMETERS, 'Invalid options/parameters', 'an array of client ids is required'));
+            return;
+        }
+        this._call((a) => a[method](clientIds), callback);
+    }
     clearAllBreakOutSession(callback) {
         if (this._refuseInBreakout(callback))
             return;
@@ -790,10 +805,14 @@ class EnxRoom extends VendorTarget {
                     break;
                 const activeList = (Array.isArray(f.talkers) ? f.talkers : []).map((t) => ({
                     clientId: t.clientId, name: t.name, streamId: t.slot, mediatype: 'audio', videomuted: true, reason: 'user',
+                    pinned: !!this._alcove?.pinnedUsers.includes(t.clientId),
                 }));
                 target._emit('active-talkers-updated', { activeList, active: activeList.length > 0, room_id: f.room_id });
                 break;
             }
+            case 'updatePinUsers':
+                this._emit('update-pin-users', { clientIds: [...(Array.isArray(f.clientIds) ? f.clientIds : [])], room_id: f.room_id });
+                break;
             case 'shareStarted':
             case 'shareStopped':
             case 'canvasStarted':
@@ -824,7 +843,7 @@ exports.UNSUPPORTED_ROOM_METHODS = Object.freeze([
     'extendConferenceDuration', 'requestFloor', 'cancelFloor', 'finishFloor', 'grantFloor', 'denyFloor',
     'releaseFloor', 'inviteToFloor', 'switchRoomMode', 'makeOutboundCall', 'cancelOutboundCall',
     'startStreaming', 'stopStreaming', 'startLiveRecording', 'stopLiveRecording', 'startCanvas',
-    'stopCanvas', 'startAnnotation', 'stopAnnotation', 'pinUsers', 'unpinUsers', 'addSpotlightUsers',
+    'stopCanvas', 'startAnnotation', 'stopAnnotation', 'addSpotlightUsers',
     'removeSpotlightUsers', 'subscribeMediaStats', 'setAdvancedOptions', 'getAdvancedOptions',
     'changeToAudioOnly', 'startLiveTranscription', 'stopLiveTranscription', 'highlightBorderForClient',
     'changeBgColorForClients', 'sendData', 'postClientLogs',
@@ -2219,6 +2238,8 @@ exports.CLIENT_TYPES = Object.freeze([
     'startBroadcast',
     'stopBroadcast',
     'setVideoSlot',
+    'pinUsers',
+    'unpinUsers',
 ]);
 exports.SERVER_FIELDS = Object.freeze({
     roomConnected: ['result', 'version', 'clientId', 'room', 'users', 'breakout_rooms'],
@@ -2295,6 +2316,9 @@ exports.SERVER_FIELDS = Object.freeze({
     audioBroadcast: ['from', 'on'],
     listeningChanged: ['result', 'msg', 'talking'],
     ackSetVideoSlot: ['result', 'msg'],
+    ackPinUsers: ['result', 'msg'],
+    ackUnpinUsers: ['result', 'msg'],
+    updatePinUsers: ['room_id', 'clientIds'],
 });
 exports.SERVER_TYPES = Object.freeze(Object.keys(exports.SERVER_FIELDS));
 exports.CLIENT_FIELDS = Object.freeze({
@@ -2336,6 +2360,8 @@ exports.CLIENT_FIELDS = Object.freeze({
     startBroadcast: [],
     stopBroadcast: [],
     setVideoSlot: ['slot', 'height'],
+    pinUsers: ['clientIds'],
+    unpinUsers: ['clientIds'],
 });
 exports.ACK_TYPES = Object.freeze({
     connect: ['roomConnected', 'error'],
@@ -2376,6 +2402,8 @@ exports.ACK_TYPES = Object.freeze({
     startBroadcast: ['ackStartBroadcast'],
     stopBroadcast: ['ackStopBroadcast'],
     setVideoSlot: ['ackSetVideoSlot'],
+    pinUsers: ['ackPinUsers'],
+    unpinUsers: ['ackUnpinUsers'],
 });
 exports.SEED_METHODS = Object.freeze({
     createBreakOutRoom: { handle: 'room', method: 'createBreakOutRoom', type: 'createBreakOutRoom', callbacks: ['ackCreateBreakOutRoom'] },
@@ -2481,6 +2509,7 @@ exports.ErrorCode = Object.freeze({
     ListenInNotAllowed: 1763,
     NotListening: 1764,
     NotInParent: 1765,
+    PinInvalidClient: 5126,
 });
 exports.ERROR_MESSAGES = Object.freeze({
     1138: 'Internal Server Error',
@@ -2529,6 +2558,7 @@ exports.ERROR_MESSAGES = Object.freeze({
     1763: 'Listen-in is not allowed in this Break-Out Room',
     1764: 'Not listening to this Break-Out Room',
     1765: 'Only from the parent room',
+    5126: 'Invalid client to pin',
 });
 function errorName(code) {
     for (const [name, value] of Object.entries(exports.ErrorCode)) {
@@ -2676,6 +2706,7 @@ class Room extends events_js_1.Emitter {
         this.talkersRoomId = null;
         this.videoSlots = new Map();
         this.videoSlotsRoomId = null;
+        this.pinnedUsers = [];
         this.share = null;
         this.canvas = null;
         this.closed = false;
@@ -2905,6 +2936,12 @@ class Room extends events_js_1.Emitter {
         const height = Math.max(0, Math.round(Number(options?.height) || 0));
         return this.request('setVideoSlot', { slot, height, max_layer: options?.maxLayer });
     }
+    pinUsers(clientIds) {
+        return this.request('pinUsers', { clientIds: [...clientIds] });
+    }
+    unpinUsers(clientIds) {
+        return this.request('unpinUsers', { clientIds: [...clientIds] });
+    }
     shareTrack() {
         return this.media.shareTrack();
     }
@@ -3013,6 +3050,7 @@ class Room extends events_js_1.Emitter {
                 this.mutedByModerator = !!f.muted_by_moderator;
                 if (!this.mutedByModerator)
                     this.unmuteAskedBy = null;
+                this.pinnedUsers = [];
                 for (const c of [...this.moderatorMuted])
                     if (!this.users.has(c))
                         this.moderatorMuted.delete(c);
@@ -3431,6 +3469,11 @@ class Room extends events_js_1.Emitter {
                 this.videoSlots = new Map(f.publishers.map((p) => [p.slot, { clientId: p.clientId, name: p.name }]));
                 return true;
             }
+            case 'updatePinUsers':
+                if (!Array.isArray(f.clientIds))
+                    return false;
+                this.pinnedUsers = f.clientIds.map(String);
+                return true;
             case 'shareStarted':
                 this.share = { room_id: f.room_id, clientId: f.clientId, name: f.name };
                 return true;

@@ -247,6 +247,9 @@ export const CLIENT_TYPES = Object.freeze([
   'stopBroadcast',
   // Issue 14 (camera simulcast layers; protocol 4).
   'setVideoSlot',
+  // Issue 14 (pinned cameras; protocol 4, moderators).
+  'pinUsers',
+  'unpinUsers',
 ]);
 
 /**
@@ -331,6 +334,10 @@ export const SERVER_FIELDS = Object.freeze({
   listeningChanged: ['result', 'msg', 'talking'],
   // Issue 14 (camera simulcast layers).
   ackSetVideoSlot: ['result', 'msg'],
+  // Issue 14 (pinned cameras).
+  ackPinUsers: ['result', 'msg'],
+  ackUnpinUsers: ['result', 'msg'],
+  updatePinUsers: ['room_id', 'clientIds'],
 });
 
 /** Every server `type`. */
@@ -382,6 +389,8 @@ export const CLIENT_FIELDS = Object.freeze({
   startBroadcast: [],
   stopBroadcast: [],
   setVideoSlot: ['slot', 'height'],
+  pinUsers: ['clientIds'],
+  unpinUsers: ['clientIds'],
 });
 
 /**
@@ -428,6 +437,8 @@ export const ACK_TYPES = Object.freeze({
   startBroadcast: ['ackStartBroadcast'],
   stopBroadcast: ['ackStopBroadcast'],
   setVideoSlot: ['ackSetVideoSlot'],
+  pinUsers: ['ackPinUsers'],
+  unpinUsers: ['ackUnpinUsers'],
 });
 
 /**
@@ -584,6 +595,7 @@ export const ErrorCode = Object.freeze({
   ListenInNotAllowed: 1763,
   NotListening: 1764,
   NotInParent: 1765,
+  PinInvalidClient: 5126,
 });
 
 /** The server's default message for each code (the `msg` may be more specific). */
@@ -634,6 +646,7 @@ export const ERROR_MESSAGES = Object.freeze({
   1763: 'Listen-in is not allowed in this Break-Out Room',
   1764: 'Not listening to this Break-Out Room',
   1765: 'Only from the parent room',
+  5126: 'Invalid client to pin',
 });
 
 /**

@@ -43,6 +43,10 @@
  * with `reason: "moved"` is a switch to the room its `location` names (the parent stays
  * paused), never a return to the parent; `owner_notice` moves nobody.
  *
+ * Camera video (issue 14, protocol 4): `setVideoSlot`; moderators pin cameras with `pinUsers` /
+ * `unpinUsers` (speakers first, then pinned, then recent speakers on every video slot in the
+ * parent); every client gets `updatePinUsers`, kept as {@link Room#pinnedUsers}.
+ *
  * Listen-in (issue 11): `listenTo`, `stopListening`, `talkTo`, `startBroadcast`,
  * `stopBroadcast` (moderators in the parent); events `monitoredBy`, `audioBroadcast`,
  * `listeningChanged`; state {@link Room#listening}, {@link Room#listenParent},
@@ -191,6 +195,12 @@ export class Room extends Emitter {
     this.videoSlots = new Map();
     /** @type {string | null} The room the video slot map is for. */
     this.videoSlotsRoomId = null;
+    /**
+     * The parent room's pinned clients, first pinned first (protocol 4, from the latest
+     * `updatePinUsers`; empty after `roomConnected` until the server repeats a non-empty list).
+     * @type {string[]}
+     */
+    this.pinnedUsers = [];
     /** @type {Sharing | null} The screen share in this client's current room. */
     this.share = null;
     /** @type {Sharing | null} The canvas stream in this client's current room. */
@@ -829,6 +839,29 @@ export class Room extends Emitter {
     return this.request('setVideoSlot', { slot, height, max_layer: options?.maxLayer });
   }
 
+  /**
+   * Pins clients' cameras (moderators, protocol 4, issue 14): on every receiver's video slots
+   * in the parent they rank right after the active speakers, in pin order (appended after
+   * those already pinned; at most 16). Every client gets `updatePinUsers`. Resolves with
+   * `ackPinUsers`; rejects with an {@link AlcoveError}: 5003 not a moderator, 1155 protocol
+   * 1–3 / an empty list / more than 16, 5126 a client that is not in the family.
+   * @param {string[]} clientIds
+   * @returns {Promise<ServerFrame>}
+   */
+  pinUsers(clientIds) {
+    return this.request('pinUsers', { clientIds: [...clientIds] });
+  }
+
+  /**
+   * Unpins clients' cameras (moderators, protocol 4); one not pinned is no change. Resolves
+   * with `ackUnpinUsers`; rejects like {@link Room#pinUsers} (without the bound).
+   * @param {string[]} clientIds
+   * @returns {Promise<ServerFrame>}
+   */
+  unpinUsers(clientIds) {
+    return this.request('unpinUsers', { clientIds: [...clientIds] });
+  }
+
   /** @returns {MediaStreamTrack | null} the receiving track of the room's screen share */
   shareTrack() {
     return this.media.shareTrack();
@@ -993,6 +1026,8 @@ export class Room extends Emitter {
           .map((/** @type {HelpRequest} */ h) => [h.clientId, { ...h }]));
         this.mutedByModerator = !!f.muted_by_moderator;
         if (!this.mutedByModerator) this.unmuteAskedBy = null;
+        // The server repeats a non-empty pin list right after roomConnected.
+        this.pinnedUsers = [];
         for (const c of [...this.moderatorMuted]) if (!this.users.has(c)) this.moderatorMuted.delete(c);
         // A pending request of this client survives a resume only in the same room.
         if (this.helpRequest && this.helpRequest.room_id !== breakoutOf(this.users.get(f.clientId)?.location)) this.helpRequest = null;
@@ -1367,6 +1402,10 @@ export class Room extends Emitter {
         this.videoSlots = new Map(f.publishers.map((/** @type {import('./protocol.js').Talker} */ p) => [p.slot, { clientId: p.clientId, name: p.name }]));
         return true;
       }
+      case 'updatePinUsers':
+        if (!Array.isArray(f.clientIds)) return false;
+        this.pinnedUsers = f.clientIds.map(String);
+        return true;
       case 'shareStarted':
         this.share = { room_id: f.room_id, clientId: f.clientId, name: f.name };
         return true;

@@ -97,7 +97,10 @@ fn message_text(msg: &ServerMessage) -> String {
         | ServerMessage::AckSetSelfSelect(s)
         | ServerMessage::AckRenameBreakoutRoom(s)
         | ServerMessage::AckAskToUnmute(s)
-        | ServerMessage::AckUnmuteSelf(s) => s.msg.clone(),
+        | ServerMessage::AckUnmuteSelf(s)
+        | ServerMessage::AckSetVideoSlot(s)
+        | ServerMessage::AckPinUsers(s)
+        | ServerMessage::AckUnpinUsers(s) => s.msg.clone(),
         ServerMessage::AckSetBreakoutDuration(a) => a.msg.clone(),
         ServerMessage::AckBroadcastMessage(a) => a.msg.clone(),
         ServerMessage::AckRequestHelp(a) => a.msg.clone(),

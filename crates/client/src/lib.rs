@@ -24,6 +24,9 @@
 //!   [`Room::stop_broadcast`]; notifications typed by [`ListenEvent`]; this client's listening
 //!   state and who monitors its room in [`RoomState`] ([`RoomState::listening`],
 //!   [`RoomState::monitored_by`]).
+//! * Camera video (issue 14, protocol version 4): [`Room::set_video_slot`] (rendered height
+//!   and layer cap of a video slot) and the moderators' pinned cameras, [`Room::pin_users`] /
+//!   [`Room::unpin_users`]; the pin list in [`RoomState::pinned`].
 //!
 //! A failed acknowledgement (`result != 0`) is [`Error::Refused`]; requests give up after
 //! [`REQUEST_TIMEOUT`]. Media: [`Room::start_media`] negotiates the client's one peer connection
@@ -82,6 +85,7 @@ mod state;
 pub mod tls;
 pub mod turn;
 mod users;
+mod video;
 
 /// The wire protocol crate (`alcove-proto`): message, REST body and id types.
 pub use alcove_proto as proto;

@@ -5,7 +5,9 @@
 //! listens to, talks into and broadcasts to (from its acknowledgements and `listeningChanged`),
 //! and who monitors the room it is in (`monitoredBy`). A resume's `roomConnected` starts the
 //! listen-in state afresh; the server then repeats it (`listeningChanged` when this client
-//! still listens or broadcasts, `monitoredBy` when its room is monitored).
+//! still listens or broadcasts, `monitoredBy` when its room is monitored). The parent room's
+//! pinned cameras (issue 14) follow `updatePinUsers`; a `roomConnected` starts with none (the
+//! server repeats a non-empty list right after it).
 //!
 //! Where this client is follows `connectedBreakoutRoom` (acknowledgement or forced join) and
 //! `didDisconnectedBreakoutRoom` as the server means it: the frame's `location` is the
@@ -44,6 +46,8 @@ pub struct RoomState {
     broadcasting: Option<Vec<RoomId>>,
     /// The latest non-empty `monitoredBy` per room this client is in.
     monitors: Vec<MonitoredBy>,
+    /// The parent room's pinned clients, first pinned first (the latest `updatePinUsers`).
+    pinned: Vec<ClientId>,
 }
 
 /// A room-list entry from a `roomConnected` room.
@@ -78,7 +82,14 @@ impl RoomState {
             talking: false,
             broadcasting: None,
             monitors: Vec::new(),
+            pinned: Vec::new(),
         }
+    }
+
+    /// The parent room's pinned clients, first pinned first, as the latest `updatePinUsers`
+    /// said (protocol 4; empty until then).
+    pub fn pinned(&self) -> &[ClientId] {
+        &self.pinned
     }
 
     /// Live break-out rooms, in creation order: name, member count, places, self-select, the
@@ -242,6 +253,7 @@ impl RoomState {
                     self.monitors.push(m.clone());
                 }
             }
+            ServerMessage::UpdatePinUsers(u) => self.pinned = u.client_ids.clone(),
             ServerMessage::MemberMuted(m) if m.client_id == self.me => {
                 self.muted_by_moderator = m.muted;
             }
@@ -365,6 +377,25 @@ mod tests {
             },
         ));
         assert_eq!(s.rooms().len(), 1);
+    }
+
+    #[test]
+    fn pins_follow_update_pin_users_and_a_room_connected_starts_without() {
+        let mut s = RoomState::from_connected(&connected(Location::Parent));
+        assert!(s.pinned().is_empty());
+        let update = |ids: &[&str]| {
+            ServerMessage::UpdatePinUsers(alcove_proto::signal::UpdatePinUsers {
+                room_id: "r".into(),
+                client_ids: ids.iter().map(|c| ClientId::from(*c)).collect(),
+            })
+        };
+        assert!(s.apply(&update(&["b", "a"])));
+        assert_eq!(s.pinned(), [ClientId::from("b"), ClientId::from("a")]);
+        assert!(s.apply(&update(&[])));
+        assert!(s.pinned().is_empty());
+        s.apply(&update(&["a"]));
+        s.apply(&ServerMessage::RoomConnected(connected(Location::Parent)));
+        assert!(s.pinned().is_empty(), "a resume starts afresh");
     }
 
     #[test]

@@ -103,6 +103,8 @@ impl Family {
             ClientMessage::StartBroadcast(b) => self.start_broadcast(caller, id, b),
             ClientMessage::StopBroadcast => self.stop_broadcast(caller, id),
             ClientMessage::SetVideoSlot(r) => self.set_video_slot(caller, id, r),
+            ClientMessage::PinUsers(p) => self.pin_users(now, caller, id, p),
+            ClientMessage::UnpinUsers(p) => self.unpin_users(now, caller, id, p),
         }
     }
 

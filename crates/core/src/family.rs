@@ -161,6 +161,10 @@ pub struct Family {
         std::collections::BTreeSet<(crate::media::Sharing, RoomId, ClientId)>,
     /// Rooms created, changed or removed during the current input (`breakoutRoomsUpdated`).
     pub(crate) room_list: crate::facilitate::RoomList,
+    /// The parent room's pinned clients, first pinned first (`pinUsers`, see `pin.rs`): clients
+    /// of the family only, at most `MAX_PINNED`; a client is removed when it leaves the family.
+    /// Survives moves, drops and restarts (snapshot).
+    pub(crate) pinned: Vec<ClientId>,
     /// An instant and the server's Unix milliseconds at it (see
     /// [`FamilyConfig::epoch_unix_ms`]).
     pub(crate) epoch: (Instant, u64),
@@ -192,6 +196,7 @@ impl Family {
             inline: crate::family_media::InlineShards::new(config.shards, config.media, now),
             presence: crate::presence::Presence::default(),
             room_list: crate::facilitate::RoomList::default(),
+            pinned: Vec::new(),
             met: std::collections::BTreeSet::new(),
             broadcast_shares: std::collections::BTreeSet::new(),
             epoch: (now, config.epoch_unix_ms),
@@ -370,6 +375,11 @@ impl Family {
             .collect()
     }
 
+    /// The parent room's pinned clients, first pinned first (`pinUsers`; protocol §13.9).
+    pub fn pinned(&self) -> &[ClientId] {
+        &self.pinned
+    }
+
     /// Checks SPEC §3's invariants; `Err` names the first one broken.
     pub fn check_invariants(&self) -> Result<(), String> {
         for c in self.clients.values() {
@@ -468,6 +478,17 @@ impl Family {
             }
             if b.ever_joined && b.members.is_empty() {
                 return Err(format!("{} emptied but not destroyed", b.id));
+            }
+        }
+        if self.pinned.len() > alcove_proto::signal::MAX_PINNED {
+            return Err(format!("{} clients pinned", self.pinned.len()));
+        }
+        for (i, p) in self.pinned.iter().enumerate() {
+            if !self.clients.contains_key(p) {
+                return Err(format!("{p} is pinned but not in the family"));
+            }
+            if self.pinned[..i].contains(p) {
+                return Err(format!("{p} is pinned twice"));
             }
         }
         let mut ids: Vec<&RoomId> = self.breakouts.iter().map(|b| &b.id).collect();
@@ -701,6 +722,7 @@ impl Family {
             ice_servers: Vec::new(),
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
+        self.announce_pins_to(&client);
         self.broadcast_presence(&client, ServerMessage::UserConnected(info));
         self.route(&client);
     }
@@ -769,6 +791,7 @@ impl Family {
             ice_servers: Vec::new(),
         };
         self.send(&client, Some(id), ServerMessage::RoomConnected(connected));
+        self.announce_pins_to(&client);
         self.listen_resumed(&client);
         self.route(&client);
     }
@@ -805,6 +828,7 @@ impl Family {
         self.clients.remove(&client);
         self.broadcast_presence(&client, ServerMessage::UserDisconnected(user));
         self.route(&client);
+        self.unpin_departed(&client);
         self.destroy_emptied();
     }
 
@@ -834,6 +858,7 @@ impl Family {
             });
             self.route(&c);
         }
+        self.pinned.clear();
         self.ended = true;
     }
 

@@ -53,6 +53,7 @@ mod io;
 mod listen;
 pub mod media;
 mod meet;
+mod pin;
 mod plans;
 mod presence;
 mod rng;

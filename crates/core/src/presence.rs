@@ -41,6 +41,9 @@ pub(crate) struct Presence {
     room_list: BTreeSet<ClientId>,
     /// Connected clients on protocol version 4 or later: they may negotiate video slots.
     video_slots: BTreeSet<ClientId>,
+    /// Connected clients on protocol version 4 or later: they may pin (moderators) and get
+    /// `updatePinUsers`.
+    pins: BTreeSet<ClientId>,
 }
 
 impl Presence {
@@ -63,6 +66,16 @@ impl Presence {
         } else {
             self.video_slots.remove(client);
         }
+        if ProtocolVersion(version).supports_pinning() {
+            self.pins.insert(client.clone());
+        } else {
+            self.pins.remove(client);
+        }
+    }
+
+    /// True when `client` negotiated pinning (`pinUsers`, `updatePinUsers`).
+    pub(crate) fn gets_pins(&self, client: &ClientId) -> bool {
+        self.pins.contains(client)
     }
 
     /// True when `client` negotiated camera video (`videoSlotsUpdated`).

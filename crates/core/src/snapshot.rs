@@ -1,7 +1,8 @@
 //! Persisting a family's break-out state across a server restart.
 //!
 //! [`Family::snapshot`] captures who is where (clients with their location and parent link,
-//! break-out rooms with owner, definition, members and invitations). [`Family::restore`]
+//! break-out rooms with owner, definition, members and invitations) and the moderators' state
+//! (mutes, help requests, timers, the pinned cameras). [`Family::restore`]
 //! rebuilds a family from it with every client *detached*: each has
 //! [`crate::FamilyConfig::resume_grace`] from the restore to `resume` (its SDK reconnects on
 //! its own); whoever does not come back leaves with the usual notifications. Media sessions are
@@ -94,6 +95,9 @@ pub struct FamilySnapshot {
     /// `meet_new` policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub met: Vec<(String, String)>,
+    /// The parent room's pinned clients, first pinned first (`pinUsers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned: Vec<ClientId>,
 }
 
 impl Family {
@@ -149,6 +153,7 @@ impl Family {
             next_seq: self.next_seq(),
             taken_at_unix_ms: 0,
             met: self.met.iter().cloned().collect(),
+            pinned: self.pinned.clone(),
         }
     }
 
@@ -283,6 +288,16 @@ impl Family {
             .into_iter()
             .take(crate::meet::MAX_PAIRS)
             .collect();
+        // Pins of clients that are still here, once each, within the bound.
+        for p in snapshot.pinned {
+            if f.pinned.len() < alcove_proto::signal::MAX_PINNED
+                && f.clients.contains_key(&p)
+                && !f.pinned.contains(&p)
+            {
+                f.pinned.push(p);
+            }
+        }
+        f.media.set_pins(f.pinned.clone(), now);
         f.next_number = snapshot.next_number.max(1);
         f.set_next_seq(snapshot.next_seq);
         f

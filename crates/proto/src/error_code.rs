@@ -100,6 +100,8 @@ pub enum ErrorCode {
     NotListening,
     /// 1765: listen-in, talk-in and broadcast are done from the parent room.
     NotInParent,
+    /// 5126: `pinUsers` / `unpinUsers` names a client that is not in this family.
+    PinInvalidClient,
 }
 
 impl ErrorCode {
@@ -151,6 +153,7 @@ impl ErrorCode {
         ErrorCode::ListenInNotAllowed,
         ErrorCode::NotListening,
         ErrorCode::NotInParent,
+        ErrorCode::PinInvalidClient,
     ];
 
     /// The stable number sent in `result`.
@@ -202,6 +205,7 @@ impl ErrorCode {
             ErrorCode::ListenInNotAllowed => 1763,
             ErrorCode::NotListening => 1764,
             ErrorCode::NotInParent => 1765,
+            ErrorCode::PinInvalidClient => 5126,
         }
     }
 
@@ -265,6 +269,7 @@ impl ErrorCode {
             ErrorCode::ListenInNotAllowed => "Listen-in is not allowed in this Break-Out Room",
             ErrorCode::NotListening => "Not listening to this Break-Out Room",
             ErrorCode::NotInParent => "Only from the parent room",
+            ErrorCode::PinInvalidClient => "Invalid client to pin",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod breakout;
 pub mod facilitate;
 pub mod listen;
 pub mod media;
+pub mod pin;
 pub mod presence;
 mod strict;
 
@@ -29,6 +30,7 @@ pub use breakout::*;
 pub use facilitate::*;
 pub use listen::*;
 pub use media::*;
+pub use pin::*;
 pub use presence::*;
 
 /// The largest signalling frame the server accepts, in bytes.
@@ -163,6 +165,12 @@ pub enum ClientMessage {
     /// How large a video slot is rendered, and the highest layer wanted there.
     #[serde(rename = "setVideoSlot")]
     SetVideoSlot(SetVideoSlot),
+    /// A moderator pins clients' cameras (protocol version 4); answered by `ackPinUsers`.
+    #[serde(rename = "pinUsers")]
+    PinUsers(PinUsers),
+    /// A moderator unpins clients' cameras (protocol version 4); answered by `ackUnpinUsers`.
+    #[serde(rename = "unpinUsers")]
+    UnpinUsers(PinUsers),
 }
 
 impl ClientMessage {
@@ -206,6 +214,8 @@ impl ClientMessage {
         "startBroadcast",
         "stopBroadcast",
         "setVideoSlot",
+        "pinUsers",
+        "unpinUsers",
     ];
 
     /// The wire `type` of this message.
@@ -249,6 +259,8 @@ impl ClientMessage {
             ClientMessage::StartBroadcast(_) => "startBroadcast",
             ClientMessage::StopBroadcast => "stopBroadcast",
             ClientMessage::SetVideoSlot(_) => "setVideoSlot",
+            ClientMessage::PinUsers(_) => "pinUsers",
+            ClientMessage::UnpinUsers(_) => "unpinUsers",
         }
     }
 }
@@ -513,6 +525,15 @@ pub enum ServerMessage {
     /// room ended); its state after.
     #[serde(rename = "listeningChanged")]
     ListeningChanged(ListenState),
+    /// Ack of `pinUsers`.
+    #[serde(rename = "ackPinUsers")]
+    AckPinUsers(Status),
+    /// Ack of `unpinUsers`.
+    #[serde(rename = "ackUnpinUsers")]
+    AckUnpinUsers(Status),
+    /// The parent room's pinned clients (the vendor's `update-pin-users`; protocol version 4).
+    #[serde(rename = "updatePinUsers")]
+    UpdatePinUsers(UpdatePinUsers),
 }
 
 impl ServerMessage {
@@ -594,6 +615,9 @@ impl ServerMessage {
             ServerMessage::AudioBroadcast(_) => "audioBroadcast",
             ServerMessage::ListeningChanged(_) => "listeningChanged",
             ServerMessage::AckSetVideoSlot(_) => "ackSetVideoSlot",
+            ServerMessage::AckPinUsers(_) => "ackPinUsers",
+            ServerMessage::AckUnpinUsers(_) => "ackUnpinUsers",
+            ServerMessage::UpdatePinUsers(_) => "updatePinUsers",
         }
     }
 
@@ -618,7 +642,9 @@ impl ServerMessage {
             | ServerMessage::AckRenameBreakoutRoom(s)
             | ServerMessage::AckAskToUnmute(s)
             | ServerMessage::AckUnmuteSelf(s)
-            | ServerMessage::AckSetVideoSlot(s) => Some(s.result),
+            | ServerMessage::AckSetVideoSlot(s)
+            | ServerMessage::AckPinUsers(s)
+            | ServerMessage::AckUnpinUsers(s) => Some(s.result),
             ServerMessage::SdpAnswer(a) => Some(a.result),
             ServerMessage::AckCreateBreakOutRoom(a) => Some(a.result),
             ServerMessage::AckInviteBreakOutRoom(a) => Some(a.result),
@@ -708,6 +734,8 @@ impl ServerMessage {
             "startCanvas" => ServerMessage::AckStartCanvas(status),
             "stopCanvas" => ServerMessage::AckStopCanvas(status),
             "setVideoSlot" => ServerMessage::AckSetVideoSlot(status),
+            "pinUsers" => ServerMessage::AckPinUsers(status),
+            "unpinUsers" => ServerMessage::AckUnpinUsers(status),
             "listenTo" => ServerMessage::AckListenTo(ListenState::failed(code, msg)),
             "stopListening" => ServerMessage::AckStopListening(ListenState::failed(code, msg)),
             "talkTo" => ServerMessage::AckTalkTo(ListenState::failed(code, msg)),
@@ -963,6 +991,8 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         "setVideoSlot" => {
             ClientMessage::SetVideoSlot(serde_json::from_value(body).map_err(field_err)?)
         }
+        "pinUsers" => ClientMessage::PinUsers(serde_json::from_value(body).map_err(field_err)?),
+        "unpinUsers" => ClientMessage::UnpinUsers(serde_json::from_value(body).map_err(field_err)?),
         other => {
             return Err(protocol_error(
                 Some(id),

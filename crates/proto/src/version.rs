@@ -10,7 +10,9 @@
 //!   Everything else is as in version 2.
 //! * **4**: camera video: `sdpOffer` may name a `camera` m-line and `video_slots`, and a client
 //!   that negotiated video slots gets `videoSlotsUpdated`
-//!   ([`ProtocolVersion::supports_video_slots`]). Everything else is as in version 3.
+//!   ([`ProtocolVersion::supports_video_slots`]); moderators pin cameras with `pinUsers` /
+//!   `unpinUsers` and every client gets `updatePinUsers` ([`ProtocolVersion::supports_pinning`]).
+//!   Everything else is as in version 3.
 
 /// The newest protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 4;
@@ -69,6 +71,12 @@ impl ProtocolVersion {
     pub fn supports_video_slots(self) -> bool {
         self.0 >= 4
     }
+
+    /// Moderators may send `pinUsers` / `unpinUsers`, and the client gets `updatePinUsers`
+    /// with the parent room's pinned clients (version 4 on).
+    pub fn supports_pinning(self) -> bool {
+        self.0 >= 4
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +101,8 @@ mod tests {
         assert!(ProtocolVersion(3).supports_room_list());
         assert!(!ProtocolVersion(3).supports_video_slots());
         assert!(ProtocolVersion(4).supports_video_slots());
+        assert!(!ProtocolVersion(3).supports_pinning());
+        assert!(ProtocolVersion(4).supports_pinning());
         assert_eq!(ProtocolVersion::supported(), vec![1, 2, 3, 4]);
     }
 }

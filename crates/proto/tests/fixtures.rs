@@ -143,6 +143,9 @@ const SERVER_TYPES: &[&str] = &[
     "monitoredBy",
     "audioBroadcast",
     "listeningChanged",
+    "ackPinUsers",
+    "ackUnpinUsers",
+    "updatePinUsers",
 ];
 
 /// The `type` names a `#[serde(tag = "type")]` enum accepts, read from serde's own
@@ -203,6 +206,8 @@ const ACK_TYPES: &[&str] = &[
     "ackTalkTo",
     "ackStartBroadcast",
     "ackStopBroadcast",
+    "ackPinUsers",
+    "ackUnpinUsers",
 ];
 
 /// Server types whose very meaning is a failure (`result` ≠ 0 even without `.error`).
@@ -484,6 +489,8 @@ fn every_failure_ack_shape_that_can_occur_has_a_fixture() {
         "ackAskToUnmute",
         "ackUnmuteSelf",
         "ackSetVideoSlot",
+        "ackPinUsers",
+        "ackUnpinUsers",
     ] {
         assert!(
             names.contains(format!("server.{ack}.error").as_str()),

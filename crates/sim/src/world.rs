@@ -1225,6 +1225,8 @@ pub fn ack_types(req_type: &str) -> &'static [&'static str] {
         "talkTo" => &["ackTalkTo"],
         "startBroadcast" => &["ackStartBroadcast"],
         "stopBroadcast" => &["ackStopBroadcast"],
+        "pinUsers" => &["ackPinUsers"],
+        "unpinUsers" => &["ackUnpinUsers"],
         _ => &["error"],
     }
 }

@@ -41,7 +41,9 @@
 //! `renameBreakoutRoom`, `muteMember` / `askToUnmute` / `unmuteSelf`; after every step
 //! [`check_facilitation_invariants`] holds. Every client negotiates protocol version 1, so the
 //! room list (`breakoutRoomsUpdated`, version 3) is not part of the model (see
-//! `tests/facilitation_rooms.rs`).
+//! `tests/facilitation_rooms.rs`). Issue 14's `pinUsers` / `unpinUsers` are in it as what
+//! they are on version 1: refused (5003, else 1155), telling nobody; pinning on version 4 is
+//! checked by property in `tests/pin_property.rs`.
 //!
 //! What the model does not predict it checks by property: room ids (the core draws them from
 //! its seeded generator; they must be fresh) and the create-and-invite deal (every eligible
@@ -306,6 +308,14 @@ enum Op {
         target: usize,
     },
     UnmuteSelf(usize),
+    // --- issue 14 ---
+    /// `pinUsers` / `unpinUsers`: every client here speaks protocol 1, so a moderator is
+    /// refused with 1155 (pinning needs protocol 4), anyone else with 5003; nobody is told.
+    Pin {
+        actor: usize,
+        target: usize,
+        unpin: bool,
+    },
 }
 
 fn def_strategy() -> impl Strategy<Value = Def> {
@@ -376,6 +386,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(actor, target, by_room)| Op::MuteMember { actor, target, by_room }),
         2 => (i(), i()).prop_map(|(actor, target)| Op::AskToUnmute { actor, target }),
         2 => i().prop_map(Op::UnmuteSelf),
+        1 => (i(), i(), any::<bool>()).prop_map(|(actor, target, unpin)| Op::Pin { actor, target, unpin }),
         4 => prop_oneof![
             4 => prop_oneof![Just(1u64), Just(5), Just(10)],
             2 => prop_oneof![Just(TIMEOUT - 1), Just(TIMEOUT), Just(TIMEOUT + 1)],
@@ -1906,6 +1917,21 @@ impl Model {
         ServerMessage::AckUnmuteSelf(Status::ok("Success"))
     }
 
+    /// `pinUsers` / `unpinUsers` on protocol 1: refused (5003 first, then 1155), nothing told.
+    fn pin(&self, c: &ClientId, unpin: bool) -> ServerMessage {
+        let code = if self.is_moderator(c) {
+            ErrorCode::InvalidParameters
+        } else {
+            ErrorCode::Unauthorized
+        };
+        let status = Status::err(code);
+        if unpin {
+            ServerMessage::AckUnpinUsers(status)
+        } else {
+            ServerMessage::AckPinUsers(status)
+        }
+    }
+
     /// Destroy-all's and the timer's return: back in the parent, resumed, unmuted (the parent
     /// mute and a moderator's mute cleared); a help request is dropped.
     fn return_to_parent_reset(&mut self, m: &ClientId) {
@@ -2552,6 +2578,24 @@ fn apply(step: usize, label: &str, op: Op, w: &mut World, m: &mut Model, r: &mut
             let want = m.unmute_self(&c);
             assert_ack(step, label, &ack.msg, &want);
         }
+        Op::Pin {
+            actor: i,
+            target,
+            unpin,
+        } => {
+            let c = pick_moderator_mostly(m, &attached, i);
+            let req = alcove_proto::signal::PinUsers {
+                client_ids: vec![pick_invitee(m, target)],
+            };
+            let msg = if unpin {
+                ClientMessage::UnpinUsers(req)
+            } else {
+                ClientMessage::PinUsers(req)
+            };
+            let ack = w.request(&c, msg);
+            let want = m.pin(&c, unpin);
+            assert_ack(step, label, &ack.msg, &want);
+        }
     }
 }
 
@@ -2995,6 +3039,10 @@ fn the_generator_reaches_every_outcome() {
         "ackUnmuteSelf 0",
         "ackUnmuteSelf 1762",
         "unmuted self",
+        "ackPinUsers 1155",
+        "ackPinUsers 5003",
+        "ackUnpinUsers 1155",
+        "ackUnpinUsers 5003",
     ];
     let missing: Vec<&str> = want
         .iter()

@@ -11,8 +11,8 @@
 //!
 //! Screen share and canvas go to the members of the sharer's room only. Cameras are
 //! forwarded in the parent room only (the seed's rule): a receiver in the parent sees, on its
-//! video slots, the most relevant camera publishers in the parent (speakers first, then
-//! recent speakers); a publisher in a break-out room keeps sending but is forwarded to nobody,
+//! video slots, the most relevant camera publishers in the parent (speakers first, then the
+//! pinned ones, then recent speakers); a publisher in a break-out room keeps sending but is forwarded to nobody,
 //! and a receiver in a break-out room gets nothing on its video slots. A move is a slot
 //! remap: [`talkers::assign`] re-maps a receiver's slots, `activeTalkersUpdated` tells it, the
 //! next packet of the new room goes out on the same SSRC with continuous sequence numbers and
@@ -230,6 +230,9 @@ pub(crate) struct MediaPlane {
     cameras: BTreeMap<ClientId, Instant>,
     /// When each client was last seen speaking (ranks camera publishers).
     spoke: HashMap<ClientId, Instant>,
+    /// The parent room's pinned clients in pin order, as the roster last gave them
+    /// ([`MediaPlane::set_pins`]); ranks camera publishers right after the speakers.
+    pins: Vec<ClientId>,
     /// The table last published to the shards.
     table: Arc<RouteTable>,
     table_stale: bool,
@@ -251,6 +254,7 @@ impl MediaPlane {
             loudness: HashMap::new(),
             cameras: BTreeMap::new(),
             spoke: HashMap::new(),
+            pins: Vec::new(),
             table: Arc::new(RouteTable::empty(n)),
             table_stale: false,
             next_talkers: None,
@@ -429,6 +433,15 @@ impl MediaPlane {
             }
         }
         if urgent && !self.sessions.is_empty() {
+            self.next_talkers = Some(self.next_talkers.map_or(now, |t| t.min(now)));
+        }
+    }
+
+    /// The roster's pin list changed (`pinUsers`, `unpinUsers`, a pinned client left, a
+    /// restore): the video slots are re-mapped now.
+    pub(crate) fn set_pins(&mut self, pins: Vec<ClientId>, now: Instant) {
+        self.pins = pins;
+        if !self.sessions.is_empty() {
             self.next_talkers = Some(self.next_talkers.map_or(now, |t| t.min(now)));
         }
     }
@@ -642,36 +655,39 @@ impl MediaPlane {
         }
         let loud: HashMap<&ClientId, u8> = speaking.iter().map(|c| (&c.key, c.loudness)).collect();
         // Camera publishers shown in the parent, most relevant first: speaking (loudest
-        // first), then by when they last spoke (most recent first), then by when their camera
-        // started (earliest first), then by id. Cameras are forwarded in the parent only.
-        let mut shown: Vec<&ClientId> = self
+        // first), then pinned (in pin order), then by when they last spoke (most recent
+        // first), then by when their camera started (earliest first), then by id
+        // (`talkers::rank_cameras`). Cameras are forwarded in the parent only: a pinned client
+        // in a break-out room is no candidate.
+        let mut shown: Vec<talkers::CameraRank<&ClientId, Instant>> = self
             .cameras
-            .keys()
-            .filter(|c| self.sessions.contains_key(*c))
-            .filter(|c| {
+            .iter()
+            .filter(|(c, _)| self.sessions.contains_key(*c))
+            .filter(|(c, _)| {
                 self.routes
                     .get(*c)
                     .is_some_and(|r| r.camera_allowed && r.location == Location::Parent)
             })
+            .map(|(c, started)| talkers::CameraRank {
+                key: c,
+                loudness: self.loudness_now(c, now),
+                pinned: self.pins.iter().position(|p| p == c),
+                last_spoke: self.spoke.get(c).copied(),
+                started: *started,
+            })
             .collect();
-        shown.sort_by_key(|c| {
-            let l = self.loudness_now(c, now);
-            let speaking = l >= talkers::ACTIVE_LOUDNESS;
-            (
-                !speaking,
-                std::cmp::Reverse(if speaking { l } else { 0 }),
-                std::cmp::Reverse(self.spoke.get(*c).copied()),
-                self.cameras.get(*c).copied(),
-                (*c).clone(),
-            )
-        });
+        talkers::rank_cameras(&mut shown);
         let max_video = self
             .sessions
             .values()
             .map(|s| s.video_slots.len())
             .max()
             .unwrap_or(0);
-        let shown: Vec<ClientId> = shown.into_iter().take(max_video + 1).cloned().collect();
+        let shown: Vec<ClientId> = shown
+            .into_iter()
+            .take(max_video + 1)
+            .map(|c| c.key.clone())
+            .collect();
         // 2. The speakers each audience may hear (at most slots + 1 are ever looked at: one
         //    may be the receiver itself).
         let max_slots = self

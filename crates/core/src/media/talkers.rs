@@ -77,8 +77,51 @@ pub fn assign<K: Clone + PartialEq, R: Ord>(
     changed
 }
 
+/// What ranks one camera publisher for the video slots (see [`rank_cameras`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraRank<K, T> {
+    /// The publisher.
+    pub key: K,
+    /// Its loudness now, 0 (silence) to 127; it speaks from [`ACTIVE_LOUDNESS`] on.
+    pub loudness: u8,
+    /// Its place in the parent room's pin list (0: pinned first), when pinned.
+    pub pinned: Option<usize>,
+    /// When it last spoke, if ever.
+    pub last_spoke: Option<T>,
+    /// When its camera started.
+    pub started: T,
+}
+
+/// Orders camera publishers, most relevant first (issue 14, `docs/protocol.md` §13.9):
+///
+/// 1. those speaking now, loudest first;
+/// 2. then the pinned ones, in pin order;
+/// 3. then by when they last spoke, most recent first (never: last);
+/// 4. then by when their camera started, earliest first;
+/// 5. then by key.
+///
+/// A pinned publisher that speaks ranks among the speakers. The order is total, so the result
+/// does not depend on the input order.
+pub fn rank_cameras<K: Ord, T: Ord + Copy>(cams: &mut [CameraRank<K, T>]) {
+    cams.sort_by(|a, b| {
+        let key = |c: &CameraRank<K, T>| {
+            let speaking = c.loudness >= ACTIVE_LOUDNESS;
+            (
+                !speaking,
+                std::cmp::Reverse(if speaking { c.loudness } else { 0 }),
+                // Speakers are ordered by loudness only, pinned or not.
+                if speaking { None } else { c.pinned }.unwrap_or(usize::MAX),
+                std::cmp::Reverse(c.last_spoke),
+                c.started,
+            )
+        };
+        key(a).cmp(&key(b)).then_with(|| a.key.cmp(&b.key))
+    });
+}
+
 /// Maps camera publishers onto a receiver's video slots. `ranked` lists the publishers the
-/// receiver may see, most relevant first (speakers, then recent ones). The first
+/// receiver may see, most relevant first ([`rank_cameras`]: speakers, then pinned, then recent
+/// ones). The first
 /// `slots.len()` of them should be shown; an occupant among them keeps its slot (slots are
 /// stable), an occupant that is no longer eligible leaves at once, and a wanted publisher
 /// without a slot takes the lowest free slot, else the slot of the occupant ranked lowest
@@ -189,6 +232,120 @@ mod tests {
         assert_eq!(slots, vec![Some(9), Some(5)]);
         assert!(assign_video(&mut slots, &[]));
         assert_eq!(slots, vec![None, None]);
+    }
+
+    fn cam(
+        key: u32,
+        loudness: u8,
+        pinned: Option<usize>,
+        spoke: Option<u64>,
+        started: u64,
+    ) -> CameraRank<u32, u64> {
+        CameraRank {
+            key,
+            loudness,
+            pinned,
+            last_spoke: spoke,
+            started,
+        }
+    }
+
+    fn ranked(mut cams: Vec<CameraRank<u32, u64>>) -> Vec<u32> {
+        rank_cameras(&mut cams);
+        cams.into_iter().map(|c| c.key).collect()
+    }
+
+    #[test]
+    fn cameras_rank_speakers_then_pinned_then_recent_then_start_then_id() {
+        let cams = vec![
+            cam(1, 0, None, None, 10),     // silent, never spoke, started late
+            cam(2, 0, None, Some(50), 5),  // spoke at 50
+            cam(3, 0, None, Some(80), 5),  // spoke at 80: the most recent
+            cam(4, 40, None, Some(99), 9), // speaking, quieter
+            cam(5, 90, None, Some(99), 9), // speaking, louder
+            cam(6, 0, None, None, 3),      // never spoke, started first
+            cam(7, 0, None, None, 3),      // the same as 6 but for the id
+        ];
+        assert_eq!(ranked(cams), vec![5, 4, 3, 2, 6, 7, 1]);
+    }
+
+    #[test]
+    fn pinned_cameras_come_after_speakers_and_before_recent_speakers_in_pin_order() {
+        let cams = vec![
+            cam(1, 0, Some(1), None, 10),   // pinned second, silent
+            cam(2, 0, None, Some(90), 1),   // the most recent speaker
+            cam(3, 0, Some(0), None, 20),   // pinned first, silent
+            cam(4, 60, None, Some(99), 30), // speaking now
+        ];
+        assert_eq!(ranked(cams), vec![4, 3, 1, 2]);
+    }
+
+    #[test]
+    fn a_pinned_speaker_ranks_by_loudness_among_the_speakers() {
+        let cams = vec![
+            cam(1, 30, Some(0), Some(99), 1), // pinned and speaking, quieter
+            cam(2, 70, None, Some(99), 2),    // speaking, louder
+            cam(3, 0, Some(1), None, 3),      // pinned, silent
+        ];
+        assert_eq!(ranked(cams), vec![2, 1, 3]);
+        // Below the speaking threshold a pinned client counts as silent: its pin ranks it.
+        let cams = vec![
+            cam(1, ACTIVE_LOUDNESS - 1, None, Some(99), 1),
+            cam(2, ACTIVE_LOUDNESS - 1, Some(0), None, 2),
+        ];
+        assert_eq!(ranked(cams), vec![2, 1]);
+    }
+
+    #[test]
+    fn the_order_does_not_depend_on_the_input_order() {
+        let cams = vec![
+            cam(1, 0, Some(2), None, 10),
+            cam(2, 0, None, Some(90), 1),
+            cam(3, 0, Some(0), None, 20),
+            cam(4, 60, None, Some(99), 30),
+            cam(5, 0, Some(1), Some(10), 2),
+            cam(6, 0, None, None, 2),
+        ];
+        let want = ranked(cams.clone());
+        assert_eq!(want, vec![4, 3, 5, 1, 2, 6]);
+        let mut rev = cams.clone();
+        rev.reverse();
+        assert_eq!(ranked(rev), want);
+        let mut rot = cams;
+        rot.rotate_left(2);
+        assert_eq!(ranked(rot), want);
+    }
+
+    #[test]
+    fn with_one_slot_a_pin_shows_over_a_recent_speaker_and_unpinning_restores_it() {
+        // 1 video slot; 2 spoke recently and holds it.
+        let mut slots = vec![Some(2)];
+        let before = ranked(vec![cam(1, 0, None, None, 1), cam(2, 0, None, Some(50), 2)]);
+        assert!(!assign_video(&mut slots, &before));
+        // 1 is pinned: it takes the slot.
+        let pinned = ranked(vec![
+            cam(1, 0, Some(0), None, 1),
+            cam(2, 0, None, Some(50), 2),
+        ]);
+        assert!(assign_video(&mut slots, &pinned));
+        assert_eq!(slots, vec![Some(1)]);
+        // 2 speaks: a speaker beats the pin.
+        let speaking = ranked(vec![
+            cam(1, 0, Some(0), None, 1),
+            cam(2, 50, None, Some(60), 2),
+        ]);
+        assert!(assign_video(&mut slots, &speaking));
+        assert_eq!(slots, vec![Some(2)]);
+        // 2 falls silent: the pin shows again; unpinned, the recent speaker is back.
+        let silent = ranked(vec![
+            cam(1, 0, Some(0), None, 1),
+            cam(2, 0, None, Some(60), 2),
+        ]);
+        assert!(assign_video(&mut slots, &silent));
+        assert_eq!(slots, vec![Some(1)]);
+        let unpinned = ranked(vec![cam(1, 0, None, None, 1), cam(2, 0, None, Some(60), 2)]);
+        assert!(assign_video(&mut slots, &unpinned));
+        assert_eq!(slots, vec![Some(2)]);
     }
 
     #[test]
