@@ -504,6 +504,16 @@ impl Family {
     pub fn inline_shard_sessions(&self) -> Vec<usize> {
         self.inline.sessions()
     }
+
+    /// Test view: audio packets the inline shards forwarded, (on the direct path, through
+    /// str0m) ([`Shard::audio_forwarded`]).
+    pub fn inline_audio_forwarded(&self) -> (u64, u64) {
+        self.inline
+            .shards
+            .iter()
+            .map(Shard::audio_forwarded)
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
+    }
 }
 
 /// The failure answer to an `sdpOffer`.

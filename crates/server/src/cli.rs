@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// run on every core (0: one per core).
     #[arg(long, env = "ALCOVE_MEDIA_SHARDS", default_value_t = 0)]
     pub media_shards: usize,
+    /// Send forwarded audio through str0m's per-stream send path instead of Alcove's direct
+    /// SRTP path (slower per packet; for comparison and as a fallback).
+    #[arg(long, env = "ALCOVE_STR0M_AUDIO_SEND")]
+    pub str0m_audio_send: bool,
     /// Seconds a dropped client keeps its place waiting for its SDK to resume (also after a
     /// restart).
     #[arg(long, env = "ALCOVE_RESUME_GRACE", default_value_t = 30)]
@@ -321,6 +325,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.turn = args.turn.config()?;
     config.tcp_listen = args.tcp_listen;
     config.media_shards = args.media_shards;
+    config.str0m_audio_send = args.str0m_audio_send;
     config.resume_grace = std::time::Duration::from_secs(args.resume_grace);
     config.tls = args.tls_cert.zip(args.tls_key);
     args.connections.apply(&mut config);

@@ -26,6 +26,9 @@ pub struct Config {
     /// Media shards per family (tasks that own its peer connections and forward its media);
     /// 0 (the default): one per core.
     pub media_shards: usize,
+    /// Audio slots send through str0m's send streams, not the direct SRTP path
+    /// (`--str0m-audio-send`).
+    pub str0m_audio_send: bool,
     /// IP given to clients in the ICE host candidate (default: the UDP bind IP; required when
     /// binding a wildcard address).
     pub advertise_ip: Option<std::net::IpAddr>,
@@ -101,6 +104,7 @@ impl Config {
             outbound_stall: Duration::from_secs(30),
             udp_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7881))),
             media_shards: 0,
+            str0m_audio_send: false,
             advertise_ip: None,
             web_dir: None,
             cors_origins: Vec::new(),

@@ -169,6 +169,8 @@ pub struct MediaShell {
     pub tcp: Option<crate::udp::tcp::TcpShell>,
     /// Media paths in use (udp, tcp, relay).
     pub paths: Arc<crate::udp::stats::PathStats>,
+    /// Audio slots send through str0m (`--str0m-audio-send`).
+    pub str0m_audio: bool,
 }
 
 /// The registry of live families.
@@ -386,6 +388,7 @@ async fn run_family(
             candidate: m.candidate,
             local: m.local,
             tcp_candidate: m.tcp.as_ref().map(|t| t.candidate),
+            str0m_audio: m.str0m_audio,
         });
     config.resume_grace = families.resume_grace;
     config.epoch_unix_ms = crate::util::unix_now_ms();

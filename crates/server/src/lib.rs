@@ -371,6 +371,7 @@ pub async fn bind_media(config: &Config) -> anyhow::Result<Option<driver::MediaS
         },
         turn: config.turn.clone(),
         paths: Arc::default(),
+        str0m_audio: config.str0m_audio_send,
     }))
 }
 

@@ -69,6 +69,7 @@ impl FamilyShards {
             candidate: shell.candidate,
             local: shell.local,
             tcp_candidate: shell.tcp.as_ref().map(|t| t.candidate),
+            str0m_audio: shell.str0m_audio,
         };
         let mut receivers = Vec::new();
         let mut sinks = Vec::new();

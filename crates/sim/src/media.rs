@@ -122,6 +122,17 @@ impl MediaWorld {
     /// A family with media enabled on `shards` inline media shards (run in index order under
     /// the virtual clock, so every run is the same); no peers yet.
     pub fn with_shards(settings: RoomSettings, seed: u64, shards: usize) -> MediaWorld {
+        MediaWorld::with_audio_path(settings, seed, shards, false)
+    }
+
+    /// [`MediaWorld::with_shards`], with the audio slots sending through str0m's send streams
+    /// (`str0m_audio`) instead of the direct SRTP path.
+    pub fn with_audio_path(
+        settings: RoomSettings,
+        seed: u64,
+        shards: usize,
+        str0m_audio: bool,
+    ) -> MediaWorld {
         // The one wall-clock read: the base of the virtual clock (see `Clock`).
         let clock = Clock::starting_at(Instant::now());
         let server: SocketAddr = SERVER_ADDR.parse().expect("literal address");
@@ -131,6 +142,7 @@ impl MediaWorld {
             candidate: server,
             local: server,
             tcp_candidate: None,
+            str0m_audio,
         });
         config.shards = alcove_core::media::Shards::Inline(shards);
         let slots = settings.max_active_talkers as usize;

@@ -4,8 +4,8 @@
 //! [`Forwarded`] each; only the sessions written to (and those whose timer is due) are polled.
 
 use super::rewrite::Rewrite;
-use super::shard::{Forwarded, Shard, ShardCommand, ShardInput, ShardOutput, StreamKind};
-use super::{layers, shard, talkers, Sharing, KEYFRAME_THROTTLE};
+use super::shard::{Direct, Forwarded, Shard, ShardCommand, ShardInput, ShardOutput, StreamKind};
+use super::{layers, shard, srtp, talkers, Sharing, KEYFRAME_THROTTLE};
 use alcove_proto::signal::VideoLayer;
 use alcove_proto::ClientId;
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::media::{KeyframeRequestKind, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::rtp::{Extension, ExtensionValues, RtpPacket, RtpWrite};
 use str0m::Event;
 
 impl Shard {
@@ -24,6 +24,7 @@ impl Shard {
         destination: SocketAddr,
         contents: &[u8],
     ) {
+        let carries_keys = is_dtls_or_srtp(contents);
         let Ok(contents) = contents.try_into() else {
             return;
         };
@@ -64,6 +65,10 @@ impl Shard {
         if let Some(s) = self.sessions.get_mut(&client) {
             if s.rtc.handle_input(input).is_err() {
                 s.rtc.disconnect();
+            }
+            if carries_keys {
+                // The direct audio path answers where the client's DTLS / SRTP comes from.
+                s.path = Some((destination, source));
             }
         }
         self.drive(&client, now);
@@ -121,6 +126,9 @@ impl Shard {
                         break;
                     }
                     Ok(str0m::Output::Transmit(t)) => {
+                        if is_dtls_or_srtp(&t.contents) {
+                            s.path = Some((t.source, t.destination));
+                        }
                         self.outputs.push_back(ShardOutput::Transmit {
                             source: t.source,
                             destination: t.destination,
@@ -146,6 +154,14 @@ impl Shard {
             if s.timeout != before {
                 self.timers.remove(&(before, client.clone()));
                 self.timers.insert((s.timeout, client.clone()));
+            }
+            if matches!(s.direct, Direct::Waiting) {
+                if let Some(exported) = s.keys.as_ref().and_then(|k| k.get()) {
+                    s.direct = match srtp::SrtpTx::new(exported, &srtp::provider()) {
+                        Some(tx) => Direct::Ready(tx),
+                        None => Direct::Off,
+                    };
+                }
             }
             reallocate = !s.mids.video_slots.is_empty() && now >= s.next_alloc;
         }
@@ -315,7 +331,11 @@ impl Shard {
                         continue;
                     };
                     let out = rw.map(&p.src, p.seq, p.time, p.rate, now);
-                    if r.write_slot(mid, out, now, p, Some(&ext)) {
+                    if let Some(t) = r.send_direct(*slot, mid, &out, p, level) {
+                        self.outputs.push_back(t);
+                        self.audio_direct += 1;
+                    } else if r.write_slot(mid, out, now, p, Some(&ext)) {
+                        self.audio_str0m += 1;
                         self.mark_dirty(rx);
                     }
                 }
@@ -552,6 +572,56 @@ impl super::shard::Session {
     /// time (`out`), in this session's payload type for the packet's codec. Audio carries `ext`
     /// (its level) and is not NACKable; video (`ext` = `None`) is NACKable, answered from the
     /// send buffer. False when the session negotiated neither the codec nor the slot.
+    /// Seals and addresses one audio packet on the direct path (`srtp.rs`); `None` when this
+    /// session's audio goes through str0m (not ready, or off).
+    fn send_direct(
+        &mut self,
+        slot: usize,
+        mid: Mid,
+        out: &super::rewrite::Rewritten,
+        p: &Forwarded,
+        level: i8,
+    ) -> Option<ShardOutput> {
+        if !matches!(self.direct, Direct::Ready(_)) {
+            return None;
+        }
+        let (source, destination) = self.path?;
+        let pt = self.send_pt(p.spec)?;
+        if self.direct_slots.get(slot)?.is_none() {
+            let ssrc = *self.rtc.direct_api().stream_tx_by_mid(mid, None)?.ssrc();
+            let map = self.rtc.media(mid)?.remote_extmap();
+            // One-byte headers only (RFC 8285: ids 1–14).
+            let one_byte = |id: Option<u8>| id.filter(|i| (1..=14).contains(i));
+            let exts = srtp::AudioExts {
+                level: one_byte(map.id_of(Extension::AudioLevel)),
+                mid: one_byte(map.id_of(Extension::RtpMid)).map(|id| (id, mid.to_string())),
+            };
+            self.direct_slots[slot] = Some((ssrc, exts));
+        }
+        let (ssrc, exts) = self.direct_slots.get(slot)?.as_ref()?;
+        let (packet, header_len) = srtp::write_audio(
+            &srtp::AudioHeader {
+                pt: *pt,
+                marker: p.marker,
+                seq: out.seq as u16,
+                time: out.time as u32,
+                ssrc: *ssrc,
+                level,
+                exts,
+            },
+            &p.payload,
+        );
+        let Direct::Ready(tx) = &mut self.direct else {
+            return None;
+        };
+        let contents = tx.seal(&packet, header_len, out.seq)?;
+        Some(ShardOutput::Transmit {
+            source,
+            destination,
+            contents,
+        })
+    }
+
     fn write_slot(
         &mut self,
         mid: Mid,
@@ -654,4 +724,9 @@ impl Shard {
             self.camera_keyframe(&src, Some(layer), now);
         }
     }
+}
+
+/// DTLS (RFC 7983: first byte 20–63) or SRTP / SRTCP (128–191), not STUN.
+fn is_dtls_or_srtp(contents: &[u8]) -> bool {
+    matches!(contents.first(), Some(20..=63 | 128..=191))
 }

@@ -42,6 +42,7 @@ pub mod layers;
 pub mod rewrite;
 mod session;
 pub mod shard;
+mod srtp;
 pub mod table;
 pub mod talkers;
 
@@ -72,6 +73,9 @@ pub struct MediaConfig {
     /// whose `destination` is this address are TCP (RFC 4571 frames, one packet each); it
     /// must differ from [`MediaConfig::local`].
     pub tcp_candidate: Option<SocketAddr>,
+    /// Send audio slots through str0m's send streams instead of the direct path (`srtp.rs`):
+    /// slower per packet; kept to compare the two (`--str0m-audio-send`).
+    pub str0m_audio: bool,
 }
 
 /// Where a family's media shards run.

@@ -5,7 +5,7 @@
 use super::congestion::Congestion;
 use super::layers::{SlotPref, LAYERS};
 use super::rewrite::Rewrite;
-use super::shard::{MediaEvent, Mids, Negotiated, Session, Shard, ShardOutput};
+use super::shard::{Direct, MediaEvent, Mids, Negotiated, Session, Shard, ShardOutput};
 use alcove_proto::signal::MediaMids;
 use alcove_proto::{ClientId, ErrorCode, RequestId};
 use std::collections::BTreeMap;
@@ -76,7 +76,20 @@ impl Shard {
         } else {
             rtc.set_stats_interval(Some(STATS_INTERVAL))
         };
+        // The direct audio path needs the SRTP keys: str0m's provider with a DTLS layer that
+        // keeps them (`srtp.rs`); the slot the build just made is taken right after it.
+        let rtc = if self.config.str0m_audio {
+            rtc
+        } else {
+            rtc.set_crypto_provider(super::srtp::provider())
+        };
+        let _ = super::srtp::take_key_slot();
         let mut rtc = rtc.build(now);
+        let keys = if self.config.str0m_audio {
+            None
+        } else {
+            super::srtp::take_key_slot()
+        };
         let candidate = Candidate::host(self.config.candidate, "udp").map_err(|_| {
             (
                 ErrorCode::Internal,
@@ -151,6 +164,14 @@ impl Shard {
                 send_pts: Vec::new(),
                 timeout: now,
                 dirty: false,
+                direct: if keys.is_some() {
+                    Direct::Waiting
+                } else {
+                    Direct::Off
+                },
+                keys,
+                path: None,
+                direct_slots: vec![None; n],
             },
         );
         self.timers.insert((now, client.clone()));

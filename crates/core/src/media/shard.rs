@@ -10,8 +10,9 @@
 //! busy family uses every core), the simulation runs them inline, in a fixed order, under the
 //! simulated clock.
 //!
-//! Loop contract: [`Shard::handle_input`], then [`Shard::poll_output`] until
-//! [`ShardOutput::Timeout`]; feed [`ShardInput::Timeout`] at that time.
+//! Loop contract: [`Shard::handle_input`] (once, or for a whole batch of inputs), then
+//! [`Shard::poll_output`] until [`ShardOutput::Timeout`]; feed [`ShardInput::Timeout`] at that
+//! time.
 
 use super::layers::{SlotPref, SourceLayers, LAYERS};
 use super::rewrite::Rewrite;
@@ -314,6 +315,28 @@ pub(super) struct Session {
     pub(super) timeout: Instant,
     /// Written to since it was last polled (mirrored in [`Shard::dirty`]).
     pub(super) dirty: bool,
+    /// The SRTP keys this session's DTLS handshake exports (`srtp.rs`; `None`: audio goes
+    /// through str0m).
+    pub(super) keys: Option<super::srtp::KeySlot>,
+    /// The direct send path of the audio slots (`srtp.rs`).
+    pub(super) direct: Direct,
+    /// The path (local, remote address) DTLS or SRTP last travelled on, either way.
+    pub(super) path: Option<(SocketAddr, SocketAddr)>,
+    /// Per audio slot: its SSRC and header extensions on the direct path (filled on first
+    /// use).
+    pub(super) direct_slots: Vec<Option<(u32, super::srtp::AudioExts)>>,
+}
+
+/// Whether a session's audio slots send directly (`srtp.rs`) or through str0m.
+#[derive(Debug)]
+pub(super) enum Direct {
+    /// Not yet: the handshake has not exported its keys.
+    Waiting,
+    /// Sealed and sent here.
+    Ready(super::srtp::SrtpTx),
+    /// Through str0m for the session's life (`--str0m-audio-send`, or an SRTP profile the
+    /// direct path does not implement).
+    Off,
 }
 
 impl std::fmt::Debug for Session {
@@ -369,6 +392,9 @@ pub struct Shard {
     pub(super) outputs: VecDeque<ShardOutput>,
     /// Video budgets cut on congestion evidence, by all of this shard's receivers, ever.
     pub(super) congestion_cuts: u64,
+    /// Audio packets forwarded on the direct path (`srtp.rs`) and through str0m, ever.
+    pub(super) audio_direct: u64,
+    pub(super) audio_str0m: u64,
     last_now: Instant,
 }
 
@@ -389,6 +415,8 @@ impl Shard {
             sources: HashMap::new(),
             outputs: VecDeque::new(),
             congestion_cuts: 0,
+            audio_direct: 0,
+            audio_str0m: 0,
             last_now: now,
         }
     }
@@ -397,6 +425,12 @@ impl Shard {
     /// (`congestion.rs`), since it started.
     pub fn congestion_cuts(&self) -> u64 {
         self.congestion_cuts
+    }
+
+    /// Audio packets this shard forwarded since it started: (sealed on the direct path,
+    /// through str0m's send streams).
+    pub fn audio_forwarded(&self) -> (u64, u64) {
+        (self.audio_direct, self.audio_str0m)
     }
 
     /// This shard's index in its family.
@@ -409,7 +443,8 @@ impl Shard {
         self.sessions.len()
     }
 
-    /// Applies one input. Follow with [`Shard::poll_output`] until [`ShardOutput::Timeout`].
+    /// Applies one input. Follow with [`Shard::poll_output`] until [`ShardOutput::Timeout`],
+    /// after this input or after a batch of them.
     pub fn handle_input(&mut self, input: ShardInput) {
         // Time never runs backwards inside a shard.
         let now = self.last_now.max(input.now());
@@ -455,11 +490,18 @@ impl Shard {
             },
             ShardInput::Forward { packet, .. } => self.deliver(&packet, now),
         }
-        self.flush_dirty(now);
     }
 
     /// The next output; [`ShardOutput::Timeout`] when there is nothing more to do now.
+    ///
+    /// The receivers written to by the inputs since the last poll are polled here, once each,
+    /// however many packets each was given: a host that hands a shard a whole batch of
+    /// inputs before polling (the server does, per wake-up) pays str0m's per-poll pass once
+    /// per receiver and batch, not once per packet.
     pub fn poll_output(&mut self) -> ShardOutput {
+        if !self.dirty.is_empty() {
+            self.flush_dirty(self.last_now);
+        }
         if let Some(o) = self.outputs.pop_front() {
             return o;
         }
