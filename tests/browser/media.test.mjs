@@ -174,7 +174,7 @@ async function startServer(tmp) {
     if (!r.ok || j.result !== 0) throw new Error(`POST ${path}: ${r.status} ${JSON.stringify(j)}`);
     return j;
   };
-  return { proc, base, logPath, post };
+  return { proc, base, logPath, post, auth };
 }
 
 // ---- browsers --------------------------------------------------------------------------------
@@ -897,6 +897,15 @@ async function main() {
       late.length ? late : worst,
     );
     } // phases 8–9
+
+    // 10. What Chromium heard above was sealed by the server's shards themselves (the direct
+    // SRTP path of audio slots, crates/core/src/media/srtp.rs), never by str0m's send streams.
+    const metrics = await (await fetch(`${server.base}/metrics`, { headers: { authorization: server.auth } })).text();
+    const forwarded = (path) => metrics.split('\n')
+      .filter((l) => l.startsWith('alcove_audio_forwarded_packets_total{') && l.includes(`path="${path}"`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    check('the audio Chromium heard went out on the direct SRTP path', forwarded('direct') > 0 && forwarded('str0m') === 0,
+      { direct: forwarded('direct'), str0m: forwarded('str0m') });
   } catch (e) {
     check('the scenario ran to the end', false, e instanceof Error ? e.stack : String(e));
   } finally {

@@ -70,6 +70,8 @@ pub const SHARD_TRANSMITTED: &str = "alcove_media_shard_transmitted_datagrams_to
 pub const SHARD_DROPPED: &str = "alcove_media_shard_dropped_datagrams_total";
 /// Video budgets cut on congestion evidence in a receiver's reports (docs/decisions/0008).
 pub const VIDEO_CONGESTION_CUTS: &str = "alcove_video_congestion_cuts_total";
+/// Audio packets forwarded, by send path: `direct` (sealed by the shard) or `str0m`.
+pub const AUDIO_FORWARDED: &str = "alcove_audio_forwarded_packets_total";
 /// Webhook deliveries by outcome.
 pub const WEBHOOKS: &str = "alcove_webhook_deliveries_total";
 
@@ -115,6 +117,10 @@ pub struct ShardCounters {
     pub dropped: Counter,
     /// [`VIDEO_CONGESTION_CUTS`].
     pub congestion_cuts: Counter,
+    /// [`AUDIO_FORWARDED`] on the direct path.
+    pub audio_direct: Counter,
+    /// [`AUDIO_FORWARDED`] through str0m.
+    pub audio_str0m: Counter,
 }
 
 impl ShardCounters {
@@ -125,6 +131,8 @@ impl ShardCounters {
             transmitted: Counter::noop(),
             dropped: Counter::noop(),
             congestion_cuts: Counter::noop(),
+            audio_direct: Counter::noop(),
+            audio_str0m: Counter::noop(),
         }
     }
 }
@@ -149,7 +157,7 @@ impl Metrics {
             .map(PrometheusBuilder::build_recorder)
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
-        let help: [(&'static str, &'static str); 16] = [
+        let help: [(&'static str, &'static str); 17] = [
             (FAMILIES, "Live families (a parent room and its break-out rooms)."),
             (CLIENTS, "Connected clients (and those waiting to resume) by role and location."),
             (BREAKOUT_ROOMS, "Live break-out rooms."),
@@ -164,6 +172,7 @@ impl Metrics {
             (SHARD_TRANSMITTED, "Datagrams a media shard sent, by shard index."),
             (SHARD_DROPPED, "Datagrams dropped at a media shard's queue bound, by shard index."),
             (VIDEO_CONGESTION_CUTS, "Video budgets cut on congestion (loss or a growing round-trip time in a receiver's reports), by shard index."),
+            (AUDIO_FORWARDED, "Audio packets forwarded, by shard index and send path (direct: sealed by the shard; str0m: through its send streams)."),
             (WEBHOOKS, "Webhook deliveries by outcome (delivered, failed after retries, dropped on a full queue)."),
             ("alcove_webhook_attempts_total", "Webhook POSTs made (retries included)."),
         ];
@@ -261,6 +270,14 @@ impl Metrics {
             transmitted: c(SHARD_TRANSMITTED),
             dropped: c(SHARD_DROPPED),
             congestion_cuts: c(VIDEO_CONGESTION_CUTS),
+            audio_direct: self.counter(
+                AUDIO_FORWARDED,
+                &[("shard", i.to_string()), ("path", "direct".to_owned())],
+            ),
+            audio_str0m: self.counter(
+                AUDIO_FORWARDED,
+                &[("shard", i.to_string()), ("path", "str0m".to_owned())],
+            ),
         }
     }
 

@@ -94,6 +94,7 @@ impl FamilyShards {
                 tx: TxBatch::default(),
                 counters: metrics.shard(i),
                 congestion_cuts: 0,
+                audio_forwarded: (0, 0),
                 transmitted: 0,
                 relay_addrs: HashSet::new(),
                 counted: HashSet::new(),
@@ -132,6 +133,8 @@ struct ShardTask {
     counters: crate::metrics::ShardCounters,
     /// The shard's congestion cuts already counted in [`Self::counters`].
     congestion_cuts: u64,
+    /// The shard's audio packets (direct, through str0m) already counted.
+    audio_forwarded: (u64, u64),
     /// Datagrams sent in the current wake-up: added to the shared counter once per wake-up
     /// (the counter is shared by shard `i` of every family).
     transmitted: u64,
@@ -184,6 +187,14 @@ impl ShardTask {
                 .congestion_cuts
                 .increment(cuts - self.congestion_cuts);
             self.congestion_cuts = cuts;
+            let (direct, str0m) = self.shard.audio_forwarded();
+            self.counters
+                .audio_direct
+                .increment(direct - self.audio_forwarded.0);
+            self.counters
+                .audio_str0m
+                .increment(str0m - self.audio_forwarded.1);
+            self.audio_forwarded = (direct, str0m);
         }
         self.drain();
         self.tx.flush(&self.shell.socket);

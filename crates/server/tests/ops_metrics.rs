@@ -322,6 +322,42 @@ async fn media_shards_count_their_datagrams() {
     );
     // The shards' received datagrams are the socket's routed ones.
     assert!(m.get("alcove_udp_routed_datagrams_total") >= received);
+    // B decrypted what the shard sealed itself: A's audio took the direct path only.
+    let forwarded = "alcove_audio_forwarded_packets_total";
+    assert!(
+        m.sum(forwarded, "path=\"direct\"") > 0.0,
+        "{:#?}",
+        m.samples
+    );
+    assert_eq!(m.sum(forwarded, "path=\"str0m\""), 0.0, "{:#?}", m.samples);
+}
+
+/// `--str0m-audio-send` keeps the old send path: B still hears A, and the counter says which
+/// path carried it.
+#[tokio::test]
+async fn str0m_audio_send_keeps_the_old_path() {
+    let s = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.str0m_audio_send = true)
+        .await;
+    let room = s.room(Default::default()).await;
+    let a = s.peer(&room, "A", Role::Participant).await;
+    let b = s.peer(&room, "B", Role::Participant).await;
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut a_media = a.room.start_media(loopback, None).await.expect("sdp");
+    let mut b_media = b.room.start_media(loopback, None).await.expect("sdp");
+    assert!(a_media.wait_connected(Duration::from_secs(20)).await);
+    assert!(b_media.wait_connected(Duration::from_secs(20)).await);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        a_media.send_opus(&synthetic_opus_frame(b"A:1"), -20);
+        if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(20), b_media.recv()).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B never heard A");
+    }
+    let m = scrape(&s).await;
+    let forwarded = "alcove_audio_forwarded_packets_total";
+    assert!(m.sum(forwarded, "path=\"str0m\"") > 0.0, "{:#?}", m.samples);
+    assert_eq!(m.sum(forwarded, "path=\"direct\""), 0.0, "{:#?}", m.samples);
 }
 
 #[tokio::test]

@@ -6,6 +6,9 @@
 //! cargo build --release -p alcove-sim --example forward_count
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*deliver_all*' \
 //!     target/release/examples/forward_count 2000
+//! # the same through str0m's send streams (the path before the direct one):
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*deliver_all*' \
+//!     target/release/examples/forward_count 2000 str0m
 //! ```
 //!
 //! A break-out room of 5 (the moderator outside); one member talks; `N` of its SRTP packets,
@@ -30,7 +33,8 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let (mut w, members) = MediaWorld::talking_breakout(5, 5);
+    let str0m_audio = std::env::args().nth(2).as_deref() == Some("str0m");
+    let (mut w, members) = MediaWorld::talking_breakout_on(5, 5, str0m_audio);
     let from = w.addr_of(&members[0]);
     let packets = w.captured_talk(&members[0], n);
     let before = w.transmitted;
@@ -39,7 +43,8 @@ fn main() {
     let took = t.elapsed();
     let out = w.transmitted - before;
     println!(
-        "forward_count: {n} packets in, {out} datagrams out ({:.2} per in), {:.2} µs per packet in (wall, unreliable on a busy machine)",
+        "forward_count ({}): {n} packets in, {out} datagrams out ({:.2} per in), {:.2} µs per packet in (wall, unreliable on a busy machine)",
+        if str0m_audio { "str0m send path" } else { "direct send path" },
         out as f64 / n as f64,
         took.as_secs_f64() * 1e6 / n as f64
     );

@@ -727,7 +727,17 @@ impl MediaWorld {
     /// slot in every other member's map; one media shard, so a packet's whole cost is counted
     /// on one path. Returns the world and the members.
     pub fn talking_breakout(seed: u64, members: usize) -> (MediaWorld, Vec<ClientId>) {
-        let mut w = MediaWorld::with_shards(RoomSettings::default(), seed, 1);
+        MediaWorld::talking_breakout_on(seed, members, false)
+    }
+
+    /// [`MediaWorld::talking_breakout`], with audio sent through str0m's send streams when
+    /// `str0m_audio` (the path before the direct one; for comparison).
+    pub fn talking_breakout_on(
+        seed: u64,
+        members: usize,
+        str0m_audio: bool,
+    ) -> (MediaWorld, Vec<ClientId>) {
+        let mut w = MediaWorld::with_audio_path(RoomSettings::default(), seed, 1, str0m_audio);
         let m = w.join("M", Role::Moderator);
         let members: Vec<ClientId> = (0..members)
             .map(|i| w.join(&format!("P{i}"), Role::Participant))

@@ -599,7 +599,8 @@ impl super::shard::Session {
             self.direct_slots[slot] = Some((ssrc, exts));
         }
         let (ssrc, exts) = self.direct_slots.get(slot)?.as_ref()?;
-        let (packet, header_len) = srtp::write_audio(
+        let mut header = [0u8; srtp::MAX_HEADER];
+        let header_len = srtp::write_audio_header(
             &srtp::AudioHeader {
                 pt: *pt,
                 marker: p.marker,
@@ -609,12 +610,12 @@ impl super::shard::Session {
                 level,
                 exts,
             },
-            &p.payload,
+            &mut header,
         );
         let Direct::Ready(tx) = &mut self.direct else {
             return None;
         };
-        let contents = tx.seal(&packet, header_len, out.seq)?;
+        let contents = tx.seal(&header[..header_len], &p.payload, out.seq)?;
         Some(ShardOutput::Transmit {
             source,
             destination,

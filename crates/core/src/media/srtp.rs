@@ -232,11 +232,11 @@ impl SrtpTx {
         Some(SrtpTx { gcm, salt })
     }
 
-    /// Seals one RTP packet: `packet` holds the header (`header_len` bytes, authenticated)
-    /// then the payload (encrypted); the tag is appended. `index` is the packet's 48-bit SRTP
-    /// index (rollover counter × 2^16 + sequence number). `None` if the cipher fails.
-    pub(super) fn seal(&mut self, packet: &[u8], header_len: usize, index: u64) -> Option<Vec<u8>> {
-        let ssrc = packet.get(8..12)?;
+    /// Seals one RTP packet into a new datagram: `header` (authenticated), then `payload`
+    /// (encrypted), then the tag. `index` is the packet's 48-bit SRTP index (rollover counter
+    /// × 2^16 + sequence number). `None` if the header is short or the cipher fails.
+    pub(super) fn seal(&mut self, header: &[u8], payload: &[u8], index: u64) -> Option<Vec<u8>> {
+        let ssrc = header.get(8..12)?;
         // RFC 7714 §8.1: IV = (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) XOR salt.
         let mut iv = [0u8; 12];
         iv[2..6].copy_from_slice(ssrc);
@@ -244,10 +244,10 @@ impl SrtpTx {
         for (b, s) in iv.iter_mut().zip(self.salt.iter()) {
             *b ^= s;
         }
-        let (header, payload) = packet.split_at(header_len);
-        let mut out = vec![0u8; packet.len() + TAG_LEN];
-        out[..header_len].copy_from_slice(header);
-        let sealed = &mut out[header_len..];
+        // One allocation: the header is copied in, the payload encrypted straight into place.
+        let mut out = vec![0u8; header.len() + payload.len() + TAG_LEN];
+        out[..header.len()].copy_from_slice(header);
+        let sealed = &mut out[header.len()..];
         let r = match &mut self.gcm {
             Gcm::Aes128(c) => c.encrypt(&iv, header, payload, sealed),
             Gcm::Aes256(c) => c.encrypt(&iv, header, payload, sealed),
@@ -304,40 +304,44 @@ pub(super) struct AudioHeader<'a> {
     pub(super) exts: &'a AudioExts,
 }
 
-/// Writes an RTP packet (header with the audio extensions, then `payload`) into a new buffer;
-/// returns it and its header length.
-pub(super) fn write_audio(h: &AudioHeader<'_>, payload: &[u8]) -> (Vec<u8>, usize) {
-    let mut buf = Vec::with_capacity(12 + 4 + 4 + 16 + payload.len() + TAG_LEN);
+/// Room for the longest header [`write_audio_header`] writes: 12 fixed bytes, the extension
+/// block's 4, the level's 2, a mid of up to 16 bytes with its 1, padding.
+pub(super) const MAX_HEADER: usize = 40;
+
+/// Writes an audio packet's RTP header (with its extensions) into `buf`; returns its length.
+pub(super) fn write_audio_header(h: &AudioHeader<'_>, buf: &mut [u8; MAX_HEADER]) -> usize {
     let has_ext = h.exts.level.is_some() || h.exts.mid.is_some();
-    buf.push(0x80 | if has_ext { 0x10 } else { 0 });
-    buf.push((h.pt & 0x7F) | if h.marker { 0x80 } else { 0 });
-    buf.extend_from_slice(&h.seq.to_be_bytes());
-    buf.extend_from_slice(&h.time.to_be_bytes());
-    buf.extend_from_slice(&h.ssrc.to_be_bytes());
-    if has_ext {
-        buf.extend_from_slice(&[0xBE, 0xDE, 0, 0]);
-        let start = buf.len();
-        if let Some(id) = h.exts.level {
-            let vad = if h.level > -127 { 0x80 } else { 0 };
-            buf.push(id << 4);
-            buf.push(vad | (h.level.unsigned_abs() & 0x7F));
-        }
-        if let Some((id, mid)) = &h.exts.mid {
-            let bytes = mid.as_bytes();
-            if (1..=16).contains(&bytes.len()) {
-                buf.push((id << 4) | (bytes.len() as u8 - 1));
-                buf.extend_from_slice(bytes);
-            }
-        }
-        while !(buf.len() - start).is_multiple_of(4) {
-            buf.push(0);
-        }
-        let words = ((buf.len() - start) / 4) as u16;
-        buf[start - 2..start].copy_from_slice(&words.to_be_bytes());
+    buf[0] = 0x80 | if has_ext { 0x10 } else { 0 };
+    buf[1] = (h.pt & 0x7F) | if h.marker { 0x80 } else { 0 };
+    buf[2..4].copy_from_slice(&h.seq.to_be_bytes());
+    buf[4..8].copy_from_slice(&h.time.to_be_bytes());
+    buf[8..12].copy_from_slice(&h.ssrc.to_be_bytes());
+    if !has_ext {
+        return 12;
     }
-    let header_len = buf.len();
-    buf.extend_from_slice(payload);
-    (buf, header_len)
+    buf[12..16].copy_from_slice(&[0xBE, 0xDE, 0, 0]);
+    let mut n = 16;
+    if let Some(id) = h.exts.level {
+        let vad = if h.level > -127 { 0x80 } else { 0 };
+        buf[n] = id << 4;
+        buf[n + 1] = vad | (h.level.unsigned_abs() & 0x7F);
+        n += 2;
+    }
+    if let Some((id, mid)) = &h.exts.mid {
+        let bytes = mid.as_bytes();
+        if (1..=16).contains(&bytes.len()) {
+            buf[n] = (id << 4) | (bytes.len() as u8 - 1);
+            buf[n + 1..n + 1 + bytes.len()].copy_from_slice(bytes);
+            n += 1 + bytes.len();
+        }
+    }
+    while !(n - 16).is_multiple_of(4) {
+        buf[n] = 0;
+        n += 1;
+    }
+    let words = ((n - 16) / 4) as u16;
+    buf[14..16].copy_from_slice(&words.to_be_bytes());
+    n
 }
 
 #[cfg(test)]
@@ -379,7 +383,8 @@ mod tests {
             level: -30,
             exts: &exts,
         };
-        let (p, n) = write_audio(&h, &[9, 9, 9]);
+        let mut p = [0u8; MAX_HEADER];
+        let n = write_audio_header(&h, &mut p);
         assert_eq!(n, 20);
         assert_eq!(
             &p[..n],
@@ -406,17 +411,29 @@ mod tests {
                 b'3'
             ]
         );
-        assert_eq!(&p[n..], &[9, 9, 9]);
         let bare = AudioExts::default();
-        let (p, n) = write_audio(
+        let n = write_audio_header(
             &AudioHeader {
                 exts: &bare,
                 level: -127,
                 ..h
             },
-            &[],
+            &mut p,
         );
-        assert_eq!((p.len(), n, p[0]), (12, 12, 0x80));
+        assert_eq!((n, p[0]), (12, 0x80));
+        // The longest: a 16-byte mid.
+        let long = AudioExts {
+            level: Some(14),
+            mid: Some((13, "m".repeat(16))),
+        };
+        let n = write_audio_header(
+            &AudioHeader {
+                exts: &long,
+                ..h
+            },
+            &mut p,
+        );
+        assert_eq!(n, 36);
     }
 
     fn hex(s: &str) -> Vec<u8> {
