@@ -15,7 +15,8 @@
 # Needs root (network namespace), cargo and jq (installed from Debian when missing).
 # Environment: OUT, ALCOVE_BENCH_NETNS, JANUS_EVENT_LOOPS (see start.sh), WARMUP (seconds,
 # default 1), CONCURRENCY (clients connecting at once, default 8), NO_BUILD=1 (use the release
-# binaries already built), CARGO_TARGET_DIR.
+# binaries already built), CARGO_TARGET_DIR, ALCOVE_ARGS (more flags for `alcove serve`, e.g.
+# `--str0m-audio-send` to measure str0m's audio send path in the same script).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -56,7 +57,7 @@ echo "== Alcove: alcove-load steady --rooms $K --size $S --seconds $T =="
 # Not through in_ns: a backgrounded shell function is a subshell, and $! must be alcove itself
 # (`ip netns exec` execs its command in place).
 ip netns exec "$NS" "$BIN/alcove" serve --data-dir "$ALCOVE_DATA" --listen 127.0.0.1:7880 \
-  --udp-listen 127.0.0.1:7881 >"$OUT/alcove.log" 2>&1 &
+  --udp-listen 127.0.0.1:7881 ${ALCOVE_ARGS:-} >"$OUT/alcove.log" 2>&1 &
 APID=$!
 for _ in $(seq 1 100); do
   kill -0 "$APID" 2>/dev/null || { echo "alcove exited; see $OUT/alcove.log" >&2; exit 1; }

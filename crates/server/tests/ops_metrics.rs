@@ -336,8 +336,8 @@ async fn media_shards_count_their_datagrams() {
 /// path carried it.
 #[tokio::test]
 async fn str0m_audio_send_keeps_the_old_path() {
-    let s = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.str0m_audio_send = true)
-        .await;
+    let s =
+        TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.str0m_audio_send = true).await;
     let room = s.room(Default::default()).await;
     let a = s.peer(&room, "A", Role::Participant).await;
     let b = s.peer(&room, "B", Role::Participant).await;

@@ -568,10 +568,6 @@ impl Shard {
 }
 
 impl super::shard::Session {
-    /// Writes `p` on this session's slot stream `mid` with the slot's own sequence number and
-    /// time (`out`), in this session's payload type for the packet's codec. Audio carries `ext`
-    /// (its level) and is not NACKable; video (`ext` = `None`) is NACKable, answered from the
-    /// send buffer. False when the session negotiated neither the codec nor the slot.
     /// Seals and addresses one audio packet on the direct path (`srtp.rs`); `None` when this
     /// session's audio goes through str0m (not ready, or off).
     fn send_direct(
@@ -623,6 +619,10 @@ impl super::shard::Session {
         })
     }
 
+    /// Writes `p` on this session's slot stream `mid` with the slot's own sequence number and
+    /// time (`out`), in this session's payload type for the packet's codec. Audio carries `ext`
+    /// (its level) and is not NACKable; video (`ext` = `None`) is NACKable, answered from the
+    /// send buffer. False when the session negotiated neither the codec nor the slot.
     fn write_slot(
         &mut self,
         mid: Mid,

@@ -426,13 +426,7 @@ mod tests {
             level: Some(14),
             mid: Some((13, "m".repeat(16))),
         };
-        let n = write_audio_header(
-            &AudioHeader {
-                exts: &long,
-                ..h
-            },
-            &mut p,
-        );
+        let n = write_audio_header(&AudioHeader { exts: &long, ..h }, &mut p);
         assert_eq!(n, 36);
     }
 
