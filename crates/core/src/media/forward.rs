@@ -330,6 +330,11 @@ impl Shard {
                     ) else {
                         continue;
                     };
+                    if matches!(r.direct, Direct::Waiting) {
+                        // Its DTLS handshake has not finished: nothing can reach it yet, and a
+                        // packet queued now would only arrive stale once it has.
+                        continue;
+                    }
                     let out = rw.map(&p.src, p.seq, p.time, p.rate, now);
                     if let Some(t) = r.send_direct(*slot, mid, &out, p, level) {
                         self.outputs.push_back(t);
