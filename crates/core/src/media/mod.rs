@@ -28,12 +28,14 @@
 //!   and publishes that to every shard as a [`table::RouteTable`].
 //! * [`shard::Shard`] holds sessions: datagrams in, RTP forwarded at the packet level (str0m's
 //!   RTP mode: decrypted once, the payload shared as an `Arc<[u8]>`, each receiver's slot
-//!   stream re-encrypting it with its own sequence number, time and SSRC), datagrams out. A
+//!   stream re-encrypting it with its own sequence number, time and SSRC — for audio slots
+//!   the shard writes and seals the packet itself, `srtp.rs`), datagrams out. A
 //!   packet whose receivers sit on other shards crosses to each of them once
 //!   ([`shard::ShardInput::Forward`]), never through the family.
 //!
 //! The parts: `shard.rs` (a shard's state and loop), `session.rs` (negotiation),
-//! `forward.rs` (datagrams, timers, forwarding, keyframes), `table.rs` (the published routes),
+//! `forward.rs` (datagrams, timers, forwarding, keyframes), `srtp.rs` (the direct audio send
+//! path), `table.rs` (the published routes),
 //! `rewrite.rs`, `talkers.rs`, this file. Everything is sans-IO.
 
 pub mod congestion;
