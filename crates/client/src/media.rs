@@ -118,6 +118,10 @@ pub struct MediaOptions {
     /// How often str0m reports RTP counters ([`MediaState::camera_sent`],
     /// [`MediaState::video_received`]); `None`: not counted.
     pub rtp_stats: Option<Duration>,
+    /// On UDP, an ICE restart after a resume also moves the peer connection to a new local
+    /// port (a new socket; the old one is closed), as a device that changed networks would.
+    /// For tests of the server following a client to its new address.
+    pub new_port_on_restart: bool,
 }
 
 /// The RTP stream ids of a simulcast camera ([`MediaOptions::camera_simulcast`]), lowest layer
@@ -1093,6 +1097,9 @@ impl Driver {
         // No Room handle left: the connection is closing, nobody to restore for.
         let room = self.room.upgrade()?;
         let (fresh, offer, pending, mids) = if kept {
+            if self.options.new_port_on_restart {
+                self.move_to_new_port();
+            }
             let mut change = self.rtc.sdp_api();
             // Same host candidate (same socket); new ICE credentials.
             change.ice_restart(true);
@@ -1119,6 +1126,34 @@ impl Driver {
             pending,
             answer,
         })
+    }
+
+    /// [`MediaOptions::new_port_on_restart`]: a new UDP socket on the same IP replaces the
+    /// current one, and its address replaces the host candidate (the restart's offer carries
+    /// it). Nothing changes when the socket cannot be made.
+    fn move_to_new_port(&mut self) {
+        let Net::Udp { local: old, .. } = &self.net else {
+            return;
+        };
+        let old = *old;
+        let Some(socket) = std::net::UdpSocket::bind(SocketAddr::new(old.ip(), 0))
+            .ok()
+            .filter(|s| s.set_nonblocking(true).is_ok())
+            .and_then(|s| UdpSocket::from_std(s).ok())
+        else {
+            return;
+        };
+        let Ok(local) = socket.local_addr() else {
+            return;
+        };
+        if let Ok(c) = Candidate::host(old, "udp") {
+            self.rtc.direct_api().invalidate_candidate(&c);
+        }
+        if let Ok(c) = Candidate::host(local, "udp") {
+            self.rtc.add_local_candidate(c);
+        }
+        tracing::debug!("moved the peer connection to a new local port");
+        self.net = Net::Udp { socket, local };
     }
 
     /// Applies the answer of a restore.

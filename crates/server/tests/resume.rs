@@ -799,3 +799,73 @@ async fn a_dropped_client_with_media_restarts_ice_on_its_kept_peer_connection() 
     .await;
     assert!(a_media.state().connected);
 }
+
+/// A client that resumes from a new network (its peer connection kept, ICE restarted from a
+/// new local port) hears its room again although it says nothing itself: the server's direct
+/// audio path (decision 0009) follows the pair the client nominates, not only where its own
+/// RTP comes from. Then both directions work. The time from the restored connection to the
+/// first frame heard is printed, not asserted.
+#[tokio::test]
+async fn a_client_resuming_from_a_new_port_hears_its_room_without_speaking() {
+    use alcove_client::media::{synthetic_opus_frame, MediaOptions};
+    use std::net::{IpAddr, Ipv4Addr};
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let s = TestServer::start().await;
+    let room = s.room(RoomSettingsInput::default()).await;
+    let mut a = s.peer(&room, "A", Role::Participant).await;
+    let b = s.peer(&room, "B", Role::Participant).await;
+    let options = MediaOptions {
+        new_port_on_restart: true,
+        ..MediaOptions::default()
+    };
+    let mut a_media = a.room.start_media_with(LOOPBACK, options).await.unwrap();
+    let mut b_media = b.room.start_media(LOOPBACK, None).await.unwrap();
+    assert!(a_media.wait_connected(Duration::from_secs(20)).await);
+    assert!(b_media.wait_connected(Duration::from_secs(20)).await);
+    hear_exactly(
+        &mut [(&mut a_media, "A", &["B"]), (&mut b_media, "B", &["A"])],
+        "before the drop",
+    )
+    .await;
+
+    a.room.drop_connection();
+    wait_state(&a.room, ConnectionState::Reconnected).await;
+    a.events
+        .wait_for(Duration::from_secs(30), |f| {
+            f.msg.type_name() == "roomConnected"
+        })
+        .await
+        .unwrap();
+    assert!(
+        a_media.wait_restored(1, Duration::from_secs(30)).await,
+        "A restarted ICE: {:?}",
+        a_media.state()
+    );
+    assert_eq!(a_media.state().ice_restarts, 1);
+    // Only B talks: A's new address is known to the server from A's nomination alone (and,
+    // later, from A's RTCP).
+    let restored = Instant::now();
+    while a_media.try_recv().is_some() {}
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let first = loop {
+        tokio::select! {
+            _ = tick.tick() => b_media.send_opus(&synthetic_opus_frame(b"B:1"), -20),
+            f = a_media.recv() => {
+                if f.is_some_and(|f| f.data.get(1) == Some(&b'B')) {
+                    break restored.elapsed();
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => panic!("A never heard B from its new port"),
+        }
+    };
+    println!(
+        "A heard B {} ms after its ICE restart from a new port",
+        first.as_millis()
+    );
+    hear_exactly(
+        &mut [(&mut a_media, "A", &["B"]), (&mut b_media, "B", &["A"])],
+        "after the move to a new port",
+    )
+    .await;
+}

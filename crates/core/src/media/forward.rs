@@ -24,7 +24,10 @@ impl Shard {
         destination: SocketAddr,
         contents: &[u8],
     ) {
-        let carries_keys = is_dtls_or_srtp(contents);
+        // The direct audio path answers on the path the client uses: where its DTLS / SRTP
+        // comes from, or where it nominates a pair (a binding request with USE-CANDIDATE:
+        // after an ICE restart to a new network, before anything else arrives from there).
+        let sets_path = is_dtls_or_srtp(contents) || nominates(contents);
         let Ok(contents) = contents.try_into() else {
             return;
         };
@@ -63,12 +66,10 @@ impl Shard {
             }
         };
         if let Some(s) = self.sessions.get_mut(&client) {
-            if s.rtc.handle_input(input).is_err() {
-                s.rtc.disconnect();
-            }
-            if carries_keys {
-                // The direct audio path answers where the client's DTLS / SRTP comes from.
-                s.path = Some((destination, source));
+            match s.rtc.handle_input(input) {
+                Err(_) => s.rtc.disconnect(),
+                Ok(()) if sets_path => s.path = Some((destination, source)),
+                Ok(()) => {}
             }
         }
         self.drive(&client, now);
@@ -735,4 +736,73 @@ impl Shard {
 /// DTLS (RFC 7983: first byte 20–63) or SRTP / SRTCP (128–191), not STUN.
 fn is_dtls_or_srtp(contents: &[u8]) -> bool {
     matches!(contents.first(), Some(20..=63 | 128..=191))
+}
+
+/// A STUN binding request (RFC 8489) carrying USE-CANDIDATE (RFC 8445 §7.1.2): the controlling
+/// client nominates the pair it arrived on. (Its integrity is str0m's to check: the path is
+/// taken only when str0m accepted the request.)
+fn nominates(contents: &[u8]) -> bool {
+    const BINDING_REQUEST: [u8; 2] = [0x00, 0x01];
+    const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+    const USE_CANDIDATE: u16 = 0x0025;
+    if contents.len() < 20 || contents[..2] != BINDING_REQUEST || contents[4..8] != MAGIC_COOKIE {
+        return false;
+    }
+    let end =
+        (20 + usize::from(u16::from_be_bytes([contents[2], contents[3]]))).min(contents.len());
+    let mut at = 20;
+    while at + 4 <= end {
+        let kind = u16::from_be_bytes([contents[at], contents[at + 1]]);
+        let len = usize::from(u16::from_be_bytes([contents[at + 2], contents[at + 3]]));
+        if kind == USE_CANDIDATE {
+            return true;
+        }
+        // Values are padded to four bytes.
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nominates;
+
+    fn stun(kind: [u8; 2], attrs: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (t, v) in attrs {
+            body.extend_from_slice(&t.to_be_bytes());
+            body.extend_from_slice(&(v.len() as u16).to_be_bytes());
+            body.extend_from_slice(v);
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+        }
+        let mut m = kind.to_vec();
+        m.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
+        m.extend_from_slice(&[7; 12]);
+        m.extend_from_slice(&body);
+        m
+    }
+
+    #[test]
+    fn use_candidate_is_found_after_padded_attributes() {
+        let username: &[u8] = b"abcd:efg";
+        let odd: &[u8] = b"xyz";
+        assert!(nominates(&stun(
+            [0, 1],
+            &[(0x0006, username), (0x8029, odd), (0x0025, &[])]
+        )));
+        // A check without it, a response with it, a truncated or non-STUN datagram: no.
+        assert!(!nominates(&stun(
+            [0, 1],
+            &[(0x0006, username), (0x8029, odd)]
+        )));
+        assert!(!nominates(&stun([1, 1], &[(0x0025, &[])])));
+        let mut cut = stun([0, 1], &[(0x0006, username), (0x0025, &[])]);
+        cut.truncate(26);
+        assert!(!nominates(&cut));
+        assert!(!nominates(&[0x80, 0x6F, 0, 1]));
+        assert!(!nominates(&[]));
+    }
 }
