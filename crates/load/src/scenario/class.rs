@@ -652,18 +652,24 @@ impl ClassReport {
             s.push('\n');
         }
         if let Some(cpu) = &self.server_cpu {
+            // Threads that did a tenth of a core or more: the family's work spread over them.
+            let busy = cpu.threads.iter().filter(|t| t.cores >= 0.10).count();
+            let verdict = if cpu.intervals_above_one_core > 0 {
+                "the family used MORE than one core".to_owned()
+            } else if busy >= 2 {
+                format!(
+                    "the family's work ran on {busy} threads, never more than one core's worth in an interval"
+                )
+            } else {
+                "the family never used more than one core".to_owned()
+            };
             s.push_str(&format!(
-                "  server CPU per {:.1} s interval: mean {:.2} cores, max {:.2} cores, {} of {} intervals above one core → {}\n",
+                "  server CPU per {:.1} s interval: mean {:.2} cores, max {:.2} cores, {} of {} intervals above one core → {verdict}\n",
                 cpu.interval_s,
                 cpu.mean_cores,
                 cpu.max_cores,
                 cpu.intervals_above_one_core,
                 cpu.cores.len(),
-                if cpu.intervals_above_one_core > 0 {
-                    "the family used MORE than one core"
-                } else {
-                    "the family never used more than one core"
-                }
             ));
             let per: Vec<String> = cpu.cores.iter().map(|c| format!("{c:.2}")).collect();
             s.push_str(&format!("    cores per interval: {}\n", per.join(" ")));
