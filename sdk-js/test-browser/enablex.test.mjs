@@ -374,7 +374,8 @@ test('vendor break-out flow through EnxRtc.js in Chromium', { skip: !chrome && '
   const talkers = await event(ben, 'active-talkers-updated', { where: `br:${br2}` });
   assert.ok(Array.isArray(talkers.message.activeList));
   assert.equal(typeof talkers.message.active, 'boolean');
-  for (const t of talkers.message.activeList) assert.deepEqual(Object.keys(t).sort(), ['clientId', 'mediatype', 'name', 'reason', 'streamId', 'videomuted']);
+  // (`pinned`: the vendor's flag on each entry, true for the parent room's pinned clients.)
+  for (const t of talkers.message.activeList) assert.deepEqual(Object.keys(t).sort(), ['clientId', 'mediatype', 'name', 'pinned', 'reason', 'streamId', 'videomuted']);
 
   // remoteStreams: Chiara's audio slot in the break-out room, as a vendor stream object whose
   // play() makes the vendor's #stream<ID> player (the app's talker code looks it up by id);
