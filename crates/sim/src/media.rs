@@ -176,6 +176,22 @@ impl MediaWorld {
             .unwrap_or_else(|a| panic!("sdpOffer refused: {}", a.msg))
     }
 
+    /// [`MediaWorld::join`]s every name in order: `M` as the moderator, everyone else as a
+    /// participant. Returns their ids in the same order.
+    pub fn join_class(&mut self, names: &[&str]) -> Vec<ClientId> {
+        names
+            .iter()
+            .map(|n| {
+                let role = if *n == "M" {
+                    Role::Moderator
+                } else {
+                    Role::Participant
+                };
+                self.join(n, role)
+            })
+            .collect()
+    }
+
     /// Like [`MediaWorld::join`], on protocol version 4 with a camera m-line (no frames until
     /// [`MediaWorld::camera_frame`]) and `video_slots` camera receive slots.
     pub fn join_with_camera(&mut self, name: &str, role: Role, video_slots: usize) -> ClientId {

@@ -5,8 +5,7 @@
 //! listener exactly the same frames on the same slots at the same media times.
 
 use alcove_proto::api::RoomSettings;
-use alcove_proto::signal::{ClientMessage, Invitee, Role};
-use alcove_proto::ClientId;
+use alcove_proto::signal::{ClientMessage, Invitee};
 use alcove_sim::media::stamp;
 use alcove_sim::{req, MediaWorld};
 use std::time::Duration;
@@ -20,17 +19,7 @@ type Heard = Vec<(String, Vec<(usize, String, u64)>)>;
 /// the audio packets forwarded (direct, through str0m).
 fn script(str0m_audio: bool, shards: usize) -> (Heard, (u64, u64)) {
     let mut w = MediaWorld::with_audio_path(RoomSettings::default(), 7, shards, str0m_audio);
-    let ids: Vec<ClientId> = NAMES
-        .iter()
-        .map(|n| {
-            let role = if *n == "M" {
-                Role::Moderator
-            } else {
-                Role::Participant
-            };
-            w.join(n, role)
-        })
-        .collect();
+    let ids = w.join_class(&NAMES);
     let talk = |w: &mut MediaWorld, frames: usize| {
         for i in 0..frames {
             for (k, c) in ids.iter().enumerate() {

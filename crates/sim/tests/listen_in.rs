@@ -110,17 +110,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 
 fn class(allow_second: bool) -> Class {
     let mut w = MediaWorld::new(RoomSettings::default(), 61);
-    let ids: Vec<ClientId> = NAMES
-        .iter()
-        .map(|n| {
-            let role = if *n == "M" {
-                Role::Moderator
-            } else {
-                Role::Participant
-            };
-            w.join(n, role)
-        })
-        .collect();
+    let ids = w.join_class(&NAMES);
     let mut def = req::definition(3, 1);
     let ack = w.request(&ids[0], ClientMessage::CreateBreakOutRoom(def.to_input()));
     let mut brs = req::rooms(&ack);

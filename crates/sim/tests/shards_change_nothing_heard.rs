@@ -4,8 +4,7 @@
 //! between shards). Runs in simulated time with real str0m peers, shards inline.
 
 use alcove_proto::api::RoomSettings;
-use alcove_proto::signal::{ClientMessage, Invitee, Role};
-use alcove_proto::ClientId;
+use alcove_proto::signal::{ClientMessage, Invitee};
 use alcove_sim::media::stamp;
 use alcove_sim::{req, MediaWorld};
 use std::collections::BTreeSet;
@@ -19,17 +18,7 @@ type Round = Vec<(String, BTreeSet<String>)>;
 /// Who heard whom in each round of the script, for one shard count, and the sessions per shard.
 fn script(shards: usize) -> (Vec<Round>, Vec<usize>) {
     let mut w = MediaWorld::with_shards(RoomSettings::default(), 41, shards);
-    let ids: Vec<ClientId> = NAMES
-        .iter()
-        .map(|n| {
-            let role = if *n == "M" {
-                Role::Moderator
-            } else {
-                Role::Participant
-            };
-            w.join(n, role)
-        })
-        .collect();
+    let ids = w.join_class(&NAMES);
     let spread = w.family().inline_shard_sessions();
     let mut present: Vec<bool> = vec![true; NAMES.len()];
     let mut rounds = Vec::new();

@@ -68,16 +68,11 @@ pub(super) fn take_key_slot() -> Option<KeySlot> {
 /// str0m's crypto provider, with a DTLS layer that remembers the exported SRTP keys.
 pub(super) fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    static KEEPING: OnceLock<KeepingDtls> = OnceLock::new();
     Arc::clone(PROVIDER.get_or_init(|| {
-        let inner = str0m::crypto::from_feature_flags();
-        static INNER: OnceLock<CryptoProvider> = OnceLock::new();
-        let inner = INNER.get_or_init(|| inner);
-        static KEEPING: OnceLock<KeepingDtls> = OnceLock::new();
-        let keeping = KEEPING.get_or_init(|| KeepingDtls {
-            inner: inner.dtls_provider,
-        });
-        let mut p = inner.clone();
-        p.dtls_provider = keeping;
+        let mut p = str0m::crypto::from_feature_flags();
+        let inner = p.dtls_provider;
+        p.dtls_provider = KEEPING.get_or_init(|| KeepingDtls { inner });
         Arc::new(p)
     }))
 }
